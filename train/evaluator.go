@@ -1,0 +1,115 @@
+// Package train turns rendered candidates into measured numbers: the
+// Evaluator interface, the embedded PyTorch trainer, datasets, the dry-run
+// gate and the local, Slurm and tabular backends. It never decides what to
+// train.
+package train
+
+import "context"
+
+// Status is the outcome class of one training job.
+type Status string
+
+const (
+	StatusOK         Status = "ok"
+	StatusBuildError Status = "build-error" // the module failed to construct
+	StatusShapeError Status = "shape-error" // forward raised a shape mismatch
+	StatusOOM        Status = "oom"
+	StatusDiverged   Status = "diverged" // NaN/inf loss
+	StatusTimeout    Status = "timeout"
+	StatusCrashed    Status = "crashed"
+	StatusCancelled  Status = "cancelled"
+)
+
+// Recipe is how a candidate is trained.
+type Recipe struct {
+	Epochs         int     `json:"epochs" mapstructure:"epochs"`
+	BatchSize      int     `json:"batch_size" mapstructure:"batch_size"`
+	Optimizer      string  `json:"optimizer" mapstructure:"optimizer"` // sgd | adamw
+	LR             float64 `json:"lr" mapstructure:"lr"`
+	Momentum       float64 `json:"momentum" mapstructure:"momentum"`
+	Nesterov       bool    `json:"nesterov" mapstructure:"nesterov"`
+	WeightDecay    float64 `json:"weight_decay" mapstructure:"weight_decay"`
+	WarmupEpochs   float64 `json:"warmup_epochs" mapstructure:"warmup_epochs"`
+	LabelSmoothing float64 `json:"label_smoothing" mapstructure:"label_smoothing"`
+	Augment        bool    `json:"augment" mapstructure:"augment"`
+	// Subset limits the training images: a fraction in (0,1] or a count > 1; 0 = all.
+	Subset  float64 `json:"subset" mapstructure:"subset"`
+	AMP     bool    `json:"amp" mapstructure:"amp"`         // used only on CUDA
+	Threads int     `json:"threads" mapstructure:"threads"` // CPU threads; 0 = torch default
+}
+
+// Dataset names the data a job trains on.
+type Dataset struct {
+	Name     string  `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
+	Path     string  `json:"path" mapstructure:"path"`
+	ValSplit float64 `json:"val_split" mapstructure:"val_split"` // fraction of train carved out for validation
+}
+
+// Limits bound one job.
+type Limits struct {
+	WallSeconds float64 `json:"wall_s" mapstructure:"wall_s"`
+	MaxParams   int64   `json:"max_params" mapstructure:"max_params"`
+	MaxFLOPs    int64   `json:"max_flops" mapstructure:"max_flops"`
+}
+
+// Job is one candidate to train. Source is a standalone PyTorch file that
+// defines class Candidate(nn.Module), constructible with no arguments.
+type Job struct {
+	ID      string  `json:"id"`
+	RunName string  `json:"run_name,omitempty"`
+	Source  string  `json:"source"`
+	Recipe  Recipe  `json:"recipe"`
+	Dataset Dataset `json:"dataset"`
+	Seed    int64   `json:"seed"`
+	Limits  Limits  `json:"limits"`
+	// Input is the (C,H,W) the candidate expects and Classes its logits.
+	Input   [3]int `json:"input"`
+	Classes int    `json:"classes"`
+	// Arch is an optional backend-specific key (the tabular backend's arch string).
+	Arch string `json:"arch,omitempty"`
+}
+
+// EpochStat is one point of the learning curve.
+type EpochStat struct {
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"train_loss"`
+	TrainAcc  float64 `json:"train_acc"`
+	ValLoss   float64 `json:"val_loss"`
+	ValAcc    float64 `json:"val_acc"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// Result is what a job measured. Accuracies are percentages in [0,100].
+type Result struct {
+	ID        string      `json:"id"`
+	Status    Status      `json:"status"`
+	ValAcc    float64     `json:"val_acc"`
+	TestAcc   float64     `json:"test_acc"` // for the final report only, never for selection
+	Curve     []EpochStat `json:"curve,omitempty"`
+	Params    int64       `json:"params"`
+	FLOPs     int64       `json:"flops"`
+	LatencyMS float64     `json:"latency_ms"`
+	WallS     float64     `json:"wall_s"`
+	PeakMemMB float64     `json:"peak_mem_mb"`
+	Device    string      `json:"device,omitempty"`
+	Error     string      `json:"error,omitempty"`
+	// Backend-specific handle (e.g. a Slurm job ID) so a resumed run can re-attach.
+	Handle string `json:"handle,omitempty"`
+}
+
+// Progress is one streamed line from a running job.
+type Progress struct {
+	JobID string  `json:"job_id"`
+	Epoch int     `json:"epoch"`
+	Step  int     `json:"step"`
+	Steps int     `json:"steps"`
+	Loss  float64 `json:"loss"`
+}
+
+// Evaluator trains jobs. Evaluate blocks until the job ends or ctx is
+// cancelled (then Status is cancelled); it returns an error only when the
+// evaluator itself is broken, never for a failing candidate.
+type Evaluator interface {
+	Evaluate(ctx context.Context, job Job, progress func(Progress)) (Result, error)
+	Close() error
+}
