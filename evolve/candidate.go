@@ -1,0 +1,89 @@
+// Package evolve is the search engine: the steady-state loop, the
+// hierarchical Thompson-sampling planner, parent selection, the
+// validation and dedup gate, budgets, resume, the baseline strategies and
+// the run store. It never knows how a candidate is trained: it talks only
+// to train.Evaluator (and, optionally, a dry-run gate).
+package evolve
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/arbor-nas/arbor/train"
+)
+
+// Status is where a candidate stands in the run.
+type Status string
+
+const (
+	// StatusRejected: the gate (or the proposal itself) failed; Gate and
+	// Reason say where and why. It cost no training budget.
+	StatusRejected Status = "rejected"
+	// StatusPending: it passed the gate and is queued or training. A run
+	// that died leaves its in-flight candidates pending; resume re-queues them.
+	StatusPending Status = "pending"
+	// StatusTrained: the evaluator returned status ok.
+	StatusTrained Status = "trained"
+	// StatusFailed: the evaluator returned a failure class (build-error,
+	// oom, timeout, ...), or the job was lost in flight twice.
+	StatusFailed Status = "failed"
+)
+
+// Gate stages, cheapest first. A rejected candidate records the stage that
+// stopped it in Candidate.Gate.
+const (
+	GatePass        = "pass"
+	GateProposal    = "proposal"    // no option, resolver error, transformation error
+	GateShape       = "shape"       // shape inference failed
+	GateConstraints = "constraints" // max_params / max_flops
+	GateDuplicate   = "duplicate"   // structural or code hash seen before
+	GateDryRun      = "dry-run"     // instantiate + forward/backward failed
+)
+
+// Candidate is one row of the run store: everything known about one
+// proposed architecture, from its lineage to its measured result.
+type Candidate struct {
+	Seq      int64  `json:"seq"` // proposal order, 1-based
+	ID       string `json:"id"`
+	ParentID string `json:"parent_id,omitempty"`
+	Strategy string `json:"strategy"`
+
+	// The decision that produced it.
+	Op        string         `json:"op"`
+	Category  string         `json:"category,omitempty"`
+	Path      string         `json:"path,omitempty"`
+	Module    string         `json:"module,omitempty"`
+	Args      map[string]any `json:"args,omitempty"`
+	Rationale string         `json:"rationale,omitempty"`
+	Fallback  bool           `json:"fallback,omitempty"` // the resolver fell back to a random valid option
+
+	Tree     json.RawMessage `json:"tree,omitempty"`
+	Source   string          `json:"source,omitempty"`
+	Hash     string          `json:"hash,omitempty"`
+	CodeHash string          `json:"code_hash,omitempty"`
+	Params   int64           `json:"params"`
+	FLOPs    int64           `json:"flops"`
+
+	Gate   string `json:"gate"`
+	Reason string `json:"reason,omitempty"`
+	Status Status `json:"status"`
+
+	// Result is the evaluator's answer; zero until trained.
+	Result train.Result `json:"result"`
+	// Reward is the planner's reward for it: 1, 0, or -1 while unknown.
+	Reward   int     `json:"reward"`
+	Attempts int     `json:"attempts"`
+	EngineMS float64 `json:"engine_ms"` // time spent proposing and gating it
+
+	LLMTokens int     `json:"llm_tokens,omitempty"`
+	LLMCost   float64 `json:"llm_cost,omitempty"`
+
+	ProposedAt time.Time `json:"proposed_at"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// Feasible reports whether the candidate trained successfully and can be a parent.
+func (c *Candidate) Feasible() bool {
+	return c.Status == StatusTrained && c.Result.Status == train.StatusOK
+}

@@ -1,0 +1,492 @@
+package evolve
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/arbor-nas/arbor/train"
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+)
+
+// StoreFile is the name of the run store inside a run directory.
+const StoreFile = "run.db"
+
+// schemaVersion is bumped when the tables change incompatibly.
+const schemaVersion = 1
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS candidates (
+	seq         INTEGER PRIMARY KEY,
+	id          TEXT NOT NULL UNIQUE,
+	parent_id   TEXT NOT NULL DEFAULT '',
+	strategy    TEXT NOT NULL DEFAULT '',
+	op          TEXT NOT NULL DEFAULT '',
+	category    TEXT NOT NULL DEFAULT '',
+	path        TEXT NOT NULL DEFAULT '',
+	module      TEXT NOT NULL DEFAULT '',
+	args        TEXT NOT NULL DEFAULT '{}',
+	rationale   TEXT NOT NULL DEFAULT '',
+	fallback    INTEGER NOT NULL DEFAULT 0,
+	tree        TEXT NOT NULL DEFAULT '',
+	source      TEXT NOT NULL DEFAULT '',
+	hash        TEXT NOT NULL DEFAULT '',
+	code_hash   TEXT NOT NULL DEFAULT '',
+	params      INTEGER NOT NULL DEFAULT 0,
+	flops       INTEGER NOT NULL DEFAULT 0,
+	gate        TEXT NOT NULL,
+	reason      TEXT NOT NULL DEFAULT '',
+	status      TEXT NOT NULL,
+	train_status TEXT NOT NULL DEFAULT '',
+	val_acc     REAL NOT NULL DEFAULT 0,
+	test_acc    REAL NOT NULL DEFAULT 0,
+	latency_ms  REAL NOT NULL DEFAULT 0,
+	wall_s      REAL NOT NULL DEFAULT 0,
+	peak_mem_mb REAL NOT NULL DEFAULT 0,
+	device      TEXT NOT NULL DEFAULT '',
+	error       TEXT NOT NULL DEFAULT '',
+	handle      TEXT NOT NULL DEFAULT '',
+	curve       TEXT NOT NULL DEFAULT '[]',
+	reward      INTEGER NOT NULL DEFAULT -1,
+	attempts    INTEGER NOT NULL DEFAULT 0,
+	engine_ms   REAL NOT NULL DEFAULT 0,
+	llm_tokens  INTEGER NOT NULL DEFAULT 0,
+	llm_cost    REAL NOT NULL DEFAULT 0,
+	proposed_at TEXT NOT NULL,
+	started_at  TEXT NOT NULL DEFAULT '',
+	finished_at TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS candidates_hash ON candidates(hash);
+CREATE INDEX IF NOT EXISTS candidates_code_hash ON candidates(code_hash);
+CREATE INDEX IF NOT EXISTS candidates_status ON candidates(status);
+CREATE TABLE IF NOT EXISTS planner (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	state BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_calls (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	time         TEXT NOT NULL,
+	candidate_id TEXT NOT NULL DEFAULT '',
+	model        TEXT NOT NULL DEFAULT '',
+	category     TEXT NOT NULL DEFAULT '',
+	tokens_in    INTEGER NOT NULL DEFAULT 0,
+	tokens_out   INTEGER NOT NULL DEFAULT 0,
+	cost         REAL NOT NULL DEFAULT 0,
+	latency_ms   REAL NOT NULL DEFAULT 0,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	outcome      TEXT NOT NULL DEFAULT '',
+	record       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS events (
+	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+	time         TEXT NOT NULL,
+	kind         TEXT NOT NULL,
+	candidate_id TEXT NOT NULL DEFAULT '',
+	data         TEXT NOT NULL
+);
+`
+
+// Store is the run store: one SQLite file (WAL mode) per run directory.
+// Every method is safe for concurrent use; each write is one transaction,
+// so a result is stored whole or not at all, and other processes (status,
+// reports) can read the file while a search writes it.
+type Store struct {
+	db   *sql.DB
+	path string
+	mu   sync.Mutex // serialises writers inside this process
+}
+
+// ErrNoStore means the directory holds no run store.
+var ErrNoStore = errors.New("no run store")
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	if !readOnly {
+		q.Add("_pragma", "journal_mode(WAL)")
+		// NORMAL is durable against a killed process (not a power cut), which is the crash we promise to survive.
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// CreateStore makes dir (if needed) and a new, empty store in it. It fails
+// when dir already holds a store, so a run is never silently overwritten.
+func CreateStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("run dir %s: %w", dir, err)
+	}
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); err == nil {
+		return nil, fmt.Errorf("run dir %s already holds a run store (%s): use --resume %s or choose another --run dir", dir, StoreFile, dir)
+	}
+	s, err := openStore(path, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.db.Exec(schema); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("run store %s: create schema: %w", path, err)
+	}
+	if err := s.SetMeta(context.Background(), "schema_version", fmt.Sprint(schemaVersion)); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenStore opens the existing store in dir for reading and writing (resume).
+func OpenStore(dir string) (*Store, error) { return openExisting(dir, false) }
+
+// OpenStoreReadOnly opens the store in dir for reading while another
+// process may be writing it.
+func OpenStoreReadOnly(dir string) (*Store, error) { return openExisting(dir, true) }
+
+func openExisting(dir string, readOnly bool) (*Store, error) {
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s: %w (is %s a run directory?)", path, ErrNoStore, dir)
+	}
+	s, err := openStore(path, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	var v string
+	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key='schema_version'`).Scan(&v); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("run store %s is not an arbor run store or is corrupt: %w", path, err)
+	}
+	if v != fmt.Sprint(schemaVersion) {
+		s.Close()
+		return nil, fmt.Errorf("run store %s has schema version %s, this arbor reads %d", path, v, schemaVersion)
+	}
+	return s, nil
+}
+
+func openStore(path string, readOnly bool) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path, readOnly))
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
+	// One connection: SQLite has one writer anyway, and it keeps the
+	// pragmas (set per connection) in force.
+	db.SetMaxOpenConns(1)
+	if err := db.Ping(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("run store %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// Path is the store's file.
+func (s *Store) Path() string { return s.path }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// tx runs fn in one write transaction.
+func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// A write must not be lost because the run is being cancelled: the
+	// transaction is short, so it runs to completion regardless of ctx.
+	tx, err := s.db.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("run store %s: %s: %w", s.path, what, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("run store %s: %s: %w", s.path, what, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("run store %s: %s: commit: %w", s.path, what, err)
+	}
+	return nil
+}
+
+// SetMeta stores one key of run metadata (config, seed, ...).
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	return s.tx(ctx, "set "+key, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, key, value)
+		return err
+	})
+}
+
+// Meta reads one key of run metadata; ok is false when it is absent.
+func (s *Store) Meta(ctx context.Context, key string) (value string, ok bool, err error) {
+	err = s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key=?`, key).Scan(&value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("run store %s: meta %s: %w", s.path, key, err)
+	}
+	return value, true, nil
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTS(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// Write is one atomic change to the store: a candidate to insert or
+// update, the planner state after the change, and the events it caused.
+type Write struct {
+	Insert  *Candidate // a newly proposed candidate
+	Update  *Candidate // a candidate whose status/result changed
+	Planner []byte     // planner state to save (nil: unchanged)
+	Events  []Event
+}
+
+// Apply commits w in one transaction.
+func (s *Store) Apply(ctx context.Context, w Write) error {
+	what := "write"
+	if w.Insert != nil {
+		what = "insert candidate " + w.Insert.ID
+	} else if w.Update != nil {
+		what = "update candidate " + w.Update.ID
+	}
+	return s.tx(ctx, what, func(tx *sql.Tx) error {
+		if w.Insert != nil {
+			if err := insertCandidate(tx, w.Insert); err != nil {
+				return err
+			}
+		}
+		if w.Update != nil {
+			if err := updateCandidate(tx, w.Update); err != nil {
+				return err
+			}
+		}
+		if w.Planner != nil {
+			if _, err := tx.Exec(`INSERT INTO planner(id,state) VALUES(1,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state`, w.Planner); err != nil {
+				return err
+			}
+		}
+		for _, ev := range w.Events {
+			data, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(`INSERT INTO events(time,kind,candidate_id,data) VALUES(?,?,?,?)`, ts(ev.Time), string(ev.Kind), ev.CandidateID, string(data)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func insertCandidate(tx *sql.Tx, c *Candidate) error {
+	args, err := json.Marshal(c.Args)
+	if err != nil {
+		return fmt.Errorf("args: %w", err)
+	}
+	curve, err := json.Marshal(c.Result.Curve)
+	if err != nil {
+		return err
+	}
+	tree := string(c.Tree)
+	_, err = tx.Exec(`INSERT INTO candidates(seq,id,parent_id,strategy,op,category,path,module,args,rationale,fallback,
+		tree,source,hash,code_hash,params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,
+		peak_mem_mb,device,error,handle,curve,reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.Seq, c.ID, c.ParentID, c.Strategy, c.Op, c.Category, c.Path, c.Module, string(args), c.Rationale, c.Fallback,
+		tree, c.Source, c.Hash, c.CodeHash, c.Params, c.FLOPs, c.Gate, c.Reason, string(c.Status), string(c.Result.Status),
+		c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS, c.Result.WallS, c.Result.PeakMemMB, c.Result.Device,
+		c.Result.Error, c.Result.Handle, string(curve), c.Reward, c.Attempts, c.EngineMS, c.LLMTokens, c.LLMCost,
+		ts(c.ProposedAt), ts(c.StartedAt), ts(c.FinishedAt))
+	return err
+}
+
+func updateCandidate(tx *sql.Tx, c *Candidate) error {
+	curve, err := json.Marshal(c.Result.Curve)
+	if err != nil {
+		return err
+	}
+	params, flops := c.Params, c.FLOPs
+	if c.Result.Params > 0 {
+		params = c.Result.Params
+	}
+	if c.Result.FLOPs > 0 {
+		flops = c.Result.FLOPs
+	}
+	res, err := tx.Exec(`UPDATE candidates SET status=?,gate=?,reason=?,train_status=?,val_acc=?,test_acc=?,latency_ms=?,
+		wall_s=?,peak_mem_mb=?,device=?,error=?,handle=?,curve=?,reward=?,attempts=?,params=?,flops=?,started_at=?,finished_at=?
+		WHERE id=?`,
+		string(c.Status), c.Gate, c.Reason, string(c.Result.Status), c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS,
+		c.Result.WallS, c.Result.PeakMemMB, c.Result.Device, c.Result.Error, c.Result.Handle, string(curve), c.Reward,
+		c.Attempts, params, flops, ts(c.StartedAt), ts(c.FinishedAt), c.ID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("candidate %s is not in the store", c.ID)
+	}
+	return nil
+}
+
+const candidateCols = `seq,id,parent_id,strategy,op,category,path,module,args,rationale,fallback,tree,source,hash,code_hash,
+	params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,peak_mem_mb,device,error,handle,curve,
+	reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at`
+
+// Candidates returns every candidate in proposal order.
+func (s *Store) Candidates(ctx context.Context) ([]Candidate, error) {
+	return s.queryCandidates(ctx, `SELECT `+candidateCols+` FROM candidates ORDER BY seq`)
+}
+
+// Candidate returns one candidate by ID.
+func (s *Store) Candidate(ctx context.Context, id string) (Candidate, error) {
+	cs, err := s.queryCandidates(ctx, `SELECT `+candidateCols+` FROM candidates WHERE id=?`, id)
+	if err != nil {
+		return Candidate{}, err
+	}
+	if len(cs) == 0 {
+		return Candidate{}, fmt.Errorf("run store %s: no candidate %q", s.path, id)
+	}
+	return cs[0], nil
+}
+
+func (s *Store) queryCandidates(ctx context.Context, q string, args ...any) ([]Candidate, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: read candidates: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Candidate
+	for rows.Next() {
+		var c Candidate
+		var argsJSON, tree, status, trainStatus, curve, proposed, started, finished string
+		if err := rows.Scan(&c.Seq, &c.ID, &c.ParentID, &c.Strategy, &c.Op, &c.Category, &c.Path, &c.Module, &argsJSON,
+			&c.Rationale, &c.Fallback, &tree, &c.Source, &c.Hash, &c.CodeHash, &c.Params, &c.FLOPs, &c.Gate, &c.Reason,
+			&status, &trainStatus, &c.Result.ValAcc, &c.Result.TestAcc, &c.Result.LatencyMS, &c.Result.WallS,
+			&c.Result.PeakMemMB, &c.Result.Device, &c.Result.Error, &c.Result.Handle, &curve, &c.Reward, &c.Attempts,
+			&c.EngineMS, &c.LLMTokens, &c.LLMCost, &proposed, &started, &finished); err != nil {
+			return nil, fmt.Errorf("run store %s: read candidate: %w", s.path, err)
+		}
+		if argsJSON != "" && argsJSON != "null" {
+			if err := json.Unmarshal([]byte(argsJSON), &c.Args); err != nil {
+				return nil, fmt.Errorf("run store %s: candidate %s args: %w", s.path, c.ID, err)
+			}
+		}
+		if tree != "" {
+			c.Tree = json.RawMessage(tree)
+		}
+		if curve != "" && curve != "null" {
+			if err := json.Unmarshal([]byte(curve), &c.Result.Curve); err != nil {
+				return nil, fmt.Errorf("run store %s: candidate %s curve: %w", s.path, c.ID, err)
+			}
+		}
+		c.Status = Status(status)
+		c.Result.Status = train.Status(trainStatus)
+		c.Result.ID = c.ID
+		c.Result.Params, c.Result.FLOPs = c.Params, c.FLOPs
+		c.ProposedAt, c.StartedAt, c.FinishedAt = parseTS(proposed), parseTS(started), parseTS(finished)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store %s: read candidates: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// PlannerState returns the saved planner state, or nil when none was saved.
+func (s *Store) PlannerState(ctx context.Context) ([]byte, error) {
+	var b []byte
+	err := s.db.QueryRowContext(ctx, `SELECT state FROM planner WHERE id=1`).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: planner state: %w", s.path, err)
+	}
+	return b, nil
+}
+
+// Events returns the stored events in order.
+func (s *Store) Events(ctx context.Context) ([]Event, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM events ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: events: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var ev Event
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return nil, fmt.Errorf("run store %s: event: %w", s.path, err)
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+// CallRow is one LLM call as the store keeps it. Record holds the full
+// call record as JSON (whatever the llm package logs).
+type CallRow struct {
+	Time        time.Time
+	CandidateID string
+	Model       string
+	Category    string
+	TokensIn    int
+	TokensOut   int
+	Cost        float64
+	LatencyMS   float64
+	Attempts    int
+	Outcome     string
+	Record      json.RawMessage
+}
+
+// AddCall stores one LLM call.
+func (s *Store) AddCall(ctx context.Context, c CallRow) error {
+	rec := string(c.Record)
+	if rec == "" {
+		rec = "{}"
+	}
+	return s.tx(ctx, "log llm call", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO llm_calls(time,candidate_id,model,category,tokens_in,tokens_out,cost,latency_ms,attempts,outcome,record)
+			VALUES(?,?,?,?,?,?,?,?,?,?,?)`, ts(c.Time), c.CandidateID, c.Model, c.Category, c.TokensIn, c.TokensOut,
+			c.Cost, c.LatencyMS, c.Attempts, c.Outcome, rec)
+		return err
+	})
+}
+
+// LLMSpend is the LLM usage of a run.
+type LLMSpend struct {
+	Calls  int     `json:"calls"`
+	Tokens int     `json:"tokens"`
+	Cost   float64 `json:"cost"`
+}
+
+// Spend sums the stored LLM calls.
+func (s *Store) Spend(ctx context.Context) (LLMSpend, error) {
+	var sp LLMSpend
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(tokens_in+tokens_out),0), COALESCE(SUM(cost),0) FROM llm_calls`).
+		Scan(&sp.Calls, &sp.Tokens, &sp.Cost)
+	if err != nil {
+		return sp, fmt.Errorf("run store %s: llm spend: %w", s.path, err)
+	}
+	return sp, nil
+}
