@@ -1,0 +1,212 @@
+package llm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Config is the `llm:` section of the arbor configuration. With no base_url
+// the offline resolver is used and nothing is sent over the network.
+type Config struct {
+	BaseURL string `mapstructure:"base_url" yaml:"base_url"`
+	// Model is shorthand for a single entry in Models with weight 1.
+	Model  string        `mapstructure:"model" yaml:"model"`
+	Models []ModelConfig `mapstructure:"models" yaml:"models"`
+	// APIKeyEnv names the environment variable holding the key; the key
+	// itself never appears in configuration, logs, records or errors.
+	APIKeyEnv   string        `mapstructure:"api_key_env" yaml:"api_key_env"`
+	Temperature float64       `mapstructure:"temperature" yaml:"temperature"`
+	MaxTokens   int           `mapstructure:"max_tokens" yaml:"max_tokens"`
+	Timeout     time.Duration `mapstructure:"timeout" yaml:"timeout"` // per HTTP call
+	// Structured asks for JSON-schema structured output (response_format).
+	Structured  bool          `mapstructure:"structured" yaml:"structured"`
+	MaxRepairs  int           `mapstructure:"max_repairs" yaml:"max_repairs"`
+	MaxRetries  int           `mapstructure:"max_retries" yaml:"max_retries"`
+	BackoffBase time.Duration `mapstructure:"backoff_base" yaml:"backoff_base"`
+	BackoffMax  time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
+	// Seed drives model selection, fallbacks and the offline resolver.
+	Seed    uint64        `mapstructure:"seed" yaml:"seed"`
+	Limits  Limits        `mapstructure:"limits" yaml:"limits"`
+	Prompts PromptConfig  `mapstructure:"prompts" yaml:"prompts"`
+	Offline OfflineConfig `mapstructure:"offline" yaml:"offline"`
+	// RecordText keeps the full prompt and answer in call records, each cut
+	// to RecordMaxBytes.
+	RecordText     bool `mapstructure:"record_text" yaml:"record_text"`
+	RecordMaxBytes int  `mapstructure:"record_max_bytes" yaml:"record_max_bytes"`
+}
+
+// ModelConfig is one model calls are shared among, with its price.
+type ModelConfig struct {
+	Name   string  `mapstructure:"name" yaml:"name"`
+	Weight float64 `mapstructure:"weight" yaml:"weight"`
+	// Prices in USD per million tokens.
+	InputUSDPerMTok  float64 `mapstructure:"input_usd_per_mtok" yaml:"input_usd_per_mtok"`
+	OutputUSDPerMTok float64 `mapstructure:"output_usd_per_mtok" yaml:"output_usd_per_mtok"`
+}
+
+// Cost is the price of one call in USD.
+func (m ModelConfig) Cost(promptTokens, completionTokens int) float64 {
+	return (float64(promptTokens)*m.InputUSDPerMTok + float64(completionTokens)*m.OutputUSDPerMTok) / 1e6
+}
+
+// Limits caps spending over the whole run; zero means unlimited. They are
+// checked before each call against what has been spent plus the worst case
+// of the call about to be made.
+type Limits struct {
+	MaxCalls  int     `mapstructure:"max_calls" yaml:"max_calls"`
+	MaxTokens int     `mapstructure:"max_tokens" yaml:"max_tokens"`
+	MaxUSD    float64 `mapstructure:"max_usd" yaml:"max_usd"`
+}
+
+// PromptConfig controls prompt rendering and its token budget.
+type PromptConfig struct {
+	// Dir overrides any of the embedded templates file by file.
+	Dir string `mapstructure:"dir" yaml:"dir"`
+	// MaxOptions is how many options are shown at most; more are sampled
+	// with diversity across modules and paths.
+	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
+	// MaxSourceTokens caps each module's source in the prompt.
+	MaxSourceTokens int `mapstructure:"max_source_tokens" yaml:"max_source_tokens"`
+	// MaxPromptTokens caps the whole user prompt; sources are cut further
+	// and then options dropped until it fits.
+	MaxPromptTokens int `mapstructure:"max_prompt_tokens" yaml:"max_prompt_tokens"`
+}
+
+// OfflineConfig sets the offline resolver's preferences.
+type OfflineConfig struct {
+	// Args is "uniform" (draw each argument uniformly in its range) or
+	// "defaults" (use declared defaults, drawing only where none is given).
+	Args string `mapstructure:"args" yaml:"args"`
+}
+
+// DefaultConfig is offline: no endpoint, so no network and no spend.
+func DefaultConfig() Config {
+	return Config{
+		APIKeyEnv:      "OPENAI_API_KEY",
+		Temperature:    0.7,
+		MaxTokens:      400,
+		Timeout:        60 * time.Second,
+		MaxRepairs:     2,
+		MaxRetries:     5,
+		BackoffBase:    500 * time.Millisecond,
+		BackoffMax:     30 * time.Second,
+		Seed:           1,
+		RecordMaxBytes: 16 << 10,
+		Prompts: PromptConfig{
+			MaxOptions:      24,
+			MaxSourceTokens: 400,
+			MaxPromptTokens: 6000,
+		},
+		Offline: OfflineConfig{Args: "uniform"},
+	}
+}
+
+// Online reports whether an endpoint is configured.
+func (c Config) Online() bool { return c.BaseURL != "" }
+
+// ModelList returns the weighted models, folding in the Model shorthand.
+func (c Config) ModelList() []ModelConfig {
+	if len(c.Models) > 0 {
+		return c.Models
+	}
+	if c.Model == "" {
+		return nil
+	}
+	return []ModelConfig{{Name: c.Model, Weight: 1}}
+}
+
+// Validate checks every field and names the key at fault.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("llm.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.BaseURL != "" && !strings.HasPrefix(c.BaseURL, "http://") && !strings.HasPrefix(c.BaseURL, "https://") {
+		bad("base_url", "%q must start with http:// or https://", c.BaseURL)
+	}
+	if c.Online() && len(c.ModelList()) == 0 {
+		bad("model", "must be set (or llm.models) when llm.base_url is set")
+	}
+	if c.Model != "" && len(c.Models) > 0 {
+		bad("model", "set either llm.model or llm.models, not both")
+	}
+	names := map[string]bool{}
+	var total float64
+	for i, m := range c.Models {
+		key := fmt.Sprintf("models[%d]", i)
+		if m.Name == "" {
+			bad(key+".name", "must not be empty")
+		}
+		if names[m.Name] {
+			bad(key+".name", "%q is listed twice", m.Name)
+		}
+		names[m.Name] = true
+		if m.Weight < 0 {
+			bad(key+".weight", "must be >= 0")
+		}
+		total += m.Weight
+		if m.InputUSDPerMTok < 0 || m.OutputUSDPerMTok < 0 {
+			bad(key, "prices must be >= 0")
+		}
+		if c.Limits.MaxUSD > 0 && m.InputUSDPerMTok == 0 && m.OutputUSDPerMTok == 0 {
+			bad(key+".input_usd_per_mtok", "set the model's prices when llm.limits.max_usd is set")
+		}
+	}
+	if len(c.Models) > 0 && total <= 0 {
+		bad("models", "at least one weight must be > 0")
+	}
+	if c.Limits.MaxUSD > 0 && c.Model != "" {
+		bad("limits.max_usd", "needs per-model prices: use llm.models with input_usd_per_mtok/output_usd_per_mtok")
+	}
+	if c.Online() && c.APIKeyEnv == "" {
+		bad("api_key_env", "must name an environment variable (default OPENAI_API_KEY)")
+	}
+	if c.Temperature < 0 || c.Temperature > 2 {
+		bad("temperature", "must be in [0, 2]")
+	}
+	if c.MaxTokens < 16 {
+		bad("max_tokens", "must be >= 16")
+	}
+	if c.Timeout <= 0 {
+		bad("timeout", "must be > 0 (e.g. 60s)")
+	}
+	if c.MaxRepairs < 0 {
+		bad("max_repairs", "must be >= 0")
+	}
+	if c.MaxRetries < 0 {
+		bad("max_retries", "must be >= 0")
+	}
+	if c.BackoffBase <= 0 {
+		bad("backoff_base", "must be > 0")
+	}
+	if c.BackoffMax < c.BackoffBase {
+		bad("backoff_max", "must be >= llm.backoff_base")
+	}
+	if c.Limits.MaxCalls < 0 {
+		bad("limits.max_calls", "must be >= 0 (0 = unlimited)")
+	}
+	if c.Limits.MaxTokens < 0 {
+		bad("limits.max_tokens", "must be >= 0 (0 = unlimited)")
+	}
+	if c.Limits.MaxUSD < 0 {
+		bad("limits.max_usd", "must be >= 0 (0 = unlimited)")
+	}
+	if c.Prompts.MaxOptions < 1 {
+		bad("prompts.max_options", "must be >= 1")
+	}
+	if c.Prompts.MaxSourceTokens < 0 {
+		bad("prompts.max_source_tokens", "must be >= 0")
+	}
+	if c.Prompts.MaxPromptTokens < 200 {
+		bad("prompts.max_prompt_tokens", "must be >= 200")
+	}
+	if c.Offline.Args != "uniform" && c.Offline.Args != "defaults" {
+		bad("offline.args", "%q must be uniform or defaults", c.Offline.Args)
+	}
+	if c.RecordText && c.RecordMaxBytes < 1 {
+		bad("record_max_bytes", "must be >= 1 when llm.record_text is true")
+	}
+	return errors.Join(errs...)
+}

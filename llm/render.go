@@ -1,0 +1,241 @@
+package llm
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/arbor-nas/arbor/prompts"
+)
+
+// historyShown is how many recent lineage steps a prompt includes.
+const historyShown = 8
+
+// Prompt is a rendered prompt and the options it showed. Only the shown
+// options may be chosen: the model cannot know about the others.
+type Prompt struct {
+	System string
+	User   string
+	Shown  []Option
+	Hidden int // options left out to respect MaxOptions or the token budget
+	Tokens int // estimated tokens of System + User
+}
+
+// Renderer renders decisions with the prompt templates.
+type Renderer struct {
+	system *template.Template
+	byCat  map[Category]*template.Template
+	cfg    PromptConfig
+}
+
+// NewRenderer parses the templates from fsys (see prompts.Open).
+func NewRenderer(fsys fs.FS, cfg PromptConfig) (*Renderer, error) {
+	funcs := template.FuncMap{"indent": indent}
+	r := &Renderer{byCat: map[Category]*template.Template{}, cfg: cfg}
+	sys, err := template.New("system.tmpl").Funcs(funcs).ParseFS(fsys, "system.tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("prompt template system.tmpl: %w", err)
+	}
+	r.system = sys
+	for _, c := range Categories() {
+		name := string(c) + ".tmpl"
+		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "partials.tmpl", name)
+		if err != nil {
+			return nil, fmt.Errorf("prompt template %s: %w", name, err)
+		}
+		r.byCat[c] = t
+	}
+	return r, nil
+}
+
+// NewDefaultRenderer uses the embedded templates overlaid by cfg.Dir.
+func NewDefaultRenderer(cfg PromptConfig) (*Renderer, error) {
+	return NewRenderer(prompts.Open(cfg.Dir), cfg)
+}
+
+type promptView struct {
+	Operation   string
+	Category    Category
+	Metrics     []metricView
+	Outline     string
+	History     []Step
+	RecentPaths []string
+	Options     []optionView
+	Hidden      int
+}
+
+type metricView struct{ Name, Value string }
+
+type optionView struct {
+	ID, Path, Description string
+	Module                *ModuleInfo
+	Args                  []argView
+}
+
+type argView struct{ Name, Describe string }
+
+// Render builds the prompt for d. Options beyond MaxOptions are sampled for
+// diversity with a draw seeded by seed and the decision; module sources are
+// cut to MaxSourceTokens, then further, and finally options are dropped,
+// until the whole prompt fits MaxPromptTokens.
+func (r *Renderer) Render(d Decision, seed uint64) (Prompt, error) {
+	t, ok := r.byCat[d.Category]
+	if !ok {
+		return Prompt{}, fmt.Errorf("render prompt: no template for category %q", d.Category)
+	}
+	var sys bytes.Buffer
+	if err := r.system.Execute(&sys, d); err != nil {
+		return Prompt{}, fmt.Errorf("render system.tmpl: %w", err)
+	}
+	order := diverseOrder(d.Options, rand.New(rand.NewPCG(seed, decisionKey(d, "sample"))))
+	n := min(len(order), max(1, r.cfg.MaxOptions))
+	srcBudget := r.cfg.MaxSourceTokens
+	for {
+		shown := pick(d.Options, order[:n])
+		var user bytes.Buffer
+		if err := t.Execute(&user, r.view(d, shown, len(d.Options)-n, srcBudget)); err != nil {
+			return Prompt{}, fmt.Errorf("render %s.tmpl: %w", d.Category, err)
+		}
+		p := Prompt{System: sys.String(), User: user.String(), Shown: shown, Hidden: len(d.Options) - n}
+		p.Tokens = EstimateTokens(p.System) + EstimateTokens(p.User)
+		switch {
+		case p.Tokens <= r.cfg.MaxPromptTokens || (n == 1 && srcBudget == 0):
+			return p, nil
+		case srcBudget > 0:
+			srcBudget /= 2
+			if srcBudget < 16 {
+				srcBudget = 0
+			}
+		default:
+			n = max(1, n*3/4)
+		}
+	}
+}
+
+// EstimateTokens is a cheap, tokenizer-free estimate (about four bytes a
+// token for English and code), used only for budgeting.
+func EstimateTokens(s string) int { return (len(s) + 3) / 4 }
+
+func (r *Renderer) view(d Decision, shown []Option, hidden, srcBudget int) promptView {
+	v := promptView{Operation: d.Operation, Category: d.Category, Outline: strings.TrimRight(d.Parent.Outline, "\n"), Hidden: hidden}
+	names := make([]string, 0, len(d.Parent.Metrics))
+	for k := range d.Parent.Metrics {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v.Metrics = append(v.Metrics, metricView{k, strconv.FormatFloat(d.Parent.Metrics[k], 'g', 6, 64)})
+	}
+	h := d.Parent.History
+	if len(h) > historyShown {
+		h = h[len(h)-historyShown:]
+	}
+	v.History = h
+	for i := len(h) - 1; i >= 0 && len(v.RecentPaths) < 5; i-- {
+		if p := h[i].Path; p != "" && !slices.Contains(v.RecentPaths, p) {
+			v.RecentPaths = append(v.RecentPaths, p)
+		}
+	}
+	for _, o := range shown {
+		ov := optionView{ID: o.ID, Path: o.Path, Description: o.Description}
+		if o.Module != nil {
+			m := *o.Module
+			m.Source = trimSource(m.Source, srcBudget)
+			ov.Module = &m
+		}
+		for _, a := range o.Args {
+			desc := a.Type
+			switch {
+			case a.Type == ArgEnum || len(a.Choices) > 0:
+				desc += " one of [" + strings.Join(a.Choices, ", ") + "]"
+			case a.Bounded():
+				desc += fmt.Sprintf(" in [%v, %v]", a.Min, a.Max)
+			}
+			if a.Default != nil {
+				desc += fmt.Sprintf(", default %v", a.Default)
+			}
+			ov.Args = append(ov.Args, argView{a.Name, desc})
+		}
+		v.Options = append(v.Options, ov)
+	}
+	return v
+}
+
+// trimSource keeps whole leading lines of src within budget tokens and says
+// how much was cut, so the model knows the source is partial.
+func trimSource(src string, budget int) string {
+	src = strings.TrimRight(src, "\n")
+	if EstimateTokens(src) <= budget {
+		return src
+	}
+	if budget == 0 {
+		return "# (source omitted to fit the prompt budget)"
+	}
+	lines := strings.Split(src, "\n")
+	used, keep := 0, 0
+	for keep < len(lines) {
+		t := EstimateTokens(lines[keep]) + 1
+		if used+t > budget {
+			break
+		}
+		used += t
+		keep++
+	}
+	return strings.Join(lines[:keep], "\n") + fmt.Sprintf("\n# ... %d more lines trimmed", len(lines)-keep)
+}
+
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+}
+
+// diverseOrder returns option indices in the order they should be shown: a
+// round-robin over groups (one group per module, or per path for options
+// without a module), groups and members shuffled by rng. Any prefix of the
+// order therefore spreads over as many modules and places as it can.
+func diverseOrder(opts []Option, rng *rand.Rand) []int {
+	groups := map[string][]int{}
+	var keys []string
+	for i, o := range opts {
+		k := "path:" + o.Path
+		if o.Module != nil {
+			k = "module:" + o.Module.ID
+		}
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	for _, k := range keys {
+		g := groups[k]
+		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
+	}
+	order := make([]int, 0, len(opts))
+	for round := 0; len(order) < len(opts); round++ {
+		for _, k := range keys {
+			if g := groups[k]; round < len(g) {
+				order = append(order, g[round])
+			}
+		}
+	}
+	return order
+}
+
+// pick returns the chosen options in their original order, so prompts read
+// naturally and stay stable when only the sample changes.
+func pick(opts []Option, idx []int) []Option {
+	s := slices.Clone(idx)
+	slices.Sort(s)
+	out := make([]Option, len(s))
+	for i, j := range s {
+		out[i] = opts[j]
+	}
+	return out
+}
