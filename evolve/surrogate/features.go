@@ -33,32 +33,48 @@ const noneOp = "none"
 // predicts accuracy best.
 func (f Features) AddCell(prefix string, edges []CellEdge) error {
 	out := 0
-	byFrom := map[int][]CellEdge{}
-	for _, e := range edges {
+	byFrom := map[int][]int{}
+	for i, e := range edges {
 		if e.From >= e.To || e.From < 0 {
 			return fmt.Errorf("surrogate: cell %s edge %d→%d must go forward", prefix, e.From, e.To)
 		}
 		out = max(out, e.To)
-		byFrom[e.From] = append(byFrom[e.From], e)
-		f.Add(fmt.Sprintf("%s/e%d_%d=%s", prefix, e.To, e.From, e.Op), 1)
+		byFrom[e.From] = append(byFrom[e.From], i)
 	}
 	for k := range byFrom {
-		sort.Slice(byFrom[k], func(a, b int) bool { return byFrom[k][a].To < byFrom[k][b].To })
+		sort.Slice(byFrom[k], func(a, b int) bool { return edges[byFrom[k][a]].To < edges[byFrom[k][b]].To })
 	}
-	var walk func(node int, path []string)
-	walk = func(node int, path []string) {
+	live := make([]bool, len(edges))
+	var walk func(node int, path []string, via []int)
+	walk = func(node int, path []string, via []int) {
 		if node == out {
 			f.Add(prefix+"/path:"+strings.Join(path, ">"), 1)
+			for _, i := range via {
+				live[i] = true
+			}
 			return
 		}
-		for _, e := range byFrom[node] {
+		for _, i := range byFrom[node] {
+			e := edges[i]
 			if e.Op == noneOp {
 				continue
 			}
-			walk(e.To, append(path, fmt.Sprintf("%d%d:%s", e.From, e.To, e.Op)))
+			walk(e.To, append(path, fmt.Sprintf("%d%d:%s", e.From, e.To, e.Op)), append(via, i))
 		}
 	}
-	walk(0, nil)
+	walk(0, nil, nil)
+	// A dead edge (on no live path) computes nothing that reaches the
+	// output, so its op is encoded as none: genotypes that compute the
+	// same function get the same features.
+	for i, e := range edges {
+		op := e.Op
+		if !live[i] {
+			op = noneOp
+		} else {
+			f.Add(prefix+"/live:"+op, 1)
+		}
+		f.Add(fmt.Sprintf("%s/e%d_%d=%s", prefix, e.To, e.From, op), 1)
+	}
 	return nil
 }
 

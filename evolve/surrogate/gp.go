@@ -34,8 +34,9 @@ type GP struct {
 	// MaxIter bounds the L-BFGS iterations of one hyperparameter fit.
 	MaxIter int
 
-	theta [3]float64 // log length scale, log signal variance, log noise variance (standardized y)
-	tuned bool
+	theta    [3]float64 // log length scale, log signal variance, log noise variance (standardized y)
+	tuned    bool
+	tunedAtN int // points in the last hyperparameter fit
 
 	x      *mat.Dense // fitted points, one per row
 	sq     []float64  // squared norms of the rows of x
@@ -81,7 +82,11 @@ func (g *GP) Fit(X [][]float64, y []float64) error {
 	if !g.tuned {
 		g.theta = [3]float64{math.Log(medianDist(X)), 0, math.Log(0.05)}
 	}
-	if len(X) >= 3 {
+	// Hyperparameters move little from one point to the next, so they
+	// are refitted when the data grew by an eighth since the last tuning
+	// (every step while small); conditioning happens every time.
+	if len(X) >= 3 && (!g.tuned || len(X) >= g.tunedAtN+max(1, g.tunedAtN/8)) {
+		g.tunedAtN = len(X)
 		idx := subset(ys, g.HPSubset)
 		xs, yv := pick(X, ys, idx)
 		g.tune(xs, yv)
@@ -178,15 +183,34 @@ func (g *GP) tune(X [][]float64, y []float64) {
 	centre := [3]float64{math.Log(medianDist(X)), 0, math.Log(0.05)}
 	nl := newNLL(D, y, centre)
 	eval := nl.eval
+	// L-BFGS asks for the value and the gradient at the same point in two
+	// calls; one evaluation serves both.
+	var lastX, lastG []float64
+	var lastF float64
+	both := func(th []float64) (float64, []float64) {
+		if lastX == nil || !slices.Equal(th, lastX) {
+			lastX = slices.Clone(th)
+			lastG = make([]float64, len(th))
+			lastF = eval(th, lastG)
+		}
+		return lastF, lastG
+	}
 	p := optimize.Problem{
-		Func: func(th []float64) float64 { return eval(th, nil) },
-		Grad: func(grad, th []float64) { eval(th, grad) },
+		Func: func(th []float64) float64 { f, _ := both(th); return f },
+		Grad: func(grad, th []float64) { _, g := both(th); copy(grad, g) },
 	}
 	start := g.theta
 	if math.IsInf(eval(start[:], nil), 1) {
 		start = centre
 	}
-	res, err := optimize.Minimize(p, slices.Clone(start[:]), &optimize.Settings{MajorIterations: g.MaxIter}, &optimize.LBFGS{})
+	res, err := optimize.Minimize(p, slices.Clone(start[:]), &optimize.Settings{
+		MajorIterations:   g.MaxIter,
+		FuncEvaluations:   3 * g.MaxIter,
+		GradientThreshold: 1e-3,
+		// Screening needs a good length scale, not the last digit of the
+		// likelihood: stop when it improves by less than 1e-4 over 3 steps.
+		Converger: &optimize.FunctionConverge{Absolute: 1e-4, Relative: 1e-6, Iterations: 3},
+	}, &optimize.LBFGS{})
 	// A failed or non-improving search keeps the previous theta: the fit
 	// is still valid, only less tuned.
 	if res != nil && !math.IsInf(res.F, 0) && !math.IsNaN(res.F) && (err == nil || res.F < eval(start[:], nil)) {
