@@ -93,6 +93,10 @@ type Result struct {
 	PeakMemMB float64     `json:"peak_mem_mb"`
 	Device    string      `json:"device,omitempty"`
 	Error     string      `json:"error,omitempty"`
+	// TrainS is the trainer's time in the epoch loop (training and
+	// validation); WallS minus TrainS is the overhead of getting there.
+	TrainS     float64 `json:"train_s,omitempty"`
+	ImagesPerS float64 `json:"images_per_s,omitempty"` // training throughput
 	// Backend-specific handle (e.g. a Slurm job ID) so a resumed run can re-attach.
 	Handle string `json:"handle,omitempty"`
 }

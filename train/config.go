@@ -1,0 +1,184 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Config configures local training: the interpreter, the worker pool, and
+// the default recipe, dataset and limits of the jobs built from it.
+type Config struct {
+	// Python is the interpreter; empty means detect (python3, /usr/bin/python3).
+	Python  string `mapstructure:"python" yaml:"python"`
+	Workers int    `mapstructure:"workers" yaml:"workers"`
+	// Devices are CUDA device IDs; worker i sees Devices[i % len] through
+	// CUDA_VISIBLE_DEVICES. Empty: the children inherit the variable.
+	Devices []string `mapstructure:"devices" yaml:"devices"`
+	// WorkDir holds one directory per job; empty means a temporary directory.
+	WorkDir  string `mapstructure:"work_dir" yaml:"work_dir"`
+	KeepDirs bool   `mapstructure:"keep_dirs" yaml:"keep_dirs"`
+	// Prestart keeps one interpreter per worker with torch already imported,
+	// so a job does not wait for Python to start.
+	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
+	// KillGraceS is how long a stopped job gets between SIGTERM and SIGKILL.
+	KillGraceS float64 `mapstructure:"kill_grace_s" yaml:"kill_grace_s"`
+	// GateTimeoutS bounds one dry-run check; GateThreads is its torch threads.
+	GateTimeoutS float64 `mapstructure:"gate_timeout_s" yaml:"gate_timeout_s"`
+	GateThreads  int     `mapstructure:"gate_threads" yaml:"gate_threads"`
+
+	Recipe  Recipe  `mapstructure:"recipe" yaml:"recipe"`
+	Dataset Dataset `mapstructure:"dataset" yaml:"dataset"`
+	Limits  Limits  `mapstructure:"limits" yaml:"limits"`
+}
+
+// ProxyRecipe is the cheap default: one epoch on 10,000 training images.
+func ProxyRecipe() Recipe {
+	return Recipe{
+		Epochs: 1, BatchSize: 128, Optimizer: "sgd", LR: 0.1, Momentum: 0.9, Nesterov: true,
+		WeightDecay: 5e-4, WarmupEpochs: 0.2, LabelSmoothing: 0, Augment: true,
+		Subset: 10000, AMP: true,
+	}
+}
+
+// DefaultConfig trains with the proxy recipe on Fashion-MNIST, one worker,
+// under the paper's constraints (1.5 M parameters, 0.2 GFLOPs).
+func DefaultConfig() Config {
+	return Config{
+		Workers:      1,
+		Prestart:     true,
+		KillGraceS:   2,
+		GateTimeoutS: 30,
+		GateThreads:  1,
+		Recipe:       ProxyRecipe(),
+		Dataset:      Dataset{Name: "fashion-mnist", Path: "/usr/share/datasets/fashion-mnist", ValSplit: 0.1},
+		Limits:       Limits{WallSeconds: 3600, MaxParams: 1_500_000, MaxFLOPs: 200_000_000},
+	}
+}
+
+// DatasetShape is the (C,H,W) input and the class count of a named dataset.
+// The synthetic dataset takes any shape; its default mimics Fashion-MNIST.
+func DatasetShape(name string) (input [3]int, classes int, err error) {
+	switch name {
+	case "fashion-mnist", "mnist", "synthetic":
+		return [3]int{1, 28, 28}, 10, nil
+	case "cifar10":
+		return [3]int{3, 32, 32}, 10, nil
+	case "cifar100":
+		return [3]int{3, 32, 32}, 100, nil
+	case "imagenet16-120":
+		return [3]int{3, 16, 16}, 120, nil
+	}
+	return input, 0, fmt.Errorf("unknown dataset %q (want fashion-mnist, mnist, cifar10, cifar100, imagenet16-120 or synthetic)", name)
+}
+
+// Job builds a job for source from the configured recipe, dataset and limits.
+func (c Config) Job(id, source string, seed int64) (Job, error) {
+	input, classes, err := DatasetShape(c.Dataset.Name)
+	if err != nil {
+		return Job{}, fmt.Errorf("train.dataset.name: %w", err)
+	}
+	return Job{ID: id, Source: source, Recipe: c.Recipe, Dataset: c.Dataset, Seed: seed,
+		Limits: c.Limits, Input: input, Classes: classes}, nil
+}
+
+// Validate checks every field and names the offending key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("train.%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if c.Workers < 1 {
+		bad("workers", "must be >= 1, got %d", c.Workers)
+	}
+	for i, d := range c.Devices {
+		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, ", ") {
+			bad(fmt.Sprintf("devices[%d]", i), "must be one CUDA device ID, got %q", d)
+		}
+	}
+	if c.KillGraceS <= 0 {
+		bad("kill_grace_s", "must be > 0, got %g", c.KillGraceS)
+	}
+	if c.GateTimeoutS <= 0 {
+		bad("gate_timeout_s", "must be > 0, got %g", c.GateTimeoutS)
+	}
+	if c.GateThreads < 1 {
+		bad("gate_threads", "must be >= 1, got %d", c.GateThreads)
+	}
+	errs = append(errs, c.Recipe.validate("train.recipe")...)
+	errs = append(errs, c.Dataset.validate("train.dataset")...)
+	errs = append(errs, c.Limits.validate("train.limits")...)
+	return errors.Join(errs...)
+}
+
+func (r Recipe) validate(prefix string) []error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: %s", prefix, key, fmt.Sprintf(format, a...)))
+	}
+	if r.Epochs < 1 {
+		bad("epochs", "must be >= 1, got %d", r.Epochs)
+	}
+	if r.BatchSize < 1 {
+		bad("batch_size", "must be >= 1, got %d", r.BatchSize)
+	}
+	if r.Optimizer != "sgd" && r.Optimizer != "adamw" {
+		bad("optimizer", "must be sgd or adamw, got %q", r.Optimizer)
+	}
+	if !(r.LR > 0) {
+		bad("lr", "must be > 0, got %g", r.LR)
+	}
+	if r.Momentum < 0 || r.Momentum >= 1 {
+		bad("momentum", "must be in [0,1), got %g", r.Momentum)
+	}
+	if r.Nesterov && r.Momentum == 0 {
+		bad("nesterov", "needs momentum > 0")
+	}
+	if r.WeightDecay < 0 {
+		bad("weight_decay", "must be >= 0, got %g", r.WeightDecay)
+	}
+	if r.WarmupEpochs < 0 || (r.Epochs >= 1 && r.WarmupEpochs > float64(r.Epochs)) {
+		bad("warmup_epochs", "must be in [0, epochs], got %g", r.WarmupEpochs)
+	}
+	if r.LabelSmoothing < 0 || r.LabelSmoothing >= 1 {
+		bad("label_smoothing", "must be in [0,1), got %g", r.LabelSmoothing)
+	}
+	if r.Subset < 0 || (r.Subset > 1 && r.Subset != float64(int64(r.Subset))) {
+		bad("subset", "must be 0 (all), a fraction in (0,1] or a whole count, got %g", r.Subset)
+	}
+	if r.Threads < 0 {
+		bad("threads", "must be >= 0, got %d", r.Threads)
+	}
+	return errs
+}
+
+func (d Dataset) validate(prefix string) []error {
+	var errs []error
+	if _, _, err := DatasetShape(d.Name); err != nil {
+		errs = append(errs, fmt.Errorf("%s.name: %w", prefix, err))
+	}
+	switch d.Name {
+	case "cifar10", "cifar100", "imagenet16-120":
+		if d.Path == "" {
+			errs = append(errs, fmt.Errorf("%s.path: dataset %s needs the folder of its python pickle batches", prefix, d.Name))
+		}
+	}
+	if d.ValSplit < 0 || d.ValSplit >= 1 {
+		errs = append(errs, fmt.Errorf("%s.val_split: must be in [0,1), got %g", prefix, d.ValSplit))
+	}
+	return errs
+}
+
+func (l Limits) validate(prefix string) []error {
+	var errs []error
+	if l.WallSeconds < 0 {
+		errs = append(errs, fmt.Errorf("%s.wall_s: must be >= 0 (0 = no limit), got %g", prefix, l.WallSeconds))
+	}
+	if l.MaxParams < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_params: must be >= 0 (0 = no limit), got %d", prefix, l.MaxParams))
+	}
+	if l.MaxFLOPs < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_flops: must be >= 0 (0 = no limit), got %d", prefix, l.MaxFLOPs))
+	}
+	return errs
+}

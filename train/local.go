@@ -1,0 +1,308 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// ErrClosed is returned by an evaluator used after Close.
+var ErrClosed = errors.New("train: evaluator is closed")
+
+// Local trains jobs on this machine: at most Workers at a time, each in a
+// fresh child process with its own working directory, process group,
+// scrubbed environment, wall-time limit and (optionally) pinned GPU. A
+// failing or killed child only fails its own job.
+type Local struct {
+	cfg    Config
+	python string
+	root   string
+	ownDir bool
+	log    *slog.Logger
+	slots  chan int
+
+	mu      sync.Mutex
+	closed  bool
+	spares  []*child // per worker slot: an interpreter waiting for a job
+	running map[*child]struct{}
+}
+
+// child is one trainer process and the sink its stdout lines go to.
+type child struct {
+	proc *Proc
+	mu   sync.Mutex
+	sink func([]byte)
+}
+
+func (c *child) onLine(line []byte) {
+	c.mu.Lock()
+	sink := c.sink
+	c.mu.Unlock()
+	if sink != nil {
+		sink(line)
+	}
+}
+
+func (c *child) setSink(f func([]byte)) {
+	c.mu.Lock()
+	c.sink = f
+	c.mu.Unlock()
+}
+
+// NewLocal validates cfg, finds the interpreter and starts the pool.
+func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	python, err := DetectPython(ctx, cfg.Python)
+	if err != nil {
+		return nil, err
+	}
+	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers),
+		spares: make([]*child, cfg.Workers), running: map[*child]struct{}{}}
+	if cfg.WorkDir == "" {
+		l.root, err = os.MkdirTemp("", "arbor-train-")
+		l.ownDir = true
+	} else {
+		l.root, err = filepath.Abs(cfg.WorkDir)
+		if err == nil {
+			err = os.MkdirAll(l.root, 0o755)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("train.work_dir: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(l.root, ScriptFile), TrainerScript, 0o644); err != nil {
+		return nil, fmt.Errorf("train: write trainer into %s: %w", l.root, err)
+	}
+	for i := 0; i < cfg.Workers; i++ {
+		l.slots <- i
+		if cfg.Prestart {
+			if l.spares[i], err = l.spawn(i); err != nil {
+				l.Close()
+				return nil, err
+			}
+		}
+	}
+	log.Debug("train: local pool ready", "python", python, "workers", cfg.Workers, "dir", l.root)
+	return l, nil
+}
+
+// Python is the interpreter the pool runs.
+func (l *Local) Python() string { return l.python }
+
+// spawn starts a trainer in --serve mode for a worker slot: it imports torch
+// and then waits on stdin for the one job it will run.
+func (l *Local) spawn(slot int) (*child, error) {
+	var extra []string
+	if n := len(l.cfg.Devices); n > 0 {
+		extra = append(extra, "CUDA_VISIBLE_DEVICES="+l.cfg.Devices[slot%n])
+	}
+	cmd := exec.Command(l.python, filepath.Join(l.root, ScriptFile), "--serve")
+	cmd.Dir = l.root
+	cmd.Env = ScrubbedEnv(extra...)
+	c := &child{}
+	p, err := StartProc(cmd, c.onLine)
+	if err != nil {
+		return nil, err
+	}
+	c.proc = p
+	return c, nil
+}
+
+// take returns the slot's waiting interpreter if it is still alive, else a
+// new one, and starts the next spare so it imports torch while this job runs.
+func (l *Local) take(slot int) (*child, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	c := l.spares[slot]
+	l.spares[slot] = nil
+	if c != nil {
+		select {
+		case <-c.proc.Exited():
+			l.log.Warn("train: spare interpreter died while idle; starting another",
+				"slot", slot, "stderr", c.proc.Stderr())
+			c = nil
+		default:
+		}
+	}
+	var err error
+	if c == nil {
+		if c, err = l.spawn(slot); err != nil {
+			return nil, err
+		}
+	}
+	if l.cfg.Prestart {
+		if l.spares[slot], err = l.spawn(slot); err != nil {
+			l.log.Warn("train: cannot prestart interpreter", "slot", slot, "err", err)
+		}
+	}
+	l.running[c] = struct{}{}
+	return c, nil
+}
+
+func (l *Local) done(c *child) {
+	l.mu.Lock()
+	delete(l.running, c)
+	l.mu.Unlock()
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Evaluate trains job in a child process and returns its result. Candidate
+// failures, timeouts and cancellation are statuses, not errors.
+func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Result, error) {
+	start := time.Now()
+	res := Result{ID: job.ID}
+	cancelled := func() (Result, error) {
+		res.Status = StatusCancelled
+		res.Error = fmt.Sprintf("cancelled: %v", context.Cause(ctx))
+		res.WallS = time.Since(start).Seconds()
+		return res, nil
+	}
+	var slot int
+	select {
+	case slot = <-l.slots:
+		defer func() { l.slots <- slot }()
+	case <-ctx.Done():
+		return cancelled()
+	}
+	if ctx.Err() != nil {
+		return cancelled()
+	}
+
+	name := unsafeName.ReplaceAllString(job.ID, "_")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	dir, err := os.MkdirTemp(l.root, "job-"+name+"-")
+	if err != nil {
+		return res, fmt.Errorf("train: job dir for %q under %s: %w", job.ID, l.root, err)
+	}
+	if !l.cfg.KeepDirs {
+		defer os.RemoveAll(dir)
+	}
+	if err := WriteJobDir(dir, job); err != nil {
+		return res, err
+	}
+	c, err := l.take(slot)
+	if err != nil {
+		return res, err
+	}
+	defer l.done(c)
+	c.setSink(func(line []byte) {
+		p, ep, ok := ParseTrainerLine(line)
+		switch {
+		case !ok:
+		case p != nil && progress != nil:
+			p.JobID = job.ID
+			progress(*p)
+		case ep != nil:
+			l.log.Debug("train: epoch", "job", job.ID, "epoch", ep.Epoch, "val_acc", ep.ValAcc, "seconds", ep.Seconds)
+		}
+	})
+	req, _ := json.Marshal(map[string]string{"dir": dir, "job": JobFile, "out": ResultFile})
+	if _, err := c.proc.Stdin().Write(append(req, '\n')); err != nil {
+		l.log.Warn("train: cannot hand job to interpreter", "job", job.ID, "err", err)
+	}
+	c.proc.Stdin().Close()
+
+	var limit <-chan time.Time
+	if l.cfg.Limits.WallSeconds > 0 || job.Limits.WallSeconds > 0 {
+		wall := job.Limits.WallSeconds
+		if wall <= 0 {
+			wall = l.cfg.Limits.WallSeconds
+		}
+		t := time.NewTimer(time.Duration(wall * float64(time.Second)))
+		defer t.Stop()
+		limit = t.C
+	}
+	grace := time.Duration(l.cfg.KillGraceS * float64(time.Second))
+	var stopped Status
+	select {
+	case <-c.proc.Exited():
+	case <-ctx.Done():
+		c.proc.Stop(grace)
+		stopped = StatusCancelled
+	case <-limit:
+		c.proc.Stop(grace)
+		stopped = StatusTimeout
+	}
+	state, _ := c.proc.Wait()
+	c.setSink(nil)
+
+	switch {
+	case stopped == StatusCancelled:
+		return cancelled()
+	case stopped == StatusTimeout:
+		res.Status = StatusTimeout
+		res.Error = fmt.Sprintf("killed after the wall-time limit of %.3gs", time.Since(start).Seconds())
+	default:
+		r, err := ReadResult(dir)
+		if err != nil {
+			res.Status = StatusCrashed
+			if l.isClosed() {
+				res.Status = StatusCancelled
+			}
+			res.Error = fmt.Sprintf("trainer exited (%v) without a result; stderr tail:\n%s", state, c.proc.Stderr())
+		} else {
+			res = r
+			res.ID = job.ID
+		}
+	}
+	res.WallS = time.Since(start).Seconds()
+	return res, nil
+}
+
+func (l *Local) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// Close stops waiting interpreters and running jobs and removes the pool's
+// temporary directory.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	var procs []*Proc
+	for i, c := range l.spares {
+		if c != nil {
+			procs = append(procs, c.proc)
+			l.spares[i] = nil
+		}
+	}
+	for c := range l.running {
+		procs = append(procs, c.proc)
+	}
+	l.mu.Unlock()
+	grace := time.Duration(l.cfg.KillGraceS * float64(time.Second))
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Stop(grace) }()
+	}
+	wg.Wait()
+	if l.ownDir {
+		return os.RemoveAll(l.root)
+	}
+	return nil
+}
