@@ -72,7 +72,7 @@ func decodeObject(s string) (map[string]any, error) {
 	if obj == nil {
 		return nil, errors.New("null is not an object")
 	}
-	if _, err := dec.Token(); err == nil {
+	if rest := s[dec.InputOffset():]; strings.TrimSpace(rest) != "" {
 		return nil, errors.New("trailing data after the object")
 	}
 	return obj, nil

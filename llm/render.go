@@ -2,6 +2,7 @@ package llm
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -158,7 +159,8 @@ func (r *Renderer) view(d Decision, shown []Option, hidden, srcBudget int) promp
 				desc += fmt.Sprintf(" in [%v, %v]", a.Min, a.Max)
 			}
 			if a.Default != nil {
-				desc += fmt.Sprintf(", default %v", a.Default)
+				def, _ := json.Marshal(a.Default) // decoded JSON values always marshal
+				desc += ", default " + string(def)
 			}
 			ov.Args = append(ov.Args, argView{a.Name, desc})
 		}
@@ -190,9 +192,18 @@ func trimSource(src string, budget int) string {
 	return strings.Join(lines[:keep], "\n") + fmt.Sprintf("\n# ... %d more lines trimmed", len(lines)-keep)
 }
 
+// indent pads every non-empty line, leaving no trailing spaces.
 func indent(n int, s string) string {
 	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n"+pad)
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			lines[i] = pad + l
+		} else {
+			lines[i] = ""
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // diverseOrder returns option indices in the order they should be shown: a

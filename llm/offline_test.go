@@ -1,0 +1,132 @@
+package llm
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0)) }
+
+func TestOfflineDeterministicAndValid(t *testing.T) {
+	d := loadDecision(t)
+	a, b := NewOffline(7, OfflineConfig{}), NewOffline(7, OfflineConfig{})
+	counts := map[string]int{}
+	for i := range 500 {
+		d.Trial = i
+		c1, err := a.Resolve(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2, _ := b.Resolve(context.Background(), d)
+		if !reflect.DeepEqual(c1, c2) {
+			t.Fatalf("trial %d: %+v != %+v", i, c1, c2)
+		}
+		revalidate(t, d, c1)
+		if c1.Usage.Model != OfflineModel || c1.Usage.Attempts != 0 {
+			t.Fatalf("usage %+v", c1.Usage)
+		}
+		counts[c1.OptionID]++
+	}
+	// Uniform over 5 options: 100 each, sd ~9.
+	for id, n := range counts {
+		if n < 60 || n > 140 {
+			t.Fatalf("option %s drawn %d of 500 times: %v", id, n, counts)
+		}
+	}
+	if len(counts) != 5 {
+		t.Fatalf("not all options drawn: %v", counts)
+	}
+	d.Trial = 3
+	c7, _ := a.Resolve(context.Background(), d)
+	same := 0
+	for seed := range uint64(20) {
+		c, _ := NewOffline(seed+100, OfflineConfig{}).Resolve(context.Background(), d)
+		if reflect.DeepEqual(c.Args, c7.Args) && c.OptionID == c7.OptionID {
+			same++
+		}
+	}
+	if same == 20 {
+		t.Fatal("the seed does not change the draw")
+	}
+}
+
+func TestOfflineDefaultsPreference(t *testing.T) {
+	d := loadDecision(t)
+	o := NewOffline(1, OfflineConfig{Args: "defaults"})
+	for i := range 50 {
+		d.Trial = i
+		c, err := o.Resolve(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt, _ := d.Option(c.OptionID)
+		for _, a := range opt.Args {
+			want, _ := coerceArg(a, a.Default)
+			if !reflect.DeepEqual(c.Args[a.Name], want) {
+				t.Fatalf("%s.%s = %v, want default %v", c.OptionID, a.Name, c.Args[a.Name], want)
+			}
+		}
+	}
+}
+
+// TestRandomChoiceAlwaysValidates draws over random option shapes: the
+// fallback must never produce something validation would reject.
+func TestRandomChoiceAlwaysValidates(t *testing.T) {
+	rng := newTestRand(3)
+	types := []string{ArgInt, ArgFloat, ArgBool, ArgString, ArgEnum, ArgInts}
+	for i := range 300 {
+		var args []ArgRange
+		for j := range rng.IntN(4) {
+			a := ArgRange{Name: string(rune('a' + j)), Type: types[rng.IntN(len(types))]}
+			if rng.IntN(2) == 0 {
+				a.Min = float64(rng.IntN(10) - 5)
+				a.Max = a.Min + float64(rng.IntN(20))
+			}
+			if a.Type == ArgEnum || a.Type == ArgString && rng.IntN(2) == 0 {
+				a.Choices = []string{"x", "y", "z"}
+			}
+			args = append(args, a)
+		}
+		d := Decision{Operation: "op", Category: Diversity, Trial: i, Options: []Option{{ID: "a", Path: "p", Args: args}, {ID: "b", Path: "q"}}}
+		if err := d.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []string{"uniform", "defaults"} {
+			c, err := NewOffline(uint64(i), OfflineConfig{Args: mode}).Resolve(context.Background(), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			revalidate(t, d, c)
+		}
+	}
+}
+
+func TestNewPicksOfflineWithoutEndpoint(t *testing.T) {
+	var logs bytes.Buffer
+	r, err := New(DefaultConfig(), WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.(*Offline); !ok {
+		t.Fatalf("got %T, want *Offline", r)
+	}
+	if !strings.Contains(logs.String(), "using the offline resolver") {
+		t.Fatalf("offline use not logged: %q", logs.String())
+	}
+	cfg := testConfig("http://127.0.0.1:1/v1")
+	r, err = New(cfg, WithLogger(discardLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := r.(*Provider); !ok {
+		t.Fatalf("got %T, want *Provider", r)
+	}
+}
