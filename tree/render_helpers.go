@@ -1,0 +1,100 @@
+package tree
+
+// Python helper definitions emitted into rendered files, each only when the
+// tree needs it, in this fixed order.
+const (
+	helperSeq = iota
+	helperResidual
+	helperProj
+	helperBranch
+	helperZero
+	helperFlatten
+	helperLinear
+	helperCell
+	numHelpers
+)
+
+var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell"}
+
+var helperSources = [numHelpers]string{
+	helperSeq: `def _seq(*named):
+    return nn.Sequential(OrderedDict(named))
+`,
+	helperResidual: `class _Residual(nn.Module):
+    """out = act(body(x) + shortcut(x)); a None shortcut is the identity."""
+
+    def __init__(self, body, shortcut=None, act=None):
+        super().__init__()
+        self.body = body
+        self.shortcut = shortcut
+        self.act = act
+
+    def forward(self, x):
+        y = self.body(x) + (x if self.shortcut is None else self.shortcut(x))
+        return y if self.act is None else self.act(y)
+`,
+	helperProj: `def _proj(cin, cout, stride):
+    """The automatic residual projection: 1x1 conv (no bias) + batch norm."""
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+`,
+	helperBranch: `class _Branch(nn.Module):
+    """Parallel paths concatenated on channels."""
+
+    def __init__(self, *paths):
+        super().__init__()
+        self.paths = nn.ModuleList(paths)
+
+    def forward(self, x):
+        return torch.cat([p(x) for p in self.paths], dim=1)
+`,
+	helperZero: `class _Zero(nn.Module):
+    def forward(self, x):
+        return x.mul(0.0)
+`,
+	helperFlatten: `class _Flatten(nn.Module):
+    """Flattens to (N, C*H*W, 1, 1): tensors stay 4-D throughout."""
+
+    def forward(self, x):
+        return x.flatten(1)[:, :, None, None]
+`,
+	helperLinear: `class _Linear(nn.Linear):
+    """nn.Linear on (N, F, 1, 1) tensors."""
+
+    def forward(self, x):
+        return super().forward(x.flatten(1))[:, :, None, None]
+`,
+	helperCell: `def _cell_op(op, C):
+    if op == "skip_connect":
+        return nn.Identity()
+    if op == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    k = 1 if op == "nor_conv_1x1" else 3
+    return nn.Sequential(nn.ReLU(), nn.Conv2d(C, C, k, padding=k // 2, bias=False), nn.BatchNorm2d(C))
+
+
+class _Cell(nn.Module):
+    """NAS-Bench-201 cell: node j is the sum of op(node i) over edges i -> j;
+    the output is the last node. Edges that are "none" are left out."""
+
+    def __init__(self, C, nodes, edges):
+        super().__init__()
+        self.nodes = nodes
+        self.edges = nn.ModuleDict()
+        self.wiring = []
+        for j, i, op in edges:
+            key = "e%d_%d" % (j, i)
+            self.edges[key] = _cell_op(op, C)
+            self.wiring.append((j, i, key))
+
+    def forward(self, x):
+        states = [x]
+        for j in range(1, self.nodes):
+            s = None
+            for jj, i, key in self.wiring:
+                if jj == j:
+                    y = self.edges[key](states[i])
+                    s = y if s is None else s + y
+            states.append(torch.zeros_like(x) if s is None else s)
+        return states[-1]
+`,
+}
