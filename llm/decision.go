@@ -110,13 +110,13 @@ type Choice struct {
 
 // Usage is what a choice cost and how it came about.
 type Usage struct {
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
+	PromptTokens     int           `json:"prompt_tokens"`
+	CompletionTokens int           `json:"completion_tokens"`
+	CostUSD          float64       `json:"cost_usd"`
 	Latency          time.Duration `json:"latency_ns"`
-	Attempts         int     `json:"attempts"` // model answers requested: 1 + repairs
-	Retries          int     `json:"retries"`  // transport retries (429, 5xx, timeouts)
-	Fallback         bool    `json:"fallback"` // the choice is a seeded random one, not the model's
+	Attempts         int           `json:"attempts"` // model answers requested: 1 + repairs
+	Retries          int           `json:"retries"`  // transport retries (429, 5xx, timeouts)
+	Fallback         bool          `json:"fallback"` // the choice is a seeded random one, not the model's
 	// Degraded says why the model was not asked at all (spend limit reached);
 	// empty when it was.
 	Degraded string `json:"degraded,omitempty"`

@@ -1,0 +1,217 @@
+package llm
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
+
+// TestPromptGolden renders the example decision in every category and
+// compares with testdata/golden/<category>.txt (go test -update rewrites).
+func TestPromptGolden(t *testing.T) {
+	r, err := NewDefaultRenderer(DefaultConfig().Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cat := range Categories() {
+		t.Run(string(cat), func(t *testing.T) {
+			d := loadDecision(t)
+			d.Category = cat
+			p, err := r.Render(d, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := "=== system\n" + p.System + "=== user\n" + p.User
+			path := filepath.Join("testdata", "golden", string(cat)+".txt")
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./llm -run TestPromptGolden -update)", err)
+			}
+			if got != string(want) {
+				t.Fatalf("prompt for %s differs from %s; rerun with -update if intended.\n--- got ---\n%s", cat, path, got)
+			}
+		})
+	}
+}
+
+func TestPromptCategoriesDiffer(t *testing.T) {
+	r, err := NewDefaultRenderer(DefaultConfig().Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := loadDecision(t)
+	marks := map[Category]string{Exploit: "use your judgement", Reverse: "backbone/stage1, backbone/stage3, backbone/stage2", Diversity: "Strategy: diversity"}
+	for cat, mark := range marks {
+		d.Category = cat
+		p, err := r.Render(d, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(p.User, mark) {
+			t.Errorf("%s prompt lacks %q", cat, mark)
+		}
+	}
+}
+
+func TestPromptOverrideDirectory(t *testing.T) {
+	dir := t.TempDir()
+	custom := `{{template "header" .}}
+MY OWN STRATEGY for {{.Operation}}
+{{template "options" .}}
+`
+	if err := os.WriteFile(filepath.Join(dir, "diversity.tmpl"), []byte(custom), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig().Prompts
+	cfg.Dir = dir
+	r, err := NewDefaultRenderer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := loadDecision(t)
+	d.Category = Diversity
+	p, err := r.Render(d, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.User, "MY OWN STRATEGY for swap_module") || strings.Contains(p.User, "Strategy: diversity") {
+		t.Fatalf("override not used:\n%s", p.User)
+	}
+	if !strings.Contains(p.System, "You are a tool") {
+		t.Fatal("the embedded system prompt should still be used")
+	}
+	d.Category = Exploit
+	if p, _ := r.Render(d, 1); !strings.Contains(p.User, "use your judgement") {
+		t.Fatal("files not overridden must come from the embedded set")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "exploit.tmpl"), []byte("{{.Nope"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewDefaultRenderer(cfg); err == nil || !strings.Contains(err.Error(), "exploit.tmpl") {
+		t.Fatalf("a broken override should name its file: %v", err)
+	}
+}
+
+// bigDecision has n options over m modules with long sources.
+func bigDecision(n, m, sourceLines int) Decision {
+	var src strings.Builder
+	for i := range sourceLines {
+		fmt.Fprintf(&src, "        self.layer%d = nn.Conv2d(c, c, 3, padding=1)\n", i)
+	}
+	d := Decision{Operation: "insert_module", Category: Exploit, Parent: ParentSummary{Outline: "model: x"}}
+	for i := range n {
+		d.Options = append(d.Options, Option{
+			ID: fmt.Sprintf("o%d", i+1), Path: fmt.Sprintf("backbone/stage%d/%d", i%3+1, i%5),
+			Description: "insert a module",
+			Module:      &ModuleInfo{ID: fmt.Sprintf("m%d", i%m), Name: fmt.Sprintf("Mod%d", i%m), Source: "class M(nn.Module):\n" + src.String()},
+			Args:        []ArgRange{{Name: "width", Type: ArgInt, Min: 8, Max: 64}},
+		})
+	}
+	return d
+}
+
+func TestPromptSamplesOptionsWithDiversity(t *testing.T) {
+	cfg := DefaultConfig().Prompts
+	cfg.MaxOptions = 10
+	r, err := NewDefaultRenderer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := bigDecision(200, 10, 3)
+	p, err := r.Render(d, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Shown) != 10 || p.Hidden != 190 || !strings.Contains(p.User, "10 shown, 190 more not shown") {
+		t.Fatalf("shown %d hidden %d", len(p.Shown), p.Hidden)
+	}
+	mods := map[string]bool{}
+	for _, o := range p.Shown {
+		mods[o.Module.ID] = true
+	}
+	if len(mods) != 10 {
+		t.Fatalf("10 options should cover all 10 modules, got %v", mods)
+	}
+	again, _ := r.Render(d, 5)
+	if fmt.Sprint(ids(again.Shown)) != fmt.Sprint(ids(p.Shown)) {
+		t.Fatal("sampling is not deterministic")
+	}
+	d.Trial = 1
+	other, _ := r.Render(d, 5)
+	if fmt.Sprint(ids(other.Shown)) == fmt.Sprint(ids(p.Shown)) {
+		t.Fatal("another trial should see another sample")
+	}
+	// A hidden option cannot be chosen: the model was never shown it.
+	hidden := ""
+	for _, o := range d.Options {
+		if !contains(ids(p.Shown), o.ID) {
+			hidden = o.ID
+			break
+		}
+	}
+	if _, err := ParseAnswer(`{"option":"`+hidden+`","args":{"width":8}}`, p.Shown); err == nil {
+		t.Fatal("a hidden option was accepted")
+	}
+}
+
+func TestPromptTokenBudget(t *testing.T) {
+	cfg := DefaultConfig().Prompts
+	cfg.MaxOptions = 8
+	cfg.MaxSourceTokens = 120
+	cfg.MaxPromptTokens = 1500
+	r, err := NewDefaultRenderer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := bigDecision(8, 8, 400)
+	p, err := r.Render(d, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Tokens > cfg.MaxPromptTokens {
+		t.Fatalf("prompt has %d tokens, budget %d", p.Tokens, cfg.MaxPromptTokens)
+	}
+	if !strings.Contains(p.User, "more lines trimmed") && !strings.Contains(p.User, "source omitted") {
+		t.Fatal("sources were not trimmed")
+	}
+	if len(p.Shown) == 0 {
+		t.Fatal("no option left")
+	}
+	// Trimming keeps whole leading lines within the per-module budget.
+	src := d.Options[0].Module.Source
+	tr := trimSource(src, 120)
+	body := tr[:strings.LastIndex(tr, "\n# ...")]
+	if !strings.HasPrefix(src, body) || EstimateTokens(body) > 120 {
+		t.Fatalf("trimmed source is not a prefix within budget: %d tokens", EstimateTokens(body))
+	}
+}
+
+func ids(opts []Option) []string {
+	out := make([]string, len(opts))
+	for i, o := range opts {
+		out[i] = o.ID
+	}
+	return out
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
