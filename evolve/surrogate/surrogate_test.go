@@ -17,10 +17,10 @@ import (
 
 var nb201Ops = []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
 
-// cellEdges parses an NB201 arch string into its six edges. The tree
+// archEdges parses an NB201 arch string into its six edges. The tree
 // package owns the real bijection; this keeps the surrogate's tests
 // independent of it.
-func cellEdges(tb testing.TB, arch string) []CellEdge {
+func archEdges(tb testing.TB, arch string) []CellEdge {
 	tb.Helper()
 	var edges []CellEdge
 	for to, node := range strings.Split(arch, "+") {
@@ -41,7 +41,7 @@ func archString(ops [6]string) string {
 
 func nb201Features(tb testing.TB, arch string) Features {
 	f := Features{}
-	if err := f.AddCell("cell", cellEdges(tb, arch)); err != nil {
+	if err := f.AddCell("cell", archEdges(tb, arch)); err != nil {
 		tb.Fatal(err)
 	}
 	return f
