@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -205,17 +205,14 @@ func (g *Gate) Check(ctx context.Context, source string, input [3]int, classes i
 }
 
 func violation(r GateResult, l Limits) string {
-	var v []error
+	var v []string
 	if l.MaxParams > 0 && r.Params > l.MaxParams {
-		v = append(v, fmt.Errorf("params %d > max_params %d", r.Params, l.MaxParams))
+		v = append(v, fmt.Sprintf("params %d > max_params %d", r.Params, l.MaxParams))
 	}
 	if l.MaxFLOPs > 0 && r.FLOPs > l.MaxFLOPs {
-		v = append(v, fmt.Errorf("flops %d > max_flops %d", r.FLOPs, l.MaxFLOPs))
+		v = append(v, fmt.Sprintf("flops %d > max_flops %d", r.FLOPs, l.MaxFLOPs))
 	}
-	if err := errors.Join(v...); err != nil {
-		return err.Error()
-	}
-	return ""
+	return strings.Join(v, "; ")
 }
 
 func tail(s string, n int) string {
