@@ -1,0 +1,283 @@
+package mine
+
+import (
+	"fmt"
+	"strings"
+)
+
+// bundler assembles a standalone source for one class: the transitive
+// closure of the top-level statements it uses, across the files of its root,
+// in dependency order, with external imports kept as import lines.
+type bundler struct {
+	ri       *rootIndex
+	futures  []string
+	imports  []string
+	seenImp  map[string]bool
+	chunks   []string
+	state    map[unitKey]uint8 // 1 in progress, 2 done
+	needed   map[nameKey]bool
+	definers map[string]unitKey // global name -> unit that defines it
+	err      error
+}
+
+type unitKey struct {
+	f *srcFile
+	u int
+}
+
+type nameKey struct {
+	f    *srcFile
+	name string
+}
+
+func newBundler(ri *rootIndex) *bundler {
+	return &bundler{ri: ri, seenImp: map[string]bool{}, state: map[unitKey]uint8{},
+		needed: map[nameKey]bool{}, definers: map[string]unitKey{}}
+}
+
+// bundle returns the standalone source defining class c of file f under its
+// own name.
+func bundle(ri *rootIndex, f *srcFile, c *classFacts) (string, error) {
+	b := newBundler(ri)
+	if q := qualify(f.mod, c.Path); isAnchorQual(q) {
+		return fmt.Sprintf("from %s import %s\n", f.mod, c.Name), nil
+	}
+	if !c.Nested {
+		b.emitUnit(f, c.Unit)
+	} else {
+		// A nested class only sees globals (class scopes do not nest in
+		// Python), so it is lifted to the top level, dedented.
+		src := f.src[c.Start:c.End]
+		for _, name := range freeNames(src) {
+			if name != c.Name {
+				b.need(f, name)
+			}
+		}
+		b.chunks = append(b.chunks, dedent(string(src), c.Indent))
+	}
+	if b.err != nil {
+		return "", b.err
+	}
+	var sb strings.Builder
+	for _, s := range b.futures {
+		sb.WriteString(s + "\n")
+	}
+	for _, s := range b.imports {
+		sb.WriteString(s + "\n")
+	}
+	for _, s := range b.chunks {
+		sb.WriteString("\n\n" + s + "\n")
+	}
+	return sb.String(), nil
+}
+
+func (b *bundler) fail(err error) {
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+func (b *bundler) addImport(line string) {
+	if !b.seenImp[line] {
+		b.seenImp[line] = true
+		b.imports = append(b.imports, line)
+	}
+}
+
+// need makes the global `name`, as file f sees it, exist in the bundle.
+func (b *bundler) need(f *srcFile, name string) {
+	k := nameKey{f, name}
+	if b.needed[k] || b.err != nil {
+		return
+	}
+	b.needed[k] = true
+	if isAnchorQual(f.mod+"."+name) && f.class(name) != nil {
+		b.addImport(fmt.Sprintf("from %s import %s", f.mod, name))
+		return
+	}
+	units := f.binds[name]
+	if len(units) == 0 {
+		b.needFromStars(f, name)
+		return
+	}
+	for _, ui := range units {
+		u := f.facts.Units[ui]
+		if u.Kind == unitImport {
+			for _, im := range u.Imports {
+				if !im.Star && im.Alias == name {
+					b.importSpec(f, im)
+				}
+			}
+			continue
+		}
+		b.emitUnit(f, ui)
+	}
+}
+
+// needFromStars resolves a name no statement binds through `import *`.
+// Unknown names are builtins or locals and need nothing.
+func (b *bundler) needFromStars(f *srcFile, name string) {
+	for i := len(f.stars) - 1; i >= 0; i-- {
+		im := f.stars[i]
+		abs, err := f.absModule(im)
+		if err != nil {
+			b.fail(err)
+			return
+		}
+		if tf := b.ri.byMod[abs]; tf != nil {
+			if t, err := b.ri.lookup(tf, name, 0); err == nil && t.kind != tNone {
+				b.need(tf, name)
+				return
+			}
+			continue
+		}
+		// An external star import may provide it; keeping the line is cheap.
+		b.addImport(fmt.Sprintf("from %s import *", abs))
+	}
+}
+
+func (b *bundler) importSpec(f *srcFile, im importSpec) {
+	abs, err := f.absModule(im)
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	if im.Name == "" {
+		if im.AsAlias {
+			b.addImport(fmt.Sprintf("import %s as %s", abs, im.Alias))
+		} else {
+			b.addImport("import " + abs)
+		}
+		return
+	}
+	line := fmt.Sprintf("from %s import %s", abs, im.Name)
+	if im.Alias != im.Name {
+		line += " as " + im.Alias
+	}
+	tf := b.ri.byMod[abs]
+	if tf == nil || isAnchorQual(abs+"."+im.Name) {
+		b.addImport(line)
+		return
+	}
+	t, err := b.ri.lookup(tf, im.Name, 0)
+	if err != nil {
+		b.fail(err)
+		return
+	}
+	if t.kind == tNone {
+		if sub := b.ri.byMod[abs+"."+im.Name]; sub != nil {
+			b.addImport(line) // a submodule object; needs the package installed
+			return
+		}
+		b.fail(fmt.Errorf("%s imports %s from %s, which does not define it", f.rel, im.Name, abs))
+		return
+	}
+	b.need(tf, im.Name)
+	if im.Alias != im.Name {
+		b.define(im.Alias, unitKey{f, -1}, fmt.Sprintf("%s = %s", im.Alias, im.Name))
+	}
+}
+
+// emitUnit copies one top-level statement after everything it uses.
+func (b *bundler) emitUnit(f *srcFile, ui int) {
+	k := unitKey{f, ui}
+	if b.state[k] != 0 || b.err != nil {
+		return
+	}
+	b.state[k] = 1
+	for _, s := range f.future {
+		if !b.seenImp[s] {
+			b.seenImp[s] = true
+			b.futures = append(b.futures, s)
+		}
+	}
+	u := f.facts.Units[ui]
+	own := map[string]bool{}
+	for _, n := range u.Binds {
+		own[n] = true
+	}
+	for _, n := range u.Uses {
+		if !own[n] {
+			b.need(f, n)
+		}
+	}
+	text := string(f.src[u.Start:u.End])
+	if u.Kind == unitCompound {
+		var err error
+		if text, err = absolutize(f, u, text); err != nil {
+			b.fail(err)
+			return
+		}
+	}
+	for _, n := range u.Binds {
+		b.defineOnly(n, k, text)
+	}
+	b.chunks = append(b.chunks, text)
+	b.state[k] = 2
+}
+
+func (b *bundler) define(name string, k unitKey, text string) {
+	if b.defineOnly(name, k, text) {
+		b.chunks = append(b.chunks, text)
+	}
+}
+
+// defineOnly records who defines a global; two different definitions of one
+// name from different places would silently shadow each other in the flat
+// bundle, so that is an error.
+func (b *bundler) defineOnly(name string, k unitKey, text string) bool {
+	if prev, ok := b.definers[name]; ok {
+		if prev == k {
+			return false
+		}
+		if prev.f != k.f {
+			b.fail(fmt.Errorf("bundle name collision: %s is defined in both %s and %s", name, prev.f.rel, k.f.rel))
+		}
+		return false
+	}
+	b.definers[name] = k
+	return true
+}
+
+// absolutize rewrites relative imports inside a verbatim compound statement
+// (try/except ImportError blocks) to absolute ones.
+func absolutize(f *srcFile, u unit, text string) (string, error) {
+	var sb strings.Builder
+	last := 0
+	for _, im := range u.Imports {
+		if im.Level == 0 || im.ModEnd <= im.ModStart {
+			continue
+		}
+		abs, err := f.absModule(im)
+		if err != nil {
+			return "", err
+		}
+		s, e := im.ModStart-u.Start, im.ModEnd-u.Start
+		if s < last {
+			continue
+		}
+		sb.WriteString(text[last:s])
+		sb.WriteString(abs)
+		last = e
+	}
+	sb.WriteString(text[last:])
+	return sb.String(), nil
+}
+
+func dedent(s string, n int) string {
+	if n == 0 {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if i == 0 {
+			continue // the first line starts at the node, already unindented
+		}
+		k := 0
+		for k < n && k < len(l) && (l[k] == ' ' || l[k] == '\t') {
+			k++
+		}
+		lines[i] = l[k:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,74 @@
+// Package mine extracts reusable nn.Module classes from PyTorch source trees
+// into a catalog, and probes their interfaces in a child Python process.
+package mine
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"time"
+)
+
+// Config controls mining and probing. Keys use the `mine.` prefix in the
+// composed YAML configuration.
+type Config struct {
+	// Jobs is the number of files parsed in parallel (one parser per worker).
+	Jobs int `mapstructure:"jobs" yaml:"jobs"`
+	// MaxFileBytes skips larger files with a warning; generated sources of
+	// tens of megabytes would otherwise dominate the run.
+	MaxFileBytes int64 `mapstructure:"max_file_bytes" yaml:"max_file_bytes"`
+	// Include and Exclude are globs matched against the root-relative slash
+	// path (patterns with a '/') or the base name (patterns without one).
+	Include []string `mapstructure:"include" yaml:"include"`
+	Exclude []string `mapstructure:"exclude" yaml:"exclude"`
+	// Python is the interpreter for the probe; empty means the first of
+	// python3, /usr/bin/python3 that can import torch.
+	Python string `mapstructure:"python" yaml:"python"`
+	// ProbeTimeout bounds one module's probe; a module that exceeds it is
+	// marked failed and the child process is restarted.
+	ProbeTimeout time.Duration `mapstructure:"probe_timeout" yaml:"probe_timeout"`
+	// ProbeWidths are the three channel widths the parameter and MAC
+	// polynomials are fitted from (in == out == w).
+	ProbeWidths [3]int `mapstructure:"probe_widths" yaml:"probe_widths"`
+	// RefHW is the spatial size of the probe's dummy input.
+	RefHW int `mapstructure:"ref_hw" yaml:"ref_hw"`
+}
+
+// DefaultConfig returns the settings used by `arbor mine` without flags.
+func DefaultConfig() Config {
+	return Config{
+		Jobs:         2,
+		MaxFileBytes: 8 << 20,
+		Python:       "",
+		ProbeTimeout: 20 * time.Second,
+		ProbeWidths:  [3]int{8, 16, 32},
+		RefHW:        12,
+	}
+}
+
+// Validate reports the first invalid key, named as in the YAML schema.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Jobs < 1 {
+		errs = append(errs, fmt.Errorf("mine.jobs: must be >= 1, got %d", c.Jobs))
+	}
+	if c.MaxFileBytes < 1 {
+		errs = append(errs, fmt.Errorf("mine.max_file_bytes: must be >= 1, got %d", c.MaxFileBytes))
+	}
+	for _, g := range append(append([]string{}, c.Include...), c.Exclude...) {
+		if _, err := path.Match(g, ""); err != nil {
+			errs = append(errs, fmt.Errorf("mine.include/exclude: bad glob %q: %w", g, err))
+		}
+	}
+	if c.ProbeTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("mine.probe_timeout: must be > 0, got %s", c.ProbeTimeout))
+	}
+	w := c.ProbeWidths
+	if w[0] < 1 || !(w[0] < w[1] && w[1] < w[2]) {
+		errs = append(errs, fmt.Errorf("mine.probe_widths: need three increasing positive widths, got %v", w))
+	}
+	if c.RefHW < 4 {
+		errs = append(errs, fmt.Errorf("mine.ref_hw: must be >= 4, got %d", c.RefHW))
+	}
+	return errors.Join(errs...)
+}

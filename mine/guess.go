@@ -1,0 +1,199 @@
+package mine
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// Guess is how the probe calls a constructor: which argument receives the
+// input width, which the output width, and literal values for the others.
+type Guess struct {
+	InArg     string          `json:"in_arg,omitempty"`
+	OutArg    string          `json:"out_arg,omitempty"`
+	StrideArg string          `json:"stride_arg,omitempty"`
+	Fixed     map[string]any  `json:"fixed,omitempty"`
+	Tunable   []tree.ArgRange `json:"tunable,omitempty"`
+}
+
+// Argument names by role. Conventions differ across codebases (torchvision
+// says inplanes/planes, timm in_chs/out_chs, transformers dim), so the lists
+// are broad; only required arguments or width-sized defaults are taken.
+func widthRole(name string) string {
+	switch strings.ToLower(name) {
+	case "in_channels", "in_chs", "in_ch", "inplanes", "in_planes", "inp", "input_channels",
+		"in_features", "in_dim", "input_dim", "c_in", "cin", "channels_in", "in_c", "dim_in", "in_chans", "width_in":
+		return "in"
+	case "out_channels", "out_chs", "out_ch", "planes", "out_planes", "outplanes", "oup", "output_channels",
+		"out_features", "out_dim", "output_dim", "c_out", "cout", "channels_out", "out_c", "dim_out", "out_chans", "width_out":
+		return "out"
+	case "dim", "channels", "num_channels", "num_features", "embed_dim", "d_model", "width", "features",
+		"channel", "n_channels", "chs", "n_feats", "num_feat", "hidden_size", "c":
+		return "same"
+	case "hidden_dim", "hidden_channels", "hidden_features", "mid_channels", "squeeze_channels",
+		"expand_channels", "inner_channels", "reduced_dim", "bottleneck_channels", "mid_chs", "rd_channels", "midplanes", "mlp_dim", "inter_channels":
+		return "hidden"
+	}
+	return ""
+}
+
+// fixedGuess returns a probe value for a non-width argument by name.
+func fixedGuess(name string) (any, bool) {
+	switch strings.ToLower(name) {
+	case "stride", "groups", "dilation", "num_layers", "depth", "n_layers", "output_size", "repeats":
+		return 1, true
+	case "kernel_size", "kernel", "k", "ksize", "k_size":
+		return 3, true
+	case "padding":
+		return 1, true
+	case "num_heads", "heads", "n_heads", "nhead", "num_groups", "groups_num", "scale_factor":
+		return 2, true
+	case "expand_ratio", "expansion", "expand", "mlp_ratio", "ratio", "reduction", "reduction_ratio", "expansion_factor":
+		return 4, true
+	case "se_ratio", "squeeze_factor", "rd_ratio":
+		return 0.25, true
+	case "dropout", "drop", "p", "drop_rate", "drop_path", "drop_prob", "attn_drop", "proj_drop",
+		"dropout_rate", "stochastic_depth_prob", "drop_path_rate", "threshold", "value", "lambd", "negative_slope", "attention_dropout":
+		return 0.0, true
+	case "eps":
+		return 1e-5, true
+	case "momentum":
+		return 0.1, true
+	case "bias", "affine":
+		return true, true
+	case "inplace":
+		return false, true
+	case "num_classes":
+		return 10, true
+	case "head_dim":
+		return 4, true
+	}
+	return nil, false
+}
+
+func tunableRange(p Param) (tree.ArgRange, bool) {
+	var def any
+	if p.Literal != nil {
+		_ = json.Unmarshal(p.Literal, &def)
+	}
+	r := tree.ArgRange{Name: p.Name, Default: def}
+	switch strings.ToLower(p.Name) {
+	case "kernel_size", "k", "ksize":
+		r.Type, r.Min, r.Max = "int", 1, 7
+	case "expand_ratio", "expansion", "mlp_ratio", "expansion_factor":
+		r.Type, r.Min, r.Max = "float", 1, 6
+	case "reduction", "reduction_ratio":
+		r.Type, r.Min, r.Max = "int", 2, 16
+	case "se_ratio", "squeeze_factor", "rd_ratio":
+		r.Type, r.Min, r.Max = "float", 0.0625, 0.5
+	case "dropout", "drop_rate", "drop_path", "drop_prob", "dropout_rate", "stochastic_depth_prob", "drop_path_rate", "attn_drop", "proj_drop":
+		r.Type, r.Min, r.Max = "float", 0, 0.5
+	default:
+		return r, false
+	}
+	if def == nil {
+		if v, ok := fixedGuess(p.Name); ok {
+			r.Default = v
+		}
+	}
+	return r, true
+}
+
+// guessArgs decides the probe's constructor call. missing lists required
+// arguments no rule covers; a module with any is not probed.
+func guessArgs(params []Param) (g *Guess, missing []string) {
+	g = &Guess{Fixed: map[string]any{}}
+	byName := map[string]Param{}
+	var same []string
+	for _, p := range params {
+		byName[p.Name] = p
+		if p.Kind == "var-positional" || p.Kind == "var-keyword" {
+			continue
+		}
+		role := widthRole(p.Name)
+		if role != "" && !isWidthSized(p) {
+			role = ""
+		}
+		switch role {
+		case "in":
+			if g.InArg == "" {
+				g.InArg = p.Name
+				continue
+			}
+		case "out":
+			if g.OutArg == "" {
+				g.OutArg = p.Name
+				continue
+			}
+		case "same":
+			same = append(same, p.Name)
+			continue
+		case "hidden":
+			if !p.HasDefault {
+				g.Fixed[p.Name] = 16
+			}
+			continue
+		}
+		if strings.EqualFold(p.Name, "stride") {
+			g.StrideArg = p.Name
+		}
+		if p.HasDefault && !(p.Default == "None" && strings.EqualFold(p.Name, "stride")) {
+			continue
+		}
+		if v, ok := fixedGuess(p.Name); ok {
+			g.Fixed[p.Name] = v
+			continue
+		}
+		missing = append(missing, p.Name)
+	}
+	// A lone width-like name (dim, channels) is the input width; the probe
+	// decides whether the output follows it.
+	for _, s := range same {
+		switch {
+		case g.InArg == "":
+			g.InArg = s
+		case g.OutArg == "":
+			g.OutArg = s
+		default:
+			if !byName[s].HasDefault {
+				g.Fixed[s] = 16
+			}
+		}
+	}
+	// A guessed kernel size needs matching padding to keep the spatial size.
+	for _, k := range []string{"kernel_size", "kernel", "k", "ksize", "k_size"} {
+		if _, guessed := g.Fixed[k]; guessed {
+			if _, ok := byName["padding"]; ok {
+				g.Fixed["padding"] = 1
+			}
+		}
+	}
+	_, hasPad := byName["padding"]
+	for _, p := range params {
+		if r, ok := tunableRange(p); ok {
+			if r.Name == "kernel_size" && hasPad {
+				continue
+			}
+			g.Tunable = append(g.Tunable, r)
+		}
+	}
+	if len(g.Fixed) == 0 {
+		g.Fixed = nil
+	}
+	return g, missing
+}
+
+// isWidthSized: a width-named argument counts only when it is required or
+// defaults to a plausible channel count (so Softmax(dim=None) is not a width).
+func isWidthSized(p Param) bool {
+	if !p.HasDefault {
+		return true
+	}
+	var v any
+	if p.Literal == nil || json.Unmarshal(p.Literal, &v) != nil {
+		return false
+	}
+	f, ok := v.(float64)
+	return ok && f >= 8 && f == float64(int(f))
+}
