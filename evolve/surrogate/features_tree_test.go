@@ -46,7 +46,7 @@ func TestFromTreeNB201(t *testing.T) {
 		if len(cell) != 0 {
 			t.Errorf("%s: cell tokens missing from the tree encoding: %v", arch, cell)
 		}
-		if rest["kind:cell@2"] != 15 || rest["op:conv2d@3"] != 4 {
+		if rest["kind:cell@2"] != 15 || rest["op:conv2d@3"] != 6 {
 			t.Errorf("%s: skeleton counts %v", arch, rest)
 		}
 		skeletons = append(skeletons, rest)
