@@ -104,3 +104,14 @@ func (t *Tabular) Evaluate(ctx context.Context, job Job, progress func(Progress)
 
 // Close implements Evaluator; the table needs no cleanup.
 func (t *Tabular) Close() error { return nil }
+
+// RowOf returns the table row a result of this evaluator answered, from
+// its Handle; reports use it to name the architecture and read columns
+// the search never saw.
+func (t *Tabular) RowOf(res Result) (NB201Row, bool) {
+	var idx int
+	if _, err := fmt.Sscanf(res.Handle, "nb201:%d", &idx); err != nil || idx < 0 || idx >= t.table.Len() {
+		return NB201Row{}, false
+	}
+	return t.table.Row(idx), true
+}

@@ -119,6 +119,9 @@ func TestTabularEvaluate(t *testing.T) {
 			if tc.status == StatusOK && calls != 1 {
 				t.Fatalf("progress called %d times", calls)
 			}
+			if r, ok := ev.RowOf(res); ok != (tc.status == StatusOK) || (ok && r != row) {
+				t.Fatalf("RowOf = %+v, %v", r, ok)
+			}
 		})
 	}
 	ev, _ := NewTabular(tab, "cifar10")
