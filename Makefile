@@ -37,5 +37,16 @@ lint:
 demo: setup build
 	./$(BIN) tree seeds
 
+# test-slurm starts a one-node Slurm cluster on this machine (installing
+# Debian's munge/slurm packages if missing), runs the Slurm integration tests
+# and the per-job overhead benchmark against it, and always stops it again.
+SLURM_DIR ?= /tmp/arbor-slurm
+test-slurm:
+	@conf=$$(testdata/slurm/start.sh $(SLURM_DIR)) || exit 1; \
+	trap 'testdata/slurm/stop.sh $(SLURM_DIR)' EXIT; \
+	ARBOR_SLURM_CONF=$$conf $(GO) test -count=1 -timeout 20m -v -run 'Slurm' \
+	  -bench 'SlurmJob' -benchtime 5x ./train/ 2>&1 | \
+	  grep -v -e '^=== ' -e 'level=INFO' ; exit $${PIPESTATUS[0]}
+
 clean:
 	rm -rf bin
