@@ -19,6 +19,7 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 	// Each subsystem registers its commands here; one line per command group.
 	root.AddCommand(
 	// commands:
+		newLLMCmd(),
 	)
 	return root
 }
