@@ -17,10 +17,10 @@ import (
 	"time"
 )
 
-// ErrSlurmNotSubmitted is returned by Attach when a candidate has no Slurm
-// job to re-attach to and no result: it was never submitted, so the caller
-// should Evaluate it.
-var ErrSlurmNotSubmitted = errors.New("candidate has no slurm job and no result")
+// ErrNoSlurmJob is returned by Attach when there is nothing to attach to
+// or collect: the candidate was never submitted, or its job was cancelled
+// or forgotten by Slurm without a result. The caller should Evaluate it.
+var ErrNoSlurmJob = errors.New("no slurm job or result to attach to")
 
 // errSlurmClosed means Close ran while the job was being submitted.
 var errSlurmClosed = errors.New("slurm evaluator closed")
@@ -156,8 +156,11 @@ func (s *Slurm) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 // died since: a queued or running job is waited for, a finished one's
 // result is collected. It never submits a second copy; the only sbatch it
 // may run is the one resubmission after NODE_FAIL or PREEMPTED. With an
-// empty handle it looks the job up by name; ErrSlurmNotSubmitted means
-// there is nothing to attach to. Attached jobs do not count toward
+// empty handle it looks the job up by name (arbor-<run>-<candidate>), which
+// covers a process killed between sbatch and persisting the handle.
+// ErrNoSlurmJob means there is nothing to attach to: never submitted,
+// or cancelled (e.g. by the Ctrl-C that stopped the previous process) or
+// forgotten by Slurm without a result. Attached jobs do not count toward
 // max_in_flight, because they are in flight already.
 func (s *Slurm) Attach(ctx context.Context, job Job, handle string, progress func(Progress)) (Result, error) {
 	if job.ID == "" {
@@ -170,13 +173,28 @@ func (s *Slurm) Attach(ctx context.Context, job Job, handle string, progress fun
 			return Result{}, err
 		}
 		if id == "" {
-			if _, err := os.Stat(filepath.Join(dir, "result.json")); err != nil {
-				return Result{}, fmt.Errorf("attach %s: %w", job.ID, ErrSlurmNotSubmitted)
+			// Slurm forgot the job (MinJobAge) or never had it: only a
+			// result already on disk can be collected.
+			if !fileExists(filepath.Join(dir, "result.json")) {
+				return Result{}, fmt.Errorf("attach %s: no job named %s: %w", job.ID, s.JobName(job), ErrNoSlurmJob)
 			}
+			res := readSlurmResult(dir, "(forgotten)")
+			res.ID = job.ID
+			return res, nil
 		}
 		handle = id
 	}
-	return s.follow(ctx, job, dir, handle, progress)
+	res, err := s.follow(ctx, job, dir, handle, progress)
+	if err == nil && ctx.Err() == nil && res.Status != StatusOK && res.Error != "" &&
+		(res.Status == StatusCancelled || strings.Contains(res.Error, slurmUnknownMsg)) {
+		return Result{}, fmt.Errorf("attach %s to slurm job %s: %s: %w", job.ID, handle, firstLine(res.Error), ErrNoSlurmJob)
+	}
+	return res, err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // Close cancels every job still in flight, waits briefly for Slurm to
@@ -369,8 +387,7 @@ func (s *Slurm) submit(job Job, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("submit %s: %w", job.ID, err)
 	}
-	// The job dir remembers its jobs too, for Attach by name when the
-	// caller died before it could persist the handle.
+	// The job dir keeps every job ID it had, for people reading it later.
 	if f, err := os.OpenFile(filepath.Join(dir, "slurm.jobids"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
 		fmt.Fprintln(f, id)
 		f.Close()

@@ -289,6 +289,13 @@ func TestSlurmCancelRun(t *testing.T) {
 	if len(all) != 4 {
 		t.Errorf("squeue -t all lists %d jobs of the run, want 4", len(all))
 	}
+	// A resumed run must retrain a cancelled job, not record it as failed.
+	if _, err := s.Attach(context.Background(), syntheticJob(run, "long0", candidateSource(8), 500), results[0].Handle, nil); !errors.Is(err, ErrNoSlurmJob) {
+		t.Errorf("Attach(cancelled job) = %v, want ErrNoSlurmJob", err)
+	}
+	if n := len(e.runJobs(t, run, "all")); n != 4 {
+		t.Errorf("Attach submitted a job: %d jobs of the run, want 4", n)
+	}
 }
 
 // TestSlurmSubmitHelper is the "engine" that TestSlurmResumeAfterKill
@@ -413,8 +420,8 @@ func TestSlurmResumeAfterKill(t *testing.T) {
 		t.Errorf("squeue -t all lists %d jobs of the run, want 4 (no duplicates): %v", len(all), all)
 	}
 	// A candidate that was never submitted has nothing to attach to.
-	if _, err := s.Attach(context.Background(), syntheticJob(run, "never", candidateSource(4), 1), "", nil); !errors.Is(err, ErrSlurmNotSubmitted) {
-		t.Errorf("Attach(never submitted) = %v, want ErrSlurmNotSubmitted", err)
+	if _, err := s.Attach(context.Background(), syntheticJob(run, "never", candidateSource(4), 1), "", nil); !errors.Is(err, ErrNoSlurmJob) {
+		t.Errorf("Attach(never submitted) = %v, want ErrNoSlurmJob", err)
 	}
 }
 

@@ -23,6 +23,8 @@ func slurmBaseState(s string) string {
 	return strings.ToUpper(s)
 }
 
+const slurmUnknownMsg = "is unknown to Slurm and left no result.json"
+
 // slurmOutcome is what a finished job means for its candidate.
 type slurmOutcome struct {
 	Status  Status
@@ -61,7 +63,7 @@ func classifySlurm(state string, haveResult bool, attempt int, jobID, tail strin
 		}
 		return slurmOutcome{Status: StatusCrashed, Error: msg(fmt.Sprintf("ended in %s again after one resubmission", state))}
 	case "":
-		return slurmOutcome{Status: StatusCrashed, Error: msg("is unknown to Slurm and left no result.json")}
+		return slurmOutcome{Status: StatusCrashed, Error: msg(slurmUnknownMsg)}
 	}
 	return slurmOutcome{Status: StatusCrashed, Error: msg("ended in unexpected state " + state)}
 }
