@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -29,10 +30,9 @@ var errSlurmClosed = errors.New("slurm evaluator closed")
 // slurmctld busy for longer than this is treated as a failed poll.
 const slurmCmdTimeout = 2 * time.Minute
 
-// slurmExportVars are the only variables a job inherits from the login
-// node: candidates are untrusted code and must never see API keys.
-var slurmExportVars = []string{"PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "PYTHONHASHSEED",
-	"OMP_NUM_THREADS", "MKL_NUM_THREADS"}
+// slurmNoExport are allowlisted variables that must not follow a job to
+// its node: Slurm sets the GPU binding there from --gres.
+var slurmNoExport = map[string]bool{"CUDA_VISIBLE_DEVICES": true, "NVIDIA_VISIBLE_DEVICES": true}
 
 // SlurmOptions are the run-specific parts of a Slurm evaluator.
 type SlurmOptions struct {
@@ -265,7 +265,10 @@ exit $rc
 func (s *Slurm) follow(ctx context.Context, job Job, dir, jobID string, progress func(Progress)) (Result, error) {
 	for attempt := 0; ; attempt++ {
 		if jobID == "" {
-			if ctx.Err() != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if ctx.Err() != nil || closed {
 				return Result{ID: job.ID, Status: StatusCancelled, Error: "cancelled before submission"}, nil
 			}
 			id, err := s.submit(job, dir)
@@ -399,20 +402,21 @@ func (s *Slurm) submit(job Job, dir string) (string, error) {
 	return id, nil
 }
 
-// exportList is sbatch's --export value: allowlisted names present here.
+// exportList is sbatch's --export value: the names of the variables the
+// local runner's allowlist admits (never credentials), so a job on a node
+// sees what a local child would. Candidates are untrusted code.
 func (s *Slurm) exportList() string {
 	var names []string
-	for _, name := range slurmExportVars {
-		for _, kv := range s.env {
-			if strings.HasPrefix(kv, name+"=") {
-				names = append(names, name)
-				break
-			}
+	for _, kv := range s.env {
+		name, _, _ := strings.Cut(kv, "=")
+		if name != "" && envAllowed(name) && !isSecretName(name) && !slurmNoExport[name] && !slices.Contains(names, name) {
+			names = append(names, name)
 		}
 	}
 	if len(names) == 0 {
 		return "NONE"
 	}
+	sort.Strings(names)
 	return strings.Join(names, ",")
 }
 

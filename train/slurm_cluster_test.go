@@ -141,8 +141,10 @@ func TestSlurmSearch(t *testing.T) {
 	run := uniqueRun("search")
 	var mu sync.Mutex
 	handles := map[string][]string{}
+	// A credential in arbor's environment must not reach the jobs.
+	env := append(e.env, "ARBOR_TEST_API_KEY=sk-must-not-leak")
 	s, err := NewSlurm(context.Background(), e.config(t, t.TempDir()), SlurmOptions{
-		RunName: run, Env: e.env, Logger: quietLogger(t),
+		RunName: run, Env: env, Logger: quietLogger(t),
 		OnSubmit: func(cand, h string) { mu.Lock(); handles[cand] = append(handles[cand], h); mu.Unlock() },
 	})
 	if err != nil {
@@ -155,6 +157,8 @@ func TestSlurmSearch(t *testing.T) {
 		jobs = append(jobs, syntheticJob(run, fmt.Sprintf("c%02d", i), candidateSource(w), 2))
 	}
 	jobs = append(jobs, syntheticJob(run, "bug", shapeBugSource, 2))
+	// c00 also records the environment it trains in.
+	jobs[0].Source = "import os\nwith open('env.txt', 'w') as f:\n    f.write('\\n'.join(sorted(os.environ)))\n" + jobs[0].Source
 	results := make([]Result, len(jobs))
 	var progressed sync.Map
 	var wg sync.WaitGroup
@@ -201,6 +205,13 @@ func TestSlurmSearch(t *testing.T) {
 				t.Errorf("%s: job dir lacks %s", job.ID, f)
 			}
 		}
+	}
+	envNames, err := os.ReadFile(filepath.Join(s.JobDir("c00"), "env.txt"))
+	if err != nil {
+		t.Errorf("c00 left no env.txt: %v", err)
+	}
+	if names := "\n" + string(envNames) + "\n"; strings.Contains(names, "\nARBOR_TEST_API_KEY\n") || !strings.Contains(names, "\nPATH\n") {
+		t.Errorf("job environment %q: want PATH and no ARBOR_TEST_API_KEY", envNames)
 	}
 	if got := e.runJobs(t, run, "all"); len(got) != len(jobs) {
 		t.Errorf("squeue -t all lists %d jobs of the run, want %d: %v", len(got), len(jobs), got)

@@ -191,3 +191,14 @@ func FuzzSlurmSafe(f *testing.F) {
 		}
 	})
 }
+
+func TestSlurmExportList(t *testing.T) {
+	s := &Slurm{env: []string{"PATH=/usr/bin", "OPENAI_API_KEY=sk-x", "HOME=/root", "CUDA_VISIBLE_DEVICES=0",
+		"OMP_NUM_THREADS=2", "SLURM_CONF=/etc/slurm.conf", "MY_TOKEN=t", "PATH=/dup"}}
+	if got, want := s.exportList(), "HOME,OMP_NUM_THREADS,PATH"; got != want {
+		t.Errorf("exportList = %q, want %q", got, want)
+	}
+	if got := (&Slurm{env: []string{"OPENAI_API_KEY=x"}}).exportList(); got != "NONE" {
+		t.Errorf("exportList with nothing allowed = %q, want NONE", got)
+	}
+}
