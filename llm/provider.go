@@ -154,7 +154,11 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	default:
 		// Never leave the search without a move: a seeded random valid
 		// choice, marked as such in the usage and the record.
-		rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, "fallback")))
+		stream := "fallback"
+		if u.Degraded != "" {
+			stream = "offline" // the very draw the offline resolver would make
+		}
+		rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, stream)))
 		choice = randomChoice(d.Options, rng, p.cfg.Offline.Args)
 		u.Fallback = true
 		if u.Degraded != "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -339,6 +340,12 @@ func TestSpendLimitsDegradeToOffline(t *testing.T) {
 				}
 				if limited && !strings.Contains(c.Usage.Degraded, tt.contains) {
 					t.Fatalf("degraded reason %q lacks %q", c.Usage.Degraded, tt.contains)
+				}
+				if limited {
+					off, _ := NewOffline(DefaultConfig().Seed, OfflineConfig{}).Resolve(context.Background(), d)
+					if off.OptionID != c.OptionID || !reflect.DeepEqual(off.Args, c.Args) {
+						t.Fatalf("degraded choice %+v is not the offline resolver's %+v", c, off)
+					}
 				}
 			}
 			if n := len(h.srv.Requests()); n != tt.calls {

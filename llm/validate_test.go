@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -147,5 +148,23 @@ func TestDecisionValidate(t *testing.T) {
 				t.Fatalf("err %v, want mention of %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDecisionJSONRoundTrip(t *testing.T) {
+	d := loadDecision(t)
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadDecision(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(d, back) {
+		t.Fatalf("round trip changed the decision:\n%+v\n%+v", d, back)
+	}
+	if _, err := ReadDecision([]byte(`{"operation":`)); err == nil || !strings.Contains(err.Error(), "decode decision") {
+		t.Fatalf("truncated JSON: %v", err)
 	}
 }
