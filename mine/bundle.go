@@ -155,6 +155,10 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 		line += " as " + im.Alias
 	}
 	tf := b.ri.byMod[abs]
+	if tf == nil && b.ri.ownsModule(abs) {
+		b.fail(fmt.Errorf("%s imports %s from %s, which is not in the mined root", f.rel, im.Name, abs))
+		return
+	}
 	if tf == nil || isAnchorQual(abs+"."+im.Name) {
 		b.addImport(line)
 		return

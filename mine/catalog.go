@@ -42,18 +42,18 @@ type Root struct {
 
 // Module is one mined nn.Module class.
 type Module struct {
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	QualName  string   `json:"qualname"`
-	Root      string   `json:"root"`
-	File      string   `json:"file"` // slash path relative to Root
-	Lines     [2]int   `json:"lines"`
-	Doc       string   `json:"doc,omitempty"`
-	Bases     []string `json:"bases"`
-	Category  string   `json:"category"`
-	Status    string   `json:"status"`
-	Reason    string   `json:"reason,omitempty"`
-	AlsoIn    []string `json:"also_in,omitempty"` // merged identical copies
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	QualName string   `json:"qualname"`
+	Root     string   `json:"root"`
+	File     string   `json:"file"` // slash path relative to Root
+	Lines    [2]int   `json:"lines"`
+	Doc      string   `json:"doc,omitempty"`
+	Bases    []string `json:"bases"`
+	Category string   `json:"category"`
+	Status   string   `json:"status"`
+	Reason   string   `json:"reason,omitempty"`
+	AlsoIn   []string `json:"also_in,omitempty"` // merged identical copies
 
 	Params       []Param     `json:"params"`
 	InitFrom     string      `json:"init_from,omitempty"` // class whose __init__ is inherited
@@ -89,21 +89,21 @@ type Submodule struct {
 
 // Interface is what the probe measured in PyTorch.
 type Interface struct {
-	InArg          string           `json:"in_arg,omitempty"`
-	OutArg         string           `json:"out_arg,omitempty"`
-	SameWidth      bool             `json:"same_width"`
-	StrideArg      string           `json:"stride_arg,omitempty"`
-	PreservesShape bool             `json:"preserves_shape"`
-	Inputs         int              `json:"inputs"`
-	FixedArgs      map[string]any   `json:"fixed_args,omitempty"`
-	Tunable        []tree.ArgRange  `json:"tunable,omitempty"`
-	Widths         [3]int           `json:"widths"`
-	Params         [3]int64         `json:"params"`
-	MACs           [3]int64         `json:"macs"`
-	ParamPoly      [3]float64       `json:"param_poly"`
-	MACPoly        [3]float64       `json:"mac_poly"`
-	RefHW          int              `json:"ref_hw"`
-	OutShape       []int            `json:"out_shape,omitempty"` // (C,H,W) at the first width
+	InArg          string          `json:"in_arg,omitempty"`
+	OutArg         string          `json:"out_arg,omitempty"`
+	SameWidth      bool            `json:"same_width"`
+	StrideArg      string          `json:"stride_arg,omitempty"`
+	PreservesShape bool            `json:"preserves_shape"`
+	Inputs         int             `json:"inputs"`
+	FixedArgs      map[string]any  `json:"fixed_args,omitempty"`
+	Tunable        []tree.ArgRange `json:"tunable,omitempty"`
+	Widths         [3]int          `json:"widths"`
+	Params         [3]int64        `json:"params"`
+	MACs           [3]int64        `json:"macs"`
+	ParamPoly      [3]float64      `json:"param_poly"`
+	MACPoly        [3]float64      `json:"mac_poly"`
+	RefHW          int             `json:"ref_hw"`
+	OutShape       []int           `json:"out_shape,omitempty"` // (C,H,W) at the first width
 }
 
 // Usable reports whether the probe found the module usable in a tree.
@@ -220,10 +220,28 @@ func (m *Module) Spec() *tree.ModuleSpec {
 	}
 	tun := append([]tree.ArgRange(nil), in.Tunable...)
 	sort.Slice(tun, func(i, j int) bool { return tun[i].Name < tun[j].Name })
-	return &tree.ModuleSpec{
+	s := &tree.ModuleSpec{
 		ID: m.ID, Name: m.Name, QualName: m.QualName, Category: m.Category,
 		Source: m.Source, InArg: in.InArg, OutArg: in.OutArg, SameWidth: in.SameWidth,
 		StrideArg: in.StrideArg, PreservesShape: in.PreservesShape, Inputs: in.Inputs,
 		FixedArgs: fixed, Tunable: tun, ParamPoly: in.ParamPoly, MACPoly: in.MACPoly, RefHW: in.RefHW,
 	}
+	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg {
+		// The module has an output-width argument that must equal the input
+		// width (BasicBlock without a downsample). The tree passes only
+		// InArg to same-width modules, so a subclass ties the two.
+		s.Name = m.Name + "SameWidth"
+		s.OutArg = ""
+		s.Source = strings.TrimRight(m.Source, "\n") + fmt.Sprintf(`
+
+
+class %[1]s(%[2]s):
+    """arbor adapter: the probe found %[4]s must equal %[3]s."""
+
+    def __init__(self, %[3]s, **kwargs):
+        kwargs[%[4]q] = %[3]s
+        super().__init__(%[3]s=%[3]s, **kwargs)
+`, s.Name, m.Name, in.InArg, in.OutArg)
+	}
+	return s
 }

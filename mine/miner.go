@@ -121,6 +121,7 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		}
 		return a.ID < b.ID
 	})
+	sort.Strings(cat.Warnings) // workers finish in any order
 	st.Files = len(files)
 	st.Seconds = time.Since(start).Seconds()
 	return cat, st, nil

@@ -143,6 +143,9 @@ func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int) (target,
 	}
 	tf := ri.byMod[abs]
 	if tf == nil {
+		if ri.ownsModule(abs) {
+			return target{}, fmt.Errorf("%s imports %s from %s, which is not in the mined root", f.rel, im.Name, abs)
+		}
 		return target{kind: tExternal, qual: abs + "." + im.Name}, nil
 	}
 	if t, err := ri.lookup(tf, im.Name, depth+1); err != nil || t.kind != tNone {
@@ -152,6 +155,18 @@ func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int) (target,
 		return target{kind: tModule, file: sub, qual: sub.mod}, nil
 	}
 	return target{}, fmt.Errorf("%s imports %s from %s, which does not define it", f.rel, im.Name, abs)
+}
+
+// ownsModule: a module inside the root's own package that was not found
+// cannot come from anywhere else, so importing it is unresolvable. (The
+// root's parent packages, such as torchvision for torchvision/models, are
+// taken as installed.)
+func (ri *rootIndex) ownsModule(abs string) bool {
+	p := ri.info.Package
+	if p == "" {
+		return false
+	}
+	return abs == p || strings.HasPrefix(abs, p+".")
 }
 
 // resolveDotted follows a dotted expression (nn.Module, models.resnet.X).

@@ -147,7 +147,11 @@ func moduleName(prefix, rel string) (mod string, isInit bool) {
 // gitCommit returns HEAD of the repository containing dir, reading .git
 // directly so that mining does not depend on a git binary.
 func gitCommit(dir string) string {
-	for d := dir; ; {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	for d := abs; ; {
 		g := filepath.Join(d, ".git")
 		if st, err := os.Stat(g); err == nil {
 			if !st.IsDir() { // worktree or submodule: "gitdir: path"
@@ -203,4 +207,3 @@ func readHead(gitDir string) string {
 	}
 	return ""
 }
-
