@@ -35,6 +35,7 @@ const (
 	GatePass        = "pass"
 	GateProposal    = "proposal"    // no option, resolver error, transformation error
 	GateShape       = "shape"       // shape inference failed
+	GateSpace       = "space"       // outside the evaluator's space (Engine.Arch failed)
 	GateConstraints = "constraints" // max_params / max_flops
 	GateDuplicate   = "duplicate"   // structural or code hash seen before
 	GateDryRun      = "dry-run"     // instantiate + forward/backward failed
@@ -49,7 +50,10 @@ type Candidate struct {
 	Strategy string `json:"strategy"`
 
 	// The decision that produced it.
-	Op        string         `json:"op"`
+	Op string `json:"op"`
+	// Transform is the tree transformation actually applied (change_arg,
+	// insert, wrap_residual, ...); Op is the planner's coarse operation.
+	Transform string         `json:"transform,omitempty"`
 	Category  string         `json:"category,omitempty"`
 	Path      string         `json:"path,omitempty"`
 	Module    string         `json:"module,omitempty"`

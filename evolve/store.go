@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 )
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS candidates (
 	parent_id   TEXT NOT NULL DEFAULT '',
 	strategy    TEXT NOT NULL DEFAULT '',
 	op          TEXT NOT NULL DEFAULT '',
+	transform   TEXT NOT NULL DEFAULT '',
 	category    TEXT NOT NULL DEFAULT '',
 	path        TEXT NOT NULL DEFAULT '',
 	module      TEXT NOT NULL DEFAULT '',
@@ -305,11 +307,11 @@ func insertCandidate(tx *sql.Tx, c *Candidate) error {
 		return err
 	}
 	tree := string(c.Tree)
-	_, err = tx.Exec(`INSERT INTO candidates(seq,id,parent_id,strategy,op,category,path,module,args,rationale,fallback,
+	_, err = tx.Exec(`INSERT INTO candidates(seq,id,parent_id,strategy,op,transform,category,path,module,args,rationale,fallback,
 		tree,source,hash,code_hash,params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,
 		peak_mem_mb,device,error,handle,curve,reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-		c.Seq, c.ID, c.ParentID, c.Strategy, c.Op, c.Category, c.Path, c.Module, string(args), c.Rationale, c.Fallback,
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		c.Seq, c.ID, c.ParentID, c.Strategy, c.Op, c.Transform, c.Category, c.Path, c.Module, string(args), c.Rationale, c.Fallback,
 		tree, c.Source, c.Hash, c.CodeHash, c.Params, c.FLOPs, c.Gate, c.Reason, string(c.Status), string(c.Result.Status),
 		c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS, c.Result.WallS, c.Result.PeakMemMB, c.Result.Device,
 		c.Result.Error, c.Result.Handle, string(curve), c.Reward, c.Attempts, c.EngineMS, c.LLMTokens, c.LLMCost,
@@ -344,7 +346,7 @@ func updateCandidate(tx *sql.Tx, c *Candidate) error {
 	return nil
 }
 
-const candidateCols = `seq,id,parent_id,strategy,op,category,path,module,args,rationale,fallback,tree,source,hash,code_hash,
+const candidateCols = `seq,id,parent_id,strategy,op,transform,category,path,module,args,rationale,fallback,tree,source,hash,code_hash,
 	params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,peak_mem_mb,device,error,handle,curve,
 	reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at`
 
@@ -375,7 +377,7 @@ func (s *Store) queryCandidates(ctx context.Context, q string, args ...any) ([]C
 	for rows.Next() {
 		var c Candidate
 		var argsJSON, tree, status, trainStatus, curve, proposed, started, finished string
-		if err := rows.Scan(&c.Seq, &c.ID, &c.ParentID, &c.Strategy, &c.Op, &c.Category, &c.Path, &c.Module, &argsJSON,
+		if err := rows.Scan(&c.Seq, &c.ID, &c.ParentID, &c.Strategy, &c.Op, &c.Transform, &c.Category, &c.Path, &c.Module, &argsJSON,
 			&c.Rationale, &c.Fallback, &tree, &c.Source, &c.Hash, &c.CodeHash, &c.Params, &c.FLOPs, &c.Gate, &c.Reason,
 			&status, &trainStatus, &c.Result.ValAcc, &c.Result.TestAcc, &c.Result.LatencyMS, &c.Result.WallS,
 			&c.Result.PeakMemMB, &c.Result.Device, &c.Result.Error, &c.Result.Handle, &curve, &c.Reward, &c.Attempts,
@@ -490,3 +492,23 @@ func (s *Store) Spend(ctx context.Context) (LLMSpend, error) {
 	}
 	return sp, nil
 }
+
+// LogCall implements llm.CallLogger: every resolved decision's call
+// record is stored, with the candidate it was for (Trial is its seq).
+func (s *Store) LogCall(r llm.CallRecord) error {
+	rec, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("llm call record: %w", err)
+	}
+	id := ""
+	if r.Trial > 0 {
+		id = candidateID(int64(r.Trial))
+	}
+	return s.AddCall(context.Background(), CallRow{
+		Time: r.Time, CandidateID: id, Model: r.Model, Category: string(r.Category), TokensIn: r.TokensIn,
+		TokensOut: r.TokensOut, Cost: r.CostUSD, LatencyMS: float64(r.Latency) / float64(time.Millisecond),
+		Attempts: r.Attempts, Outcome: string(r.Outcome), Record: rec,
+	})
+}
+
+var _ llm.CallLogger = (*Store)(nil)

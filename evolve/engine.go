@@ -1,0 +1,499 @@
+package evolve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// DryRunner is the optional pre-training gate (train.Gate): it builds a
+// candidate and runs a forward and backward pass on a dummy batch, and
+// checks the limits. A result that is not OK rejects the candidate; an
+// error means the gate itself is broken.
+type DryRunner interface {
+	Check(ctx context.Context, source string, input [3]int, classes int, limits train.Limits) (train.GateResult, error)
+}
+
+var _ DryRunner = (*train.Gate)(nil)
+
+// Attacher is implemented by evaluators that can re-attach to a job a
+// previous process submitted (the Slurm backend), by its stored handle.
+// A resumed run uses it for candidates that were in flight, so a job that
+// is still running on the cluster is not trained a second time.
+type Attacher interface {
+	Attach(ctx context.Context, job train.Job, handle string, progress func(train.Progress)) (train.Result, error)
+}
+
+// Screener picks which of several gated children to train
+// (thompson+surrogate). Observe is called once per feasible trained
+// candidate, in finishing order (on resume too, replaying the store);
+// Pick gets the K children that passed the cheap gate and returns the
+// index of the one to train. NewSurrogateScreener adapts evolve/surrogate.
+type Screener interface {
+	Observe(s Sample) error
+	Pick(ctx context.Context, children []Sample) (int, error)
+}
+
+// Sample is what a Screener sees of a candidate.
+type Sample struct {
+	ID     string
+	Tree   *tree.Tree // nil for codegen candidates
+	Arch   string     // backend key (the tabular arch string) when known
+	Op     string
+	ValAcc float64 // 0 for untrained children
+	Params int64
+	FLOPs  int64
+}
+
+// Coder rewrites a parent's PyTorch source for the codegen baseline. It
+// returns a complete source that defines class Candidate(nn.Module).
+type Coder interface {
+	Rewrite(ctx context.Context, parentSource string, trial int) (source string, usage llm.Usage, err error)
+}
+
+// Engine runs one search. Set the fields, then call Run once. Store,
+// Planner, Evaluator and Config are required; the others depend on the
+// strategy (Resolver for thompson, Coder for codegen, Screener for
+// thompson+surrogate) or are optional.
+type Engine struct {
+	Store     *Store
+	Planner   *Planner
+	Evaluator train.Evaluator
+	DryRun    DryRunner    // optional; used when Config.DryRun
+	Resolver  llm.Resolver // nil: a seeded uniform choice among the options
+	Coder     Coder
+	Screener  Screener
+	// Catalog resolves module nodes; Modules are the usable catalog
+	// modules offered to insert and swap.
+	Catalog tree.Catalog
+	Modules []*tree.ModuleSpec
+	// Seeds are the starting architectures, added on a fresh run only.
+	Seeds []*tree.Tree
+	// Arch maps a tree to the evaluator's key (Job.Arch); optional. When
+	// set, a child it cannot map is outside the evaluator's space and is
+	// rejected at the gate (stage "space").
+	Arch func(*tree.Tree) (string, error)
+	// Filter, when set, keeps only the options it accepts (e.g. the cell
+	// edges of a tabular search space).
+	Filter func(t *tree.Tree, o tree.Option) bool
+	// Job is the template every training job is built from: recipe,
+	// dataset, limits, input shape and classes. Its Limits.MaxParams and
+	// Limits.MaxFLOPs are also the gate's constraints.
+	Job    train.Job
+	Config Config
+	// Events receives every event after it is stored; it must not block long.
+	Events   func(Event)
+	Progress func(train.Progress)
+	Log      *slog.Logger
+	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
+	Abort <-chan struct{}
+
+	arch       *archive
+	candidates []*tree.Node          // insert/swap palette, built once
+	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
+	seq        int64
+	trained    int
+	rejected   int
+	inFlight   map[string]*Candidate
+	llmCost    float64
+	started    time.Time
+	streak     int
+	draining   bool
+	stopWhy    string
+	lastEvent  Event
+}
+
+// errNoParent: nothing feasible yet; wait for an in-flight job.
+var errNoParent = errors.New("no feasible parent yet")
+
+type jobDone struct {
+	id  string
+	res train.Result
+	err error
+}
+
+// Run runs the search until a budget is reached, the space is exhausted,
+// or ctx is cancelled. Cancelling ctx drains: no new job starts, in-flight
+// jobs get Config.Grace to finish and are then cancelled, and every result
+// is stored before Run returns ctx's error. A store that already holds
+// candidates is resumed.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	queue, err := e.load(ctx)
+	if err != nil {
+		return err
+	}
+	e.started = time.Now()
+
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	if e.Abort != nil {
+		go func() {
+			select {
+			case <-e.Abort:
+				cancelJobs()
+			case <-jobCtx.Done():
+			}
+		}()
+	}
+	results := make(chan jobDone, e.Config.Parallel+len(queue))
+	var grace <-chan time.Time
+	var fatal error
+
+	for {
+		if ctx.Err() != nil && !e.draining {
+			e.draining = true
+			e.emit(ctx, Event{Kind: EventDraining, Message: fmt.Sprintf("interrupted: no new jobs; %d in flight get %s to finish", len(e.inFlight), e.Config.Grace)})
+			grace = time.After(e.Config.Grace)
+		}
+		if e.stopWhy == "" {
+			e.stopWhy = e.budgetReached()
+			if e.stopWhy != "" {
+				e.emit(ctx, Event{Kind: EventBudgetReached, Message: e.stopWhy})
+			}
+		}
+		for fatal == nil && !e.draining && e.stopWhy == "" && len(e.inFlight) < e.Config.Parallel && e.roomForJob() {
+			var c *Candidate
+			if len(queue) > 0 {
+				c, queue = queue[0], queue[1:]
+			} else {
+				c, err = e.next(ctx)
+				if errors.Is(err, errNoParent) && len(e.inFlight) > 0 {
+					break
+				}
+				if err != nil {
+					if ctx.Err() != nil {
+						break // interrupted while proposing: drain
+					}
+					fatal = err
+					break
+				}
+			}
+			if err := e.start(ctx, jobCtx, c, results); err != nil {
+				fatal = err
+			}
+		}
+		if fatal != nil && !e.draining {
+			e.draining = true
+			grace = time.After(e.Config.Grace)
+		}
+		if len(e.inFlight) == 0 {
+			break
+		}
+		select {
+		case d := <-results:
+			if err := e.finish(ctx, d); err != nil && fatal == nil {
+				fatal = err
+				e.draining = true
+				grace = time.After(e.Config.Grace)
+			}
+		case <-ctx.Done():
+			// loop around to start draining
+			if e.draining {
+				select {
+				case d := <-results:
+					if err := e.finish(ctx, d); err != nil && fatal == nil {
+						fatal = err
+					}
+				case <-grace:
+					cancelJobs()
+				}
+			}
+		case <-grace:
+			cancelJobs()
+			grace = nil
+		}
+	}
+	msg := e.stopWhy
+	switch {
+	case fatal != nil:
+		msg = "stopped by error: " + fatal.Error()
+	case ctx.Err() != nil:
+		msg = "interrupted; resume with --resume"
+	}
+	e.emit(ctx, Event{Kind: EventRunFinished, Message: msg})
+	if fatal != nil {
+		return fatal
+	}
+	return ctx.Err()
+}
+
+func (e *Engine) check() error {
+	switch {
+	case e.Store == nil:
+		return errors.New("evolve: Engine.Store is nil")
+	case e.Planner == nil:
+		return errors.New("evolve: Engine.Planner is nil")
+	case e.Evaluator == nil:
+		return errors.New("evolve: Engine.Evaluator is nil")
+	}
+	if err := e.Config.Validate(); err != nil {
+		return err
+	}
+	if e.Config.Strategy == StrategyCodegen && e.Coder == nil {
+		return errors.New("evolve.strategy: codegen needs an LLM endpoint (llm.base_url); none is configured")
+	}
+	if e.Config.Strategy == StrategySurrogate && e.Screener == nil {
+		return errors.New("evolve.strategy: thompson+surrogate needs a surrogate screener; none is wired in")
+	}
+	if e.Log == nil {
+		e.Log = slog.Default()
+	}
+	return nil
+}
+
+// roomForJob: the trained budget counts finished and in-flight jobs, so
+// the run never trains more than the budget.
+func (e *Engine) roomForJob() bool {
+	b := e.Config.Budget.Trained
+	return b == 0 || e.trained+len(e.inFlight) < b
+}
+
+// budgetReached returns why the search must stop proposing, or "".
+func (e *Engine) budgetReached() string {
+	b := e.Config.Budget
+	switch {
+	case b.Trained > 0 && e.trained >= b.Trained:
+		return fmt.Sprintf("budget reached: %d candidates trained", e.trained)
+	case b.WallTime > 0 && time.Since(e.started) >= b.WallTime:
+		return fmt.Sprintf("budget reached: wall time %s", b.WallTime)
+	case b.LLMUSD > 0 && e.llmCost >= b.LLMUSD:
+		return fmt.Sprintf("budget reached: LLM spend $%.4f >= $%.4f", e.llmCost, b.LLMUSD)
+	case b.TargetAcc > 0 && e.arch.bestAcc() >= b.TargetAcc:
+		return fmt.Sprintf("target reached: val acc %.2f%% >= %.2f%% (%s)", e.arch.bestAcc(), b.TargetAcc, e.arch.best.ID)
+	}
+	return ""
+}
+
+// rngFor is the per-candidate random stream: it depends only on the run
+// seed and the proposal number, so a resumed run draws exactly what an
+// uninterrupted one would.
+func (e *Engine) rngFor(seq int64, purpose uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(e.Config.Seed^purpose*0x9e3779b97f4a7c15, uint64(seq)))
+}
+
+// next proposes candidates until one passes the gate; rejected ones are
+// stored as they go. It returns the pending candidate, already stored.
+func (e *Engine) next(ctx context.Context) (*Candidate, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		c, err := e.proposeGated(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if c.Status == StatusPending {
+			e.streak = 0
+			return c, nil
+		}
+		e.streak++
+		if e.streak >= e.Config.MaxRejectStreak {
+			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); the space around the archive looks exhausted — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason)
+		}
+		if e.stopWhy = e.budgetReached(); e.stopWhy != "" {
+			return nil, errNoParent
+		}
+	}
+}
+
+// record stores a newly proposed candidate (pending or rejected) together
+// with the planner state and its events, then updates the archive.
+func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
+	if c.Status == StatusRejected && planned {
+		e.Planner.Update(c.Op, c.Category, false)
+	}
+	state, err := e.Planner.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	evs := []Event{e.event(Event{Kind: EventProposed, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Category: c.Category, Path: c.Path, Module: c.Module, Params: c.Params, FLOPs: c.FLOPs})}
+	if c.Status == StatusRejected {
+		e.rejected++
+		evs = append(evs, e.event(Event{Kind: EventRejected, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Gate: c.Gate, Reason: c.Reason}))
+	}
+	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs}); err != nil {
+		return err
+	}
+	e.arch.add(c)
+	e.llmCost += c.LLMCost
+	e.publish(evs...)
+	return nil
+}
+
+// start marks c started (attempts+1, stored before the job runs, so a
+// killed process leaves the evidence) and launches its evaluation.
+func (e *Engine) start(ctx, jobCtx context.Context, c *Candidate, results chan<- jobDone) error {
+	handle := c.Result.Handle
+	reattach := c.Attempts > 0
+	c.Attempts++
+	c.StartedAt = time.Now().UTC()
+	ev := e.event(Event{Kind: EventStarted, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Params: c.Params})
+	e.inFlight[c.ID] = c
+	ev.InFlight = len(e.inFlight)
+	if err := e.Store.Apply(ctx, Write{Update: c, Events: []Event{ev}}); err != nil {
+		delete(e.inFlight, c.ID)
+		return err
+	}
+	e.publish(ev)
+	job := e.job(c)
+	go func() {
+		var res train.Result
+		var err error
+		if a, ok := e.Evaluator.(Attacher); ok && reattach {
+			res, err = a.Attach(jobCtx, job, handle, e.Progress)
+			if err != nil {
+				e.Log.Info("evolve: could not re-attach; training again", "candidate", c.ID, "err", err)
+				res, err = e.Evaluator.Evaluate(jobCtx, job, e.Progress)
+			}
+		} else {
+			res, err = e.Evaluator.Evaluate(jobCtx, job, e.Progress)
+		}
+		results <- jobDone{id: job.ID, res: res, err: err}
+	}()
+	return nil
+}
+
+func (e *Engine) job(c *Candidate) train.Job {
+	j := e.Job
+	j.ID = c.ID
+	j.Source = c.Source
+	j.Seed = int64(e.Config.Seed)
+	if e.Arch != nil {
+		if t, err := e.treeOf(c); err == nil && t != nil {
+			if a, err := e.Arch(t); err == nil {
+				j.Arch = a
+			}
+		}
+	}
+	return j
+}
+
+// finish stores one job's outcome, whole, with the planner's update.
+func (e *Engine) finish(ctx context.Context, d jobDone) error {
+	c := e.inFlight[d.id]
+	if c == nil {
+		return fmt.Errorf("evolve: result for unknown job %q", d.id)
+	}
+	delete(e.inFlight, d.id)
+	if d.err != nil {
+		// The evaluator itself is broken: the candidate stays pending and
+		// is retried on resume; the run stops.
+		return fmt.Errorf("evolve: evaluator failed on %s: %w", c.ID, d.err)
+	}
+	if d.res.Status == train.StatusCancelled && e.draining {
+		// Cut short by the drain: not the candidate's fault, so it is
+		// re-queued on resume without spending its one retry.
+		c.Attempts--
+		c.Result.Handle = d.res.Handle
+		return e.Store.Apply(ctx, Write{Update: c})
+	}
+	c.Result = d.res
+	c.Result.ID = c.ID
+	c.FinishedAt = time.Now().UTC()
+	if d.res.Status == train.StatusOK {
+		c.Status = StatusTrained
+	} else {
+		c.Status = StatusFailed
+	}
+	if c.Result.Params == 0 {
+		c.Result.Params = c.Params
+	}
+	if c.Result.FLOPs == 0 {
+		c.Result.FLOPs = c.FLOPs
+	}
+	c.Reward = e.reward(c)
+	if c.Category != "" || c.Op != OpSeed {
+		e.Planner.Update(c.Op, c.Category, c.Reward == 1)
+	}
+	state, err := e.Planner.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	prevBest := e.arch.best
+	e.trained++
+	newBest := e.arch.finished(c)
+	evs := []Event{e.event(Event{Kind: EventFinished, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Path: c.Path,
+		Module: c.Module, Status: string(c.Result.Status), ValAcc: c.Result.ValAcc, Params: c.Result.Params,
+		FLOPs: c.Result.FLOPs, WallS: c.Result.WallS, Message: c.Result.Error})}
+	if newBest {
+		msg := "first feasible candidate"
+		if prevBest != nil {
+			msg = fmt.Sprintf("%.2f%% -> %.2f%%", prevBest.Result.ValAcc, c.Result.ValAcc)
+		}
+		evs = append(evs, e.event(Event{Kind: EventBestImproved, CandidateID: c.ID, ValAcc: c.Result.ValAcc, Params: c.Result.Params, Message: msg}))
+	}
+	if err := e.Store.Apply(ctx, Write{Update: c, Planner: state, Events: evs}); err != nil {
+		return err
+	}
+	if c.Feasible() {
+		if err := e.keepTree(c); err != nil {
+			return err
+		}
+	}
+	e.publish(evs...)
+	return nil
+}
+
+// reward is the planner's Bernoulli outcome for a finished candidate.
+func (e *Engine) reward(c *Candidate) int {
+	if !c.Feasible() {
+		return 0
+	}
+	switch e.Planner.Config().Reward {
+	case RewardFeasible:
+		return 1
+	case RewardBeatsBest:
+		if c.Result.ValAcc > e.arch.bestAcc() {
+			return 1
+		}
+		return 0
+	default:
+		p := e.arch.byID[c.ParentID]
+		if p == nil || c.Result.ValAcc > p.Result.ValAcc {
+			return 1
+		}
+		return 0
+	}
+}
+
+// event stamps the progress counters on ev.
+func (e *Engine) event(ev Event) Event {
+	ev.Time = time.Now().UTC()
+	ev.Trained = e.trained
+	ev.Budget = e.Config.Budget.Trained
+	if ev.InFlight == 0 {
+		ev.InFlight = len(e.inFlight)
+	}
+	ev.Rejected = e.rejected
+	ev.BestValAcc = e.arch.bestAcc()
+	ev.LLMCost = e.llmCost
+	return ev
+}
+
+// emit stores and publishes a standalone event.
+func (e *Engine) emit(ctx context.Context, ev Event) {
+	ev = e.event(ev)
+	if err := e.Store.Apply(ctx, Write{Events: []Event{ev}}); err != nil {
+		e.Log.Warn("evolve: could not store event", "kind", ev.Kind, "err", err)
+	}
+	e.publish(ev)
+}
+
+func (e *Engine) publish(evs ...Event) {
+	for _, ev := range evs {
+		e.lastEvent = ev
+		if e.Events != nil {
+			e.Events(ev)
+		}
+	}
+}

@@ -1,0 +1,147 @@
+package evolve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// Meta keys the engine writes.
+const (
+	MetaConfig   = "config" // the evolve config as JSON
+	MetaSeed     = "seed"
+	MetaStrategy = "strategy"
+	MetaCreated  = "created"
+)
+
+// load prepares the engine from the store: on a fresh store it writes the
+// run's metadata and adds the seeds; on a store with candidates it resumes.
+// It returns the pending candidates to (re)train first.
+func (e *Engine) load(ctx context.Context) ([]*Candidate, error) {
+	e.arch = newArchive()
+	e.trees = map[string]*tree.Tree{}
+	e.inFlight = map[string]*Candidate{}
+	cands, err := e.Store.Candidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		return e.fresh(ctx)
+	}
+	return e.resume(ctx, cands)
+}
+
+func (e *Engine) fresh(ctx context.Context) ([]*Candidate, error) {
+	if len(e.Seeds) == 0 && e.Config.Strategy != StrategyCodegen {
+		return nil, fmt.Errorf("evolve: no seed architecture (evolve.seed_arch)")
+	}
+	cfg, err := json.Marshal(e.Config)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range map[string]string{
+		MetaConfig: string(cfg), MetaSeed: strconv.FormatUint(e.Config.Seed, 10),
+		MetaStrategy: e.Config.Strategy, MetaCreated: time.Now().UTC().Format(time.RFC3339),
+	} {
+		if err := e.Store.SetMeta(ctx, k, v); err != nil {
+			return nil, err
+		}
+	}
+	e.emit(ctx, Event{Kind: EventRunStarted, Message: fmt.Sprintf("strategy %s, seed %d, %d seed architecture(s)", e.Config.Strategy, e.Config.Seed, len(e.Seeds))})
+	var queue []*Candidate
+	for i, t := range e.Seeds {
+		e.seq++
+		c, err := e.seedCandidate(ctx, e.seq, i, t)
+		if err != nil {
+			return nil, err
+		}
+		if err := e.record(ctx, c, false); err != nil {
+			return nil, err
+		}
+		if c.Status == StatusPending {
+			queue = append(queue, c)
+		} else {
+			return nil, fmt.Errorf("evolve: seed architecture %d fails the gate at %s: %s", i, c.Gate, c.Reason)
+		}
+	}
+	return queue, nil
+}
+
+// resume rebuilds the archive, counters and planner from the store. Seeds
+// are not re-added; pending candidates (in flight when the previous
+// process stopped) are re-queued once: one that was already started twice
+// is marked failed instead, so a candidate that kills its worker cannot
+// stall the run forever.
+func (e *Engine) resume(ctx context.Context, cands []Candidate) ([]*Candidate, error) {
+	state, err := e.Store.PlannerState(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if state != nil {
+		if err := e.Planner.UnmarshalBinary(state); err != nil {
+			return nil, fmt.Errorf("run store %s: %w", e.Store.Path(), err)
+		}
+	}
+	var done, pending []*Candidate
+	for i := range cands {
+		c := &cands[i]
+		e.arch.add(c)
+		e.seq = max(e.seq, c.Seq)
+		e.llmCost += c.LLMCost
+		switch c.Status {
+		case StatusTrained, StatusFailed:
+			done = append(done, c)
+		case StatusRejected:
+			e.rejected++
+		case StatusPending:
+			pending = append(pending, c)
+		}
+	}
+	// Replay results in finishing order, so ages (regularized evolution),
+	// the best and the last win come out as they were.
+	slices.SortStableFunc(done, func(a, b *Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
+	for _, c := range done {
+		e.trained++
+		e.arch.finished(c)
+		if c.Feasible() {
+			if err := e.keepTree(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	var queue []*Candidate
+	lost := 0
+	for _, c := range pending {
+		if c.Attempts >= 2 {
+			c.Status = StatusFailed
+			c.Result.Status = train.StatusCrashed
+			c.Result.Error = fmt.Sprintf("lost in flight %d times (the process died while it trained); not retried again", c.Attempts)
+			c.Reward = 0
+			c.FinishedAt = time.Now().UTC()
+			e.Planner.Update(c.Op, c.Category, false)
+			state, err := e.Planner.MarshalBinary()
+			if err != nil {
+				return nil, err
+			}
+			e.trained++
+			ev := e.event(Event{Kind: EventFinished, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Status: string(c.Result.Status), Message: c.Result.Error})
+			if err := e.Store.Apply(ctx, Write{Update: c, Planner: state, Events: []Event{ev}}); err != nil {
+				return nil, err
+			}
+			e.arch.finished(c)
+			e.publish(ev)
+			lost++
+			continue
+		}
+		queue = append(queue, c)
+	}
+	e.emit(ctx, Event{Kind: EventResumed, Message: fmt.Sprintf("resumed after candidate %s: %d trained, %d rejected, %d re-queued, %d given up after two lost attempts",
+		candidateID(e.seq), e.trained, e.rejected, len(queue), lost)})
+	return queue, nil
+}

@@ -1,0 +1,46 @@
+package evolve
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/arbor-nas/arbor/evolve/surrogate"
+)
+
+// surrogateScreener adapts the surrogate package's GP screener to the
+// engine: trees are encoded with surrogate.FromTree, the signal is the
+// validation accuracy.
+type surrogateScreener struct{ s *surrogate.Screener }
+
+// NewSurrogateScreener returns the thompson+surrogate Screener.
+func NewSurrogateScreener(cfg surrogate.Config) (Screener, error) {
+	s, err := surrogate.NewScreener(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("evolve.%w", err)
+	}
+	return surrogateScreener{s}, nil
+}
+
+func (a surrogateScreener) Observe(s Sample) error {
+	if s.Tree == nil {
+		return nil // a codegen candidate has no tree to encode
+	}
+	f, err := surrogate.FromTree(s.Tree)
+	if err != nil {
+		return fmt.Errorf("surrogate features of %s: %w", s.ID, err)
+	}
+	return a.s.Observe(f, s.ValAcc)
+}
+
+func (a surrogateScreener) Pick(ctx context.Context, children []Sample) (int, error) {
+	feats := make([]surrogate.Features, len(children))
+	for i, c := range children {
+		f, err := surrogate.FromTree(c.Tree)
+		if err != nil {
+			return 0, fmt.Errorf("surrogate features of child %d: %w", i, err)
+		}
+		feats[i] = f
+	}
+	i, _, err := a.s.Choose(feats)
+	return i, err
+}
