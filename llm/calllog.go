@@ -21,6 +21,7 @@ const (
 	OutcomeBudget      Outcome = "budget"      // spend limit reached; offline choice
 	OutcomeAuth        Outcome = "auth_error"  // 401/403: the run should stop
 	OutcomeUnavailable Outcome = "unavailable" // retries exhausted
+	OutcomeInvalid     Outcome = "invalid"     // codegen: no usable source after repairs
 	OutcomeError       Outcome = "error"       // any other failure
 )
 

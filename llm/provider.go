@@ -124,7 +124,7 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 			break
 		}
 		if err != nil {
-			return p.fail(d, tr, rec, u, start, err)
+			return p.fail(rec, u, tr, start, fmt.Sprintf("llm resolve trial %d (%s, %s) with model %s", d.Trial, d.Operation, d.Category, model.Name), err)
 		}
 		u.Attempts++
 		if len(resp.Choices) == 0 {
@@ -180,26 +180,28 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	return choice, tr, nil
 }
 
-// fail records a resolution that ended in an error and returns that error
-// with the key scrubbed from its text.
-func (p *Provider) fail(d Decision, tr Trace, rec CallRecord, u Usage, start time.Time, err error) (Choice, Trace, error) {
+// fail records a call that ended in an error and returns that error with
+// the key scrubbed from its text, prefixed by label.
+func (p *Provider) fail(rec CallRecord, u Usage, tr Trace, start time.Time, label string, err error) (Choice, Trace, error) {
 	var sentinel error
 	switch {
 	case errors.Is(err, ErrAuth):
 		rec.Outcome, sentinel = OutcomeAuth, ErrAuth
 	case errors.Is(err, ErrUnavailable):
 		rec.Outcome, sentinel = OutcomeUnavailable, ErrUnavailable
+	case errors.Is(err, ErrBudget):
+		rec.Outcome, sentinel = OutcomeBudget, ErrBudget
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		rec.Outcome = OutcomeError
 		sentinel = ctxErr(err)
 	default:
 		rec.Outcome, sentinel = OutcomeError, ErrRequest
 	}
-	msg := fmt.Sprintf("llm resolve trial %d (%s, %s) with model %s: %s", d.Trial, d.Operation, d.Category, rec.Model, p.redact(err.Error()))
+	msg := label + ": " + p.redact(err.Error())
 	rec.Error = msg
 	u.Latency = p.o.now().Sub(start)
 	p.finishRecord(&rec, u, tr)
-	p.o.log.Error("llm: call failed", "trial", d.Trial, "outcome", rec.Outcome, "err", msg)
+	p.o.log.Error("llm: call failed", "trial", rec.Trial, "outcome", rec.Outcome, "err", msg)
 	return Choice{}, tr, &scrubbedError{msg: msg, sentinel: sentinel}
 }
 

@@ -30,7 +30,9 @@ type Prompt struct {
 
 // Renderer renders decisions with the prompt templates.
 type Renderer struct {
-	system *template.Template
+	system        *template.Template
+	codegenSystem *template.Template
+	codegen       *template.Template
 	byCat  map[Category]*template.Template
 	cfg    PromptConfig
 }
@@ -44,6 +46,12 @@ func NewRenderer(fsys fs.FS, cfg PromptConfig) (*Renderer, error) {
 		return nil, fmt.Errorf("prompt template system.tmpl: %w", err)
 	}
 	r.system = sys
+	if r.codegenSystem, err = template.New("codegen_system.tmpl").ParseFS(fsys, "codegen_system.tmpl"); err != nil {
+		return nil, fmt.Errorf("prompt template codegen_system.tmpl: %w", err)
+	}
+	if r.codegen, err = template.New("codegen.tmpl").ParseFS(fsys, "codegen.tmpl"); err != nil {
+		return nil, fmt.Errorf("prompt template codegen.tmpl: %w", err)
+	}
 	for _, c := range Categories() {
 		name := string(c) + ".tmpl"
 		t, err := template.New(name).Funcs(funcs).ParseFS(fsys, "partials.tmpl", name)
