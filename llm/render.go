@@ -33,8 +33,8 @@ type Renderer struct {
 	system        *template.Template
 	codegenSystem *template.Template
 	codegen       *template.Template
-	byCat  map[Category]*template.Template
-	cfg    PromptConfig
+	byCat         map[Category]*template.Template
+	cfg           PromptConfig
 }
 
 // NewRenderer parses the templates from fsys (see prompts.Open).
