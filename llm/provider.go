@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -237,9 +238,16 @@ func (p *Provider) finishRecord(rec *CallRecord, u Usage, tr Trace) {
 // non-empty degradeReason means the spend limits forbid the request.
 func (p *Provider) complete(ctx context.Context, model ModelConfig, msgs []openai.ChatCompletionMessage,
 	rf *openai.ChatCompletionResponseFormat, u *Usage, rng *rand.Rand) (openai.ChatCompletionResponse, string, error) {
+	temp := float32(p.cfg.Temperature)
+	if temp == 0 {
+		// go-openai omits a zero temperature, and servers then use their
+		// default (often 1): send the smallest positive value instead.
+		temp = math.SmallestNonzeroFloat32
+	}
+	seed := int(rng.Int32()) // servers that support seeds become reproducible too
 	req := openai.ChatCompletionRequest{
 		Model: model.Name, Messages: msgs, MaxTokens: p.cfg.MaxTokens,
-		Temperature: float32(p.cfg.Temperature), ResponseFormat: rf,
+		Temperature: temp, ResponseFormat: rf, Seed: &seed,
 	}
 	estIn := 0
 	for _, m := range msgs {

@@ -474,3 +474,16 @@ func TestThousandCallsThirtyPercentMalformed(t *testing.T) {
 		t.Fatalf("average attempts %.3f far from the expected 1.39", avg)
 	}
 }
+
+func TestZeroTemperatureIsSent(t *testing.T) {
+	t.Setenv(testKeyEnv, "k")
+	h := newHarness(t, func(c *Config) { c.Temperature = 0 }, llmtest.Reply(validO4))
+	if _, err := h.p.Resolve(context.Background(), loadDecision(t)); err != nil {
+		t.Fatal(err)
+	}
+	raw := string(h.srv.Requests()[0].Raw)
+	got := h.srv.Requests()[0].Body.Temperature
+	if !strings.Contains(raw, `"temperature"`) || got <= 0 || got > 1e-6 {
+		t.Fatalf("temperature %v not sent as near-zero: %s", got, raw)
+	}
+}
