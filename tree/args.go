@@ -381,3 +381,23 @@ func defaultInt(n *Node, name string) int {
 	}
 	return 0
 }
+
+// EffectiveArg returns the value n uses for spec: the explicit value, else
+// the static default, else the resolved DefaultRule ("kernel",
+// "kernel//2"); the zero Value when it depends on the input shape.
+func EffectiveArg(n *Node, spec ArgSpec) Value {
+	if v, ok := n.Args[spec.Name]; ok {
+		return v
+	}
+	if !spec.Default.IsZero() {
+		return spec.Default
+	}
+	k := intArg(n, "kernel", defaultInt(n, "kernel"))
+	switch spec.DefaultRule {
+	case "kernel":
+		return Int(k)
+	case "kernel//2":
+		return Int(k / 2)
+	}
+	return Value{}
+}

@@ -52,7 +52,14 @@ type checker struct {
 	record bool
 	nodes  map[string]NodeInfo
 	memo   map[memoKey]memoVal
+	steps  int // node evaluations, bounded so nested repeats cannot explode
 }
+
+// maxDim bounds each input dimension.
+const maxDim = 1 << 14
+
+// maxSteps bounds the node evaluations of one check (repeat copies count).
+const maxSteps = 1 << 20
 
 type memoKey struct {
 	n  *Node
@@ -79,11 +86,12 @@ func (p *pathRef) String() string {
 }
 
 func (c *checker) tree(t *Tree) (Shape, int64, int64, error) {
+	c.steps = 0
 	if t == nil || t.Root == nil {
 		return Shape{}, 0, 0, &NodeError{Path: "/", Reason: "tree has no root"}
 	}
-	if t.Input.C < 1 || t.Input.H < 1 || t.Input.W < 1 {
-		return Shape{}, 0, 0, &NodeError{Path: "/", Reason: fmt.Sprintf("input shape %s must be positive", t.Input)}
+	if t.Input.C < 1 || t.Input.H < 1 || t.Input.W < 1 || t.Input.C > maxDim || t.Input.H > maxDim || t.Input.W > maxDim {
+		return Shape{}, 0, 0, &NodeError{Path: "/", Reason: fmt.Sprintf("input shape %s must be positive and at most %d per dimension", t.Input, maxDim)}
 	}
 	if t.Classes < 1 {
 		return Shape{}, 0, 0, &NodeError{Path: "/", Reason: fmt.Sprintf("classes %d must be >= 1", t.Classes)}
@@ -105,6 +113,9 @@ func (c *checker) infer(n *Node, p *pathRef, in Shape) (out Shape, params, macs 
 		if v, ok := c.memo[memoKey{n, in}]; ok {
 			return v.out, v.params, v.macs, nil
 		}
+	}
+	if c.steps++; c.steps > maxSteps {
+		return in, 0, 0, &NodeError{Path: p.String(), Reason: fmt.Sprintf("the tree expands to more than %d nodes (nested repeats?)", maxSteps)}
 	}
 	out, params, macs, err = c.inferNode(n, p, in)
 	if err != nil {

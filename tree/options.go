@@ -197,6 +197,7 @@ func (e *enumerator) valid(build func() (*Tree, error), s *site, _ Shape) bool {
 
 // local infers candidate c at input in, memoized by (c, in).
 func (e *enumerator) local(c *Node, in Shape) (Shape, bool) {
+	e.c.steps = 0
 	out, _, _, err := e.c.infer(c, &pathRef{}, in)
 	return out, err == nil
 }
@@ -321,14 +322,11 @@ func (e *enumerator) changeArgOptions(out []Option, s *site) []Option {
 		if n.Kind == KindCell && spec.Name == "tie" {
 			continue
 		}
-		cur, ok := n.Args[spec.Name]
-		if !ok {
-			cur = spec.Default
-		}
+		cur := EffectiveArg(n, spec)
 		o := Option{Op: OpChangeArg, Path: s.path, Arg: spec.Name, Range: spec, Current: cur}
 		if dom := domain(spec); dom != nil {
 			for _, v := range dom {
-				if v.Equal(cur) || (cur.IsZero() && isDefault(n, &spec, v)) {
+				if v.Equal(cur) {
 					continue
 				}
 				if e.valid(func() (*Tree, error) { return changeArg(e.t, s.path, spec.Name, v, e.cat) }, s, s.in) {

@@ -439,18 +439,34 @@ func leadingIdent(s string) string {
 	return s[:i]
 }
 
-// renameIdents renames whole identifiers that are not attribute accesses.
+// renameIdents renames whole identifiers that are not attribute accesses,
+// leaving comments and string literals alone.
 func renameIdents(src string, rename map[string]string) string {
 	var b strings.Builder
 	b.Grow(len(src) + 64)
 	for i := 0; i < len(src); {
-		if isIdentByte(src[i], true) && (i == 0 || !isIdentByte(src[i-1], false)) {
+		c := src[i]
+		switch {
+		case c == '#':
+			j := strings.IndexByte(src[i:], '\n')
+			if j < 0 {
+				j = len(src) - i
+			}
+			b.WriteString(src[i : i+j])
+			i += j
+			continue
+		case c == '"' || c == '\'':
+			j := pyStringEnd(src, i)
+			b.WriteString(src[i:j])
+			i = j
+			continue
+		case isIdentByte(c, true) && (i == 0 || !isIdentByte(src[i-1], false)):
 			j := i
 			for j < len(src) && isIdentByte(src[j], false) {
 				j++
 			}
 			id := src[i:j]
-			if nn, ok := rename[id]; ok && (i == 0 || src[i-1] != '.') {
+			if nn, ok := rename[id]; ok && (i == 0 || src[i-1] != '.') && (j >= len(src) || (src[j] != '"' && src[j] != '\'')) {
 				b.WriteString(nn)
 			} else {
 				b.WriteString(id)
@@ -458,10 +474,31 @@ func renameIdents(src string, rename map[string]string) string {
 			i = j
 			continue
 		}
-		b.WriteByte(src[i])
+		b.WriteByte(c)
 		i++
 	}
 	return b.String()
+}
+
+// pyStringEnd returns the index just past the string literal starting at i.
+func pyStringEnd(src string, i int) int {
+	q := src[i]
+	if strings.HasPrefix(src[i:], string([]byte{q, q, q})) {
+		end := strings.Index(src[i+3:], string([]byte{q, q, q}))
+		if end < 0 {
+			return len(src)
+		}
+		return i + 3 + end + 3
+	}
+	for j := i + 1; j < len(src); j++ {
+		switch src[j] {
+		case '\\':
+			j++
+		case q, '\n':
+			return j + 1
+		}
+	}
+	return len(src)
 }
 
 // appendPyAny writes a decoded JSON literal as Python.

@@ -17,10 +17,8 @@ func Seeds() []string {
 //   - resnet20/32/56: CIFAR ResNets (He et al. 2016) with widths 16/32/64 and
 //     (depth-2)/6 basic blocks per stage; downsampling blocks use the
 //     automatic 1x1 conv + BN projection shortcut (option B).
-//   - nb201-resnet: NAS-Bench-201's macro skeleton (C=16, N=5) with every
-//     cell set to the ResNet genotype
-//     |nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|,
-//     all cells tied ("nb201"), and NAS-Bench-201's residual reduction blocks.
+//   - nb201-resnet: NAS-Bench-201's macro skeleton (NB201FromArch) with every
+//     cell set to the ResNet genotype nb201ResNetArch, all cells tied.
 //   - vgg-small: three VGG stages (32, 64, 128) of two conv-BN-ReLU and a max pool.
 //   - mobilenetv2-small: a CIFAR-style MobileNetV2 with inverted residuals.
 func Seed(name string, input Shape, classes int) (*Tree, error) {
@@ -36,9 +34,11 @@ func Seed(name string, input Shape, classes int) (*Tree, error) {
 		depth, _ := strconv.Atoi(strings.TrimPrefix(name, "resnet"))
 		root = resnetCIFAR((depth-2)/6, classes)
 	case "nb201-resnet":
-		root = nb201Macro(16, 5, classes, map[string]string{
-			"e1_0": CellConv3x3, "e2_1": CellConv3x3, "e3_0": CellSkip,
-		}, "nb201")
+		t, err := NB201FromArch(nb201ResNetArch, input, classes)
+		if err != nil {
+			return nil, fmt.Errorf("seed %s: %w", name, err)
+		}
+		return t, nil
 	case "vgg-small":
 		root = vggSmall(classes)
 	case "mobilenetv2-small":
@@ -52,6 +52,10 @@ func Seed(name string, input Shape, classes int) (*Tree, error) {
 	}
 	return t, nil
 }
+
+// nb201ResNetArch is the ResNet of the NAS-Bench-201 paper written as a
+// cell: two 3x3 convs in series plus a skip from the cell input.
+const nb201ResNetArch = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|skip_connect~0|none~1|none~2|"
 
 func conv(name string, out, kernel, stride int) *Node {
 	args := A("out", out)
@@ -98,37 +102,6 @@ func resnetCIFAR(blocks, classes int) *Node {
 		root.Children = append(root.Children, stage)
 	}
 	root.Children = append(root.Children, Seq("head", classifier(classes)...))
-	return root
-}
-
-// nb201Macro is NAS-Bench-201's skeleton: stem conv+BN, N cells of width C,
-// a residual reduction to 2C, N cells, a reduction to 4C, N cells, BN-ReLU,
-// global pooling and a linear classifier. Every cell gets edges and tie.
-func nb201Macro(c, n, classes int, edges map[string]string, tie string) *Node {
-	root := Seq("", Seq("stem", conv("conv", c, 3, 1), bn("bn")))
-	for s, width := range []int{c, 2 * c, 4 * c} {
-		if s > 0 {
-			root.Children = append(root.Children, residual("reduce"+strconv.Itoa(s), "",
-				Seq("body", act("relu_a", "relu"), conv("conv_a", width, 3, 2), bn("bn_a"),
-					act("relu_b", "relu"), conv("conv_b", width, 3, 1), bn("bn_b")),
-				Seq("shortcut", Op("pool", "avgpool2d", A("kernel", 2)), conv("conv", width, 1, 1))))
-		}
-		stage := Seq("stage" + strconv.Itoa(s+1))
-		for i := 0; i < n; i++ {
-			cell := &Node{Kind: KindCell, Name: "cell" + strconv.Itoa(i+1), Args: map[string]Value{}}
-			for k, v := range edges {
-				cell.Args[k] = String(v)
-			}
-			if tie != "" {
-				cell.Args["tie"] = String(tie)
-			}
-			stage.Children = append(stage.Children, cell)
-		}
-		root.Children = append(root.Children, stage)
-	}
-	head := Seq("head", bn("bn"), act("relu", "relu"))
-	head.Children = append(head.Children, classifier(classes)...)
-	root.Children = append(root.Children, head)
 	return root
 }
 

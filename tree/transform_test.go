@@ -144,7 +144,7 @@ func TestTransformErrors(t *testing.T) {
 		{"duplicate root", func() (*Tree, error) { return Duplicate(base, "/", cat) }, nil, "seq"},
 		{"cycle via change-arg", func() (*Tree, error) {
 			nb := mustSeed(t, "nb201-resnet", Shape{3, 32, 32}, 10)
-			return ChangeArg(nb, "/stage1/cell1", "e1_2", String(CellSkip), nil)
+			return ChangeArg(nb, "/stage1/cell0", "e1_2", String(CellSkip), nil)
 		}, nil, "unknown"},
 	}
 	for _, tc := range tests {
@@ -267,7 +267,7 @@ func TestOptionsChangeArgAndCompose(t *testing.T) {
 	for _, o := range opts {
 		if strings.Contains(o.Path, "cell") {
 			cellOpts++
-			if o.Path != "/stage1/cell1" {
+			if o.Path != "/stage1/cell0" {
 				t.Fatalf("tied cells listed more than once: %s", o.Path)
 			}
 		}
