@@ -548,14 +548,19 @@ func TestSlurmNodeFailRequeue(t *testing.T) {
 // from Evaluate's call (job dir, sbatch) to the result being returned,
 // minus the job's own run time on the node (job.started → job.ended). The
 // baseline is the same job script run directly on this machine in the
-// same iteration, so ratio = slurm / direct.
+// same iteration, so slurm/direct is the ratio. The overhead is split into
+// submit (job dir + sbatch, arbor), launch (sbatch → script start, Slurm's
+// scheduler and slurmd) and collect (script end → result returned, arbor's
+// poller).
 func BenchmarkSlurmJob(b *testing.B) {
 	e := needSlurm(b)
 	run := uniqueRun("bench")
 	c := e.config(b, b.TempDir())
 	c.SkipProbe, c.MaxInFlight = true, 1
+	var submitted time.Time
 	s, err := NewSlurm(context.Background(), c, SlurmOptions{RunName: run, Env: e.env,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OnSubmit: func(string, string) { submitted = time.Now() }})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -564,7 +569,7 @@ func BenchmarkSlurmJob(b *testing.B) {
 	if err := s.prepare(directDir, syntheticJob(run, "direct", candidateSource(8), 1)); err != nil {
 		b.Fatal(err)
 	}
-	var direct, viaSlurm, overhead, worst time.Duration
+	var direct, viaSlurm, overhead, worst, submit, launch, collect time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
@@ -578,48 +583,54 @@ func BenchmarkSlurmJob(b *testing.B) {
 		job := syntheticJob(run, fmt.Sprintf("b%d", i), candidateSource(8), 1)
 		t0 = time.Now()
 		r, err := s.Evaluate(context.Background(), job, nil)
-		took := time.Since(t0)
+		t1 := time.Now()
 		if err != nil || r.Status != StatusOK {
 			b.Fatalf("Evaluate: %v %s %s", err, r.Status, r.Error)
 		}
-		own, err := jobRunTime(s.JobDir(job.ID))
+		start, end, err := jobTimes(s.JobDir(job.ID))
 		if err != nil {
 			b.Fatal(err)
 		}
+		took := t1.Sub(t0)
 		viaSlurm += took
-		overhead += took - own
-		worst = max(worst, took-own)
+		overhead += took - end.Sub(start)
+		worst = max(worst, took-end.Sub(start))
+		submit += submitted.Sub(t0)
+		launch += start.Sub(submitted)
+		collect += t1.Sub(end)
 	}
 	n := float64(b.N)
 	b.ReportMetric(direct.Seconds()/n, "direct-s/job")
 	b.ReportMetric(viaSlurm.Seconds()/n, "slurm-s/job")
 	b.ReportMetric(overhead.Seconds()/n, "overhead-s/job")
 	b.ReportMetric(worst.Seconds(), "worst-overhead-s")
+	b.ReportMetric(submit.Seconds()/n, "submit-s/job")
+	b.ReportMetric(launch.Seconds()/n, "launch-s/job")
+	b.ReportMetric(collect.Seconds()/n, "collect-s/job")
 	b.ReportMetric(viaSlurm.Seconds()/direct.Seconds(), "slurm/direct")
 }
 
-// jobRunTime is how long job.sh ran on the node, from its timestamps.
-func jobRunTime(dir string) (time.Duration, error) {
-	read := func(name string) (float64, error) {
+// jobTimes is when job.sh started and ended on the node, from its
+// timestamps. The result is recorded as soon as result.json exists,
+// possibly before job.ended is written; then the run ends at the result.
+func jobTimes(dir string) (start, end time.Time, err error) {
+	read := func(name string) (time.Time, error) {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
-			return 0, err
+			return time.Time{}, err
 		}
-		return strconv.ParseFloat(strings.TrimSpace(string(data)), 64)
+		f, err := strconv.ParseFloat(strings.TrimSpace(string(data)), 64)
+		return time.Unix(0, int64(f*1e9)), err
 	}
-	start, err := read("job.started")
-	if err != nil {
-		return 0, err
+	if start, err = read("job.started"); err != nil {
+		return start, end, err
 	}
-	// The result is recorded as soon as result.json exists, possibly
-	// before job.ended is written; then the run time ends at the result.
-	end, err := read("job.ended")
-	if err != nil {
+	if end, err = read("job.ended"); err != nil {
 		st, serr := os.Stat(filepath.Join(dir, "result.json"))
 		if serr != nil {
-			return 0, err
+			return start, end, err
 		}
-		end = float64(st.ModTime().UnixNano()) / 1e9
+		end, err = st.ModTime(), nil
 	}
-	return time.Duration((end - start) * float64(time.Second)), nil
+	return start, end, nil
 }
