@@ -137,7 +137,7 @@ func (o option) describe() string {
 	case tree.OpDelete:
 		return fmt.Sprintf("delete the node at %s", o.Path)
 	case tree.OpCompose:
-		return fmt.Sprintf("group children %d..%d of %s into a new block", o.Index, o.To-1, o.Path)
+		return fmt.Sprintf("group children %d..%d of %s into a new block and repeat it", o.Index, o.To-1, o.Path)
 	case tree.OpDuplicate:
 		return fmt.Sprintf("duplicate the node at %s (deepen)", o.Path)
 	case tree.OpWrapResidual:
@@ -351,7 +351,19 @@ func (o option) apply(t *tree.Tree, args map[string]any, cat tree.Catalog) (*tre
 			to.Node = &n
 		}
 	}
-	return tree.Apply(t, to, cat)
+	nt, err := tree.Apply(t, to, cat)
+	if err != nil || o.Op != tree.OpCompose {
+		return nt, err
+	}
+	// Grouping alone computes the same function (and hashes the same as
+	// the parent, so dedup would reject it): the new block is reused at
+	// once by duplicating it, which is what makes a composite worth having.
+	p, err := nt.Find(o.Path)
+	if err != nil || o.Index >= len(p.Children) {
+		return nil, fmt.Errorf("compose: the new block under %s is missing", o.Path)
+	}
+	block := strings.TrimSuffix(o.Path, "/") + "/" + p.Children[o.Index].Name
+	return tree.Duplicate(nt, block, cat)
 }
 
 // outline is the parent tree as an indented list of paths, for the prompt.

@@ -19,7 +19,13 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 	// Each subsystem registers its commands here; one line per command group.
 	root.AddCommand(
 	// commands:
+		newMineCmd(),
+		newCatalogCmd(),
 		newLLMCmd(),
+		newTrainCmd(),
+		newBenchCmd(),
+		newEvolveCmd(),
+		newStatusCmd(),
 	)
 	return root
 }

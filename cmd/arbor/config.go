@@ -1,0 +1,217 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/train"
+)
+
+// Config is arbor's one configuration schema: each section is the owning
+// package's own Config, so each package validates its own keys.
+type Config struct {
+	Run    RunConfig     `mapstructure:"run" yaml:"run"`
+	Evolve evolve.Config `mapstructure:"evolve" yaml:"evolve"`
+	LLM    llm.Config    `mapstructure:"llm" yaml:"llm"`
+	Train  train.Config  `mapstructure:"train" yaml:"train"`
+	Mine   mine.Config   `mapstructure:"mine" yaml:"mine"`
+}
+
+// RunConfig holds what belongs to the command rather than to a package:
+// where the run lives and which files it reads.
+type RunConfig struct {
+	// Dir is the run directory (the store and job directories live there).
+	Dir string `mapstructure:"dir" yaml:"dir"`
+	// Catalog is a catalog.json from `arbor mine --probe`; empty: primitives only.
+	Catalog string `mapstructure:"catalog" yaml:"catalog"`
+	// Evaluator is local (the PyTorch worker pool) or tabular (NAS-Bench-201).
+	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
+	// Table is the NAS-Bench-201 CSV for the tabular evaluator.
+	Table string `mapstructure:"table" yaml:"table"`
+	// TabularDataset is cifar10 or cifar100 for the tabular evaluator.
+	TabularDataset string `mapstructure:"tabular_dataset" yaml:"tabular_dataset"`
+	LogLevel       string `mapstructure:"log_level" yaml:"log_level"`
+}
+
+// DefaultConfig is every section's defaults.
+func DefaultConfig() Config {
+	return Config{
+		Run:    RunConfig{Dir: "runs/run", Evaluator: "local", TabularDataset: "cifar10", LogLevel: "info"},
+		Evolve: evolve.DefaultConfig(),
+		LLM:    llm.DefaultConfig(),
+		Train:  train.DefaultConfig(),
+		Mine:   mine.DefaultConfig(),
+	}
+}
+
+// Validate checks every section; errors name the key.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Run.Evaluator {
+	case "local":
+	case "tabular":
+		if c.Run.Table == "" {
+			errs = append(errs, errors.New("run.table: the tabular evaluator needs the NAS-Bench-201 CSV path"))
+		}
+		if c.Run.TabularDataset != "cifar10" && c.Run.TabularDataset != "cifar100" {
+			errs = append(errs, fmt.Errorf("run.tabular_dataset: must be cifar10 or cifar100, got %q", c.Run.TabularDataset))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("run.evaluator: must be local or tabular, got %q", c.Run.Evaluator))
+	}
+	switch strings.ToLower(c.Run.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("run.log_level: must be debug, info, warn or error, got %q", c.Run.LogLevel))
+	}
+	if c.Run.Dir == "" {
+		errs = append(errs, errors.New("run.dir: must not be empty"))
+	}
+	for _, v := range []interface{ Validate() error }{c.Evolve, c.LLM, c.Train, c.Mine} {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EnvPrefix is the prefix of environment overrides: ARBOR_EVOLVE_BUDGET_TRAINED
+// sets evolve.budget.trained.
+const EnvPrefix = "ARBOR"
+
+// LoadConfig reads path (empty: defaults only), applies ARBOR_SECTION_KEY
+// environment overrides and then the overrides (flag values, keyed by
+// dotted config key), and validates the result. Unknown keys in the file
+// are errors naming the key and the file. The error is a usage error.
+func LoadConfig(path string, overrides map[string]any) (Config, error) {
+	def := DefaultConfig()
+	v := viper.New()
+	v.SetConfigType("yaml")
+	leaves := map[string]bool{}
+	flatten(reflect.ValueOf(def), "", func(key string, val any) {
+		leaves[key] = true
+		v.SetDefault(key, val)
+	})
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	where := "defaults"
+	if path != "" {
+		where = path
+		f, err := os.Open(path)
+		if err != nil {
+			return Config{}, asUsage(fmt.Errorf("config: %w", err))
+		}
+		fileV := viper.New()
+		fileV.SetConfigType("yaml")
+		err = fileV.ReadConfig(f)
+		f.Close()
+		if err != nil {
+			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+		}
+		if err := checkKeys(fileV.AllKeys(), leaves, path); err != nil {
+			return Config{}, asUsage(err)
+		}
+		if err := v.MergeConfigMap(fileV.AllSettings()); err != nil {
+			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+		}
+	}
+	for _, key := range slices.Sorted(mapsKeys(overrides)) {
+		if !leaves[key] {
+			return Config{}, fmt.Errorf("config override: unknown key %s", key)
+		}
+		v.Set(key, overrides[key])
+	}
+	cfg := DefaultConfig()
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+	}
+	return cfg, nil
+}
+
+func mapsKeys(m map[string]any) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// checkKeys reports the first key of the file that the schema does not
+// have (viper lowercases keys, as the schema's are).
+func checkKeys(keys []string, leaves map[string]bool, path string) error {
+	slices.Sort(keys)
+	for _, k := range keys {
+		if leaves[k] || underLeaf(k, leaves) {
+			continue
+		}
+		section, _, _ := strings.Cut(k, ".")
+		var known []string
+		for l := range leaves {
+			if strings.HasPrefix(l, section+".") {
+				known = append(known, l)
+			}
+		}
+		slices.Sort(known)
+		hint := ""
+		if len(known) > 0 {
+			hint = fmt.Sprintf(" (keys under %s: %s)", section, strings.Join(known, ", "))
+		} else {
+			hint = " (sections: run, evolve, llm, train, mine)"
+		}
+		return fmt.Errorf("config %s: unknown key %q%s", path, k, hint)
+	}
+	return nil
+}
+
+// underLeaf: a key below a map- or list-valued leaf (llm.models[i].name
+// appears as llm.models) is the leaf's business.
+func underLeaf(k string, leaves map[string]bool) bool {
+	for i := strings.LastIndexByte(k, '.'); i > 0; i = strings.LastIndexByte(k[:i], '.') {
+		if leaves[k[:i]] {
+			return true
+		}
+	}
+	return false
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// flatten calls fn for every leaf of a config struct with its dotted
+// mapstructure key, so viper knows every key (environment overrides only
+// reach keys viper knows).
+func flatten(v reflect.Value, prefix string, fn func(key string, val any)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if tag == "" || tag == "-" || !f.IsExported() {
+			continue
+		}
+		key := tag
+		if prefix != "" {
+			key = prefix + "." + tag
+		}
+		fv := v.Field(i)
+		if fv.Kind() == reflect.Struct && fv.Type() != durationType {
+			flatten(fv, key, fn)
+			continue
+		}
+		fn(key, fv.Interface())
+	}
+}

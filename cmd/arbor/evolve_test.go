@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/train"
+)
+
+// arborCmd runs this test binary as the arbor CLI in a real child process.
+func arborCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), reexecEnv+"=1")
+	return cmd
+}
+
+func needTorch(t *testing.T) {
+	t.Helper()
+	if _, err := train.DetectPython(context.Background(), ""); err != nil {
+		t.Skipf("no Python with torch: %v", err)
+	}
+}
+
+const crashConfig = `
+run:
+  evaluator: local
+evolve:
+  strategy: thompson
+  seed: 5
+  seed_arch: vgg-small
+  parallel: 2
+  budget:
+    trained: 6
+  dry_run: false
+  grace: 5s
+train:
+  workers: 2
+  recipe:
+    epochs: 1
+    batch_size: 32
+    optimizer: sgd
+    lr: 0.05
+    momentum: 0.9
+    warmup_epochs: 0
+    augment: false
+    subset: 64
+    amp: false
+    threads: 1
+  dataset:
+    name: synthetic
+    val_split: 0.25
+  limits:
+    wall_s: 120
+`
+
+// TestCrashResume starts a real search, kill -9s it after k results,
+// resumes it, and checks that the store ends with exactly the budget
+// trained, no architecture trained twice, and every earlier result intact.
+func TestCrashResume(t *testing.T) {
+	needTorch(t)
+	tmp := t.TempDir()
+	cfgPath := filepath.Join(tmp, "cfg.yaml")
+	if err := os.WriteFile(cfgPath, []byte(crashConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(tmp, "run")
+	ctx := context.Background()
+
+	var out1 bytes.Buffer
+	first := arborCmd("evolve", "--config", cfgPath, "--run", dir)
+	first.Stdout, first.Stderr = &out1, &out1
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const k = 3
+	deadline := time.Now().Add(5 * time.Minute)
+	var before []evolve.Candidate
+	for {
+		if time.Now().After(deadline) {
+			first.Process.Kill()
+			first.Wait()
+			t.Fatalf("no %d results within 5 minutes:\n%s", k, out1.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+		st, err := evolve.OpenStoreReadOnly(dir)
+		if err != nil {
+			continue // not created yet
+		}
+		n, err := st.TrainedCount(ctx)
+		if err == nil && n >= k {
+			if err := first.Process.Kill(); err != nil { // SIGKILL: no drain, no flush
+				t.Fatal(err)
+			}
+			before, err = st.Candidates(ctx)
+			st.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		st.Close()
+	}
+	first.Wait()
+
+	second := arborCmd("evolve", "--resume", dir)
+	out2, err := second.CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume failed: %v\nfirst run:\n%s\nresume:\n%s", err, out1.String(), out2)
+	}
+	if !strings.Contains(string(out2), "resumed") {
+		t.Fatalf("the second run did not report resuming:\n%s", out2)
+	}
+
+	st, err := evolve.OpenStoreReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	after, err := st.Candidates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, seeds, pending := 0, 0, 0
+	hashes := map[string]string{}
+	for _, c := range after {
+		switch c.Status {
+		case evolve.StatusTrained, evolve.StatusFailed:
+			trained++
+		case evolve.StatusPending:
+			pending++
+		}
+		if c.Op == evolve.OpSeed {
+			seeds++
+		}
+		if c.Gate == evolve.GatePass {
+			if prev, dup := hashes[c.Hash]; dup {
+				t.Errorf("%s and %s passed the gate with the same hash %s", prev, c.ID, c.Hash)
+			}
+			hashes[c.Hash] = c.ID
+		}
+	}
+	if trained != 6 || pending != 0 || seeds != 1 {
+		t.Fatalf("after resume: %d trained (want 6), %d pending (want 0), %d seeds (want 1)\n%s", trained, pending, seeds, out2)
+	}
+	byID := map[string]evolve.Candidate{}
+	for _, c := range after {
+		byID[c.ID] = c
+	}
+	kept := 0
+	for _, b := range before {
+		a, ok := byID[b.ID]
+		if !ok {
+			t.Fatalf("candidate %s was lost", b.ID)
+		}
+		if b.Status == evolve.StatusTrained || b.Status == evolve.StatusFailed {
+			kept++
+			if a.Status != b.Status || a.Result.ValAcc != b.Result.ValAcc || a.Hash != b.Hash || a.Attempts != b.Attempts {
+				t.Errorf("result of %s changed across the resume: %+v -> %+v", b.ID, b.Result, a.Result)
+			}
+		}
+		if b.Status == evolve.StatusPending && (a.Status != evolve.StatusTrained && a.Status != evolve.StatusFailed) {
+			t.Errorf("in-flight candidate %s was not re-queued: status %s", b.ID, a.Status)
+		}
+	}
+	if kept < k {
+		t.Fatalf("only %d results stored before the kill, want >= %d", kept, k)
+	}
+	sum, err := st.Summary(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Trained != 6 {
+		t.Fatalf("status says %d trained", sum.Trained)
+	}
+}
