@@ -22,8 +22,6 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newMineCmd(),
 		newCatalogCmd(),
 		newLLMCmd(),
-		newTrainCmd(),
-		newBenchCmd(),
 		newEvolveCmd(),
 		newStatusCmd(),
 	)
