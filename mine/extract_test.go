@@ -71,7 +71,7 @@ func TestMineFixture(t *testing.T) {
 		{qual: "fixpkg.decorated.Holder.HeldPool", status: StatusOK, params: "kernel_size", inputs: 1, category: CatPooling,
 			has: []string{"@register\nclass HeldPool", "def register("}, lacks: []string{"class Holder"}},
 		{qual: "fixpkg.derived.WideBlock", status: StatusOK, params: "inplanes,planes,stride,downsample", inputs: 1, category: CatConvBlock,
-			has: []string{"class BasicBlock(nn.Module):", "def conv3x3(", "class WideBlock(BasicBlock):", "from typing import Optional\n"},
+			has:   []string{"class BasicBlock(nn.Module):", "def conv3x3(", "class WideBlock(BasicBlock):", "from typing import Optional\n"},
 			lacks: []string{"from .resnet", "import fixpkg"}},
 		{qual: "fixpkg.derived.AliasedBase", status: StatusOK, params: "inplanes,planes,stride,downsample", inputs: 1,
 			has: []string{"BB = BasicBlock\n", "class AliasedBase(BB):"}},

@@ -168,9 +168,9 @@ func parseAll(ctx context.Context, files []sourceFile, jobs int, cache map[strin
 						warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
 						continue
 					}
-					if facts.HasError {
-						warn(fmt.Sprintf("%s: syntax errors; classes in the broken spans are marked %s", files[i].Abs, StatusSyntaxError))
-					}
+				}
+				if facts.HasError {
+					warn(fmt.Sprintf("%s: syntax errors; classes in the broken spans are marked %s", files[i].Abs, StatusSyntaxError))
 				}
 				res[i] = parsed{hash: h, src: src, facts: facts}
 				mu.Lock()

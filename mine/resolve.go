@@ -94,14 +94,25 @@ const (
 
 // lookup resolves a global name as seen from file f.
 func (ri *rootIndex) lookup(f *srcFile, name string, depth int) (target, error) {
+	return ri.lookupSeen(f, name, depth, map[nameKey]bool{})
+}
+
+// lookupSeen carries the (file, name) pairs already tried, so star-import
+// cycles (a package's __init__ star-importing itself) end at once instead
+// of branching exponentially.
+func (ri *rootIndex) lookupSeen(f *srcFile, name string, depth int, seen map[nameKey]bool) (target, error) {
 	if depth > 32 {
 		return target{}, fmt.Errorf("import chain for %s in %s is too deep (cycle?)", name, f.rel)
 	}
+	if seen[nameKey{f, name}] {
+		return target{}, nil
+	}
+	seen[nameKey{f, name}] = true
 	if units := f.binds[name]; len(units) > 0 {
 		u := f.facts.Units[units[len(units)-1]]
 		for i := len(u.Imports) - 1; i >= 0; i-- {
 			if im := u.Imports[i]; !im.Star && im.Alias == name {
-				return ri.lookupImport(f, im, depth)
+				return ri.lookupImport(f, im, depth, seen)
 			}
 		}
 		return target{kind: tLocal, file: f, name: name, units: units}, nil
@@ -113,7 +124,7 @@ func (ri *rootIndex) lookup(f *srcFile, name string, depth int) (target, error) 
 			return target{}, err
 		}
 		if tf := ri.byMod[abs]; tf != nil {
-			if t, err := ri.lookup(tf, name, depth+1); err == nil && t.kind != tNone {
+			if t, err := ri.lookupSeen(tf, name, depth+1, seen); err == nil && t.kind != tNone {
 				return t, nil
 			}
 		} else if ext == "" {
@@ -126,7 +137,7 @@ func (ri *rootIndex) lookup(f *srcFile, name string, depth int) (target, error) 
 	return target{}, nil
 }
 
-func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int) (target, error) {
+func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int, seen map[nameKey]bool) (target, error) {
 	abs, err := f.absModule(im)
 	if err != nil {
 		return target{}, err
@@ -148,7 +159,7 @@ func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int) (target,
 		}
 		return target{kind: tExternal, qual: abs + "." + im.Name}, nil
 	}
-	if t, err := ri.lookup(tf, im.Name, depth+1); err != nil || t.kind != tNone {
+	if t, err := ri.lookupSeen(tf, im.Name, depth+1, seen); err != nil || t.kind != tNone {
 		return t, err
 	}
 	if sub := ri.byMod[abs+"."+im.Name]; sub != nil {
@@ -171,6 +182,13 @@ func (ri *rootIndex) ownsModule(abs string) bool {
 
 // resolveDotted follows a dotted expression (nn.Module, models.resnet.X).
 func (ri *rootIndex) resolveDotted(f *srcFile, expr string) (target, error) {
+	return ri.resolveDottedDepth(f, expr, 0)
+}
+
+func (ri *rootIndex) resolveDottedDepth(f *srcFile, expr string, depth int) (target, error) {
+	if depth > 8 {
+		return target{}, nil // alias cycle: Base = Other; Other = Base
+	}
 	parts := strings.Split(expr, ".")
 	for _, p := range parts {
 		if !isIdentifier(p) {
@@ -187,7 +205,7 @@ func (ri *rootIndex) resolveDotted(f *srcFile, expr string) (target, error) {
 		if u.Kind != unitAssign || u.Alias == "" || u.Alias == parts[0] {
 			break
 		}
-		if t, err = ri.resolveDotted(t.file, u.Alias); err != nil {
+		if t, err = ri.resolveDottedDepth(t.file, u.Alias, depth+1); err != nil {
 			return t, err
 		}
 	}

@@ -1,0 +1,213 @@
+package mine
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const goodModule = "import torch.nn as nn\n\n\nclass Good(nn.Module):\n    def forward(self, x):\n        return x\n"
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Each case builds a root in a temp dir; mining must not fail, must mine
+// what it can, and must warn about what it skipped.
+func TestBadInput(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, dir string) Config
+		modules  int    // modules expected
+		warning  string // substring of a warning, "" for none expected
+		rootSkip bool   // skip as root (permissions do not bind root)
+	}{
+		{
+			name: "50 MB file is skipped by size",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "good.py"), goodModule)
+				f, err := os.Create(filepath.Join(dir, "huge.py"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				line := []byte(strings.Repeat("x = 1  # padding\n", 64))
+				for n := 0; n < 50<<20; n += len(line) {
+					if _, err := f.Write(line); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := f.Close(); err != nil {
+					t.Fatal(err)
+				}
+				return DefaultConfig()
+			},
+			modules: 1, warning: "exceeds mine.max_file_bytes",
+		},
+		{
+			name: "size limit is configurable",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "good.py"), goodModule)
+				writeFile(t, filepath.Join(dir, "other.py"), strings.ReplaceAll(goodModule, "Good", "Other")+strings.Repeat("# pad\n", 100))
+				cfg := DefaultConfig()
+				cfg.MaxFileBytes = int64(len(goodModule))
+				return cfg
+			},
+			modules: 1, warning: "exceeds mine.max_file_bytes=",
+		},
+		{
+			name: "directory symlink loop",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "pkg", "good.py"), goodModule)
+				if err := os.Symlink("..", filepath.Join(dir, "pkg", "loop")); err != nil {
+					t.Fatal(err)
+				}
+				return DefaultConfig()
+			},
+			modules: 1, warning: "symlink loop",
+		},
+		{
+			name: "self-referencing file symlink",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "good.py"), goodModule)
+				if err := os.Symlink("self.py", filepath.Join(dir, "self.py")); err != nil {
+					t.Fatal(err)
+				}
+				return DefaultConfig()
+			},
+			modules: 1, warning: "looping symlink",
+		},
+		{
+			name: "unreadable file",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "good.py"), goodModule)
+				p := filepath.Join(dir, "secret.py")
+				writeFile(t, p, strings.ReplaceAll(goodModule, "Good", "Secret"))
+				if err := os.Chmod(p, 0); err != nil {
+					t.Fatal(err)
+				}
+				return DefaultConfig()
+			},
+			modules: 1, warning: "permission denied", rootSkip: true,
+		},
+		{
+			name:    "empty directory",
+			setup:   func(t *testing.T, dir string) Config { return DefaultConfig() },
+			modules: 0,
+		},
+		{
+			name: "non-UTF-8 bytes and NUL",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "bin.py"), "\xff\xfe\x00\x00class \xe9(nn.Module):\n\x00\x01\n"+goodModule)
+				return DefaultConfig()
+			},
+			modules: 1,
+		},
+		{
+			name: "exclude glob",
+			setup: func(t *testing.T, dir string) Config {
+				writeFile(t, filepath.Join(dir, "good.py"), goodModule)
+				writeFile(t, filepath.Join(dir, "tests", "test_x.py"), strings.ReplaceAll(goodModule, "Good", "InTests"))
+				cfg := DefaultConfig()
+				cfg.Exclude = []string{"tests"}
+				return cfg
+			},
+			modules: 1,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.rootSkip && os.Geteuid() == 0 {
+				t.Skip("file permissions do not restrict root")
+			}
+			dir := t.TempDir()
+			cfg := tc.setup(t, dir)
+			cat, _, err := Mine(context.Background(), []string{dir}, cfg, Options{})
+			if err != nil {
+				t.Fatalf("Mine: %v", err)
+			}
+			if len(cat.Modules) != tc.modules {
+				t.Errorf("modules = %d, want %d", len(cat.Modules), tc.modules)
+			}
+			found := tc.warning == ""
+			for _, w := range cat.Warnings {
+				if tc.warning != "" && strings.Contains(w, tc.warning) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("no warning containing %q in %q", tc.warning, cat.Warnings)
+			}
+		})
+	}
+}
+
+func TestNonexistentRoot(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no", "such", "dir")
+	_, _, err := Mine(context.Background(), []string{missing}, DefaultConfig(), Options{})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("err = %v, want fs.ErrNotExist", err)
+	}
+	if !strings.Contains(err.Error(), missing) {
+		t.Errorf("error %q does not name the path", err)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+		key  string // "" when valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"jobs", func(c *Config) { c.Jobs = 0 }, "mine.jobs"},
+		{"max bytes", func(c *Config) { c.MaxFileBytes = 0 }, "mine.max_file_bytes"},
+		{"glob", func(c *Config) { c.Exclude = []string{"[a"} }, "mine.include/exclude"},
+		{"timeout", func(c *Config) { c.ProbeTimeout = 0 }, "mine.probe_timeout"},
+		{"widths", func(c *Config) { c.ProbeWidths = [3]int{8, 8, 16} }, "mine.probe_widths"},
+		{"ref hw", func(c *Config) { c.RefHW = 2 }, "mine.ref_hw"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.edit(&c)
+			err := c.Validate()
+			if tc.key == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.key) {
+				t.Fatalf("error %v does not name %s", err, tc.key)
+			}
+		})
+	}
+}
+
+func TestLoadCatalogRejectsBadFiles(t *testing.T) {
+	tests := []struct{ name, body, want string }{
+		{"not json", "{", "not valid JSON"},
+		{"wrong version", `{"version": 99, "modules": []}`, "version 99"},
+		{"module without id", `{"version": 1, "modules": [{"name": "X"}]}`, "modules[0] lacks id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "catalog.json")
+			writeFile(t, p, tc.body)
+			_, err := LoadCatalog(p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), p) {
+				t.Fatalf("err = %v, want one naming %s and %q", err, p, tc.want)
+			}
+		})
+	}
+}
