@@ -209,3 +209,31 @@ func FuzzParseNB201Arch(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkNB201Arch is the per-candidate cost of mapping a tree to its
+// arch string (the tabular evaluator's key); the baseline is the exact
+// hash comparison the fast structural path avoids.
+func BenchmarkNB201Arch(b *testing.B) {
+	tr, err := NB201FromArch("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|", cifar, 10)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var base float64
+	b.Run("hash-baseline", func(b *testing.B) {
+		for b.Loop() {
+			g, _ := NB201GenotypeOf(tr)
+			if Hash(nb201Build(g, tr.Input, tr.Classes)) != Hash(tr) {
+				b.Fatal("hash differs")
+			}
+		}
+		base = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("NB201Arch", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := NB201Arch(tr); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/base, "x-baseline")
+	})
+}
