@@ -22,6 +22,8 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newMineCmd(),
 		newCatalogCmd(),
 		newLLMCmd(),
+		newTrainCmd(),
+		newBenchCmd(),
 		newEvolveCmd(),
 		newStatusCmd(),
 	)

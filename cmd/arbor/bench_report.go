@@ -1,0 +1,271 @@
+package main
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/arbor-nas/arbor/train"
+)
+
+// benchReport aggregates the runs of one bench invocation.
+type benchReport struct {
+	opts    benchOptions
+	results []benchResult
+	oracle  float64 // best final test accuracy in the table
+	load    time.Duration
+	total   time.Duration
+}
+
+func newBenchReport(o benchOptions, table *train.NB201Table, results []benchResult, load, total time.Duration) *benchReport {
+	best := table.Best(func(r train.NB201Row) float64 { return r.FinalTest(o.dataset) })
+	return &benchReport{opts: o, results: results, oracle: best.FinalTest(o.dataset), load: load, total: total}
+}
+
+// cell is the mean ± std of the final test accuracy of one (strategy, budget).
+type benchCell struct {
+	mean, std float64
+	n         int
+	queries   float64
+}
+
+func (r *benchReport) cell(strategy string, budget int) benchCell {
+	var xs, qs []float64
+	for _, res := range r.results {
+		if res.Strategy == strategy && res.Budget == budget {
+			xs = append(xs, res.FinalTest)
+			qs = append(qs, float64(res.Queries))
+		}
+	}
+	if len(xs) == 0 {
+		return benchCell{}
+	}
+	m, s := stat.MeanStdDev(xs, nil)
+	if len(xs) < 2 {
+		s = 0
+	}
+	return benchCell{mean: m, std: s, n: len(xs), queries: stat.Mean(qs, nil)}
+}
+
+// print writes the mean ± std table and where the time went.
+func (r *benchReport) print(w io.Writer) {
+	o := r.opts
+	fmt.Fprintf(w, "NAS-Bench-201 %s: final 200-epoch test accuracy (%%) of the best-by-signal (12-epoch val) architecture, mean ± std over %d seeds (optimum %.2f)\n\n", o.dataset, o.seeds, r.oracle)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "strategy\t")
+	for _, b := range o.budgets {
+		fmt.Fprintf(tw, "%d queries\t", b)
+	}
+	fmt.Fprintln(tw)
+	for _, s := range o.strategies {
+		fmt.Fprintf(tw, "%s\t", s)
+		for _, b := range o.budgets {
+			c := r.cell(s, b)
+			fmt.Fprintf(tw, "%.2f ± %.2f\t", c.mean, c.std)
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	fmt.Fprint(w, r.timing())
+}
+
+// timing says where the time went: per strategy, the engine's own time
+// (propose, gate, screen) against the rest of each run (store writes,
+// loop, lookups).
+func (r *benchReport) timing() string {
+	var b strings.Builder
+	var wall, eng time.Duration
+	fmt.Fprintf(&b, "time: %s total on %d workers (table load %s)\n", r.total.Round(time.Millisecond), r.opts.workers, r.load.Round(time.Millisecond))
+	for _, s := range r.opts.strategies {
+		var sw, se time.Duration
+		var q, rej int
+		for _, res := range r.results {
+			if res.Strategy == s {
+				sw += res.Wall
+				se += res.Engine
+				q += res.Queries
+				rej += res.Rejected
+			}
+		}
+		wall += sw
+		eng += se
+		fmt.Fprintf(&b, "  %-20s runs %8s  engine (propose+gate+screen) %8s  store+loop %8s  %6d queries  %6d free rejections  %.2f ms/query\n",
+			s, sw.Round(time.Millisecond), se.Round(time.Millisecond), (sw - se).Round(time.Millisecond), q, rej, float64(sw.Microseconds())/1000/math.Max(1, float64(q)))
+	}
+	fmt.Fprintf(&b, "  %-20s runs %8s  engine %8s  store+loop %8s (run time summed over workers)\n", "all", wall.Round(time.Millisecond), eng.Round(time.Millisecond), (wall - eng).Round(time.Millisecond))
+	return b.String()
+}
+
+// write produces runs.csv, curves.csv, curves.png and summary.txt in dir.
+func (r *benchReport) write(dir string) error {
+	if err := r.writeRuns(filepath.Join(dir, "runs.csv")); err != nil {
+		return err
+	}
+	curves := r.curves()
+	if err := writeCurves(filepath.Join(dir, "curves.csv"), curves); err != nil {
+		return err
+	}
+	if err := r.plot(filepath.Join(dir, "curves.png"), curves); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(dir, "summary.txt"))
+	if err != nil {
+		return err
+	}
+	r.print(f)
+	return f.Close()
+}
+
+func (r *benchReport) writeRuns(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"strategy", "budget", "seed", "dataset", "queries", "best_arch", "best_signal", "final_test"})
+	for _, res := range r.results {
+		w.Write([]string{res.Strategy, strconv.Itoa(res.Budget), strconv.Itoa(res.Seed), res.Dataset, strconv.Itoa(res.Queries),
+			res.BestArch, strconv.FormatFloat(res.BestSignal, 'f', 4, 64), strconv.FormatFloat(res.FinalTest, 'f', 4, 64)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// benchCurve is the mean ± std, over seeds, of the final test accuracy of
+// the best-by-signal architecture after each query, for one strategy's
+// largest-budget runs.
+type benchCurve struct {
+	strategy  string
+	budget    int
+	mean, std []float64
+}
+
+func (r *benchReport) curves() []benchCurve {
+	budget := slices.Max(r.opts.budgets)
+	var out []benchCurve
+	for _, s := range r.opts.strategies {
+		c := benchCurve{strategy: s, budget: budget}
+		for q := 0; q < budget; q++ {
+			var xs []float64
+			for _, res := range r.results {
+				if res.Strategy == s && res.Budget == budget && q < len(res.Curve) {
+					xs = append(xs, res.Curve[q])
+				}
+			}
+			if len(xs) == 0 {
+				break
+			}
+			m, sd := stat.MeanStdDev(xs, nil)
+			if len(xs) < 2 {
+				sd = 0
+			}
+			c.mean = append(c.mean, m)
+			c.std = append(c.std, sd)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func writeCurves(path string, curves []benchCurve) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"strategy", "budget", "queries", "mean_final_test", "std_final_test"})
+	for _, c := range curves {
+		for q := range c.mean {
+			w.Write([]string{c.strategy, strconv.Itoa(c.budget), strconv.Itoa(q + 1),
+				strconv.FormatFloat(c.mean[q], 'f', 4, 64), strconv.FormatFloat(c.std[q], 'f', 4, 64)})
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// plot draws one line per strategy with a ±1 std band.
+func (r *benchReport) plot(path string, curves []benchCurve) error {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("NAS-Bench-201 %s: best-by-signal architecture so far", r.opts.dataset)
+	p.X.Label.Text = "queries (distinct architectures trained)"
+	p.Y.Label.Text = "200-epoch test accuracy (%), mean ± std"
+	p.Legend.Top = true
+	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(5)
+	p.Add(plotter.NewGrid())
+	colors := []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255}, {140, 86, 75, 255}}
+	// Start where every strategy has its initial architectures, so the
+	// random start does not squash the interesting range.
+	from := min(r.opts.init, r.opts.population) - 1
+	ymin := math.Inf(1)
+	for i, c := range curves {
+		if len(c.mean) <= from {
+			continue
+		}
+		col := colors[i%len(colors)]
+		line := make(plotter.XYs, 0, len(c.mean)-from)
+		band := make(plotter.XYs, 0, 2*(len(c.mean)-from))
+		for q := from; q < len(c.mean); q++ {
+			line = append(line, plotter.XY{X: float64(q + 1), Y: c.mean[q]})
+			band = append(band, plotter.XY{X: float64(q + 1), Y: c.mean[q] + c.std[q]})
+		}
+		for q := len(c.mean) - 1; q >= from; q-- {
+			band = append(band, plotter.XY{X: float64(q + 1), Y: c.mean[q] - c.std[q]})
+			ymin = math.Min(ymin, c.mean[q]-c.std[q])
+		}
+		poly, err := plotter.NewPolygon(band)
+		if err != nil {
+			return err
+		}
+		poly.Color = color.RGBA{col.R, col.G, col.B, 50}
+		poly.LineStyle.Width = 0
+		l, err := plotter.NewLine(line)
+		if err != nil {
+			return err
+		}
+		l.Color = col
+		l.Width = vg.Points(1.5)
+		p.Add(poly, l)
+		p.Legend.Add(c.strategy, l)
+	}
+	if !math.IsInf(ymin, 1) {
+		p.Y.Min = math.Max(ymin, r.oracle-6)
+		p.Y.Max = r.oracle + 0.3
+	}
+	optimum, err := plotter.NewLine(plotter.XYs{{X: float64(from + 1), Y: r.oracle}, {X: float64(curves[0].budget), Y: r.oracle}})
+	if err != nil {
+		return err
+	}
+	optimum.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	optimum.Color = color.Gray{Y: 80}
+	p.Add(optimum)
+	p.Legend.Add(fmt.Sprintf("table optimum %.2f", r.oracle), optimum)
+	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return nil
+}
