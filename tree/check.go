@@ -53,6 +53,7 @@ type checker struct {
 	nodes  map[string]NodeInfo
 	memo   map[memoKey]memoVal
 	steps  int // node evaluations, bounded so nested repeats cannot explode
+	slab   []pathRef
 }
 
 // maxDim bounds each input dimension.
@@ -76,6 +77,28 @@ type memoVal struct {
 type pathRef struct {
 	parent *pathRef
 	name   string
+	depth  int
+}
+
+// child returns the path of p's child name. pathRefs live in the checker's
+// slab, one per depth, so inference does not allocate them; an entry is
+// only overwritten once the subtree that used it is done.
+func (c *checker) child(p *pathRef, name string) *pathRef {
+	d := p.depth + 1
+	if d >= len(c.slab) {
+		c.slab = append(c.slab, make([]pathRef, d+16-len(c.slab))...)
+	}
+	c.slab[d] = pathRef{parent: p, name: name, depth: d}
+	return &c.slab[d]
+}
+
+// root returns the root path.
+func (c *checker) root() *pathRef {
+	if len(c.slab) == 0 {
+		c.slab = make([]pathRef, 16)
+	}
+	c.slab[0] = pathRef{}
+	return &c.slab[0]
 }
 
 func (p *pathRef) String() string {
@@ -96,8 +119,7 @@ func (c *checker) tree(t *Tree) (Shape, int64, int64, error) {
 	if t.Classes < 1 {
 		return Shape{}, 0, 0, &NodeError{Path: "/", Reason: fmt.Sprintf("classes %d must be >= 1", t.Classes)}
 	}
-	root := pathRef{}
-	out, params, macs, err := c.infer(t.Root, &root, t.Input)
+	out, params, macs, err := c.infer(t.Root, c.root(), t.Input)
 	if err != nil {
 		return out, params, macs, err
 	}
@@ -151,7 +173,7 @@ func (c *checker) inferNode(n *Node, p *pathRef, in Shape) (out Shape, params, m
 	case KindSeq:
 		s := in
 		for _, ch := range n.Children {
-			o, pp, mm, err := c.infer(ch, &pathRef{p, ch.Name}, s)
+			o, pp, mm, err := c.infer(ch, c.child(p, ch.Name), s)
 			if err != nil {
 				return in, 0, 0, err
 			}
@@ -166,7 +188,7 @@ func (c *checker) inferNode(n *Node, p *pathRef, in Shape) (out Shape, params, m
 		}
 		var first Shape
 		for i, ch := range n.Children {
-			cp := &pathRef{p, ch.Name}
+			cp := c.child(p, ch.Name)
 			o, pp, mm, err := c.infer(ch, cp, in)
 			if err != nil {
 				return in, 0, 0, err
@@ -188,7 +210,7 @@ func (c *checker) inferNode(n *Node, p *pathRef, in Shape) (out Shape, params, m
 			return in, 0, 0, &NodeError{Path: p.String(), Reason: fmt.Sprintf("a repeat node has exactly one child, got %d", len(n.Children))}
 		}
 		ch := n.Children[0]
-		cp := &pathRef{p, ch.Name}
+		cp := c.child(p, ch.Name)
 		s := in
 		record := c.record
 		for k := 0; k < intArg(n, "n", 1); k++ {
@@ -265,13 +287,13 @@ func checkChildNames(p *pathRef, n *Node) error {
 
 func (c *checker) inferResidual(n *Node, p *pathRef, in Shape) (Shape, int64, int64, error) {
 	body := n.Children[0]
-	out, params, macs, err := c.infer(body, &pathRef{p, body.Name}, in)
+	out, params, macs, err := c.infer(body, c.child(p, body.Name), in)
 	if err != nil {
 		return in, 0, 0, err
 	}
 	if len(n.Children) == 2 {
 		sc := n.Children[1]
-		sp := &pathRef{p, sc.Name}
+		sp := c.child(p, sc.Name)
 		o, pp, mm, err := c.infer(sc, sp, in)
 		if err != nil {
 			return in, 0, 0, err

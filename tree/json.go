@@ -252,7 +252,7 @@ func pathLiteral(path string) *pathRef {
 	parts, _ := splitPath(path)
 	p := &pathRef{}
 	for _, s := range parts {
-		p = &pathRef{p, s}
+		p = &pathRef{p, s, p.depth + 1}
 	}
 	return p
 }

@@ -91,12 +91,24 @@ func Options(t *Tree, op OpKind, candidates []*Node, cat Catalog) []Option {
 		}
 	}
 	var out []Option
+	var refs []optRef // insert and swap collect compact refs: Option is large
+	if op == OpInsert || op == OpSwap {
+		bound := 0
+		for _, s := range e.sites {
+			if op == OpSwap {
+				bound++
+			} else if s.n.Kind == KindSeq || s.n.Kind == KindBranch {
+				bound += len(s.n.Children) + 1
+			}
+		}
+		refs = make([]optRef, 0, bound*len(cands))
+	}
 	for _, s := range e.sites {
 		switch op {
 		case OpInsert:
-			out = e.insertOptions(out, s, cands, candIdx)
+			refs = e.insertOptions(refs, s, cands)
 		case OpSwap:
-			out = e.swapOptions(out, s, cands, candIdx)
+			refs = e.swapOptions(refs, s, cands)
 		case OpDelete:
 			if ok, fast := e.deletable(s); ok && (fast || e.valid(func() (*Tree, error) { return del(t, s.path) }, s, s.in)) {
 				out = append(out, Option{Op: op, Path: s.path})
@@ -125,7 +137,20 @@ func Options(t *Tree, op OpKind, candidates []*Node, cat Catalog) []Option {
 			out = e.changeArgOptions(out, s)
 		}
 	}
+	if len(refs) > 0 {
+		out = make([]Option, len(refs))
+		for i, r := range refs {
+			out[i] = Option{Op: op, Path: r.s.path, Index: int(r.index), Node: cands[r.cand], Candidate: candIdx[r.cand]}
+		}
+	}
 	return out
+}
+
+// optRef is an insert or swap option before it is expanded.
+type optRef struct {
+	s     *site
+	index int32
+	cand  int32
 }
 
 // site is one node of the base tree with its context.
@@ -198,11 +223,11 @@ func (e *enumerator) valid(build func() (*Tree, error), s *site, _ Shape) bool {
 // local infers candidate c at input in, memoized by (c, in).
 func (e *enumerator) local(c *Node, in Shape) (Shape, bool) {
 	e.c.steps = 0
-	out, _, _, err := e.c.infer(c, &pathRef{}, in)
+	out, _, _, err := e.c.infer(c, e.c.root(), in)
 	return out, err == nil
 }
 
-func (e *enumerator) insertOptions(out []Option, s *site, cands []*Node, idx []int) []Option {
+func (e *enumerator) insertOptions(out []optRef, s *site, cands []*Node) []optRef {
 	if s.n.Kind != KindSeq && s.n.Kind != KindBranch {
 		return out
 	}
@@ -232,14 +257,14 @@ func (e *enumerator) insertOptions(out []Option, s *site, cands []*Node, idx []i
 				ok = e.valid(func() (*Tree, error) { return insert(e.t, s.path, i, c) }, s, x)
 			}
 			if ok {
-				out = append(out, Option{Op: OpInsert, Path: s.path, Index: i, Node: c, Candidate: idx[k]})
+				out = append(out, optRef{s, int32(i), int32(k)})
 			}
 		}
 	}
 	return out
 }
 
-func (e *enumerator) swapOptions(out []Option, s *site, cands []*Node, idx []int) []Option {
+func (e *enumerator) swapOptions(out []optRef, s *site, cands []*Node) []optRef {
 	if s.parent == nil {
 		return out
 	}
@@ -264,7 +289,7 @@ func (e *enumerator) swapOptions(out []Option, s *site, cands []*Node, idx []int
 			ok = e.valid(func() (*Tree, error) { return swap(e.t, s.path, c) }, s, s.in)
 		}
 		if ok {
-			out = append(out, Option{Op: OpSwap, Path: s.path, Node: c, Candidate: idx[k]})
+			out = append(out, optRef{s, 0, int32(k)})
 		}
 	}
 	return out

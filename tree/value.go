@@ -2,6 +2,7 @@ package tree
 
 import (
 	"strconv"
+	"strings"
 )
 
 // valueKind tags the JSON type a Value holds.
@@ -24,10 +25,8 @@ const (
 // hashing never depend on how a number was written.
 type Value struct {
 	k valueKind
-	n float64
-	s string
-	b bool
-	l []int
+	n float64 // numbers; bools as 0/1
+	s string  // strings; int lists comma-joined, to keep Value small (options hold many)
 }
 
 // Int returns an integer Value.
@@ -37,13 +36,27 @@ func Int(i int) Value { return Value{k: kindNum, n: float64(i)} }
 func Float(f float64) Value { return Value{k: kindNum, n: f} }
 
 // Bool returns a bool Value.
-func Bool(b bool) Value { return Value{k: kindBool, b: b} }
+func Bool(b bool) Value {
+	if b {
+		return Value{k: kindBool, n: 1}
+	}
+	return Value{k: kindBool}
+}
 
 // String returns a string (or enum) Value.
 func String(s string) Value { return Value{k: kindStr, s: s} }
 
 // Ints returns an integer-list Value; it copies xs.
-func Ints(xs ...int) Value { return Value{k: kindInts, l: append([]int(nil), xs...)} }
+func Ints(xs ...int) Value {
+	b := make([]byte, 0, 4*len(xs))
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(x), 10)
+	}
+	return Value{k: kindInts, s: string(b)}
+}
 
 // IsZero reports whether v is absent.
 func (v Value) IsZero() bool { return v.k == kindNone }
@@ -60,37 +73,30 @@ func (v Value) AsInt() (int, bool) {
 func (v Value) AsFloat() (float64, bool) { return v.n, v.k == kindNum }
 
 // AsBool returns the value when it is a bool.
-func (v Value) AsBool() (bool, bool) { return v.b, v.k == kindBool }
+func (v Value) AsBool() (bool, bool) { return v.n != 0, v.k == kindBool }
 
 // AsString returns the value when it is a string.
 func (v Value) AsString() (string, bool) { return v.s, v.k == kindStr }
 
-// AsInts returns the value when it is an integer list.
-func (v Value) AsInts() ([]int, bool) { return v.l, v.k == kindInts }
+// AsInts returns the value when it is an integer list (a fresh slice).
+func (v Value) AsInts() ([]int, bool) {
+	if v.k != kindInts {
+		return nil, false
+	}
+	if v.s == "" {
+		return []int{}, true
+	}
+	parts := strings.Split(v.s, ",")
+	out := make([]int, len(parts))
+	for i, p := range parts {
+		out[i], _ = strconv.Atoi(p)
+	}
+	return out, true
+}
 
 // Equal reports whether two values are the same.
 func (v Value) Equal(w Value) bool {
-	if v.k != w.k {
-		return false
-	}
-	switch v.k {
-	case kindNum:
-		return v.n == w.n
-	case kindBool:
-		return v.b == w.b
-	case kindStr:
-		return v.s == w.s
-	case kindInts:
-		if len(v.l) != len(w.l) {
-			return false
-		}
-		for i := range v.l {
-			if v.l[i] != w.l[i] {
-				return false
-			}
-		}
-	}
-	return true
+	return v == w
 }
 
 // typeName names the JSON type held, for error messages.
@@ -117,17 +123,12 @@ func (v Value) appendJSON(b []byte) []byte {
 	case kindNum:
 		return appendNum(b, v.n)
 	case kindBool:
-		return strconv.AppendBool(b, v.b)
+		return strconv.AppendBool(b, v.n != 0)
 	case kindStr:
 		return appendJSONString(b, v.s)
 	case kindInts:
 		b = append(b, '[')
-		for i, x := range v.l {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, int64(x), 10)
-		}
+		b = append(b, v.s...)
 		return append(b, ']')
 	}
 	return append(b, "null"...)
@@ -145,7 +146,7 @@ func (v Value) appendPy(b []byte) []byte {
 	case kindNum:
 		return appendNum(b, v.n)
 	case kindBool:
-		if v.b {
+		if v.n != 0 {
 			return append(b, "True"...)
 		}
 		return append(b, "False"...)
@@ -153,12 +154,7 @@ func (v Value) appendPy(b []byte) []byte {
 		return appendJSONString(b, v.s) // JSON string escapes are valid Python
 	case kindInts:
 		b = append(b, '[')
-		for i, x := range v.l {
-			if i > 0 {
-				b = append(b, ", "...)
-			}
-			b = strconv.AppendInt(b, int64(x), 10)
-		}
+		b = append(b, v.s...)
 		return append(b, ']')
 	}
 	return append(b, "None"...)
@@ -225,7 +221,7 @@ func valueFromAny(x any) (Value, bool) {
 			}
 			l[i] = n
 		}
-		return Value{k: kindInts, l: l}, true
+		return Ints(l...), true
 	}
 	return Value{}, false
 }
