@@ -96,7 +96,7 @@ type Engine struct {
 	Abort <-chan struct{}
 
 	arch       *archive
-	candidates []*tree.Node          // insert/swap palette, built once
+	primitives []*tree.Node          // insert/swap primitive palette, built once
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64
 	trained    int

@@ -3,6 +3,7 @@ package evolve
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 
@@ -52,17 +53,28 @@ func (e *Engine) treeOps(op string) ([]tree.OpKind, func(option) bool) {
 	return nil, nil
 }
 
-// options enumerates every valid option of the given kinds on t.
-func (e *Engine) options(t *tree.Tree, kinds []tree.OpKind) ([]option, error) {
+// options enumerates every valid option of the given kinds on t. Insert
+// and swap bring in the primitive palette plus a seeded sample of at most
+// paletteModules catalog modules: a 300-module catalog would otherwise
+// enumerate tens of thousands of options per proposal, and a fresh sample
+// each time keeps the offers diverse.
+func (e *Engine) options(t *tree.Tree, kinds []tree.OpKind, rng *rand.Rand) ([]option, error) {
 	if len(kinds) == 0 {
 		return nil, fmt.Errorf("no transformation to enumerate")
 	}
-	if e.candidates == nil {
-		e.candidates = candidateNodes(e.Modules)
+	if e.primitives == nil {
+		e.primitives = candidateNodes(nil)
+	}
+	var palette []*tree.Node
+	for _, k := range kinds {
+		if k == tree.OpInsert || k == tree.OpSwap {
+			palette = e.palette(rng)
+			break
+		}
 	}
 	var out []option
 	for _, k := range kinds {
-		for _, o := range tree.Options(t, k, e.candidates, e.Catalog) {
+		for _, o := range tree.Options(t, k, palette, e.Catalog) {
 			if e.Filter != nil && !e.Filter(t, o) {
 				continue
 			}
@@ -72,8 +84,35 @@ func (e *Engine) options(t *tree.Tree, kinds []tree.OpKind) ([]option, error) {
 	return out, nil
 }
 
-// candidateNodes is what insert and swap may bring in: a palette of
-// primitives, then every usable catalog module at its probed arguments.
+// paletteModules bounds the catalog modules offered per proposal.
+const paletteModules = 24
+
+func (e *Engine) palette(rng *rand.Rand) []*tree.Node {
+	nodes := slices.Clone(e.primitives)
+	var mods []*tree.ModuleSpec
+	for _, m := range e.Modules {
+		if m.Inputs <= 1 {
+			mods = append(mods, m)
+		}
+	}
+	if len(mods) > paletteModules {
+		// A uniform sample without replacement, kept in catalog order.
+		idx := rng.Perm(len(mods))[:paletteModules]
+		slices.Sort(idx)
+		sample := make([]*tree.ModuleSpec, len(idx))
+		for i, j := range idx {
+			sample[i] = mods[j]
+		}
+		mods = sample
+	}
+	for _, m := range mods {
+		nodes = append(nodes, tree.Module("", m.ID, nil))
+	}
+	return nodes
+}
+
+// candidateNodes is the primitive palette insert and swap may bring in,
+// then the given catalog modules at their probed arguments.
 func candidateNodes(mods []*tree.ModuleSpec) []*tree.Node {
 	nodes := []*tree.Node{
 		tree.Op("", "conv2d", tree.A("kernel", 3)),
@@ -243,8 +282,10 @@ func argRange(spec tree.ArgSpec, cur tree.Value, choices []tree.Value) (llm.ArgR
 	if len(choices) > 0 {
 		r.Type = llm.ArgEnum
 		for _, c := range choices {
-			r.Choices = append(r.Choices, c.String())
+			r.Choices = append(r.Choices, choiceString(c))
 		}
+		// An answer that omits the argument gets the first valid alternative.
+		r.Default = r.Choices[0]
 		return r, true
 	}
 	switch spec.Type {
@@ -279,16 +320,22 @@ func argRange(spec tree.ArgSpec, cur tree.Value, choices []tree.Value) (llm.ArgR
 	return r, true
 }
 
+// choiceString is how an offered value is named in an enum: strings bare
+// (nor_conv_3x3, not "nor_conv_3x3"), other values as JSON.
+func choiceString(v tree.Value) string {
+	if s, ok := v.AsString(); ok {
+		return s
+	}
+	return v.String()
+}
+
 // toValue converts a resolver's argument back to a tree value. Enum
 // answers for non-enum arguments are matched against the offered values.
 func toValue(spec tree.ArgSpec, choices []tree.Value, x any) (tree.Value, error) {
 	if len(choices) > 0 {
 		s := fmt.Sprint(x)
 		for _, c := range choices {
-			if c.String() == s {
-				return c, nil
-			}
-			if str, ok := c.AsString(); ok && str == s {
+			if choiceString(c) == s {
 				return c, nil
 			}
 		}

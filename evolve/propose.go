@@ -20,6 +20,7 @@ const (
 	rngOptions
 	rngResolve
 	rngChild
+	rngPalette
 )
 
 // proposal is a child before the gate: its candidate row (partly filled)
@@ -127,7 +128,7 @@ func (e *Engine) proposeOne(ctx context.Context, seq, trial int64) (*proposal, e
 
 	// Options for the operation (repeat reuses the last win's operation).
 	kinds, prefer := e.treeOps(op)
-	opts, err := e.options(t, kinds)
+	opts, err := e.options(t, kinds, e.rngFor(trial, rngPalette))
 	if err != nil {
 		return p.reject(GateProposal, "%s: enumerate options: %v", op, err), nil
 	}
