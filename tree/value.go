@@ -225,3 +225,17 @@ func valueFromAny(x any) (Value, bool) {
 	}
 	return Value{}, false
 }
+
+// ParseValue reads one argument value from a JSON literal: a number, bool,
+// string or list of integers.
+func ParseValue(data []byte) (Value, error) { return parseValue(data) }
+
+// UnmarshalJSON implements json.Unmarshaler with ParseValue.
+func (v *Value) UnmarshalJSON(data []byte) error {
+	p, err := parseValue(data)
+	if err != nil {
+		return err
+	}
+	*v = p
+	return nil
+}

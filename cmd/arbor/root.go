@@ -26,6 +26,7 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newBenchCmd(),
 		newEvolveCmd(),
 		newStatusCmd(),
+		newTreeCmd(),
 	)
 	return root
 }
