@@ -18,7 +18,15 @@ var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_
 
 var helperSources = [numHelpers]string{
 	helperSeq: `def _seq(*named):
-    return nn.Sequential(OrderedDict(named))
+    """nn.Sequential with named children; a name that shadows an nn.Module
+    attribute (e.g. "forward", "training") gets underscores appended."""
+    taken = set(dir(nn.Sequential()))
+    d = OrderedDict()
+    for n, m in named:
+        while n in taken or n in d:
+            n += "_"
+        d[n] = m
+    return nn.Sequential(d)
 `,
 	helperResidual: `class _Residual(nn.Module):
     """out = act(body(x) + shortcut(x)); a None shortcut is the identity."""

@@ -35,7 +35,7 @@ func mixedTree() *Tree {
 		}},
 		Seq("head", Op("pool", "avgpool2d", A("kernel", 2)), Op("flatten", "flatten", nil),
 			Op("drop", "dropout", A("p", 0.25)), Op("fc1", "linear", A("out", 20, "bias", false)),
-			Op("relu", "relu6", nil), Op("id", "identity", nil), Op("fc2", "linear", A("out", 5))),
+			Op("training", "relu6", nil), Op("forward", "identity", nil), Op("forward_", "identity", nil), Op("fc2", "linear", A("out", 5))),
 	)}
 }
 
