@@ -152,9 +152,13 @@ func nodeArgSpecs(n *Node) []ArgSpec {
 	return nil
 }
 
-// ArgSpecs returns the argument specs that apply to node n (a module node's
-// come from the catalog; nil catalog gives none for modules).
+// ArgSpecs returns (a copy of) the argument specs that apply to node n; a
+// module node's come from the catalog (none without one).
 func ArgSpecs(n *Node, cat Catalog) []ArgSpec {
+	return append([]ArgSpec(nil), argSpecs(n, cat)...)
+}
+
+func argSpecs(n *Node, cat Catalog) []ArgSpec {
 	switch n.Kind {
 	case KindCell:
 		nodes := cellNodes(n)

@@ -417,6 +417,12 @@ func moduleShape(n *Node, m *ModuleSpec, in Shape) (Shape, int) {
 	return Shape{cout, (in.H + stride - 1) / stride, (in.W + stride - 1) / stride}, stride
 }
 
+// inferModule applies the ModuleSpec contract. Parameters and MACs come
+// from the probe's polynomials, exact when input and output widths are
+// equal (what the probe measured); for a width-changing module the
+// quadratic term uses in*out and the linear term (in+out)/2, an estimate
+// that is exact for modules whose weights are all in x out (e.g. a 1x1
+// conv) and close for conv blocks.
 func (c *checker) inferModule(n *Node, p *pathRef, in Shape) (Shape, int64, int64, error) {
 	if c.cat == nil {
 		return in, 0, 0, &NodeError{Path: p.String(), Reason: fmt.Sprintf("module %q needs a catalog, and none was given (pass --catalog)", n.Module)}
