@@ -2,6 +2,7 @@ package mine
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/gob"
 	"fmt"
 	"os"
@@ -10,41 +11,81 @@ import (
 
 // cacheVersion changes whenever fileFacts or the extractor's output changes,
 // so a stale cache is ignored rather than misread.
-const cacheVersion = 3
+const cacheVersion = 5
 
-type cacheFile struct {
-	Version int
-	Facts   map[string]*fileFacts // sha256 of the file content, hex
+// The cache file is a gob stream of three values: a cacheHeader, the facts
+// (map of content hash to fileFacts, itself gob-encoded into a []byte so it
+// can be encoded while the catalog is still being resolved) and the last
+// catalog mined. A rebuild whose fingerprint matches the header reuses the
+// catalog and never decodes the facts.
+type cacheHeader struct {
+	Version     int
+	Fingerprint string
 }
 
-// loadCache returns the cached facts, or an empty map when the cache is
-// missing, stale or unreadable (it is only an accelerator).
-func loadCache(path string) (map[string]*fileFacts, error) {
-	empty := map[string]*fileFacts{}
+type cache struct {
+	facts map[string]*fileFacts
+	reuse *Catalog // the last catalog, when the fingerprint matched
+}
+
+// loadCache reads the cache; a missing, stale or unreadable cache is
+// empty (it is only an accelerator), with an error to warn about.
+func loadCache(path, fp string) (*cache, error) {
+	c := &cache{facts: map[string]*fileFacts{}}
 	if path == "" {
-		return empty, nil
+		return c, nil
 	}
 	fh, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return empty, nil
+		return c, nil
 	}
 	if err != nil {
-		return empty, fmt.Errorf("open mining cache %s: %w", path, err)
+		return c, fmt.Errorf("open mining cache %s: %w", path, err)
 	}
 	defer fh.Close()
-	var c cacheFile
-	if err := gob.NewDecoder(bufio.NewReaderSize(fh, 1<<20)).Decode(&c); err != nil {
-		return empty, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+	dec := gob.NewDecoder(bufio.NewReaderSize(fh, 1<<20))
+	var h cacheHeader
+	var factsGob []byte
+	if err := dec.Decode(&h); err != nil {
+		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
 	}
-	if c.Version != cacheVersion || c.Facts == nil {
-		return empty, nil
+	if h.Version != cacheVersion {
+		return c, nil
 	}
-	return c.Facts, nil
+	if err := dec.Decode(&factsGob); err != nil {
+		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+	}
+	if h.Fingerprint == fp {
+		var cat Catalog
+		if err := dec.Decode(&cat); err == nil {
+			// gob drops empty-but-present slices; the catalog file keeps them.
+			for _, m := range cat.Modules {
+				m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
+			}
+			c.reuse = &cat
+			return c, nil
+		}
+	}
+	var facts map[string]*fileFacts
+	if err := gob.NewDecoder(bytes.NewReader(factsGob)).Decode(&facts); err != nil {
+		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+	}
+	if facts != nil {
+		c.facts = facts
+	}
+	return c, nil
+}
+
+// encodeFacts is run concurrently with resolution.
+func encodeFacts(facts map[string]*fileFacts) ([]byte, error) {
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(facts)
+	return buf.Bytes(), err
 }
 
 // saveCache writes only the entries of this run, so the cache does not grow
 // with files that were deleted or changed.
-func saveCache(path string, facts map[string]*fileFacts) error {
+func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
 	if path == "" {
 		return nil
 	}
@@ -53,7 +94,14 @@ func saveCache(path string, facts map[string]*fileFacts) error {
 		return fmt.Errorf("write mining cache %s: %w", path, err)
 	}
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	err = gob.NewEncoder(w).Encode(cacheFile{Version: cacheVersion, Facts: facts})
+	enc := gob.NewEncoder(w)
+	err = enc.Encode(cacheHeader{Version: cacheVersion, Fingerprint: fp})
+	if err == nil {
+		err = enc.Encode(factsGob)
+	}
+	if err == nil {
+		err = enc.Encode(cat)
+	}
 	if err == nil {
 		err = w.Flush()
 	}

@@ -29,7 +29,7 @@ type Catalog struct {
 	Version  int       `json:"version"`
 	Roots    []Root    `json:"roots"`
 	Modules  []*Module `json:"modules"`
-	Warnings []string  `json:"warnings,omitempty"`
+	Warnings []string  `json:"warnings"`
 }
 
 // Root is one mined directory (or file).
@@ -130,20 +130,22 @@ func LoadCatalog(path string) (*Catalog, error) {
 	return &c, nil
 }
 
-// Save writes the catalog atomically (temp file + rename).
+// Save writes the catalog atomically (temp file + rename). The layout puts
+// one module per line, so diffs of catalogs stay readable and encoding
+// stays fast; an unchanged file is not rewritten.
 func (c *Catalog) Save(path string) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", " ")
-	if err := enc.Encode(c); err != nil {
+	b, err := c.encode()
+	if err != nil {
 		return fmt.Errorf("encode catalog: %w", err)
+	}
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".catalog-*.json")
 	if err != nil {
 		return fmt.Errorf("write catalog %s: %w", path, err)
 	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("write catalog %s: %w", path, err)
@@ -157,6 +159,54 @@ func (c *Catalog) Save(path string) error {
 		return fmt.Errorf("write catalog %s: %w", path, err)
 	}
 	return nil
+}
+
+func (c *Catalog) encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	line := func(prefix string, v any) error {
+		buf.WriteString(prefix)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1) // Encode's newline
+		return nil
+	}
+	fmt.Fprintf(&buf, "{\n\"version\": %d,\n", c.Version)
+	if err := line("\"roots\": ", nonNilRoots(c.Roots)); err != nil {
+		return nil, err
+	}
+	buf.WriteString(",\n\"warnings\": ")
+	if err := line("", nonNilS(c.Warnings)); err != nil {
+		return nil, err
+	}
+	buf.WriteString(",\n\"modules\": [")
+	for i, m := range c.Modules {
+		sep := "\n"
+		if i > 0 {
+			sep = ",\n"
+		}
+		if err := line(sep, m); err != nil {
+			return nil, err
+		}
+	}
+	buf.WriteString("\n]\n}\n")
+	return buf.Bytes(), nil
+}
+
+func nonNilRoots(r []Root) []Root {
+	if r == nil {
+		return []Root{}
+	}
+	return r
+}
+
+func nonNilS(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // Find returns the module with this ID, qualified name or (unique) class name.

@@ -67,22 +67,48 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		files = append(files, fs...)
 	}
 
-	cache, err := loadCache(opt.CachePath)
+	reads := readAll(ctx, files, cfg.Jobs, warn)
+	if err := ctx.Err(); err != nil {
+		return nil, Stats{}, err
+	}
+	fp := fingerprint(cat, files, reads)
+	cache, err := loadCache(opt.CachePath, fp)
 	if err != nil {
 		warn(err.Error())
 	}
-	res, st, err := parseAll(ctx, files, cfg.Jobs, cache, warn)
+	if prev := cache.reuse; prev != nil {
+		// Nothing that decides the catalog changed: no file is parsed and
+		// nothing is resolved again.
+		st := Stats{Files: len(files), Seconds: time.Since(start).Seconds()}
+		for _, r := range reads {
+			if r.src != nil {
+				st.Cached++
+			}
+		}
+		return prev, st, nil
+	}
+	res, st, err := parseMissing(ctx, files, reads, cfg.Jobs, cache.facts, warn)
 	if err != nil {
 		return nil, st, err
 	}
-	fresh := make(map[string]*fileFacts, len(res))
-	for _, r := range res {
-		if r.facts != nil {
-			fresh[r.hash] = r.facts
-		}
+	// The facts are encoded for the cache on another core while the
+	// single-threaded resolution runs.
+	type encoded struct {
+		b   []byte
+		err error
 	}
-	if err := saveCache(opt.CachePath, fresh); err != nil {
-		warn(err.Error())
+	factsDone := make(chan encoded, 1)
+	if opt.CachePath != "" {
+		fresh := make(map[string]*fileFacts, len(res))
+		for _, r := range res {
+			if r.facts != nil {
+				fresh[r.hash] = r.facts
+			}
+		}
+		go func() {
+			b, err := encodeFacts(fresh)
+			factsDone <- encoded{b, err}
+		}()
 	}
 
 	idx := make([]*rootIndex, len(cat.Roots))
@@ -122,6 +148,17 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		return a.ID < b.ID
 	})
 	sort.Strings(cat.Warnings) // workers finish in any order
+	if opt.CachePath != "" {
+		e := <-factsDone
+		err := e.err
+		if err == nil {
+			err = saveCache(opt.CachePath, e.b, fp, cat)
+		}
+		if err != nil {
+			cat.Warnings = append(cat.Warnings, err.Error())
+			log.Warn(err.Error())
+		}
+	}
 	st.Files = len(files)
 	st.Seconds = time.Since(start).Seconds()
 	return cat, st, nil
@@ -133,12 +170,65 @@ type parsed struct {
 	facts *fileFacts
 }
 
-// parseAll reads, hashes and (on a cache miss) parses the files with `jobs`
-// workers, each owning its tree-sitter parser.
-func parseAll(ctx context.Context, files []sourceFile, jobs int, cache map[string]*fileFacts, warn func(string)) ([]parsed, Stats, error) {
+// readAll reads and hashes every file with `jobs` workers; an unreadable
+// file is warned about and left with a nil src.
+func readAll(ctx context.Context, files []sourceFile, jobs int, warn func(string)) []parsed {
 	res := make([]parsed, len(files))
+	forEach(ctx, len(files), jobs, func(_ *extractor, i int) *extractor {
+		src, err := os.ReadFile(files[i].Abs)
+		if err != nil {
+			warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
+			return nil
+		}
+		sum := sha256.Sum256(src)
+		res[i] = parsed{hash: hex.EncodeToString(sum[:]), src: src}
+		return nil
+	})
+	return res
+}
+
+// parseMissing fills in facts from the cache or, on a miss, by parsing with
+// tree-sitter; each worker owns its parser.
+func parseMissing(ctx context.Context, files []sourceFile, res []parsed, jobs int, cache map[string]*fileFacts, warn func(string)) ([]parsed, Stats, error) {
 	var st Stats
 	var mu sync.Mutex
+	forEach(ctx, len(files), jobs, func(ex *extractor, i int) *extractor {
+		r := &res[i]
+		if r.src == nil {
+			return ex
+		}
+		facts, hit := cache[r.hash]
+		if !hit {
+			if ex == nil {
+				ex = newExtractor()
+			}
+			var err error
+			if facts, err = ex.extract(ctx, r.src); err != nil {
+				warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
+				r.src = nil
+				return ex
+			}
+		}
+		if facts.HasError {
+			warn(fmt.Sprintf("%s: syntax errors; classes in the broken spans are marked %s", files[i].Abs, StatusSyntaxError))
+		}
+		r.facts = facts
+		mu.Lock()
+		if hit {
+			st.Cached++
+		} else {
+			st.Parsed++
+		}
+		mu.Unlock()
+		return ex
+	})
+	return res, st, ctx.Err()
+}
+
+// forEach runs fn over 0..n-1 on `jobs` goroutines. fn receives and returns
+// the worker's extractor so a parser is created only by workers that parse,
+// and closed when the worker ends.
+func forEach(ctx context.Context, n, jobs int, fn func(ex *extractor, i int) *extractor) {
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < jobs; w++ {
@@ -146,56 +236,44 @@ func parseAll(ctx context.Context, files []sourceFile, jobs int, cache map[strin
 		go func() {
 			defer wg.Done()
 			var ex *extractor
-			defer func() {
-				if ex != nil {
-					ex.Close()
-				}
-			}()
 			for i := range next {
-				src, err := os.ReadFile(files[i].Abs)
-				if err != nil {
-					warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
-					continue
-				}
-				sum := sha256.Sum256(src)
-				h := hex.EncodeToString(sum[:])
-				facts, hit := cache[h]
-				if !hit {
-					if ex == nil {
-						ex = newExtractor()
-					}
-					if facts, err = ex.extract(ctx, src); err != nil {
-						warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
-						continue
-					}
-				}
-				if facts.HasError {
-					warn(fmt.Sprintf("%s: syntax errors; classes in the broken spans are marked %s", files[i].Abs, StatusSyntaxError))
-				}
-				res[i] = parsed{hash: h, src: src, facts: facts}
-				mu.Lock()
-				if hit {
-					st.Cached++
-				} else {
-					st.Parsed++
-				}
-				mu.Unlock()
+				ex = fn(ex, i)
+			}
+			if ex != nil {
+				ex.Close()
 			}
 		}()
 	}
-	var err error
 feed:
-	for i := range files {
+	for i := 0; i < n; i++ {
 		select {
 		case next <- i:
 		case <-ctx.Done():
-			err = ctx.Err()
 			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
-	return res, st, err
+}
+
+// fingerprint identifies everything a catalog is computed from: the cache
+// format, the roots and every selected file's path and content hash, and
+// the discovery warnings (which end up in the catalog).
+func fingerprint(cat *Catalog, files []sourceFile, reads []parsed) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "v%d c%d\n", cacheVersion, CatalogVersion)
+	for _, r := range cat.Roots {
+		fmt.Fprintf(h, "root %s %s %s\n", r.Path, r.Package, r.Commit)
+	}
+	for i, f := range files {
+		fmt.Fprintf(h, "%d %s %s\n", f.Root, f.Rel, reads[i].hash)
+	}
+	w := append([]string(nil), cat.Warnings...)
+	sort.Strings(w)
+	for _, s := range w {
+		fmt.Fprintf(h, "w %s\n", s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // modulesOf builds the catalog entries for the nn.Module classes of f.

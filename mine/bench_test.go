@@ -1,0 +1,143 @@
+package mine
+
+import (
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// astBaseline is the comparison the issue asks for: Python's own parser
+// over the same files, plus a walk of every tree (no extraction at all).
+const astBaseline = `
+import ast, sys, time
+paths = [p for p in sys.stdin.read().split("\n") if p]
+parse = walk = 0.0
+classes = 0
+for p in paths:
+    with open(p, "rb") as f:
+        src = f.read()
+    t0 = time.perf_counter()
+    try:
+        tree = ast.parse(src, p)
+    except (SyntaxError, ValueError):
+        continue
+    t1 = time.perf_counter()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            classes += 1
+    parse += t1 - t0
+    walk += time.perf_counter() - t1
+print(parse, parse + walk, classes)
+`
+
+// BenchmarkMineTorch mines torch/ and torchvision/ (about 1,300 files)
+// with 2 jobs, first without a cache and then rebuilding from it, and
+// reports both against a Python ast.parse walk of the same files measured
+// in the same run. Run with `make bench` or
+// go test -run '^$' -bench MineTorch -benchtime 3x ./mine
+func BenchmarkMineTorch(b *testing.B) {
+	roots := []string{"/usr/lib/python3/dist-packages/torch", "/usr/lib/python3/dist-packages/torchvision"}
+	for _, r := range roots {
+		if _, err := os.Stat(r); err != nil {
+			b.Skipf("%s not installed (make setup): %v", r, err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Jobs = 2
+	var files []string
+	for i, r := range roots {
+		fs, err := discover(i, r, cfg, func(string) {})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range fs {
+			files = append(files, f.Abs)
+		}
+	}
+	py, err := FindPython(context.Background(), "")
+	if err != nil {
+		py = "python3" // the baseline needs only ast, not torch
+	}
+	list := strings.Join(files, "\n")
+	runAST := func() (parse, parseWalk float64) {
+		cmd := exec.Command(py, "-c", astBaseline)
+		cmd.Stdin = strings.NewReader(list)
+		out, err := cmd.Output()
+		if err != nil {
+			b.Fatalf("ast baseline with %s: %v", py, err)
+		}
+		f := strings.Fields(string(out))
+		if len(f) != 3 {
+			b.Fatalf("ast baseline printed %q", out)
+		}
+		parse, err1 := strconv.ParseFloat(f[0], 64)
+		parseWalk, err2 := strconv.ParseFloat(f[1], 64)
+		if err1 != nil || err2 != nil {
+			b.Fatalf("ast baseline printed %q", out)
+		}
+		return parse, parseWalk
+	}
+
+	dir := b.TempDir()
+	catPath := filepath.Join(dir, "catalog.json")
+	opt := Options{CachePath: CachePathFor(catPath)}
+	// This machine is shared, so each figure is the minimum over the
+	// iterations (the least disturbed run), with the Python baseline
+	// interleaved with the first iterations so both see the same load.
+	astSec, astWalkSec, firstSec, rebuildSec := math.Inf(1), math.Inf(1), math.Inf(1), math.Inf(1)
+	var modules, parsed, cached int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i < 3 {
+			b.StopTimer()
+			p, pw := runAST()
+			astSec, astWalkSec = min(astSec, p), min(astWalkSec, pw)
+			b.StartTimer()
+		}
+		os.Remove(opt.CachePath)
+		os.Remove(catPath)
+		t0 := time.Now()
+		cat, st, err := Mine(context.Background(), roots, cfg, opt)
+		if err == nil {
+			err = cat.Save(catPath)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		firstSec = min(firstSec, time.Since(t0).Seconds())
+		parsed = st.Parsed
+		modules = len(cat.Modules)
+
+		t1 := time.Now()
+		cat, st, err = Mine(context.Background(), roots, cfg, opt)
+		if err == nil {
+			err = cat.Save(catPath)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		rebuildSec = min(rebuildSec, time.Since(t1).Seconds())
+		cached = st.Cached
+		if st.Parsed != 0 {
+			b.Fatalf("rebuild of unchanged files parsed %d of them", st.Parsed)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(len(files)), "files")
+	b.ReportMetric(float64(modules), "modules")
+	b.ReportMetric(firstSec, "s/first-build")
+	b.ReportMetric(rebuildSec, "s/rebuild")
+	b.ReportMetric(astSec, "s/python-ast.parse")
+	b.ReportMetric(astWalkSec, "s/python-ast.parse+walk")
+	b.ReportMetric(astSec/firstSec, "x-vs-ast.parse")
+	b.ReportMetric(astWalkSec/firstSec, "x-vs-ast.parse+walk")
+	b.ReportMetric(100*rebuildSec/firstSec, "%rebuild-of-first")
+	b.Logf("%d files (%d parsed, then %d cached), %d modules; best of %d: first %.2fs, rebuild %.3fs (%.1f%%); python (%s, best of %d) ast.parse %.2fs (%.2fx ours), ast.parse+walk %.2fs (%.2fx ours)",
+		len(files), parsed, cached, modules, b.N, firstSec, rebuildSec, 100*rebuildSec/firstSec, py, min(b.N, 3), astSec, astSec/firstSec, astWalkSec, astWalkSec/firstSec)
+}
