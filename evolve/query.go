@@ -1,0 +1,131 @@
+package evolve
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// The read helpers below serve the inspection commands (status, best,
+// lineage, report). They only SELECT, so they work on a store opened with
+// OpenStoreReadOnly while a search is writing it.
+
+// Calls returns every stored LLM call in the order it was made.
+func (s *Store) Calls(ctx context.Context) ([]CallRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT time,candidate_id,model,category,tokens_in,tokens_out,cost,latency_ms,attempts,outcome,record
+		FROM llm_calls ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: llm calls: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []CallRow
+	for rows.Next() {
+		var c CallRow
+		var t, rec string
+		if err := rows.Scan(&t, &c.CandidateID, &c.Model, &c.Category, &c.TokensIn, &c.TokensOut, &c.Cost, &c.LatencyMS,
+			&c.Attempts, &c.Outcome, &rec); err != nil {
+			return nil, fmt.Errorf("run store %s: llm call: %w", s.path, err)
+		}
+		c.Time = parseTS(t)
+		c.Record = json.RawMessage(rec)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store %s: llm calls: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Posteriors are the planner's Beta posteriors as last saved: per
+// operation, and per operation and prompt category.
+type Posteriors struct {
+	Ops  map[string]Arm            `json:"ops"`
+	Cats map[string]map[string]Arm `json:"cats"`
+}
+
+// Posteriors decodes the saved planner state; ok is false when the run
+// has not saved one (a baseline strategy, or no candidate finished yet).
+func (s *Store) Posteriors(ctx context.Context) (p Posteriors, ok bool, err error) {
+	b, err := s.PlannerState(ctx)
+	if err != nil || b == nil {
+		return Posteriors{}, false, err
+	}
+	var st plannerState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return Posteriors{}, false, fmt.Errorf("run store %s: planner state: %w", s.path, err)
+	}
+	return Posteriors{Ops: st.Ops, Cats: st.Cats}, true, nil
+}
+
+// OpStats counts one planner operation's candidates by outcome.
+type OpStats struct {
+	Op       string `json:"op"`
+	Proposed int    `json:"proposed"`
+	Rejected int    `json:"rejected"`
+	Pending  int    `json:"pending"`
+	Trained  int    `json:"trained"` // status trained (the evaluator said ok)
+	Failed   int    `json:"failed"`
+	// Wins counts children whose planner reward was 1 (by default: they
+	// beat their parent's accuracy).
+	Wins int `json:"wins"`
+}
+
+// SuccessRate is Wins over the candidates that reached the evaluator
+// (trained or failed); 0 when none did.
+func (o OpStats) SuccessRate() float64 {
+	if n := o.Trained + o.Failed; n > 0 {
+		return float64(o.Wins) / float64(n)
+	}
+	return 0
+}
+
+// OpStats aggregates the candidates per planner operation, seeds (op
+// "seed") included, ordered by operation name.
+func (s *Store) OpStats(ctx context.Context) ([]OpStats, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT op, COUNT(*),
+		SUM(status=?), SUM(status=?), SUM(status=?), SUM(status=?), SUM(reward=1)
+		FROM candidates GROUP BY op ORDER BY op`,
+		string(StatusRejected), string(StatusPending), string(StatusTrained), string(StatusFailed))
+	if err != nil {
+		return nil, fmt.Errorf("run store %s: operation stats: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []OpStats
+	for rows.Next() {
+		var o OpStats
+		if err := rows.Scan(&o.Op, &o.Proposed, &o.Rejected, &o.Pending, &o.Trained, &o.Failed, &o.Wins); err != nil {
+			return nil, fmt.Errorf("run store %s: operation stats: %w", s.path, err)
+		}
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("run store %s: operation stats: %w", s.path, err)
+	}
+	return out, nil
+}
+
+// Lineage returns the chain of candidates from the seed to id, seed
+// first. It fails when id is unknown or a parent link is broken.
+func (s *Store) Lineage(ctx context.Context, id string) ([]Candidate, error) {
+	var chain []Candidate
+	seen := map[string]bool{}
+	for cur := id; cur != ""; {
+		if seen[cur] {
+			return nil, fmt.Errorf("run store %s: lineage of %s: parent cycle at %s", s.path, id, cur)
+		}
+		seen[cur] = true
+		c, err := s.Candidate(ctx, cur)
+		if err != nil {
+			if cur == id {
+				return nil, err
+			}
+			return nil, fmt.Errorf("run store %s: lineage of %s: parent %s is missing", s.path, id, cur)
+		}
+		chain = append(chain, c)
+		cur = c.ParentID
+	}
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	return chain, nil
+}
