@@ -41,7 +41,8 @@ func ProxyRecipe() Recipe {
 	}
 }
 
-// DefaultConfig trains with the proxy recipe on Fashion-MNIST, one worker,
+// DefaultConfig trains with the proxy recipe on Fashion-MNIST (an empty
+// dataset path means Debian's /usr/share/datasets/<name>), one worker,
 // under the paper's constraints (1.5 M parameters, 0.2 GFLOPs).
 func DefaultConfig() Config {
 	return Config{
@@ -51,7 +52,7 @@ func DefaultConfig() Config {
 		GateTimeoutS: 30,
 		GateThreads:  1,
 		Recipe:       ProxyRecipe(),
-		Dataset:      Dataset{Name: "fashion-mnist", Path: "/usr/share/datasets/fashion-mnist", ValSplit: 0.1},
+		Dataset:      Dataset{Name: "fashion-mnist", ValSplit: 0.1},
 		Limits:       Limits{WallSeconds: 3600, MaxParams: 1_500_000, MaxFLOPs: 200_000_000},
 	}
 }

@@ -478,8 +478,9 @@ def train(job, result):
     threads = int(recipe.get("threads") or 0)
     if threads > 0:
         torch.set_num_threads(threads)
+    # CUDA is initialised only once the candidate is built (model.to), so
+    # that a broken candidate fails fast.
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    result["device"] = str(device) if device.type == "cpu" else "cuda:" + torch.cuda.get_device_name(0)
     seed_everything(seed)
 
     phase = "build"
@@ -597,6 +598,7 @@ def run_job(job_path, out_path):
         result["status"] = "crashed"
         result["error"] = error_text(exc)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    result["device"] = "cpu" if device.type == "cpu" else "cuda:" + torch.cuda.get_device_name(0)
     result["peak_mem_mb"] = peak_mem_mb(device)
     result["wall_s"] = time.time() - T0
     write_result(out_path, result)
