@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 )
 
 // ProbeCatalog measures the interface of every `ok` module in real PyTorch
@@ -57,6 +58,19 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("probe %s: %w", m.QualName, err)
 	}
+	// Arguments hidden behind **kwargs (BasicConv2d(in, out, **kwargs)
+	// forwarding to nn.Conv2d) only show up as a TypeError; guess those by
+	// name and try once more.
+	if !r.OK {
+		if extra := missingGuessable(r.Error, kw); len(extra) > 0 {
+			for k, v := range extra {
+				kw[k] = v
+			}
+			if r, err = p.probe(ctx, req); err != nil {
+				return fmt.Errorf("probe %s: %w", m.QualName, err)
+			}
+		}
+	}
 	if !r.OK {
 		m.ProbeErr = r.Error
 		return nil
@@ -99,4 +113,34 @@ func fitQuadratic(w [3]int, y [3]int64) [3]float64 {
 	c1 := d01 - c2*(x0+x1)
 	c0 := y0 - c1*x0 - c2*x0*x0
 	return [3]float64{c0, c1, c2}
+}
+
+// missingArgs matches CPython's "f() missing 2 required positional
+// arguments: 'a' and 'b'" (and keyword-only) errors.
+var missingArgs = regexp.MustCompile(`missing \d+ required (?:positional|keyword-only) arguments?: ((?:'\w+'(?:, | and |, and )?)+)`)
+var quotedName = regexp.MustCompile(`'(\w+)'`)
+
+func missingGuessable(errText string, have map[string]any) map[string]any {
+	m := missingArgs.FindStringSubmatch(errText)
+	if m == nil {
+		return nil
+	}
+	out := map[string]any{}
+	for _, q := range quotedName.FindAllStringSubmatch(m[1], -1) {
+		name := q[1]
+		if _, dup := have[name]; dup {
+			return nil
+		}
+		v, ok := fixedGuess(name)
+		if !ok {
+			return nil
+		}
+		out[name] = v
+		if name == "kernel_size" {
+			if _, ok := have["padding"]; !ok {
+				out["padding"] = 1
+			}
+		}
+	}
+	return out
 }

@@ -233,3 +233,18 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+func TestMissingGuessable(t *testing.T) {
+	tests := []struct{ err, want string }{
+		{"TypeError: Conv2d.__init__() missing 1 required positional argument: 'kernel_size' (at x)", `{"kernel_size":3,"padding":1}`},
+		{"TypeError: f() missing 2 required positional arguments: 'stride' and 'groups'", `{"groups":1,"stride":1}`},
+		{"TypeError: f() missing 1 required keyword-only argument: 'eps'", `{"eps":0.00001}`},
+		{"TypeError: f() missing 1 required positional argument: 'cfg'", `null`},
+		{"RuntimeError: shapes differ", `null`},
+	}
+	for _, tc := range tests {
+		if got := mustJSON(missingGuessable(tc.err, map[string]any{})); got != tc.want {
+			t.Errorf("missingGuessable(%q) = %s, want %s", tc.err, got, tc.want)
+		}
+	}
+}
