@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/tree"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -150,5 +152,35 @@ func TestGateCancel(t *testing.T) {
 	}
 	if el := time.Since(start); el > 30*time.Second {
 		t.Errorf("cancel took %v", el)
+	}
+}
+
+// TestGateMatchesTree: for every built-in seed, the parameters and MACs that
+// PyTorch measures on the rendered source equal the tree package's static
+// counts, so the gate and the tree's constraint check agree.
+func TestGateMatchesTree(t *testing.T) {
+	g := newTestGate(t, time.Minute)
+	for _, name := range tree.Seeds() {
+		for _, shape := range []tree.Shape{{C: 3, H: 32, W: 32}, {C: 1, H: 28, W: 28}} {
+			tr, err := tree.Seed(name, shape, 10)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, shape, err)
+			}
+			rep, err := tree.Check(tr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			src, err := tree.Render(tr, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := g.Check(context.Background(), src, [3]int{shape.C, shape.H, shape.W}, 10, Limits{})
+			if err != nil || r.Status != StatusOK {
+				t.Fatalf("%s %s: %v %s: %s", name, shape, err, r.Status, r.Error)
+			}
+			if r.Params != rep.Params || r.FLOPs != rep.FLOPs {
+				t.Errorf("%s %s: gate params %d MACs %d, tree params %d MACs %d", name, shape, r.Params, r.FLOPs, rep.Params, rep.FLOPs)
+			}
+		}
 	}
 }
