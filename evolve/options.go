@@ -217,10 +217,15 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // tunable reports whether an argument of a brought-in node may be set by
 // the resolver: widths and strides change shapes, and the option was
 // validated with the node's own, so they stay as they are.
-func tunable(spec tree.ArgSpec, m *tree.ModuleSpec) bool {
+func tunable(spec tree.ArgSpec, n *tree.Node, m *tree.ModuleSpec) bool {
 	switch spec.Name {
-	case "out", "stride", "groups", "padding":
+	case "out", "stride", "groups", "padding", "size":
 		return false
+	case "kernel":
+		// A pool's padding does not follow its kernel, so the kernel changes the shape.
+		if n.Kind == tree.KindOp && (n.Op == "maxpool2d" || n.Op == "avgpool2d") {
+			return false
+		}
 	}
 	if m != nil && (spec.Name == m.OutArg || spec.Name == m.StrideArg || spec.Name == m.InArg) {
 		return false
@@ -241,7 +246,7 @@ func (o option) decisionOption(id string, cat tree.Catalog) llm.Option {
 			}
 		}
 		for _, spec := range tree.ArgSpecs(o.Node, cat) {
-			if !tunable(spec, ms) {
+			if !tunable(spec, o.Node, ms) {
 				continue
 			}
 			if r, ok := argRange(spec, o.Node.Args[spec.Name], nil); ok {

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeCfg(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "cfg.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		yaml      string
+		env       map[string]string
+		over      map[string]any
+		wantErr   []string // substrings of the error; nil means success
+		wantUsage bool
+		check     func(t *testing.T, c Config)
+	}{
+		{
+			name: "file values over defaults",
+			yaml: "evolve:\n  budget:\n    trained: 12\n  planner:\n    epsilon: 0.25\ntrain:\n  workers: 3\n",
+			check: func(t *testing.T, c Config) {
+				if c.Evolve.Budget.Trained != 12 || c.Evolve.Planner.Epsilon != 0.25 || c.Train.Workers != 3 {
+					t.Fatalf("got budget %d epsilon %g workers %d", c.Evolve.Budget.Trained, c.Evolve.Planner.Epsilon, c.Train.Workers)
+				}
+				if c.Evolve.Parents.K != 5 || c.LLM.MaxRepairs != 2 {
+					t.Fatal("defaults of keys the file does not set were lost")
+				}
+			},
+		},
+		{
+			name:      "unknown key names the key and the file",
+			yaml:      "evolve:\n  budgett:\n    trained: 12\n",
+			wantErr:   []string{`"evolve.budgett.trained"`, "cfg.yaml", "evolve.budget.trained"},
+			wantUsage: true,
+		},
+		{
+			name:      "unknown section",
+			yaml:      "evolution:\n  seed: 3\n",
+			wantErr:   []string{`"evolution.seed"`, "sections: run, evolve, llm, train, mine"},
+			wantUsage: true,
+		},
+		{
+			name:      "out-of-range value names the key",
+			yaml:      "evolve:\n  planner:\n    epsilon: 2\n",
+			wantErr:   []string{"evolve.planner.epsilon"},
+			wantUsage: true,
+		},
+		{
+			name:      "wrong type",
+			yaml:      "evolve:\n  parallel: lots\n",
+			wantErr:   []string{"parallel"},
+			wantUsage: true,
+		},
+		{
+			name: "environment overrides the file",
+			yaml: "evolve:\n  budget:\n    trained: 12\n  grace: 5s\n",
+			env:  map[string]string{"ARBOR_EVOLVE_BUDGET_TRAINED": "40", "ARBOR_EVOLVE_GRACE": "2m", "ARBOR_LLM_MODEL": "gpt-x", "ARBOR_LLM_BASE_URL": "http://localhost:1/v1"},
+			check: func(t *testing.T, c Config) {
+				if c.Evolve.Budget.Trained != 40 || c.Evolve.Grace != 2*time.Minute || c.LLM.Model != "gpt-x" {
+					t.Fatalf("env not applied: budget %d grace %s model %q", c.Evolve.Budget.Trained, c.Evolve.Grace, c.LLM.Model)
+				}
+			},
+		},
+		{
+			name: "flags override the environment",
+			yaml: "evolve:\n  seed: 3\n",
+			env:  map[string]string{"ARBOR_EVOLVE_SEED": "4", "ARBOR_EVOLVE_BUDGET_TRAINED": "40"},
+			over: map[string]any{"evolve.seed": uint64(9), "evolve.budget.trained": 7},
+			check: func(t *testing.T, c Config) {
+				if c.Evolve.Seed != 9 || c.Evolve.Budget.Trained != 7 {
+					t.Fatalf("seed %d budget %d, want the flags' 9 and 7", c.Evolve.Seed, c.Evolve.Budget.Trained)
+				}
+			},
+		},
+		{
+			name:      "bad environment value names the key",
+			yaml:      "evolve:\n  seed: 3\n",
+			env:       map[string]string{"ARBOR_TRAIN_WORKERS": "0"},
+			wantErr:   []string{"train.workers"},
+			wantUsage: true,
+		},
+		{
+			name:      "tabular needs a table",
+			yaml:      "run:\n  evaluator: tabular\n",
+			wantErr:   []string{"run.table"},
+			wantUsage: true,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			c, err := LoadConfig(writeCfg(t, tc.yaml), tc.over)
+			if tc.wantErr != nil {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q does not mention %q", err, w)
+					}
+				}
+				if tc.wantUsage && exitCode(err) != 2 {
+					t.Errorf("exit code %d, want 2", exitCode(err))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestExampleConfigsLoad(t *testing.T) {
+	for _, name := range []string{"synthetic.yaml", "fashion-mnist.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			c, err := LoadConfig(filepath.Join("..", "..", "examples", name), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Evolve.Budget.Trained < 1 {
+				t.Fatalf("example %s has no training budget", name)
+			}
+		})
+	}
+}
+
+func TestEvolveBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"evolve"}, "--config"},
+		{[]string{"evolve", "--config", "/nonexistent/cfg.yaml"}, "/nonexistent/cfg.yaml"},
+		{[]string{"evolve", "--resume", "/nonexistent/run"}, "/nonexistent/run"},
+		{[]string{"evolve", "--resume", "x", "--seed", "3"}, "only --budget may change"},
+		{[]string{"evolve", "stray"}, "no arguments"},
+		{[]string{"status"}, "exactly one RUN_DIR"},
+		{[]string{"status", "/nonexistent/run"}, "run directory"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			root := newRootCmd()
+			root.SetArgs(tc.args)
+			root.SetOut(&strings.Builder{})
+			root.SetErr(&strings.Builder{})
+			err := root.Execute()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if exitCode(err) != 2 {
+				t.Fatalf("exit code %d, want 2 (usage)", exitCode(err))
+			}
+		})
+	}
+}
