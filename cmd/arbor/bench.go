@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,7 +43,10 @@ type benchOptions struct {
 	parentsK    int
 	k           int
 	acquisition string
+	sInit       int
+	sParentsK   int
 	storeDir    string
+	cpuProfile  string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -92,9 +96,12 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 	f.IntVar(&o.init, "init", 10, "uniformly random initial architectures per run (evolution uses its population)")
 	f.IntVar(&o.population, "population", 20, "regularized evolution: population")
 	f.IntVar(&o.sample, "sample", 5, "regularized evolution: tournament sample")
-	f.IntVar(&o.parentsK, "parents-k", 5, "thompson: parents drawn from the top K")
+	f.IntVar(&o.parentsK, "parents-k", 0, "thompson and thompson+surrogate: parents drawn from the top K; 0 = the paper's protocol, max(5, budget/20) (5 for 100 trials, 25 for 500)")
 	f.IntVar(&o.k, "k", surrogate.DefaultConfig().K, "thompson+surrogate: children screened per query")
 	f.StringVar(&o.acquisition, "acquisition", surrogate.DefaultConfig().Acquisition, "thompson+surrogate: ei or ucb")
+	f.IntVar(&o.sInit, "surrogate-init", 20, "thompson+surrogate: uniformly random initial architectures (the GP's initial design)")
+	f.IntVar(&o.sParentsK, "surrogate-parents-k", 20, "thompson+surrogate: parents drawn from the top K (the surrogate screens their children, so breadth is cheap)")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole bench to this file")
 	f.StringVar(&o.storeDir, "store-dir", "", "where the per-run SQLite stores go (default: /dev/shm when present, else the temp dir); removed after each run")
 	return cmd
 }
@@ -132,8 +139,8 @@ func (o *benchOptions) validate() error {
 			return fmt.Errorf("--strategies: %q is not one of %v", s, benchStrategies)
 		}
 	}
-	if o.init < 1 || o.population < 1 || o.sample < 1 || o.sample > o.population || o.parentsK < 1 {
-		return fmt.Errorf("--init, --population, --parents-k must be >= 1 and --sample in [1, population]")
+	if o.init < 1 || o.sInit < 1 || o.sParentsK < 1 || o.population < 1 || o.sample < 1 || o.sample > o.population || o.parentsK < 0 {
+		return fmt.Errorf("--init, --surrogate-init, --surrogate-parents-k and --population must be >= 1, --parents-k >= 0 and --sample in [1, population]")
 	}
 	sc := surrogate.DefaultConfig()
 	sc.K, sc.Acquisition = o.k, o.acquisition
@@ -170,13 +177,26 @@ type benchResult struct {
 	// Curve[q-1] is the final test accuracy of the best-by-signal
 	// architecture among the first q queries.
 	Curve []float64
-	// Where the time went.
-	Wall, Engine time.Duration
-	Rejected     int
-	Err          error
+	// Where the time went: the whole run, the table lookups, the
+	// screener (surrogate fit and scoring) and the tree→arch mapping; the
+	// rest is the engine (options, resolve, transform, gate, store).
+	Wall, Lookup, Screen, Arch time.Duration
+	Rejected                   int
+	Err                        error
 }
 
 func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return asUsage(fmt.Errorf("--cpuprofile: %w", err))
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	table, err := train.LoadNB201Table(o.table)
 	if err != nil {
@@ -277,20 +297,25 @@ func runOne(ctx context.Context, o benchOptions, eval *train.Tabular, r benchRun
 	input := tree.Shape{C: 3, H: 32, W: 32}
 	cfg := benchConfig(o, r)
 	nInit := o.init
-	if r.Strategy == evolve.StrategyEvolution {
+	switch r.Strategy {
+	case evolve.StrategyEvolution:
 		nInit = o.population
+	case evolve.StrategySurrogate:
+		nInit = o.sInit
 	}
 	seeds, err := randomNB201(uint64(r.Seed), min(nInit, r.Budget), input, classes)
 	if err != nil {
 		res.Err = err
 		return res
 	}
+	timed := &timedEvaluator{Evaluator: eval}
+	arch := &memoArch{memo: map[*tree.Tree]archEntry{}}
 	eng := &evolve.Engine{
 		Store:     store,
 		Planner:   evolve.NewPlanner(cfg.Planner, cfg.Seed),
-		Evaluator: eval,
+		Evaluator: timed,
 		Seeds:     seeds,
-		Arch:      memoArch(),
+		Arch:      arch.arch,
 		Filter:    nb201EdgeOption,
 		Job:       train.Job{Input: [3]int{3, 32, 32}, Classes: classes, Dataset: train.Dataset{Name: o.dataset}},
 		Config:    cfg,
@@ -301,13 +326,22 @@ func runOne(ctx context.Context, o benchOptions, eval *train.Tabular, r benchRun
 		// What `arbor evolve` uses when no LLM endpoint is configured.
 		eng.Resolver = llm.NewOffline(cfg.Seed, llm.DefaultConfig().Offline)
 	}
+	var screen *timedScreener
 	if r.Strategy == evolve.StrategySurrogate {
-		if eng.Screener, err = evolve.NewSurrogateScreener(cfg.Surrogate); err != nil {
+		sc, err := evolve.NewSurrogateScreener(cfg.Surrogate)
+		if err != nil {
 			res.Err = err
 			return res
 		}
+		screen = &timedScreener{Screener: sc}
+		eng.Screener = screen
 	}
-	if err := eng.Run(ctx); err != nil {
+	err = eng.Run(ctx)
+	res.Lookup, res.Arch = timed.spent, arch.spent
+	if screen != nil {
+		res.Screen = screen.spent
+	}
+	if err != nil {
 		res.Err = err
 		return res
 	}
@@ -320,7 +354,6 @@ func runOne(ctx context.Context, o benchOptions, eval *train.Tabular, r benchRun
 	var best *evolve.Candidate
 	for i := range cands {
 		c := &cands[i]
-		res.Engine += time.Duration(c.EngineMS * float64(time.Millisecond))
 		if c.Status == evolve.StatusRejected {
 			res.Rejected++
 		}
@@ -359,7 +392,14 @@ func benchConfig(o benchOptions, r benchRun) evolve.Config {
 	cfg.DryRun = false
 	cfg.Budget = evolve.BudgetConfig{Trained: r.Budget}
 	cfg.Planner.Ops = []string{evolve.OpChangeArg}
-	cfg.Parents = evolve.ParentConfig{Method: evolve.ParentsTopK, K: o.parentsK, TournamentSize: 5}
+	k := o.parentsK
+	if k == 0 {
+		k = max(5, r.Budget/20)
+	}
+	if r.Strategy == evolve.StrategySurrogate {
+		k = o.sParentsK
+	}
+	cfg.Parents = evolve.ParentConfig{Method: evolve.ParentsTopK, K: k, TournamentSize: 5}
 	if r.Strategy == evolve.StrategyRandom {
 		// Random: a uniform parent, operation and option, so nothing
 		// steers towards good regions.
@@ -370,7 +410,7 @@ func benchConfig(o benchOptions, r benchRun) evolve.Config {
 	cfg.Surrogate.Acquisition = o.acquisition
 	// Near the optimum most one-edge children are already known; those
 	// rejections are free, so allow long streaks of them.
-	cfg.MaxRejectStreak = 100000
+	cfg.MaxRejectStreak = 300
 	return cfg
 }
 
@@ -410,23 +450,62 @@ func randomNB201(seed uint64, n int, input tree.Shape, classes int) ([]*tree.Tre
 
 // memoArch is tree.NB201Arch cached by tree: the engine asks for the arch
 // of the same immutable tree several times per query.
-func memoArch() func(*tree.Tree) (string, error) {
-	var mu sync.Mutex
-	type entry struct {
-		arch string
-		err  error
+type memoArch struct {
+	mu    sync.Mutex
+	memo  map[*tree.Tree]archEntry
+	spent time.Duration
+}
+
+type archEntry struct {
+	arch string
+	err  error
+}
+
+func (m *memoArch) arch(t *tree.Tree) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.memo[t]; ok {
+		return e.arch, e.err
 	}
-	memo := map[*tree.Tree]entry{}
-	return func(t *tree.Tree) (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if e, ok := memo[t]; ok {
-			return e.arch, e.err
-		}
-		a, err := tree.NB201Arch(t)
-		memo[t] = entry{a, err}
-		return a, err
-	}
+	t0 := time.Now()
+	a, err := tree.NB201Arch(t)
+	m.spent += time.Since(t0)
+	m.memo[t] = archEntry{a, err}
+	return a, err
+}
+
+// timedEvaluator measures the time spent answering jobs.
+type timedEvaluator struct {
+	train.Evaluator
+	mu    sync.Mutex
+	spent time.Duration
+}
+
+func (e *timedEvaluator) Evaluate(ctx context.Context, job train.Job, progress func(train.Progress)) (train.Result, error) {
+	t0 := time.Now()
+	res, err := e.Evaluator.Evaluate(ctx, job, progress)
+	e.mu.Lock()
+	e.spent += time.Since(t0)
+	e.mu.Unlock()
+	return res, err
+}
+
+// timedScreener measures the surrogate's time (observe, fit, score).
+type timedScreener struct {
+	evolve.Screener
+	spent time.Duration
+}
+
+func (s *timedScreener) Observe(x evolve.Sample) error {
+	t0 := time.Now()
+	defer func() { s.spent += time.Since(t0) }()
+	return s.Screener.Observe(x)
+}
+
+func (s *timedScreener) Pick(ctx context.Context, children []evolve.Sample) (int, error) {
+	t0 := time.Now()
+	defer func() { s.spent += time.Since(t0) }()
+	return s.Screener.Pick(ctx, children)
 }
 
 func benchInts(s string) ([]int, error) {

@@ -63,11 +63,11 @@ func TestBenchEndToEnd(t *testing.T) {
 	for i, workers := range []string{"1", "2"} {
 		dir := t.TempDir()
 		out, err := runBenchCmd(t, "nasbench201", "--table", tablePath, "--dataset", "cifar100", "--budgets", "12,24",
-			"--seeds", "3", "--init", "5", "--population", "6", "--sample", "2", "--k", "6", "--workers", workers, "--out", dir)
+			"--seeds", "3", "--init", "5", "--population", "6", "--sample", "2", "--k", "6", "--surrogate-init", "8", "--surrogate-parents-k", "4", "--workers", workers, "--out", dir)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		for _, want := range []string{"NAS-Bench-201 cifar100", "12 queries", "24 queries", "thompson+surrogate", "store+loop"} {
+		for _, want := range []string{"NAS-Bench-201 cifar100", "12 queries", "24 queries", "thompson+surrogate", "engine = options"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}
@@ -127,6 +127,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{[]string{"nasbench201", "--table", tablePath, "--seeds", "0"}, "--seeds"},
 		{[]string{"nasbench201", "--table", tablePath, "--acquisition", "pi"}, "surrogate.acquisition"},
 		{[]string{"nasbench201", "--table", tablePath, "--sample", "30"}, "--sample"},
+		{[]string{"nasbench201", "--table", tablePath, "--surrogate-init", "0"}, "--surrogate-init"},
 		{[]string{"nasbench201", "--no-such-flag"}, "unknown flag"},
 	}
 	for _, tc := range tests {
@@ -152,7 +153,7 @@ func BenchmarkBenchRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	o := benchOptions{table: tablePath, dataset: "cifar10", budgets: []int{100}, seeds: 1, strategies: benchStrategies,
-		workers: 1, init: 10, population: 20, sample: 5, parentsK: 5, k: 32, acquisition: "ei"}
+		workers: 1, init: 10, population: 20, sample: 5, k: 32, acquisition: "ei", sInit: 20, sParentsK: 20}
 	if err := o.validate(); err != nil {
 		b.Fatal(err)
 	}
