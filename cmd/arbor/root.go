@@ -27,6 +27,7 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newEvolveCmd(),
 		newStatusCmd(),
 		newTreeCmd(),
+		newConfigCmd(),
 	)
 	return root
 }
