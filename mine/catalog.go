@@ -30,6 +30,15 @@ type Catalog struct {
 	Roots    []Root    `json:"roots"`
 	Modules  []*Module `json:"modules"`
 	Warnings []string  `json:"warnings"`
+	// Probe records the probe settings once the catalog has been probed.
+	Probe *ProbeSettings `json:"probe,omitempty"`
+}
+
+// ProbeSettings are the probe parameters a catalog's interfaces were
+// measured with.
+type ProbeSettings struct {
+	Widths [3]int `json:"widths"`
+	RefHW  int    `json:"ref_hw"`
 }
 
 // Root is one mined directory (or file).
@@ -180,6 +189,11 @@ func (c *Catalog) encode() ([]byte, error) {
 	buf.WriteString(",\n\"warnings\": ")
 	if err := line("", nonNilS(c.Warnings)); err != nil {
 		return nil, err
+	}
+	if c.Probe != nil {
+		if err := line(",\n\"probe\": ", c.Probe); err != nil {
+			return nil, err
+		}
 	}
 	buf.WriteString(",\n\"modules\": [")
 	for i, m := range c.Modules {

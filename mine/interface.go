@@ -8,19 +8,25 @@ import (
 )
 
 // ProbeCatalog measures the interface of every `ok` module in real PyTorch
-// and sets Usable, ProbeErr and Interface. progress, if set, is called after
-// each module.
+// and sets Usable, ProbeErr and Interface; modules that already carry a
+// result (from AdoptProbes) are not probed again. Every other module is
+// marked not usable. progress, if set, is called after each probe.
 func ProbeCatalog(ctx context.Context, cat *Catalog, cfg Config, log *slog.Logger, progress func(done, total int)) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	var todo []*Module
 	for _, m := range cat.Modules {
-		m.Usable, m.ProbeErr, m.Interface = nil, "", nil
-		if m.Status == StatusOK && m.Guess != nil {
+		if m.Status != StatusOK || m.Guess == nil {
+			no := false
+			m.Usable, m.ProbeErr, m.Interface = &no, "", nil
+			continue
+		}
+		if m.Usable == nil { // not adopted from an earlier probe
 			todo = append(todo, m)
 		}
 	}
+	cat.Probe = &ProbeSettings{Widths: cfg.ProbeWidths, RefHW: cfg.RefHW}
 	if len(todo) == 0 {
 		return nil
 	}
@@ -38,6 +44,30 @@ func ProbeCatalog(ctx context.Context, cat *Catalog, cfg Config, log *slog.Logge
 		}
 	}
 	return nil
+}
+
+// AdoptProbes copies probe results from an earlier catalog for modules
+// whose id and standalone source are unchanged, when that catalog was
+// probed with the same widths and input size; it returns how many.
+// Re-running `arbor mine --probe` then probes only what changed.
+func (c *Catalog) AdoptProbes(prev *Catalog, cfg Config) int {
+	if prev == nil || prev.Probe == nil || prev.Probe.Widths != cfg.ProbeWidths || prev.Probe.RefHW != cfg.RefHW {
+		return 0
+	}
+	old := make(map[string]*Module, len(prev.Modules))
+	for _, m := range prev.Modules {
+		old[m.ID] = m
+	}
+	n := 0
+	for _, m := range c.Modules {
+		p := old[m.ID]
+		if m.Status != StatusOK || p == nil || p.Usable == nil || p.Source != m.Source || p.Status != StatusOK {
+			continue
+		}
+		m.Usable, m.ProbeErr, m.Interface = p.Usable, p.ProbeErr, p.Interface
+		n++
+	}
+	return n
 }
 
 func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {

@@ -248,3 +248,33 @@ func TestMissingGuessable(t *testing.T) {
 		}
 	}
 }
+
+func TestAdoptProbes(t *testing.T) {
+	yes := true
+	cfg := DefaultConfig()
+	mk := func(id, src string) *Module {
+		return &Module{ID: id, Name: id, Status: StatusOK, Source: src, Guess: &Guess{}}
+	}
+	prev := &Catalog{Probe: &ProbeSettings{Widths: cfg.ProbeWidths, RefHW: cfg.RefHW}, Modules: []*Module{
+		{ID: "same", Name: "same", Status: StatusOK, Source: "s", Usable: &yes, Interface: &Interface{InArg: "c"}},
+		{ID: "edited", Name: "edited", Status: StatusOK, Source: "old", Usable: &yes, Interface: &Interface{}},
+	}}
+	tests := []struct {
+		name string
+		prev *Catalog
+		want int
+	}{
+		{"same settings", prev, 1},
+		{"never probed", &Catalog{Modules: prev.Modules}, 0},
+		{"other widths", &Catalog{Probe: &ProbeSettings{Widths: [3]int{4, 8, 16}, RefHW: cfg.RefHW}, Modules: prev.Modules}, 0},
+	}
+	for _, tc := range tests {
+		cur := &Catalog{Modules: []*Module{mk("same", "s"), mk("edited", "new"), mk("fresh", "x")}}
+		if got := cur.AdoptProbes(tc.prev, cfg); got != tc.want {
+			t.Errorf("%s: adopted %d, want %d", tc.name, got, tc.want)
+		}
+		if tc.want == 1 && (cur.Modules[0].Interface == nil || cur.Modules[1].Usable != nil || cur.Modules[2].Usable != nil) {
+			t.Errorf("%s: adopted the wrong modules", tc.name)
+		}
+	}
+}

@@ -130,7 +130,11 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 				n++
 			}
 		}
-		fmt.Fprintf(cmd.ErrOrStderr(), "probing %d ok modules in PyTorch...\n", n)
+		reused := 0
+		if prev, err := mine.LoadCatalog(f.out); err == nil && !f.noCache {
+			reused = cat.AdoptProbes(prev, cfg)
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "probing %d ok modules in PyTorch (%d results reused from %s)...\n", n-reused, reused, f.out)
 		if err := mine.ProbeCatalog(ctx, cat, cfg, log, nil); err != nil {
 			return err
 		}
