@@ -1,0 +1,328 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/arbor-nas/arbor/evolve"
+)
+
+// displayMode is how `arbor evolve` shows its events.
+type displayMode int
+
+const (
+	// displayPlain writes one log line per finished candidate and per run
+	// milestone: for logs, pipes and CI.
+	displayPlain displayMode = iota
+	// displayTerminal draws a progress bar with a live status line, and
+	// one line per finished candidate above it.
+	displayTerminal
+	// displayQuiet shows nothing (the final summary is printed by evolve).
+	displayQuiet
+	// displayJSON writes one JSON object per event (eventSchema).
+	displayJSON
+)
+
+// chooseDisplay picks the mode from the --quiet and --json flags and
+// whether w is a terminal.
+func chooseDisplay(w io.Writer, quiet, asJSON bool) displayMode {
+	switch {
+	case asJSON:
+		return displayJSON
+	case quiet:
+		return displayQuiet
+	case isTerminal(w):
+		return displayTerminal
+	}
+	return displayPlain
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(interface{ Fd() uintptr })
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// eventSchema versions the --json event stream. Every line is one JSON
+// object: "schema" (this string) and the fields of evolve.Event, described
+// in eventFieldDocs and docs/events.md. A field is never renamed or
+// retyped within a version; new fields may be added.
+const eventSchema = "arbor.event/v1"
+
+// jsonEvent is one line of the --json stream.
+type jsonEvent struct {
+	Schema string `json:"schema"`
+	evolve.Event
+}
+
+// newEventSink returns the function the engine calls with every event and
+// a function to call once the run has ended. budget is the training budget
+// (0: none; events carry it too). The sink is safe for concurrent use.
+func newEventSink(w io.Writer, mode displayMode, budget int) (func(evolve.Event), func()) {
+	switch mode {
+	case displayQuiet:
+		return func(evolve.Event) {}, func() {}
+	case displayJSON:
+		var mu sync.Mutex
+		enc := json.NewEncoder(w)
+		return func(ev evolve.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			_ = enc.Encode(jsonEvent{Schema: eventSchema, Event: ev})
+		}, func() {}
+	}
+	d := &display{w: w, budget: budget, terminal: mode == displayTerminal, width: 100}
+	if f, ok := w.(interface{ Fd() uintptr }); ok && d.terminal {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 40 {
+			d.width = cols
+		}
+	}
+	return d.event, d.finish
+}
+
+// display renders events for people, on a terminal or as plain lines.
+type display struct {
+	mu       sync.Mutex
+	w        io.Writer
+	terminal bool
+	width    int // terminal columns: the live line is cut to fit one row
+	budget   int
+	bar      *progressbar.ProgressBar
+
+	start    time.Time
+	trained0 int // trained when this process started (resume)
+	last     evolve.Event
+}
+
+func (d *display) event(ev evolve.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.start.IsZero() {
+		d.start = ev.Time
+		if d.start.IsZero() {
+			d.start = time.Now()
+		}
+		d.trained0 = ev.Trained
+	}
+	if ev.Budget > 0 {
+		d.budget = ev.Budget
+	}
+	d.last = ev
+	var line string
+	switch ev.Kind {
+	case evolve.EventFinished:
+		line = candidateLine(ev)
+	case evolve.EventBestImproved:
+		line = fmt.Sprintf("new best %s: val_acc %.2f%% (%s)", ev.CandidateID, ev.ValAcc, ev.Message)
+	case evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached, evolve.EventDraining, evolve.EventRunFinished:
+		line = string(ev.Kind)
+		if ev.Message != "" {
+			line += ": " + firstLine(ev.Message)
+		}
+	}
+	if d.terminal {
+		d.drawTerminal(ev, line)
+		return
+	}
+	if line == "" {
+		return // rejections, proposals and starts only move the counters
+	}
+	stamp := ev.Time
+	if stamp.IsZero() {
+		stamp = time.Now()
+	}
+	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev))
+}
+
+func (d *display) drawTerminal(ev evolve.Event, line string) {
+	if d.bar == nil {
+		max := d.budget
+		if max <= 0 {
+			max = -1 // no training budget: a spinner
+		}
+		d.bar = progressbar.NewOptions(max,
+			progressbar.OptionSetWriter(d.w),
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetItsString("trained"),
+			progressbar.OptionSetPredictTime(false),
+			progressbar.OptionSetElapsedTime(false),
+			progressbar.OptionSetRenderBlankState(true),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetTheme(progressbar.Theme{Saucer: "=", SaucerHead: ">", SaucerPadding: " ", BarStart: "[", BarEnd: "]"}),
+		)
+	}
+	if line != "" {
+		_ = d.bar.Clear()
+		fmt.Fprintf(d.w, "\r%s %s\n", d.count(ev), line)
+	}
+	if d.budget > 0 && ev.Trained <= d.budget && int64(ev.Trained) != int64(d.bar.State().CurrentNum) {
+		_ = d.bar.Set(ev.Trained)
+	}
+	// The bar, percentage and count take about 34 columns; a live line
+	// that wraps would break the in-place redraw.
+	live := d.liveLine(ev)
+	if r := []rune(live); len(r) > d.width-36 {
+		live = string(r[:max(0, d.width-37)]) + "…"
+	}
+	d.bar.Describe(live)
+}
+
+// count is the [trained/budget] prefix of a line.
+func (d *display) count(ev evolve.Event) string {
+	if d.budget > 0 {
+		w := len(fmt.Sprint(d.budget))
+		return fmt.Sprintf("[%*d/%d]", w, ev.Trained, d.budget)
+	}
+	return fmt.Sprintf("[%d]", ev.Trained)
+}
+
+// liveLine is the run's state after ev: best so far, jobs in flight, gate
+// rejections, LLM spend, elapsed time and the ETA of the training budget.
+func (d *display) liveLine(ev evolve.Event) string {
+	best := "-"
+	if ev.BestValAcc > 0 {
+		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
+	}
+	now := ev.Time
+	if now.IsZero() {
+		now = time.Now()
+	}
+	elapsed := now.Sub(d.start)
+	spend := "$0"
+	if ev.LLMCost > 0 {
+		spend = fmt.Sprintf("$%.4f", ev.LLMCost)
+	}
+	return fmt.Sprintf("best %s · %d in flight · %d rejected · LLM %s · ETA %s (%s elapsed)",
+		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), shortDuration(elapsed))
+}
+
+func (d *display) eta(ev evolve.Event, elapsed time.Duration) string {
+	done := ev.Trained - d.trained0
+	left := d.budget - ev.Trained
+	switch {
+	case d.budget <= 0:
+		return "-"
+	case left <= 0:
+		return "0s"
+	case done <= 0 || elapsed <= 0:
+		return "?"
+	}
+	return shortDuration(time.Duration(float64(elapsed) / float64(done) * float64(left)))
+}
+
+// finish ends the display: the bar's last state stays on screen.
+func (d *display) finish() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bar != nil {
+		_ = d.bar.Exit()
+		fmt.Fprintln(d.w)
+	}
+}
+
+// candidateLine describes one finished candidate: ID, parent, operation at
+// path, accuracy, params, status.
+func candidateLine(ev evolve.Event) string {
+	where := ev.Op
+	if ev.Path != "" {
+		where += "@" + ev.Path
+	}
+	acc := "      -"
+	if ev.Status == "ok" {
+		acc = fmt.Sprintf("%6.2f%%", ev.ValAcc)
+	}
+	s := fmt.Sprintf("%s  parent %-6s  %-34s  val %s  %7s params  %-11s %s",
+		ev.CandidateID, orDash(ev.ParentID), where, acc, humanCount(ev.Params), ev.Status, shortDuration(time.Duration(ev.WallS*float64(time.Second))))
+	if ev.Status != "ok" && ev.Message != "" {
+		s += "  " + firstLine(ev.Message)
+	}
+	return s
+}
+
+// humanCount writes 1534 as 1.5k and 1234567 as 1.23M.
+func humanCount(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2fG", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.2fM", float64(n)/1e6)
+	case n >= 1e4:
+		return fmt.Sprintf("%.0fk", float64(n)/1e3)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < 10*time.Second:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}
+
+// eventFieldDocs documents every field of the --json stream, in order. A
+// test fails when evolve.Event gains a JSON field missing here.
+func eventFieldDocs() []fieldDoc {
+	return []fieldDoc{
+		{"schema", "string", "always", "`" + eventSchema + "`; the version of this format."},
+		{"time", "string", "always", "RFC 3339 time of the event, UTC."},
+		{"kind", "string", "always", "run-started, resumed, candidate-proposed, candidate-rejected, candidate-started, candidate-finished, best-improved, budget-reached, draining or run-finished."},
+		{"candidate_id", "string", "candidate events", "The candidate's ID (c00042), stable within the run."},
+		{"parent_id", "string", "candidate events", "Its parent's ID; absent for seeds."},
+		{"op", "string", "candidate events", "The planner's operation: seed, change-arg, swap, insert, delete, compose, repeat or codegen."},
+		{"category", "string", "candidate-proposed", "The prompt category: exploit, reverse or diversity."},
+		{"path", "string", "candidate events", "Where in the tree the operation applied, e.g. /stage2/block1."},
+		{"module", "string", "candidate events", "The catalog module inserted or swapped in, if any."},
+		{"gate", "string", "candidate-rejected", "The gate stage that stopped it: proposal, shape, space, constraints, duplicate or dry-run."},
+		{"reason", "string", "candidate-rejected", "Why, in words."},
+		{"status", "string", "candidate-finished", "The evaluator's status: ok, or a failure class (build-error, oom, timeout, ...)."},
+		{"val_acc", "number", "candidate-finished, best-improved", "Validation accuracy in percent."},
+		{"params", "integer", "candidate events", "Parameter count."},
+		{"flops", "integer", "candidate events", "FLOPs (multiply-accumulates) of one forward pass."},
+		{"wall_s", "number", "candidate-finished", "Training wall time in seconds."},
+		{"trained", "integer", "always", "Candidates the evaluator has finished so far (the training budget's unit)."},
+		{"budget", "integer", "always", "The training budget (evolve.budget.trained); 0: none."},
+		{"in_flight", "integer", "always", "Candidates proposed or training now."},
+		{"rejected", "integer", "always", "Proposals the gate has rejected so far."},
+		{"best_val_acc", "number", "always", "Best validation accuracy so far, in percent (0 before the first)."},
+		{"llm_cost", "number", "when non-zero", "LLM spend so far, in US dollars."},
+		{"message", "string", "some events", "Human-readable detail (why the run stopped, a failure's error)."},
+	}
+}
+
+// fieldDoc documents one field of a JSON format.
+type fieldDoc struct {
+	Name, Type, When, Doc string
+}
+
+// eventsMarkdown is docs/events.md.
+func eventsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("# The `--json` event stream\n\n<!-- Generated from cmd/arbor/progress.go (eventFieldDocs); a test fails when it is stale. -->\n\n")
+	b.WriteString("`arbor evolve --json` writes one JSON object per line on stdout, one per engine event, and nothing else there\n")
+	b.WriteString("(logs go to stderr). Every object carries `\"schema\": \"" + eventSchema + "\"`. Within a schema version fields are\n")
+	b.WriteString("never renamed or retyped; new fields may be added, so ignore fields you do not know. Fields that do not apply\n")
+	b.WriteString("to an event are omitted (numbers and strings that are zero or empty), except those marked *always*.\n\n")
+	b.WriteString("| field | type | present | meaning |\n|---|---|---|---|\n")
+	for _, f := range eventFieldDocs() {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Name, f.Type, f.When, mdEscape(f.Doc))
+	}
+	b.WriteString("\nExample (one line, wrapped here):\n\n```json\n")
+	b.WriteString(`{"schema":"` + eventSchema + `","time":"2026-11-27T05:50:01.2Z","kind":"candidate-finished","candidate_id":"c00611",` + "\n" +
+		` "parent_id":"c00229","op":"change-arg","path":"/stage1/cell0","status":"ok","val_acc":82.18,"params":559386,` + "\n" +
+		` "flops":78676480,"wall_s":41.2,"trained":57,"budget":60,"in_flight":3,"rejected":591,"best_val_acc":84.6}` + "\n```\n")
+	return b.String()
+}
