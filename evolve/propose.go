@@ -54,7 +54,7 @@ func (e *Engine) proposeGated(ctx context.Context) (*Candidate, error) {
 		p, err = e.screened(ctx, seq)
 	default:
 		p, err = e.proposeOne(ctx, seq, seq)
-		if err == nil && !p.rejected() {
+		if err == nil && !p.rejected() && p.child != nil { // codegen has no tree: execution is its gate
 			e.cheapGate(p)
 		}
 	}
@@ -383,7 +383,7 @@ func (e *Engine) codegen(ctx context.Context, p *proposal, parent *Candidate, tr
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return p.reject(GateProposal, "codegen: %v", err), nil
+		return p.reject(GateProposal, "%v", err), nil
 	}
 	p.c.Source = src
 	p.c.CodeHash = codeHash(src)

@@ -219,6 +219,13 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolv
 		}
 		eng.Resolver = res
 	}
+	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
+		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
+			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
+		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
+			return asUsage(err)
+		}
+	}
 	if cfg.Evolve.Strategy == evolve.StrategySurrogate {
 		if eng.Screener, err = evolve.NewSurrogateScreener(cfg.Evolve.Surrogate); err != nil {
 			return asUsage(err)
