@@ -679,6 +679,11 @@ def main():
         serve()
     else:
         run_job(a.job, a.out)
+    # result.json is already on disk; skipping the interpreter's teardown of
+    # torch saves a few hundred milliseconds per job.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
