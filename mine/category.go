@@ -31,7 +31,7 @@ func categorize(name, rel string, subs []Submodule) string {
 		return false
 	}
 	switch {
-	case has("attention", "attn", "squeeze", "excitation", "selayer", "se_block", "seblock", "transformer", "multihead", "gather", "cbam"):
+	case has("attention", "attn", "excitation", "selayer", "se_block", "seblock", "transformer", "multihead", "gather", "cbam"):
 		return CatAttention
 	case has("norm"):
 		return CatNorm

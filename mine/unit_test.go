@@ -141,6 +141,7 @@ func TestCategorize(t *testing.T) {
 		want       string
 	}{
 		{"SqueezeExcitation", "misc.py", nil, CatAttention},
+		{"SqueezeNet", "squeezenet.py", []Submodule{{"features", "nn.Sequential"}}, CatOther},
 		{"FrozenBatchNorm2d", "misc.py", nil, CatNorm},
 		{"AdaptiveAvgPool2d", "pooling.py", nil, CatPooling},
 		{"FCNHead", "fcn.py", nil, CatHead},
