@@ -175,6 +175,7 @@ func TestConfigValidate(t *testing.T) {
 		{"timeout", func(c *Config) { c.ProbeTimeout = 0 }, "mine.probe_timeout"},
 		{"widths", func(c *Config) { c.ProbeWidths = [3]int{8, 8, 16} }, "mine.probe_widths"},
 		{"ref hw", func(c *Config) { c.RefHW = 2 }, "mine.ref_hw"},
+		{"memory cap", func(c *Config) { c.ProbeMemoryMB = 100 }, "mine.probe_memory_mb"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,6 +27,9 @@ type Config struct {
 	// ProbeTimeout bounds one module's probe; a module that exceeds it is
 	// marked failed and the child process is restarted.
 	ProbeTimeout time.Duration `mapstructure:"probe_timeout" yaml:"probe_timeout"`
+	// ProbeMemoryMB caps the probe child's address space (RLIMIT_AS), so a
+	// module that allocates without bound fails alone; 0 means no cap.
+	ProbeMemoryMB int `mapstructure:"probe_memory_mb" yaml:"probe_memory_mb"`
 	// ProbeWidths are the three channel widths the parameter and MAC
 	// polynomials are fitted from (in == out == w).
 	ProbeWidths [3]int `mapstructure:"probe_widths" yaml:"probe_widths"`
@@ -37,12 +40,13 @@ type Config struct {
 // DefaultConfig returns the settings used by `arbor mine` without flags.
 func DefaultConfig() Config {
 	return Config{
-		Jobs:         2,
-		MaxFileBytes: 8 << 20,
-		Python:       "",
-		ProbeTimeout: 20 * time.Second,
-		ProbeWidths:  [3]int{8, 16, 32},
-		RefHW:        12,
+		Jobs:          2,
+		MaxFileBytes:  8 << 20,
+		Python:        "",
+		ProbeTimeout:  20 * time.Second,
+		ProbeMemoryMB: 8192,
+		ProbeWidths:   [3]int{8, 16, 32},
+		RefHW:         12,
 	}
 }
 
@@ -62,6 +66,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProbeTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("mine.probe_timeout: must be > 0, got %s", c.ProbeTimeout))
+	}
+	if c.ProbeMemoryMB < 0 || (c.ProbeMemoryMB > 0 && c.ProbeMemoryMB < 1024) {
+		errs = append(errs, fmt.Errorf("mine.probe_memory_mb: must be 0 (no cap) or >= 1024 (torch alone needs about 1 GB), got %d", c.ProbeMemoryMB))
 	}
 	w := c.ProbeWidths
 	if w[0] < 1 || !(w[0] < w[1] && w[1] < w[2]) {

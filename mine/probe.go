@@ -95,7 +95,7 @@ func (p *Prober) start(ctx context.Context) error {
 	cmd := exec.Command(p.python, "-u", filepath.Join(p.dir, "probe.py"))
 	cmd.Dir = p.dir
 	env := scrubbedEnv(os.Environ())
-	env = append(env, "HOME="+p.dir, "TMPDIR="+p.dir, "PYTHONDONTWRITEBYTECODE=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1", "CUDA_VISIBLE_DEVICES=")
+	env = append(env, fmt.Sprintf("ARBOR_PROBE_MEM_MB=%d", p.cfg.ProbeMemoryMB), "HOME="+p.dir, "TMPDIR="+p.dir, "PYTHONDONTWRITEBYTECODE=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1", "CUDA_VISIBLE_DEVICES=")
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stdin, err := cmd.StdinPipe()

@@ -9,9 +9,16 @@ restarts this process after a hang or crash.
 import json
 import math
 import os
+import resource
 import sys
 import traceback
 import types
+
+# A module that allocates without bound fails with MemoryError instead of
+# taking the machine down; the parent sets the cap.
+_mem = int(os.environ.get("ARBOR_PROBE_MEM_MB", "0"))
+if _mem > 0:
+    resource.setrlimit(resource.RLIMIT_AS, (_mem << 20, _mem << 20))
 
 proto = os.fdopen(os.dup(1), "w", buffering=1)
 os.dup2(2, 1)

@@ -113,6 +113,7 @@ func TestProbeSurvivesHostileModules(t *testing.T) {
 		{"crash.HardExit", false, "crashed"},
 		{"crash.Hang", false, "hung"},
 		{"spy.EnvSpy", true, ""},
+		{"spy.Hog", false, "MemoryError"},
 		{"zgood.StillProbed", true, ""},
 	}
 	for _, tc := range tests {

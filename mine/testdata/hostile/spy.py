@@ -14,3 +14,11 @@ class EnvSpy(nn.Module):
             raise RuntimeError("probe runs in %s, not its own directory" % os.getcwd())
         print("mined code printing to stdout must not break the protocol")
         return x
+
+
+class Hog(nn.Module):
+    """Allocates far beyond the probe's memory cap."""
+
+    def forward(self, x):
+        hoard = bytearray(64 << 30)
+        return x + len(hoard)
