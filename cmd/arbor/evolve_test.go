@@ -37,7 +37,7 @@ evolve:
   seed_arch: vgg-small
   parallel: 2
   budget:
-    trained: 6
+    trained: 7
   dry_run: false
   grace: 5s
 train:
@@ -73,13 +73,44 @@ func TestCrashResume(t *testing.T) {
 	dir := filepath.Join(tmp, "run")
 	ctx := context.Background()
 
+	// Stage 1: Ctrl-C after the first result drains: the process exits by
+	// itself, stores what finished, and leaves cut-short jobs re-queueable.
+	var out0 bytes.Buffer
+	zero := arborCmd("evolve", "--config", cfgPath, "--run", dir)
+	zero.Stdout, zero.Stderr = &out0, &out0
+	if err := zero.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitTrained(t, dir, 1, zero, &out0)
+	if err := zero.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := zero.Wait(); err == nil || !strings.Contains(out0.String(), "arbor evolve --resume") {
+		t.Fatalf("interrupted run: err %v, output:\n%s", err, out0.String())
+	}
+	if st, err := evolve.OpenStoreReadOnly(dir); err != nil {
+		t.Fatal(err)
+	} else {
+		cs, err := st.Candidates(ctx)
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			if c.Status == evolve.StatusPending && c.Attempts != 0 {
+				t.Fatalf("after a drain, %s is pending with %d attempts spent; a drain must not spend the retry", c.ID, c.Attempts)
+			}
+		}
+	}
+
+	// Stage 2: resume, then kill -9 after k results.
 	var out1 bytes.Buffer
-	first := arborCmd("evolve", "--config", cfgPath, "--run", dir)
+	first := arborCmd("evolve", "--resume", dir)
 	first.Stdout, first.Stderr = &out1, &out1
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
-	const k = 3
+	const k = 4
 	deadline := time.Now().Add(5 * time.Minute)
 	var before []evolve.Candidate
 	for {
@@ -109,6 +140,7 @@ func TestCrashResume(t *testing.T) {
 	}
 	first.Wait()
 
+	// Stage 3: resume to the end.
 	second := arborCmd("evolve", "--resume", dir)
 	out2, err := second.CombinedOutput()
 	if err != nil {
@@ -146,8 +178,8 @@ func TestCrashResume(t *testing.T) {
 			hashes[c.Hash] = c.ID
 		}
 	}
-	if trained != 6 || pending != 0 || seeds != 1 {
-		t.Fatalf("after resume: %d trained (want 6), %d pending (want 0), %d seeds (want 1)\n%s", trained, pending, seeds, out2)
+	if trained != 7 || pending != 0 || seeds != 1 {
+		t.Fatalf("after resume: %d trained (want 7), %d pending (want 0), %d seeds (want 1)\n%s", trained, pending, seeds, out2)
 	}
 	byID := map[string]evolve.Candidate{}
 	for _, c := range after {
@@ -176,7 +208,28 @@ func TestCrashResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Trained != 6 {
+	if sum.Trained != 7 {
 		t.Fatalf("status says %d trained", sum.Trained)
 	}
+}
+
+// waitTrained polls the store until n candidates are trained.
+func waitTrained(t *testing.T, dir string, n int, cmd *exec.Cmd, out *bytes.Buffer) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		st, err := evolve.OpenStoreReadOnly(dir)
+		if err != nil {
+			continue
+		}
+		got, err := st.TrainedCount(context.Background())
+		st.Close()
+		if err == nil && got >= n {
+			return
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	t.Fatalf("no %d results within 5 minutes:\n%s", n, out.String())
 }
