@@ -180,3 +180,107 @@ func TestResumeContinuesExactly(t *testing.T) {
 		t.Fatalf("%d seed candidates after resume, want 1", seeds)
 	}
 }
+
+// TestInFlightRequeuedOnce fakes what a killed process leaves behind: one
+// candidate started once (re-queued and trained on resume) and one started
+// twice (given up as crashed, counted, never trained a third time).
+func TestInFlightRequeuedOnce(t *testing.T) {
+	table := loadTable(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, err := CreateStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, nb201Engine(t, table, s, 5, 6, nil))
+	cs, err := s.Candidates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Turn the last two trained children back into in-flight jobs.
+	var victims []Candidate
+	for i := len(cs) - 1; i >= 0 && len(victims) < 2; i-- {
+		if cs[i].Status == StatusTrained && cs[i].Op != OpSeed {
+			victims = append(victims, cs[i])
+		}
+	}
+	for i, v := range victims {
+		v.Status, v.Result, v.Reward, v.Attempts = StatusPending, train.Result{}, -1, i+1
+		if err := s.Apply(ctx, Write{Update: &v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s, err = OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	runEngine(t, nb201Engine(t, table, s, 5, 6, nil))
+	once, err := s.Candidate(ctx, victims[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, err := s.Candidate(ctx, victims[1].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if once.Status != StatusTrained || once.Attempts != 2 || once.Result.ValAcc != victims[0].Result.ValAcc {
+		t.Errorf("started once: %s, %d attempts, acc %.2f; want re-trained (2 attempts, acc %.2f)", once.Status, once.Attempts, once.Result.ValAcc, victims[0].Result.ValAcc)
+	}
+	if twice.Status != StatusFailed || twice.Result.Status != train.StatusCrashed || twice.Attempts != 2 {
+		t.Errorf("started twice: %s/%s with %d attempts; want failed/crashed, not retried", twice.Status, twice.Result.Status, twice.Attempts)
+	}
+	if n, _ := s.TrainedCount(ctx); n != 6 {
+		t.Errorf("trained %d, want the budget of 6", n)
+	}
+}
+
+func TestBudgets(t *testing.T) {
+	table := loadTable(t)
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		check  func(t *testing.T, sum Summary)
+		reason string
+	}{
+		{"target accuracy stops early", func(c *Config) { c.Budget.Trained = 500; c.Budget.TargetAcc = 80 },
+			func(t *testing.T, sum Summary) {
+				if sum.Best == nil || sum.Best.ValAcc < 80 || sum.Trained >= 500 {
+					t.Fatalf("best %+v after %d trained", sum.Best, sum.Trained)
+				}
+			}, "target reached"},
+		{"parallel jobs never overshoot the trained budget", func(c *Config) { c.Budget.Trained = 17; c.Parallel = 4 },
+			func(t *testing.T, sum Summary) {
+				if sum.Trained != 17 {
+					t.Fatalf("trained %d, want 17", sum.Trained)
+				}
+			}, "17 candidates trained"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := CreateStore(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			e := nb201Engine(t, table, s, 2, 1, nil)
+			tc.mod(&e.Config)
+			var last Event
+			e.Events = func(ev Event) {
+				if ev.Kind == EventBudgetReached {
+					last = ev
+				}
+			}
+			runEngine(t, e)
+			sum, err := s.Summary(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, sum)
+			if !contains(last.Message, tc.reason) {
+				t.Fatalf("budget event %q, want it to say %q", last.Message, tc.reason)
+			}
+		})
+	}
+}
