@@ -14,7 +14,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/arbor-nas/arbor/mine"
 )
@@ -135,7 +137,14 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 			reused = cat.AdoptProbes(prev, cfg)
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "probing %d ok modules in PyTorch (%d results reused from %s)...\n", n-reused, reused, f.out)
-		if err := mine.ProbeCatalog(ctx, cat, cfg, log, nil); err != nil {
+		var progress func(done, total int)
+		if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) && n-reused > 0 {
+			bar := progressbar.NewOptions(n-reused, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("probe"),
+				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+			progress = func(done, total int) { _ = bar.Set(done) }
+			defer bar.Finish()
+		}
+		if err := mine.ProbeCatalog(ctx, cat, cfg, log, progress); err != nil {
 			return err
 		}
 	}
