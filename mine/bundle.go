@@ -16,8 +16,13 @@ type bundler struct {
 	chunks   []string
 	state    map[unitKey]uint8 // 1 in progress, 2 done
 	needed   map[nameKey]bool
-	definers map[string]unitKey // global name -> unit that defines it
+	definers map[string]definer // global name -> what defines it
 	err      error
+}
+
+type definer struct {
+	k    unitKey
+	text string
 }
 
 type unitKey struct {
@@ -32,7 +37,7 @@ type nameKey struct {
 
 func newBundler(ri *rootIndex) *bundler {
 	return &bundler{ri: ri, seenImp: map[string]bool{}, state: map[unitKey]uint8{},
-		needed: map[nameKey]bool{}, definers: map[string]unitKey{}}
+		needed: map[nameKey]bool{}, definers: map[string]definer{}}
 }
 
 // bundle returns the standalone source defining class c of file f under its
@@ -168,6 +173,10 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 		b.fail(err)
 		return
 	}
+	if t.kind == tModule {
+		b.addImport(line) // a module object; needs the package installed
+		return
+	}
 	if t.kind == tNone {
 		if sub := b.ri.byMod[abs+"."+im.Name]; sub != nil {
 			b.addImport(line) // a submodule object; needs the package installed
@@ -231,15 +240,15 @@ func (b *bundler) define(name string, k unitKey, text string) {
 // bundle, so that is an error.
 func (b *bundler) defineOnly(name string, k unitKey, text string) bool {
 	if prev, ok := b.definers[name]; ok {
-		if prev == k {
-			return false
+		if prev.k == k || prev.text == text {
+			return false // the same definition (e.g. `F = functional` in two files)
 		}
-		if prev.f != k.f {
-			b.fail(fmt.Errorf("bundle name collision: %s is defined in both %s and %s", name, prev.f.rel, k.f.rel))
+		if prev.k.f != k.f {
+			b.fail(fmt.Errorf("bundle name collision: %s is defined in both %s and %s", name, prev.k.f.rel, k.f.rel))
 		}
 		return false
 	}
-	b.definers[name] = k
+	b.definers[name] = definer{k, text}
 	return true
 }
 

@@ -113,7 +113,7 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 
 	idx := make([]*rootIndex, len(cat.Roots))
 	for i := range cat.Roots {
-		idx[i] = &rootIndex{info: cat.Roots[i], byMod: map[string]*srcFile{}, moduleMemo: map[classKey]bool{}}
+		idx[i] = &rootIndex{info: cat.Roots[i], byMod: map[string]*srcFile{}, moduleMemo: map[classKey]bool{}, missing: map[string]bool{}}
 	}
 	var all []*srcFile
 	for i, r := range res {
@@ -257,11 +257,18 @@ feed:
 }
 
 // fingerprint identifies everything a catalog is computed from: the cache
-// format, the roots and every selected file's path and content hash, and
+// format, the arbor binary, the roots and every selected file's path and content hash, and
 // the discovery warnings (which end up in the catalog).
 func fingerprint(cat *Catalog, files []sourceFile, reads []parsed) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d c%d\n", cacheVersion, CatalogVersion)
+	// The catalog also depends on this program's resolver: a rebuilt arbor
+	// (another size or time) does not reuse a catalog an older one made.
+	if exe, err := os.Executable(); err == nil {
+		if st, err := os.Stat(exe); err == nil {
+			fmt.Fprintf(h, "exe %s %d %d\n", exe, st.Size(), st.ModTime().UnixNano())
+		}
+	}
 	for _, r := range cat.Roots {
 		fmt.Fprintf(h, "root %s %s %s\n", r.Path, r.Package, r.Commit)
 	}

@@ -2,6 +2,8 @@ package mine
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"unicode"
 )
@@ -26,6 +28,8 @@ type rootIndex struct {
 	// moduleMemo caches isModuleClass per (file, class path); false while
 	// being computed, which breaks inheritance cycles.
 	moduleMemo map[classKey]bool
+	// missing caches ownsModule's look at the disk.
+	missing map[string]bool
 }
 
 type classKey struct {
@@ -168,16 +172,46 @@ func (ri *rootIndex) lookupImport(f *srcFile, im importSpec, depth int, seen map
 	return target{}, fmt.Errorf("%s imports %s from %s, which does not define it", f.rel, im.Name, abs)
 }
 
-// ownsModule: a module inside the root's own package that was not found
-// cannot come from anywhere else, so importing it is unresolvable. (The
-// root's parent packages, such as torchvision for torchvision/models, are
-// taken as installed.)
+// ownsModule reports a module inside the root's own package that was not
+// mined and has nothing on disk to import (no .py, package directory or
+// compiled extension such as torch/_C.*.so): importing it cannot work.
+// Modules of the root's parent packages (torchvision for
+// torchvision/models) are taken as installed.
 func (ri *rootIndex) ownsModule(abs string) bool {
 	p := ri.info.Package
-	if p == "" {
+	if p == "" || (abs != p && !strings.HasPrefix(abs, p+".")) {
 		return false
 	}
-	return abs == p || strings.HasPrefix(abs, p+".")
+	if v, ok := ri.missing[abs]; ok {
+		return v
+	}
+	dir := ri.info.Path
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	base := dir
+	if rest := strings.TrimPrefix(abs, p); rest != "" {
+		base = filepath.Join(dir, filepath.FromSlash(strings.ReplaceAll(strings.TrimPrefix(rest, "."), ".", "/")))
+	}
+	found := false
+	for _, cand := range []string{base, base + ".py", base + ".so", base + ".pyd"} {
+		if _, err := os.Stat(cand); err == nil {
+			found = true
+			break
+		}
+	}
+	// A compiled extension (torch/_C.*.so) provides its own submodules
+	// (torch._C._distributed_c10d), so any compiled ancestor counts.
+	for b := base; !found && len(b) > len(dir); b = filepath.Dir(b) {
+		for _, pat := range []string{b + ".so", b + ".pyd", b + ".*.so", b + ".*.pyd"} {
+			if m, _ := filepath.Glob(pat); len(m) > 0 {
+				found = true
+				break
+			}
+		}
+	}
+	ri.missing[abs] = !found
+	return !found
 }
 
 // resolveDotted follows a dotted expression (nn.Module, models.resnet.X).

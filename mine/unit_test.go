@@ -224,7 +224,7 @@ func FuzzExtract(f *testing.F) {
 				t.Fatalf("class %s span [%d,%d) unit %d out of range", c.Name, c.Start, c.End, c.Unit)
 			}
 		}
-		ri := &rootIndex{info: Root{Path: "fuzz", Package: "pkg"}, byMod: map[string]*srcFile{}, moduleMemo: map[classKey]bool{}}
+		ri := &rootIndex{info: Root{Path: "fuzz", Package: "pkg"}, byMod: map[string]*srcFile{}, moduleMemo: map[classKey]bool{}, missing: map[string]bool{}}
 		sf := newSrcFile(ri, "sub/mod.py", src, facts)
 		ri.byMod[sf.mod] = sf
 		for _, m := range modulesOf(sf) {
