@@ -512,3 +512,13 @@ func (s *Store) LogCall(r llm.CallRecord) error {
 }
 
 var _ llm.CallLogger = (*Store)(nil)
+
+// SetHandle stores the backend handle of a submitted job (a Slurm job ID)
+// as soon as it is known, so a resumed run can re-attach instead of
+// submitting the candidate a second time.
+func (s *Store) SetHandle(ctx context.Context, id, handle string) error {
+	return s.tx(ctx, "set handle of "+id, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`UPDATE candidates SET handle=? WHERE id=?`, handle, id)
+		return err
+	})
+}
