@@ -1,8 +1,3 @@
-// Package evolve is the search engine: the steady-state loop, the
-// hierarchical Thompson-sampling planner, parent selection, the
-// validation and dedup gate, budgets, resume, the baseline strategies and
-// the run store. It never knows how a candidate is trained: it talks only
-// to train.Evaluator (and, optionally, a dry-run gate).
 package evolve
 
 import (

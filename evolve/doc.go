@@ -1,0 +1,44 @@
+// Package evolve is the search engine: the steady-state loop, the
+// hierarchical Thompson-sampling planner, parent selection, the
+// validation and dedup gate, budgets, resume, the baseline strategies and
+// the run store. It never knows how a candidate is trained: it talks only
+// to train.Evaluator (and, optionally, a dry-run gate).
+//
+// # The loop
+//
+// Engine.Run keeps up to Config.Parallel candidates in flight. Each new
+// candidate: a parent is drawn from the feasible archive (top-k or
+// tournament); the Planner draws an operation, then a prompt category;
+// tree.Options enumerates the valid options (insert and swap bring in the
+// primitive palette plus a fresh seeded sample of catalog modules); a
+// bounded, diverse sample goes to the llm.Resolver; the choice is applied;
+// the gate checks shapes, the evaluator's space (Engine.Arch), constraints
+// (Job.Limits max_params/max_flops), dedup by structural hash and by
+// whitespace-normalized code hash against every candidate ever proposed,
+// and the dry run. A rejected candidate is stored with its stage and
+// reason, counts as a planner failure and costs no training budget.
+//
+// # Storage and crashes
+//
+// Every change is one SQLite transaction (Store.Apply): a proposal is
+// stored with the planner state it left behind; a result is stored with
+// the planner's update and its events. A job's start is stored (attempts+1)
+// before the job runs. So a killed process loses at most the jobs in
+// flight, which resume re-queues once; a job lost twice is marked failed
+// (crashed). Jobs cut short by a drain (Ctrl-C) do not spend their retry.
+//
+// # Determinism
+//
+// Every random draw of a proposal comes from a stream keyed by the run
+// seed and the proposal number (parent, options sample, palette, offline
+// resolver via Decision.Trial), except the planner's, whose PCG state is
+// saved with every write. Hence:
+//
+//   - with Parallel = 1, the same seed, resolver and a deterministic
+//     evaluator give the identical sequence of candidates, hashes and
+//     outcomes, and a resumed run continues exactly as an uninterrupted
+//     one would (tested);
+//   - with Parallel > 1, proposals depend on which jobs have finished when
+//     a slot frees up; given the same completion order the sequence is the
+//     same, but completion order itself is not controlled.
+package evolve
