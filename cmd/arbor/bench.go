@@ -99,8 +99,8 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 	f.IntVar(&o.parentsK, "parents-k", 0, "thompson and thompson+surrogate: parents drawn from the top K; 0 = the paper's protocol, max(5, budget/20) (5 for 100 trials, 25 for 500)")
 	f.IntVar(&o.k, "k", surrogate.DefaultConfig().K, "thompson+surrogate: children screened per query")
 	f.StringVar(&o.acquisition, "acquisition", surrogate.DefaultConfig().Acquisition, "thompson+surrogate: ei or ucb")
-	f.IntVar(&o.sInit, "surrogate-init", 20, "thompson+surrogate: uniformly random initial architectures (the GP's initial design)")
-	f.IntVar(&o.sParentsK, "surrogate-parents-k", 20, "thompson+surrogate: parents drawn from the top K (the surrogate screens their children, so breadth is cheap)")
+	f.IntVar(&o.sInit, "surrogate-init", 10, "thompson+surrogate: uniformly random initial architectures (the GP's initial design)")
+	f.IntVar(&o.sParentsK, "surrogate-parents-k", 0, "thompson+surrogate: parents drawn from the top K; 0 = the same rule as thompson")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole bench to this file")
 	f.StringVar(&o.storeDir, "store-dir", "", "where the per-run SQLite stores go (default: /dev/shm when present, else the temp dir); removed after each run")
 	return cmd
@@ -139,8 +139,8 @@ func (o *benchOptions) validate() error {
 			return fmt.Errorf("--strategies: %q is not one of %v", s, benchStrategies)
 		}
 	}
-	if o.init < 1 || o.sInit < 1 || o.sParentsK < 1 || o.population < 1 || o.sample < 1 || o.sample > o.population || o.parentsK < 0 {
-		return fmt.Errorf("--init, --surrogate-init, --surrogate-parents-k and --population must be >= 1, --parents-k >= 0 and --sample in [1, population]")
+	if o.init < 1 || o.sInit < 1 || o.sParentsK < 0 || o.population < 1 || o.sample < 1 || o.sample > o.population || o.parentsK < 0 {
+		return fmt.Errorf("--init, --surrogate-init and --population must be >= 1, --parents-k and --surrogate-parents-k >= 0 and --sample in [1, population]")
 	}
 	sc := surrogate.DefaultConfig()
 	sc.K, sc.Acquisition = o.k, o.acquisition
@@ -182,7 +182,10 @@ type benchResult struct {
 	// rest is the engine (options, resolve, transform, gate, store).
 	Wall, Lookup, Screen, Arch time.Duration
 	Rejected                   int
-	Err                        error
+	// Exhausted: the engine stopped early because every proposal was a
+	// known architecture (MaxRejectStreak in a row).
+	Exhausted bool
+	Err       error
 }
 
 func runBench(ctx context.Context, o benchOptions, stdout, stderr io.Writer) error {
@@ -341,6 +344,13 @@ func runOne(ctx context.Context, o benchOptions, eval *train.Tabular, r benchRun
 	if screen != nil {
 		res.Screen = screen.spent
 	}
+	if err != nil && strings.Contains(err.Error(), "proposals in a row failed the gate") {
+		// Every child of every parent the strategy may draw is already
+		// known: the run cannot spend its budget. It ends here, with the
+		// queries it made, and the report counts it.
+		res.Exhausted = true
+		err = nil
+	}
 	if err != nil {
 		res.Err = err
 		return res
@@ -396,7 +406,7 @@ func benchConfig(o benchOptions, r benchRun) evolve.Config {
 	if k == 0 {
 		k = max(5, r.Budget/20)
 	}
-	if r.Strategy == evolve.StrategySurrogate {
+	if r.Strategy == evolve.StrategySurrogate && o.sParentsK > 0 {
 		k = o.sParentsK
 	}
 	cfg.Parents = evolve.ParentConfig{Method: evolve.ParentsTopK, K: k, TournamentSize: 5}
@@ -409,8 +419,9 @@ func benchConfig(o benchOptions, r benchRun) evolve.Config {
 	cfg.Surrogate.K = o.k
 	cfg.Surrogate.Acquisition = o.acquisition
 	// Near the optimum most one-edge children are already known; those
-	// rejections are free, so allow long streaks of them.
-	cfg.MaxRejectStreak = 300
+	// rejections are free, so allow long streaks of them before calling
+	// the neighbourhood exhausted.
+	cfg.MaxRejectStreak = 500
 	return cfg
 }
 

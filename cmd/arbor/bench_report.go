@@ -88,12 +88,15 @@ func (r *benchReport) print(w io.Writer) {
 func (r *benchReport) timing() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "time: %s wall on %d workers (table load %s); run time summed over workers:\n", r.total.Round(time.Millisecond), r.opts.workers, r.load.Round(time.Millisecond))
-	fmt.Fprintf(&b, "  %-20s %10s %10s %10s %10s %10s %9s %9s %10s\n", "strategy", "runs", "engine", "surrogate", "arch-map", "lookups", "queries", "rejected", "ms/query")
+	fmt.Fprintf(&b, "  %-20s %10s %10s %10s %10s %10s %9s %9s %10s %10s\n", "strategy", "runs", "engine", "surrogate", "arch-map", "lookups", "queries", "rejected", "ms/query", "exhausted")
 	for _, s := range r.opts.strategies {
 		var wall, look, scr, arch time.Duration
-		var q, rej int
+		var q, rej, ex int
 		for _, res := range r.results {
 			if res.Strategy == s {
+				if res.Exhausted {
+					ex++
+				}
 				wall += res.Wall
 				look += res.Lookup
 				scr += res.Screen
@@ -104,10 +107,11 @@ func (r *benchReport) timing() string {
 		}
 		eng := wall - look - scr - arch
 		ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
-		fmt.Fprintf(&b, "  %-20s %10s %10s %10s %10s %10s %9d %9d %10.2f\n", s, ms(wall), ms(eng), ms(scr), ms(arch), ms(look), q, rej,
-			float64(wall.Microseconds())/1000/math.Max(1, float64(q)))
+		fmt.Fprintf(&b, "  %-20s %10s %10s %10s %10s %10s %9d %9d %10.2f %10d\n", s, ms(wall), ms(eng), ms(scr), ms(arch), ms(look), q, rej,
+			float64(wall.Microseconds())/1000/math.Max(1, float64(q)), ex)
 	}
-	b.WriteString("  engine = options, resolve, transform, gate, SQLite store (everything but the surrogate, the tree→arch mapping and the table lookups)\n")
+	b.WriteString("  engine = options, resolve, transform, gate, SQLite store (everything but the surrogate, the tree→arch mapping and the table lookups);\n")
+	b.WriteString("  exhausted = runs that stopped before their budget because every child the strategy could propose was already known\n")
 	return b.String()
 }
 
