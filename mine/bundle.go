@@ -15,7 +15,7 @@ type bundler struct {
 	seenImp  map[string]bool
 	chunks   []string
 	state    map[unitKey]uint8 // 1 in progress, 2 done
-	needed   map[nameKey]bool
+	needed   map[nameKey]uint8 // 1 being resolved, 2 available
 	definers map[string]definer // global name -> what defines it
 	err      error
 }
@@ -37,7 +37,7 @@ type nameKey struct {
 
 func newBundler(ri *rootIndex) *bundler {
 	return &bundler{ri: ri, seenImp: map[string]bool{}, state: map[unitKey]uint8{},
-		needed: map[nameKey]bool{}, definers: map[string]definer{}}
+		needed: map[nameKey]uint8{}, definers: map[string]definer{}}
 }
 
 // bundle returns the standalone source defining class c of file f under its
@@ -92,10 +92,11 @@ func (b *bundler) addImport(line string) {
 // need makes the global `name`, as file f sees it, exist in the bundle.
 func (b *bundler) need(f *srcFile, name string) {
 	k := nameKey{f, name}
-	if b.needed[k] || b.err != nil {
+	if b.needed[k] != 0 || b.err != nil {
 		return
 	}
-	b.needed[k] = true
+	b.needed[k] = 1
+	defer func() { b.needed[k] = 2 }()
 	if isAnchorQual(f.mod+"."+name) && f.class(name) != nil {
 		b.addImport(fmt.Sprintf("from %s import %s", f.mod, name))
 		return
@@ -130,6 +131,12 @@ func (b *bundler) needFromStars(f *srcFile, name string) {
 			return
 		}
 		if tf := b.ri.byMod[abs]; tf != nil {
+			switch b.needed[nameKey{tf, name}] {
+			case 2:
+				return // already in the bundle
+			case 1:
+				continue // star-import cycle (a package __init__ re-exporting this file)
+			}
 			if t, err := b.ri.lookup(tf, name, 0); err == nil && t.kind != tNone {
 				b.need(tf, name)
 				return

@@ -41,8 +41,8 @@ func paramNames(ps []Param) []string {
 
 func TestMineFixture(t *testing.T) {
 	cat, st := mineRoots(t, DefaultConfig(), Options{}, fixtureRoot)
-	if st.Files != 15 || st.Parsed != 15 {
-		t.Errorf("files=%d parsed=%d, want 15 and 15", st.Files, st.Parsed)
+	if st.Files != 18 || st.Parsed != 18 {
+		t.Errorf("files=%d parsed=%d, want 18 and 18", st.Files, st.Parsed)
 	}
 	if got := cat.Roots[0].Package; got != "fixpkg" {
 		t.Errorf("root package = %q, want fixpkg", got)
@@ -87,6 +87,8 @@ func TestMineFixture(t *testing.T) {
 		{qual: "fixpkg.multi.Variadic", status: StatusOK, inputs: 1},
 		{qual: "fixpkg.layers.ConvBN", status: StatusOK, params: "in_channels,out_channels,kernel_size,stride", inputs: 1, category: CatConvBlock},
 		{qual: "fixpkg.latin1.Latin", status: StatusOK, inputs: 1},
+		{qual: "fixpkg.transforms.auto.AutoMode", status: StatusOK, params: "mode", inputs: 1,
+			has: []string{"class Mode(Enum):", "from enum import Enum\n", "from fixpkg.transforms import functional as F\n"}},
 		{qual: "fixpkg.problems.UsesMissing", status: StatusUnresolved, inputs: 1},
 		{qual: "fixpkg.problems.UsesUndefined", status: StatusUnresolved, inputs: 1},
 		{qual: "fixpkg.problems.NeedsConfig", status: StatusNeedsArgs, params: "cfg,norm_layer", inputs: 1},
@@ -138,8 +140,8 @@ func TestMineFixture(t *testing.T) {
 			t.Errorf("%s is not an nn.Module but was mined", q)
 		}
 	}
-	if len(cat.Modules) != 28 {
-		t.Errorf("mined %d modules, want 28", len(cat.Modules))
+	if len(cat.Modules) != 29 {
+		t.Errorf("mined %d modules, want 29", len(cat.Modules))
 	}
 	if r := mods["fixpkg.problems.UsesMissing"].Reason; !strings.Contains(r, "fixpkg.nothere") {
 		t.Errorf("unresolved reason %q does not name the missing module", r)

@@ -29,17 +29,17 @@ func TestMineAndCatalogCommands(t *testing.T) {
 		t.Fatalf("arbor mine: %v", err)
 	}
 	// The one-line summary: files, modules, ok, usable, seconds.
-	if !strings.Contains(out, "mined 15 files (15 parsed, 0 cached), 28 modules, 23 ok, - usable in ") {
+	if !strings.Contains(out, "mined 18 files (18 parsed, 0 cached), 29 modules, 24 ok, - usable in ") {
 		t.Errorf("summary = %q", out)
 	}
-	if out, err = runMineCLI(t, "mine", fixture, "-o", cat); err != nil || !strings.Contains(out, "(0 parsed, 15 cached)") {
+	if out, err = runMineCLI(t, "mine", fixture, "-o", cat); err != nil || !strings.Contains(out, "(0 parsed, 18 cached)") {
 		t.Errorf("rebuild: %v %q", err, out)
 	}
 	c, err := mine.LoadCatalog(cat)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, ok, _ := c.Counts(); n != 28 || ok != 23 {
+	if n, ok, _ := c.Counts(); n != 29 || ok != 24 {
 		t.Errorf("catalog counts %d/%d", n, ok)
 	}
 	out, err = runMineCLI(t, "catalog", "list", cat, "--category", "pooling")

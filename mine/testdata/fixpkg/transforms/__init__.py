@@ -1,0 +1,2 @@
+from .functional import *
+from .auto import *
