@@ -14,8 +14,8 @@ type bundler struct {
 	imports  []string
 	seenImp  map[string]bool
 	chunks   []string
-	state    map[unitKey]uint8 // 1 in progress, 2 done
-	needed   map[nameKey]uint8 // 1 being resolved, 2 available
+	state    map[unitKey]uint8  // 1 in progress, 2 done
+	needed   map[nameKey]uint8  // 1 being resolved, 2 available
 	definers map[string]definer // global name -> what defines it
 	err      error
 }
