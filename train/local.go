@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -161,6 +162,10 @@ func (l *Local) done(c *child) {
 	l.mu.Unlock()
 }
 
+// startupLimit bounds how long an interpreter may take to import torch and
+// take its job, apart from the job's own wall-time limit.
+const startupLimit = 3 * time.Minute
+
 var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
 // Evaluate trains job in a child process and returns its result. Candidate
@@ -204,7 +209,13 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 		return res, err
 	}
 	defer l.done(c)
+	started := make(chan struct{})
+	var once sync.Once
 	c.setSink(func(line []byte) {
+		if bytes.Equal(bytes.TrimSpace(line), startedLine) {
+			once.Do(func() { close(started) })
+			return
+		}
 		p, ep, ok := ParseTrainerLine(line)
 		switch {
 		case !ok:
@@ -221,26 +232,45 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	}
 	c.proc.Stdin().Close()
 
-	var limit <-chan time.Time
-	if l.cfg.Limits.WallSeconds > 0 || job.Limits.WallSeconds > 0 {
-		wall := job.Limits.WallSeconds
-		if wall <= 0 {
-			wall = l.cfg.Limits.WallSeconds
-		}
-		t := time.NewTimer(time.Duration(wall * float64(time.Second)))
-		defer t.Stop()
-		limit = t.C
+	wall := job.Limits.WallSeconds
+	if wall <= 0 {
+		wall = l.cfg.Limits.WallSeconds
 	}
+	// The wall limit runs from the moment the interpreter takes the job, so
+	// a slow interpreter start does not eat into the candidate's time; the
+	// start itself is bounded separately.
+	startup := time.NewTimer(startupLimit)
+	defer startup.Stop()
+	var limit <-chan time.Time
 	grace := time.Duration(l.cfg.KillGraceS * float64(time.Second))
 	var stopped Status
-	select {
-	case <-c.proc.Exited():
-	case <-ctx.Done():
-		c.proc.Stop(grace)
-		stopped = StatusCancelled
-	case <-limit:
-		c.proc.Stop(grace)
-		stopped = StatusTimeout
+	var why string
+wait:
+	for {
+		select {
+		case <-started:
+			started = nil
+			startup.Stop()
+			if wall > 0 {
+				t := time.NewTimer(time.Duration(wall * float64(time.Second)))
+				defer t.Stop()
+				limit = t.C
+			}
+		case <-c.proc.Exited():
+			break wait
+		case <-ctx.Done():
+			c.proc.Stop(grace)
+			stopped = StatusCancelled
+			break wait
+		case <-limit:
+			c.proc.Stop(grace)
+			stopped, why = StatusTimeout, fmt.Sprintf("killed after the wall-time limit of %gs", wall)
+			break wait
+		case <-startup.C:
+			c.proc.Stop(grace)
+			stopped, why = StatusTimeout, fmt.Sprintf("the interpreter did not take the job within %v", startupLimit)
+			break wait
+		}
 	}
 	state, _ := c.proc.Wait()
 	c.setSink(nil)
@@ -250,7 +280,7 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 		return cancelled()
 	case stopped == StatusTimeout:
 		res.Status = StatusTimeout
-		res.Error = fmt.Sprintf("killed after the wall-time limit of %.3gs", time.Since(start).Seconds())
+		res.Error = why
 	default:
 		r, err := ReadResult(dir)
 		if err != nil {

@@ -12,6 +12,9 @@ type trainerLine struct {
 	Epoch    *EpochStat `json:"epoch"`
 }
 
+// startedLine is what a --serve trainer prints when it takes its job.
+var startedLine = []byte(`{"started": true}`)
+
 // ParseTrainerLine decodes one stdout line of trainer.py. ok is false for
 // anything that is not a trainer message, which callers skip.
 func ParseTrainerLine(line []byte) (progress *Progress, epoch *EpochStat, ok bool) {

@@ -617,9 +617,10 @@ def serve():
     if not line.strip():
         return
     req = json.loads(line)
-    os.chdir(req["dir"])
     global T0
     T0 = time.time()
+    emit({"started": True})  # the job's wall-time limit runs from here
+    os.chdir(req["dir"])
     run_job(req.get("job", "job.json"), req.get("out", "result.json"))
 
 
