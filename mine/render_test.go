@@ -54,7 +54,17 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cat, _ := mineRoots(t, cfg, Options{}, root)
-	if err := ProbeCatalog(context.Background(), cat, cfg, nil, nil); err != nil {
+	err := ProbeCatalog(context.Background(), cat, cfg, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Go through catalog.json as `arbor evolve --catalog` does, so JSON
+	// numbers (float64) reach the renderer as they will in real runs.
+	saved := filepath.Join(t.TempDir(), "catalog.json")
+	if err := cat.Save(saved); err != nil {
+		t.Fatal(err)
+	}
+	if cat, err = LoadCatalog(saved); err != nil {
 		t.Fatal(err)
 	}
 	specs := cat.Specs()
