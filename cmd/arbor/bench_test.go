@@ -153,7 +153,7 @@ func BenchmarkBenchRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	o := benchOptions{table: tablePath, dataset: "cifar10", budgets: []int{100}, seeds: 1, strategies: benchStrategies,
-		workers: 1, init: 10, population: 20, sample: 5, k: 32, acquisition: "ei", sInit: 20, sParentsK: 20}
+		workers: 1, init: 10, population: 20, sample: 5, k: 32, acquisition: "ucb", sInit: 10}
 	if err := o.validate(); err != nil {
 		b.Fatal(err)
 	}
