@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -196,5 +197,39 @@ func TestLocalDevicePinning(t *testing.T) {
 	r, err := l.Evaluate(context.Background(), tinyJob("pinned", src), nil)
 	if err != nil || r.Status != StatusOK {
 		t.Fatalf("%v %+v", err, r)
+	}
+}
+
+// TestLocalClose: closing the pool stops running jobs (reported cancelled,
+// children gone) and later jobs get ErrClosed.
+func TestLocalClose(t *testing.T) {
+	l := newTestPool(t, testConfig(t, 1))
+	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
+	done := make(chan Result, 1)
+	go func() {
+		r, _ := l.Evaluate(context.Background(), tinyJob("closing", hangSource(t, pidfile)), nil)
+		done <- r
+	}()
+	pid := waitPID(t, pidfile, 60*time.Second)
+	start := time.Now()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("Close took %v", el)
+	}
+	select {
+	case r := <-done:
+		if r.Status != StatusCancelled {
+			t.Errorf("status %q, want cancelled (%s)", r.Status, r.Error)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("job still running 10 s after Close")
+	}
+	if !gone(pid, 3*time.Second) {
+		t.Errorf("grandchild %d survived Close", pid)
+	}
+	if _, err := l.Evaluate(context.Background(), tinyJob("late", candidate(t, "tiny")), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Evaluate after Close: %v, want ErrClosed", err)
 	}
 }
