@@ -1,5 +1,3 @@
-// Package mine extracts reusable nn.Module classes from PyTorch source trees
-// into a catalog, and probes their interfaces in a child Python process.
 package mine
 
 import (
