@@ -218,3 +218,28 @@ func TestMergeIdenticalModulesAcrossRoots(t *testing.T) {
 		t.Errorf("roots = %d, want 2", len(cat.Roots))
 	}
 }
+
+// A cloned repository: the root is not a package, the library inside it
+// imports itself absolutely (from mylib.layers import ...).
+func TestMineRepositoryWithAbsoluteImports(t *testing.T) {
+	cat, _ := mineRoots(t, DefaultConfig(), Options{}, "testdata/repo")
+	mods := byQual(cat)
+	if cat.Roots[0].Package != "" {
+		t.Errorf("root package = %q, want none", cat.Roots[0].Package)
+	}
+	b := mods["mylib.blocks.Block"]
+	if b == nil || b.Status != StatusOK {
+		t.Fatalf("mylib.blocks.Block not mined ok: %+v", b)
+	}
+	for _, s := range []string{"class ChannelNorm(nn.Module):", "EPS = 1e-6", "import torch\n"} {
+		if !strings.Contains(b.Source, s) {
+			t.Errorf("bundle lacks %q:\n%s", s, b.Source)
+		}
+	}
+	if strings.Contains(b.Source, "mylib") {
+		t.Errorf("bundle still imports the uninstalled library:\n%s", b.Source)
+	}
+	if idx := strings.Index(b.Source, "class ChannelNorm"); idx > strings.Index(b.Source, "class Block") {
+		t.Error("a dependency is defined after its user")
+	}
+}
