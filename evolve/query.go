@@ -2,7 +2,9 @@ package evolve
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -128,4 +130,22 @@ func (s *Store) Lineage(ctx context.Context, id string) ([]Candidate, error) {
 		chain[i], chain[j] = chain[j], chain[i]
 	}
 	return chain, nil
+}
+
+// LastEvent returns the newest stored event; ok is false when there is
+// none. Its counters are the run's latest progress, and a run whose last
+// event is not EventRunFinished is still going or was stopped.
+func (s *Store) LastEvent(ctx context.Context) (ev Event, ok bool, err error) {
+	var data string
+	err = s.db.QueryRowContext(ctx, `SELECT data FROM events ORDER BY seq DESC LIMIT 1`).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Event{}, false, nil
+	}
+	if err != nil {
+		return Event{}, false, fmt.Errorf("run store %s: last event: %w", s.path, err)
+	}
+	if err := json.Unmarshal([]byte(data), &ev); err != nil {
+		return Event{}, false, fmt.Errorf("run store %s: last event: %w", s.path, err)
+	}
+	return ev, true, nil
 }

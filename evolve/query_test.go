@@ -47,7 +47,18 @@ func TestQueryHelpers(t *testing.T) {
 	if _, ok, err := s.Posteriors(ctx); ok || err != nil {
 		t.Fatalf("posteriors of a fresh store: ok=%v err=%v", ok, err)
 	}
+	if _, ok, err := s.LastEvent(ctx); ok || err != nil {
+		t.Fatalf("last event of a fresh store: ok=%v err=%v", ok, err)
+	}
 	family(t, s)
+	for _, k := range []EventKind{EventRunStarted, EventFinished, EventRunFinished} {
+		if err := s.Apply(ctx, Write{Events: []Event{{Time: time.Now(), Kind: k, Trained: 3, Budget: 9}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ev, ok, err := s.LastEvent(ctx); !ok || err != nil || ev.Kind != EventRunFinished || ev.Budget != 9 {
+		t.Fatalf("last event %+v ok=%v err=%v", ev, ok, err)
+	}
 	p := NewPlanner(DefaultPlannerConfig(), 3)
 	p.Update(OpSwap, CatExploit, true)
 	p.Update(OpInsert, CatReverse, false)

@@ -143,6 +143,7 @@ func configKeyDocs() map[string]string {
 		"mine.exclude":                   "Globs of files to skip, matched like include.",
 		"mine.python":                    "Interpreter for the interface probe; empty: the first of python3, /usr/bin/python3 that can import torch.",
 		"mine.probe_timeout":             "Time limit of one module's probe; a module over it is marked failed.",
+		"mine.probe_memory_mb":           "Address-space cap (RLIMIT_AS) of the probe's child process in MiB, so a module that allocates without bound fails alone; 0 = no cap, else at least 1024.",
 		"mine.probe_widths":              "Three increasing channel widths the parameter and MAC polynomials are fitted from.",
 		"mine.ref_hw":                    "Spatial size of the probe's dummy input.",
 	}
@@ -150,7 +151,8 @@ func configKeyDocs() map[string]string {
 
 // configReference lists every leaf key of Config in schema order. It
 // fails when a key or section has no doc, or a doc names a key the schema
-// lost.
+// lost; the list is complete either way, so the commands still work (a
+// test catches the gap).
 func configReference() ([]keyDoc, error) {
 	return referenceOf(DefaultConfig(), configKeyDocs(), configSectionDocs())
 }
@@ -163,6 +165,9 @@ func referenceOf(def any, docs, secDocs map[string]string) ([]keyDoc, error) {
 		d, ok := docs[key]
 		if !ok {
 			missing = append(missing, key)
+		}
+		if !ok {
+			d = "(not documented yet)"
 		}
 		out = append(out, keyDoc{Key: key, Type: configTypeName(reflect.TypeOf(val)), Default: yamlLiteral(val), Doc: d})
 	})

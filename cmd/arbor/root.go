@@ -28,6 +28,9 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newStatusCmd(),
 		newTreeCmd(),
 		newConfigCmd(),
+		newBestCmd(),
+		newLineageCmd(),
+		newReportCmd(),
 	)
 	return root
 }

@@ -1,0 +1,634 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// nb201Table is the NAS-Bench-201 table the fixture runs search over.
+func nb201Table(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "nasbench201", "nb201-cifar.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("NAS-Bench-201 table not available (%v): the inspection tests search over it", err)
+	}
+	return p
+}
+
+// tabularConfig writes a config for a real tabular search; with llmURL
+// the resolver is the LLM at that URL, with prices so spend is counted.
+func tabularConfig(t *testing.T, dir, table, llmURL string, budget int) string {
+	t.Helper()
+	text := fmt.Sprintf(`run:
+  dir: %s
+  evaluator: tabular
+  table: %s
+evolve:
+  seed: 3
+  seed_arch: nb201-resnet
+  parallel: 2
+  budget:
+    trained: %d
+  dry_run: false
+  max_reject_streak: 1000
+`, filepath.Join(dir, "run"), table, budget)
+	if llmURL != "" {
+		text += fmt.Sprintf(`llm:
+  base_url: %s
+  api_key_env: ARBOR_UX_TEST_NO_KEY
+  structured: true
+  max_retries: 0
+  max_repairs: 1
+  models:
+    - name: mock-model
+      weight: 1
+      input_usd_per_mtok: 3
+      output_usd_per_mtok: 15
+`, llmURL)
+	}
+	return writeFile(t, dir, "cfg.yaml", text)
+}
+
+// fixtureRuns are real searches shared by the inspection tests: one with
+// the offline resolver, one resolved by an LLM (the llmtest server, real
+// HTTP) so that spend and rationales are recorded.
+type fixtureRuns struct {
+	offline, withLLM string
+	llmCalls         int
+}
+
+func buildRuns(t *testing.T) fixtureRuns {
+	t.Helper()
+	table := nb201Table(t)
+	root := t.TempDir()
+	build := func(name, url string, budget int) string {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		cfg := tabularConfig(t, dir, table, url, budget)
+		if _, errOut, code := runUX(t, "evolve", "--config", cfg); code != 0 {
+			t.Fatalf("evolve %s: exit %d: %s", name, code, errOut)
+		}
+		return filepath.Join(dir, "run")
+	}
+	var r fixtureRuns
+	r.offline = build("offline", "", 30)
+	srv := llmtest.New()
+	defer srv.Close()
+	for range 3000 {
+		srv.Push(llmtest.SchemaAnswer())
+	}
+	r.withLLM = build("llm", srv.URL(), 12)
+	r.llmCalls = len(srv.Requests())
+	return r
+}
+
+// TestInspectCommands runs best, lineage, report and the full status on
+// two real runs, and every command's bad input.
+func TestInspectCommands(t *testing.T) {
+	r := buildRuns(t)
+	t.Run("bad-input", func(t *testing.T) { testInspectBadInput(t, r) })
+	t.Run("best", func(t *testing.T) { testBestOnRun(t, r) })
+	t.Run("lineage", func(t *testing.T) { testLineageOnRun(t, r) })
+	t.Run("report", func(t *testing.T) { testReportOnRun(t, r) })
+	t.Run("full-status", func(t *testing.T) { testFullStatusOnRun(t, r) })
+}
+
+func readStore(t *testing.T, dir string) []evolve.Candidate {
+	t.Helper()
+	s, err := evolve.OpenStoreReadOnly(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	cs, err := s.Candidates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+// testInspectBadInput: every inspection command answers bad input with a
+// clear message and exit code 2.
+func testInspectBadInput(t *testing.T, r fixtureRuns) {
+	tmp := t.TempDir()
+	empty := filepath.Join(tmp, "empty")
+	os.Mkdir(empty, 0o755)
+	corrupt := filepath.Join(tmp, "corrupt")
+	os.Mkdir(corrupt, 0o755)
+	writeFile(t, corrupt, evolve.StoreFile, strings.Repeat("this is not a database\n", 300))
+	notDir := writeFile(t, tmp, "file.txt", "x")
+	missing := filepath.Join(tmp, "nope")
+
+	type tc struct {
+		args []string
+		want string
+	}
+	var cases []tc
+	for _, cmd := range [][]string{{"best"}, {"lineage", "--dot"}, {"report", "-o", filepath.Join(tmp, "out")}, {"status"}} {
+		for _, bad := range []struct{ dir, want string }{
+			{missing, "no such file"},
+			{notDir, "not a directory"},
+			{empty, "run directory"},
+			{corrupt, "corrupt"},
+		} {
+			if cmd[0] == "status" && (bad.dir == notDir || bad.dir == missing) {
+				bad.want = "run directory" // status opens the store directly
+			}
+			args := append([]string{cmd[0], bad.dir}, cmd[1:]...)
+			cases = append(cases, tc{args, bad.want})
+		}
+	}
+	cases = append(cases,
+		tc{[]string{"lineage", r.offline, "c99999"}, `no candidate "c99999"`},
+		tc{[]string{"lineage", r.offline, "--dot", "c99999"}, `no candidate "c99999"`},
+		tc{[]string{"best", r.offline, "--id", "c99999", "--export", filepath.Join(tmp, "m.py")}, `no candidate "c99999"`},
+		tc{[]string{"best", r.offline, "--metric", "loss"}, "--metric"},
+		tc{[]string{"best", r.offline, "--pareto", "--objective", "energy"}, "--objective"},
+		tc{[]string{"best", r.offline, "--pareto", "--objective", "latency"}, "latency measurement"},
+		tc{[]string{"best"}, "RUN_DIR"},
+		tc{[]string{"best", r.offline, "extra"}, "RUN_DIR"},
+		tc{[]string{"lineage", r.offline}, "RUN_DIR ID"},
+		tc{[]string{"lineage"}, "RUN_DIR ID"},
+		tc{[]string{"report", r.offline}, "-o DIR"},
+		tc{[]string{"report", "-o", tmp}, "RUN_DIR"},
+		tc{[]string{"report", r.offline, "-o", filepath.Join(notDir, "sub")}, "not a directory"},
+		tc{[]string{"best", r.offline, "--no-such-flag"}, "unknown flag"},
+	)
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, errOut, code := runUX(t, c.args...)
+			if code != 2 {
+				t.Fatalf("exit %d, want 2; stdout %q stderr %q", code, out, errOut)
+			}
+			if !strings.Contains(errOut, c.want) {
+				t.Errorf("message lacks %q: %s", c.want, errOut)
+			}
+		})
+	}
+}
+
+func TestParetoFront(t *testing.T) {
+	cand := func(id string, acc float64, params int64) evolve.Candidate {
+		c := evolve.Candidate{ID: id, Params: params, Status: evolve.StatusTrained}
+		c.Result.ValAcc = acc
+		return c
+	}
+	metric, _ := metricFunc(metricValAcc)
+	cost, _, _ := objectiveFunc("params")
+	for _, tc := range []struct {
+		name string
+		in   []evolve.Candidate
+		want []string
+	}{
+		{"empty", nil, nil},
+		{"one", []evolve.Candidate{cand("a", 90, 100)}, []string{"a"}},
+		{"dominated", []evolve.Candidate{cand("a", 90, 100), cand("b", 80, 200)}, []string{"a"}},
+		{"trade-off", []evolve.Candidate{cand("big", 95, 1000), cand("small", 80, 10), cand("mid", 90, 100), cand("bad", 85, 500)},
+			[]string{"small", "mid", "big"}},
+		{"equal cost keeps the more accurate", []evolve.Candidate{cand("a", 80, 100), cand("b", 85, 100)}, []string{"b"}},
+		{"exact tie keeps the first", []evolve.Candidate{cand("a", 85, 100), cand("b", 85, 100)}, []string{"a"}},
+		{"equal accuracy keeps the smaller", []evolve.Candidate{cand("a", 85, 200), cand("b", 85, 100)}, []string{"b"}},
+	} {
+		var got []string
+		for _, c := range paretoFront(tc.in, metric, cost) {
+			got = append(got, c.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: front %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func testBestOnRun(t *testing.T, r fixtureRuns) {
+	cands := readStore(t, r.offline)
+	ok := feasible(cands)
+	if len(ok) < 20 {
+		t.Fatalf("the fixture run trained only %d candidates successfully", len(ok))
+	}
+	bestAcc := 0.0
+	for _, c := range ok {
+		bestAcc = max(bestAcc, c.Result.ValAcc)
+	}
+	out, errOut, code := runUX(t, "best", r.offline, "--json")
+	if code != 0 {
+		t.Fatalf("best: exit %d: %s", code, errOut)
+	}
+	var best candidateJSON
+	if err := json.Unmarshal([]byte(out), &best); err != nil || best.ValAcc != bestAcc {
+		t.Fatalf("best %+v (%v), want val_acc %.3f", best, err, bestAcc)
+	}
+
+	// The Pareto front against a brute-force check, on each objective.
+	for _, obj := range []string{"params", "flops"} {
+		out, errOut, code = runUX(t, "best", r.offline, "--pareto", "--objective", obj, "--json")
+		if code != 0 {
+			t.Fatalf("pareto %s: exit %d: %s", obj, code, errOut)
+		}
+		var front []candidateJSON
+		if err := json.Unmarshal([]byte(out), &front); err != nil || len(front) == 0 {
+			t.Fatalf("pareto %s: %v: %s", obj, err, out)
+		}
+		costOf := func(id string, params, flops int64) float64 {
+			if obj == "flops" {
+				return float64(flops)
+			}
+			return float64(params)
+		}
+		inFront := map[string]bool{}
+		for _, f := range front {
+			inFront[f.ID] = true
+		}
+		for _, c := range ok {
+			dominated := false
+			for _, o := range ok {
+				if o.Result.ValAcc >= c.Result.ValAcc && costOf(o.ID, o.Params, o.FLOPs) <= costOf(c.ID, c.Params, c.FLOPs) &&
+					(o.Result.ValAcc > c.Result.ValAcc || costOf(o.ID, o.Params, o.FLOPs) < costOf(c.ID, c.Params, c.FLOPs)) {
+					dominated = true
+				}
+			}
+			if inFront[c.ID] && dominated {
+				t.Errorf("pareto %s: %s is in the front but dominated", obj, c.ID)
+			}
+			if !inFront[c.ID] && !dominated && !slices.ContainsFunc(front, func(f candidateJSON) bool {
+				return f.ValAcc == c.Result.ValAcc && costOf(f.ID, f.Params, f.FLOPs) == costOf(c.ID, c.Params, c.FLOPs)
+			}) {
+				t.Errorf("pareto %s: %s is not dominated but missing from the front", obj, c.ID)
+			}
+		}
+	}
+	out, _, code = runUX(t, "best", r.offline, "--pareto")
+	if code != 0 || !strings.Contains(out, "Pareto front of") || !strings.Contains(out, best.ID) {
+		t.Errorf("pareto text output: exit %d:\n%s", code, out)
+	}
+
+	// --export and --tree write the best candidate; the file builds in PyTorch.
+	dir := t.TempDir()
+	model, treeOut := filepath.Join(dir, "model.py"), filepath.Join(dir, "tree.json")
+	if _, errOut, code := runUX(t, "best", r.offline, "--export", model, "--tree", treeOut); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, errOut)
+	}
+	var bestCand evolve.Candidate
+	for _, c := range cands {
+		if c.ID == best.ID {
+			bestCand = c
+		}
+	}
+	data, err := os.ReadFile(treeOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tree.Parse(data)
+	if err != nil {
+		t.Fatalf("exported tree: %v", err)
+	}
+	if tree.Hash(tr) != bestCand.Hash {
+		t.Errorf("exported tree hash %s, stored %s", tree.Hash(tr), bestCand.Hash)
+	}
+	src, _ := os.ReadFile(model)
+	if !strings.Contains(string(src), "class Candidate(nn.Module)") || !strings.Contains(string(src), best.ID) {
+		t.Fatalf("export lacks the class or its provenance:\n%.400s", src)
+	}
+	py := torchPython(t)
+	cmd := exec.Command(py, model)
+	cmd.Dir = dir
+	outPy, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python %s: %v\n%s", model, err, outPy)
+	}
+	want := fmt.Sprintf("output (2, 10) parameters %d", bestCand.Params)
+	if !strings.Contains(string(outPy), want) {
+		t.Errorf("the exported model printed %q, want %q", outPy, want)
+	}
+}
+
+// torchPython returns an interpreter that can import torch; it skips only
+// when there is none at all.
+func torchPython(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(py, "-c", "import torch").Run() == nil {
+			return py
+		}
+	}
+	t.Skip("no Python interpreter with torch")
+	return ""
+}
+
+func testLineageOnRun(t *testing.T, r fixtureRuns) {
+	for _, run := range []string{r.offline, r.withLLM} {
+		cands := readStore(t, run)
+		byID := map[string]evolve.Candidate{}
+		for _, c := range cands {
+			byID[c.ID] = c
+		}
+		// The deepest trained candidate has the longest story.
+		deepest, depth := "", -1
+		for _, c := range feasible(cands) {
+			d := 0
+			for p := c; p.ParentID != ""; p = byID[p.ParentID] {
+				d++
+			}
+			if d > depth {
+				deepest, depth = c.ID, d
+			}
+		}
+		if depth < 1 {
+			t.Fatalf("%s: no trained child in the fixture run", run)
+		}
+		out, errOut, code := runUX(t, "lineage", run, deepest, "--json")
+		if code != 0 {
+			t.Fatalf("lineage: exit %d: %s", code, errOut)
+		}
+		var steps []lineageStep
+		if err := json.Unmarshal([]byte(out), &steps); err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) != depth+1 || steps[0].Op != evolve.OpSeed || steps[0].ParentID != "" || steps[len(steps)-1].ID != deepest {
+			t.Fatalf("chain of %d steps for depth %d: %+v", len(steps), depth, steps)
+		}
+		for i := 1; i < len(steps); i++ {
+			s, p := steps[i], steps[i-1]
+			if s.ParentID != p.ID {
+				t.Errorf("step %d: parent %s, previous step %s", i, s.ParentID, p.ID)
+			}
+			if s.Path == "" || s.Rationale == "" {
+				t.Errorf("step %d (%s): path %q, rationale %q: a step must say where and why", i, s.ID, s.Path, s.Rationale)
+			}
+			if s.Delta != nil && *s.Delta != s.ValAcc-p.ValAcc {
+				t.Errorf("step %d: delta %g, accuracies %g - %g", i, *s.Delta, s.ValAcc, p.ValAcc)
+			}
+		}
+		text, _, code := runUX(t, "lineage", run, deepest)
+		if code != 0 || !strings.Contains(text, fmt.Sprintf("%d steps from the seed", depth)) || !strings.Contains(text, "rationale:") ||
+			!strings.Contains(text, "vs parent") {
+			t.Errorf("lineage text: exit %d:\n%s", code, text)
+		}
+
+		dot, _, code := runUX(t, "lineage", run, "--dot", deepest)
+		if code != 0 || !strings.HasPrefix(strings.SplitN(dot, "\n", 2)[1], "digraph family {") || !strings.HasSuffix(dot, "}\n") {
+			t.Fatalf("dot: exit %d:\n%.300s", code, dot)
+		}
+		nodes := regexp.MustCompile(`(?m)^  "c\d+" \[`).FindAllString(dot, -1)
+		edges := regexp.MustCompile(`(?m)^  "c\d+" -> "c\d+"`).FindAllString(dot, -1)
+		wantNodes, wantEdges := 0, 0
+		for _, c := range cands {
+			if c.Status != evolve.StatusRejected {
+				wantNodes++
+				if c.ParentID != "" {
+					wantEdges++
+				}
+			}
+		}
+		if len(nodes) != wantNodes || len(edges) != wantEdges {
+			t.Errorf("dot has %d nodes and %d edges, want %d and %d", len(nodes), len(edges), wantNodes, wantEdges)
+		}
+		if bold := strings.Count(dot, "penwidth=2.5"); bold != 2*depth+1 {
+			t.Errorf("dot marks %d lineage nodes and edges, want %d", bold, 2*depth+1)
+		}
+		if dotBin, err := exec.LookPath("dot"); err == nil {
+			cmd := exec.Command(dotBin, "-Tsvg")
+			cmd.Stdin = strings.NewReader(dot)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("graphviz rejects the output: %v\n%.300s", err, out)
+			}
+		}
+	}
+}
+
+func testReportOnRun(t *testing.T, r fixtureRuns) {
+	for _, run := range []string{r.offline, r.withLLM} {
+		dir := filepath.Join(t.TempDir(), "report")
+		out, errOut, code := runUX(t, "report", run, "-o", dir)
+		if code != 0 || !strings.Contains(out, "index.html") {
+			t.Fatalf("report: exit %d: %s%s", code, out, errOut)
+		}
+		for _, p := range reportPlots() {
+			f, err := os.Open(filepath.Join(dir, p.Name+".png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil {
+				t.Fatalf("%s.png: %v", p.Name, err)
+			}
+			if b := img.Bounds(); b.Dx() < 600 || b.Dy() < 300 {
+				t.Errorf("%s.png is only %v", p.Name, b)
+			}
+			svg, err := os.ReadFile(filepath.Join(dir, p.Name+".svg"))
+			if err != nil || !bytes.Contains(svg, []byte("<svg")) {
+				t.Errorf("%s.svg: %v", p.Name, err)
+			}
+		}
+		html, err := os.ReadFile(filepath.Join(dir, "index.html"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		top := topByMetric(readStore(t, run), metricValAcc, 10)
+		if rows := strings.Count(string(html), "<tr><td>"); rows != len(top) {
+			t.Errorf("index.html has %d table rows, want %d", rows, len(top))
+		}
+		for _, c := range top {
+			if !strings.Contains(string(html), "<code>"+c.ID+"</code>") {
+				t.Errorf("index.html lacks top candidate %s", c.ID)
+			}
+		}
+		for _, p := range reportPlots() {
+			if !strings.Contains(string(html), `src="`+p.Name+`.png"`) {
+				t.Errorf("index.html does not show %s", p.Name)
+			}
+		}
+	}
+	// The LLM run's spend is what the mock server was asked for.
+	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := readReportData(context.Background(), r.withLLM, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Calls) == 0 || d.Summary.LLM.Cost <= 0 {
+		t.Fatalf("the LLM run recorded %d calls costing $%g", len(d.Calls), d.Summary.LLM.Cost)
+	}
+	xy := spendSeries(d.Calls, d.Cands[0].ProposedAt)
+	if got := xy[len(xy)-1].Y; fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", d.Summary.LLM.Cost) {
+		t.Errorf("spend series ends at $%g, store says $%g", got, d.Summary.LLM.Cost)
+	}
+	p, err := plotSpend(d)
+	if err != nil || !strings.Contains(p.Title.Text, strconv.Itoa(len(d.Calls))+" calls") {
+		t.Errorf("spend plot title %q (%v)", p.Title.Text, err)
+	}
+}
+
+func TestReportSeries(t *testing.T) {
+	c := func(seq int64, op string, status evolve.Status, acc float64, reward int, fin int) evolve.Candidate {
+		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: status, Reward: reward,
+			FinishedAt: time.Unix(int64(fin), 0)}
+		x.Result.ValAcc = acc
+		if status == evolve.StatusTrained {
+			x.Result.Status = "ok"
+		}
+		return x
+	}
+	cs := []evolve.Candidate{
+		c(1, "seed", evolve.StatusTrained, 50, -1, 1),
+		c(2, "swap", evolve.StatusRejected, 0, -1, 0),
+		c(4, "swap", evolve.StatusTrained, 60, 1, 2), // finished before seq 3
+		c(3, "swap", evolve.StatusFailed, 0, 0, 3),
+		c(5, "insert", evolve.StatusTrained, 55, 0, 4),
+		c(6, "swap", evolve.StatusTrained, 70, 1, 5),
+	}
+	order := trainingOrder(cs)
+	var ids []string
+	for _, o := range order {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []string{"c00001", "c00004", "c00003", "c00005", "c00006"}) {
+		t.Fatalf("training order %v", ids)
+	}
+	var best []float64
+	for _, p := range bestSoFar(order) {
+		best = append(best, p.Y)
+	}
+	if !slices.Equal(best, []float64{50, 60, 60, 60, 70}) {
+		t.Errorf("best so far %v", best)
+	}
+	s := opSuccessSeries(order, 1)
+	if got := s["swap"]; len(got) != 3 || got[0].Y != 100 || got[1].Y != 50 || got[2].Y != 100*2.0/3 || got[2].X != 5 {
+		t.Errorf("swap success %v", got)
+	}
+	if _, ok := s["seed"]; ok {
+		t.Errorf("seeds have no parent to beat but got a series")
+	}
+	if got := opSuccessSeries(order, 3)["swap"]; len(got) != 1 {
+		t.Errorf("with a minimum of 3 children, swap has %d points, want 1", len(got))
+	}
+}
+
+// TestInspectWhileRunning runs a real search in one goroutine and reads
+// its run directory with status, best and report from another until it
+// ends: every read must succeed on the half-written store.
+func TestInspectWhileRunning(t *testing.T) {
+	table := nb201Table(t)
+	dir := t.TempDir()
+	cfg := tabularConfig(t, dir, table, "", 60)
+	run := filepath.Join(dir, "run")
+	done := make(chan string, 1)
+	go func() {
+		_, errOut, code := runUX(t, "evolve", "--config", cfg)
+		if code != 0 {
+			done <- fmt.Sprintf("evolve: exit %d: %s", code, errOut)
+			return
+		}
+		done <- ""
+	}()
+	reads, sawPartial := 0, false
+	for {
+		select {
+		case msg := <-done:
+			if msg != "" {
+				t.Fatal(msg)
+			}
+			if reads == 0 {
+				t.Fatal("the search ended before any read")
+			}
+			t.Logf("%d reads during the run; saw a partial run: %v", reads, sawPartial)
+			out, _, code := runUX(t, "status", run)
+			if code != 0 || !strings.Contains(out, "60 trained") {
+				t.Errorf("status after the run: exit %d:\n%s", code, out)
+			}
+			return
+		default:
+		}
+		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		s, err := evolve.OpenStoreReadOnly(run)
+		if err != nil {
+			// The store file exists before its schema is committed.
+			time.Sleep(5 * time.Millisecond)
+			continue
+		}
+		fs, err := readFullStatus(context.Background(), run, s, 5)
+		s.Close()
+		if err != nil {
+			t.Fatalf("full status during the run: %v", err)
+		}
+		var b bytes.Buffer
+		writeFullStatus(&b, fs)
+		if fs.Summary.Trained < 60 {
+			sawPartial = true
+		}
+		if fs.Summary.Best != nil && reads%8 == 0 {
+			if _, errOut, code := runUX(t, "best", run, "--pareto"); code != 0 {
+				t.Fatalf("best during the run: exit %d: %s", code, errOut)
+			}
+			if _, errOut, code := runUX(t, "report", run, "-o", filepath.Join(dir, "rep")); code != 0 {
+				t.Fatalf("report during the run: exit %d: %s", code, errOut)
+			}
+		}
+		reads++
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
+	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fs, err := readFullStatus(context.Background(), r.withLLM, s, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	writeFullStatus(&b, fs)
+	out := b.String()
+	for _, want := range []string{"finished: budget reached", "trained 12 of a budget of 12", "rejected by gate:", "posterior mean",
+		"planner posterior means by prompt category", "LLM: ", "calls", "top "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("full status lacks %q:\n%s", want, out)
+		}
+	}
+	// One stored call per resolved decision; a decision may take several
+	// HTTP requests (repairs).
+	if fs.Summary.LLM.Calls == 0 || fs.Summary.LLM.Calls > r.llmCalls {
+		t.Errorf("status counts %d LLM calls, the server answered %d requests", fs.Summary.LLM.Calls, r.llmCalls)
+	}
+	if len(fs.Top) != min(5, len(feasible(readStore(t, r.withLLM)))) || fs.Top[0].ID != fs.Summary.Best.ID {
+		t.Errorf("top %d, first %s, best %s", len(fs.Top), fs.Top[0].ID, fs.Summary.Best.ID)
+	}
+	for _, o := range fs.Ops {
+		if o.Op == evolve.OpSeed {
+			continue
+		}
+		if _, ok := fs.Posteriors.Ops[o.Op]; !ok {
+			t.Errorf("operation %s has no posterior", o.Op)
+		}
+	}
+}

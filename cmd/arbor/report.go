@@ -1,0 +1,614 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"image/color"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/arbor-nas/arbor/evolve"
+)
+
+func newReportCmd() *cobra.Command {
+	var outDir string
+	cmd := &cobra.Command{
+		Use:   "report RUN_DIR -o DIR",
+		Short: "Write the run's plots (PNG and SVG) and an index.html with the top-10 table",
+		Long: `report reads a run (while it runs or after) and writes to DIR:
+  best_so_far   best validation accuracy against candidates trained
+  pareto        every trained candidate's accuracy against its parameters, with the Pareto front
+  op_success    each operation's success rate (child beats parent) as the run went on
+  rejections    gate rejections by reason, and training failures by class
+  llm_spend     cumulative LLM spend in US dollars against time
+each as .png and .svg, and index.html showing them with the top-10 table.`,
+		Args: wantArgs("report", 1, "one RUN_DIR"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if outDir == "" {
+				return usagef("report: give the output directory with -o DIR")
+			}
+			ctx := cmd.Context()
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			s, err := openRun(args[0])
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			data, err := readReportData(ctx, args[0], s)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(outDir, 0o755); err != nil {
+				return asUsage(fmt.Errorf("report -o %s: %w", outDir, err))
+			}
+			files, err := writeReport(outDir, data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %d files to %s; open %s\n", len(files), outDir, filepath.Join(outDir, "index.html"))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&outDir, "output", "o", "", "directory to write the report to (created if needed)")
+	return cmd
+}
+
+// reportData is what the report is drawn from, read once from the store.
+type reportData struct {
+	Dir        string
+	Cands      []evolve.Candidate
+	Calls      []evolve.CallRow
+	Summary    evolve.Summary
+	Last       evolve.Event
+	HasEvents  bool
+	MaxParams  int64  // the run's max_params constraint, 0 when none or unknown
+	Strategy   string // from the stored configuration, when there is one
+	Generated  time.Time
+	Posteriors evolve.Posteriors
+}
+
+func readReportData(ctx context.Context, dir string, s *evolve.Store) (reportData, error) {
+	d := reportData{Dir: dir, Generated: time.Now()}
+	var err error
+	if d.Cands, err = s.Candidates(ctx); err != nil {
+		return d, err
+	}
+	if d.Calls, err = s.Calls(ctx); err != nil {
+		return d, err
+	}
+	if d.Summary, err = s.Summary(ctx); err != nil {
+		return d, err
+	}
+	if d.Last, d.HasEvents, err = s.LastEvent(ctx); err != nil {
+		return d, err
+	}
+	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
+		return d, err
+	}
+	if raw, ok, err := s.Meta(ctx, metaCLIConfig); err == nil && ok {
+		cfg := DefaultConfig()
+		if json.Unmarshal([]byte(raw), &cfg) == nil {
+			d.MaxParams = cfg.Train.Limits.MaxParams
+			d.Strategy = cfg.Evolve.Strategy
+		}
+	}
+	return d, nil
+}
+
+// trainingOrder returns the candidates that reached the evaluator
+// (trained or failed) in the order they finished.
+func trainingOrder(cs []evolve.Candidate) []evolve.Candidate {
+	var out []evolve.Candidate
+	for _, c := range cs {
+		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b evolve.Candidate) int {
+		return cmp.Or(a.FinishedAt.Compare(b.FinishedAt), cmp.Compare(a.Seq, b.Seq))
+	})
+	return out
+}
+
+// bestSoFar is, after each candidate trained (x = 1, 2, ...), the best
+// validation accuracy so far; NaN-free: points start at the first success.
+func bestSoFar(order []evolve.Candidate) plotter.XYs {
+	var xy plotter.XYs
+	best := -1.0
+	for i, c := range order {
+		if c.Feasible() && c.Result.ValAcc > best {
+			best = c.Result.ValAcc
+		}
+		if best >= 0 {
+			xy = append(xy, plotter.XY{X: float64(i + 1), Y: best})
+		}
+	}
+	return xy
+}
+
+// opSuccessMin is how many trained children an operation needs before its
+// rate is drawn: a rate of 1 of 1 says nothing.
+const opSuccessMin = 3
+
+// opSuccessSeries is, per operation, its cumulative success rate in
+// percent (wins over its trained children), one point per trained child of
+// that operation from its minN-th on, at x = candidates trained so far.
+// Seeds have no parent to beat and are left out.
+func opSuccessSeries(order []evolve.Candidate, minN int) map[string]plotter.XYs {
+	wins, n := map[string]int{}, map[string]int{}
+	out := map[string]plotter.XYs{}
+	for i, c := range order {
+		if c.Op == evolve.OpSeed {
+			continue
+		}
+		n[c.Op]++
+		if c.Reward == 1 {
+			wins[c.Op]++
+		}
+		if n[c.Op] < minN {
+			continue
+		}
+		out[c.Op] = append(out[c.Op], plotter.XY{X: float64(i + 1), Y: 100 * float64(wins[c.Op]) / float64(n[c.Op])})
+	}
+	return out
+}
+
+// spendSeries is the cumulative LLM cost in USD against minutes since t0.
+func spendSeries(calls []evolve.CallRow, t0 time.Time) plotter.XYs {
+	xy := plotter.XYs{{X: 0, Y: 0}}
+	total := 0.0
+	for _, c := range calls {
+		total += c.Cost
+		xy = append(xy, plotter.XY{X: c.Time.Sub(t0).Minutes(), Y: total})
+	}
+	return xy
+}
+
+// reportPalette are distinguishable colours (Okabe-Ito), for the lines of
+// the per-operation plot.
+func reportPalette() []color.Color {
+	return []color.Color{
+		color.RGBA{0, 114, 178, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{0, 158, 115, 255},
+		color.RGBA{204, 121, 167, 255}, color.RGBA{86, 180, 233, 255}, color.RGBA{213, 94, 0, 255},
+		color.RGBA{0, 0, 0, 255}, color.RGBA{240, 228, 66, 255},
+	}
+}
+
+var (
+	reportBlue  = color.RGBA{0, 114, 178, 255}
+	reportRed   = color.RGBA{213, 94, 0, 255}
+	reportGrey  = color.RGBA{150, 150, 150, 255}
+	reportGreen = color.RGBA{0, 158, 115, 255}
+)
+
+func newReportPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.X.Label.TextStyle.Font.Size = vg.Points(11)
+	p.Y.Label.TextStyle.Font.Size = vg.Points(11)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// plotBestSoFar: best validation accuracy against candidates trained, over
+// every trained candidate's own accuracy.
+func plotBestSoFar(d reportData) (*plot.Plot, error) {
+	order := trainingOrder(d.Cands)
+	p := newReportPlot(fmt.Sprintf("Best validation accuracy so far (%d candidates trained)", len(order)),
+		"candidates trained (in the order they finished)", "validation accuracy (%)")
+	var each plotter.XYs
+	for i, c := range order {
+		if c.Feasible() {
+			each = append(each, plotter.XY{X: float64(i + 1), Y: c.Result.ValAcc})
+		}
+	}
+	if len(each) == 0 {
+		p.Title.Text += ": none trained successfully yet"
+		return p, nil
+	}
+	sc, err := plotter.NewScatter(each)
+	if err != nil {
+		return nil, err
+	}
+	sc.GlyphStyle.Color = reportGrey
+	sc.GlyphStyle.Radius = vg.Points(2)
+	line, err := plotter.NewLine(bestSoFar(order))
+	if err != nil {
+		return nil, err
+	}
+	line.StepStyle = plotter.PostStep
+	line.Color = reportBlue
+	line.Width = vg.Points(2)
+	p.Add(sc, line)
+	p.Legend.Add("one trained candidate", sc)
+	p.Legend.Add("best so far", line)
+	p.Legend.Top = false
+	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(10)
+	p.Legend.YOffs = vg.Points(8)
+	p.Y.Min = max(0, minY(each)-2)
+	return p, nil
+}
+
+func minY(xy plotter.XYs) float64 {
+	m := xy[0].Y
+	for _, p := range xy {
+		m = min(m, p.Y)
+	}
+	return m
+}
+
+// plotPareto: accuracy against parameters for every trained candidate,
+// the Pareto front, the best, and the parameter limit.
+func plotPareto(d reportData) (*plot.Plot, error) {
+	ok := feasible(d.Cands)
+	p := newReportPlot("Accuracy against size: trained candidates and the Pareto front",
+		"parameters (millions)", "validation accuracy (%)")
+	if len(ok) == 0 {
+		p.Title.Text += " (none trained yet)"
+		return p, nil
+	}
+	metric, _ := metricFunc(metricValAcc)
+	cost, _, _ := objectiveFunc("params")
+	front := paretoFront(ok, metric, cost)
+	pts := func(cs []evolve.Candidate) plotter.XYs {
+		xy := make(plotter.XYs, len(cs))
+		for i, c := range cs {
+			xy[i] = plotter.XY{X: float64(c.Params) / 1e6, Y: c.Result.ValAcc}
+		}
+		return xy
+	}
+	all, err := plotter.NewScatter(pts(ok))
+	if err != nil {
+		return nil, err
+	}
+	all.GlyphStyle.Color = reportGrey
+	all.GlyphStyle.Radius = vg.Points(2.2)
+	fl, err := plotter.NewLine(pts(front))
+	if err != nil {
+		return nil, err
+	}
+	fl.StepStyle = plotter.PostStep
+	fl.Color = reportRed
+	fl.Width = vg.Points(1.5)
+	fp, err := plotter.NewScatter(pts(front))
+	if err != nil {
+		return nil, err
+	}
+	fp.GlyphStyle.Color = reportRed
+	fp.GlyphStyle.Radius = vg.Points(3)
+	fp.GlyphStyle.Shape = draw.CircleGlyph{}
+	best := topByMetric(ok, metricValAcc, 1)
+	bp, err := plotter.NewScatter(pts(best))
+	if err != nil {
+		return nil, err
+	}
+	bp.GlyphStyle.Color = reportGreen
+	bp.GlyphStyle.Radius = vg.Points(6)
+	bp.GlyphStyle.Shape = draw.PyramidGlyph{}
+	p.Add(all, fl, fp, bp)
+	p.Legend.Add("one trained candidate", all)
+	p.Legend.Add(fmt.Sprintf("Pareto front (%d candidates)", len(front)), fl, fp)
+	p.Legend.Add("best: "+best[0].ID, bp)
+	p.X.Min = 0
+	if d.MaxParams > 0 {
+		p.X.Max = 1.04 * float64(d.MaxParams) / 1e6
+		lim, err := plotter.NewLine(plotter.XYs{{X: float64(d.MaxParams) / 1e6, Y: minY(pts(ok))}, {X: float64(d.MaxParams) / 1e6, Y: best[0].Result.ValAcc}})
+		if err != nil {
+			return nil, err
+		}
+		lim.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		lim.Color = color.Black
+		p.Add(lim)
+		p.Legend.Add(fmt.Sprintf("limit: %s parameters", humanCount(d.MaxParams)), lim)
+	}
+	// The low-accuracy, small-model corner is where candidates are rarest.
+	p.Legend.Top = false
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = vg.Points(8)
+	return p, nil
+}
+
+// plotOpSuccess: per operation, the share of its trained children that
+// beat their parent, cumulative over the run.
+func plotOpSuccess(d reportData) (*plot.Plot, error) {
+	order := trainingOrder(d.Cands)
+	series := opSuccessSeries(order, opSuccessMin)
+	p := newReportPlot("Success rate per operation: share of its trained children that beat their parent",
+		"candidates trained (whole run)", "children that beat their parent, cumulative (%)")
+	if len(series) == 0 {
+		p.Title.Text = fmt.Sprintf("Success rate per operation: no operation has %d trained children yet", opSuccessMin)
+		return p, nil
+	}
+	total := map[string]int{}
+	for _, c := range order {
+		total[c.Op]++
+	}
+	pal := reportPalette()
+	for i, op := range slices.Sorted(maps.Keys(series)) {
+		xy := series[op]
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = pal[i%len(pal)]
+		l.Width = vg.Points(1.8)
+		if i >= len(pal) {
+			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+		}
+		pts.Color = l.Color
+		pts.Radius = vg.Points(1.8)
+		pts.Shape = draw.CircleGlyph{}
+		p.Add(l, pts)
+		p.Legend.Add(fmt.Sprintf("%s (%d trained, %.0f%% beat parent)", op, total[op], xy[len(xy)-1].Y), l, pts)
+	}
+	p.X.Min = 0
+	p.X.Max = float64(len(order)) + 1
+	p.Y.Min, p.Y.Max = 0, 105
+	p.Legend.Top = true
+	p.Legend.Left = false
+	return p, nil
+}
+
+// plotRejections: the gate's rejections by stage, and training failures by
+// class, as bars.
+func plotRejections(d reportData) (*plot.Plot, error) {
+	sum := d.Summary
+	type bar struct {
+		name string
+		n    int
+	}
+	var gate, fail []bar
+	for k, n := range sum.RejectedByReason {
+		gate = append(gate, bar{"gate: " + orDash(k), n})
+	}
+	for k, n := range sum.TrainStatus {
+		if k != "ok" {
+			fail = append(fail, bar{"training: " + k, n})
+		}
+	}
+	byCount := func(a, b bar) int { return cmp.Or(b.n-a.n, strings.Compare(a.name, b.name)) }
+	slices.SortFunc(gate, byCount)
+	slices.SortFunc(fail, byCount)
+	rejected := sum.ByStatus[string(evolve.StatusRejected)]
+	p := newReportPlot(fmt.Sprintf("Gate rejections by reason: %d of %d proposals rejected (no training spent)", rejected, sum.Candidates),
+		"", "proposals")
+	bars := append(gate, fail...)
+	if len(bars) == 0 {
+		p.Title.Text = fmt.Sprintf("No gate rejections or training failures in %d proposals", sum.Candidates)
+		return p, nil
+	}
+	names := make([]string, len(bars))
+	gv := make(plotter.Values, len(bars))
+	fv := make(plotter.Values, len(bars))
+	for i, b := range bars {
+		names[i] = fmt.Sprintf("%s\n%d", strings.TrimPrefix(strings.TrimPrefix(b.name, "gate: "), "training: "), b.n)
+		if i < len(gate) {
+			gv[i] = float64(b.n)
+		} else {
+			fv[i] = float64(b.n)
+		}
+	}
+	w := vg.Points(min(70, 420/float64(len(bars))))
+	gb, err := plotter.NewBarChart(gv, w)
+	if err != nil {
+		return nil, err
+	}
+	gb.Color = reportBlue
+	gb.LineStyle.Width = 0
+	p.Add(gb)
+	p.Legend.Add("rejected by the gate, by stage", gb)
+	if len(fail) > 0 {
+		fb, err := plotter.NewBarChart(fv, w)
+		if err != nil {
+			return nil, err
+		}
+		fb.Color = reportRed
+		fb.LineStyle.Width = 0
+		p.Add(fb)
+		p.Legend.Add("failed in training, by class", fb)
+	}
+	p.NominalX(names...)
+	p.X.Label.Text = "reason (count below)"
+	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
+	top := 0
+	for _, b := range bars {
+		top = max(top, b.n)
+	}
+	p.Y.Min, p.Y.Max = 0, 1.2*float64(top) // headroom for the legend
+	p.Legend.Top = true
+	p.Legend.Left = false
+	return p, nil
+}
+
+// plotSpend: cumulative LLM spend against time since the run started.
+func plotSpend(d reportData) (*plot.Plot, error) {
+	t0 := time.Time{}
+	for _, c := range d.Cands {
+		if t0.IsZero() || (!c.ProposedAt.IsZero() && c.ProposedAt.Before(t0)) {
+			t0 = c.ProposedAt
+		}
+	}
+	end := t0
+	for _, c := range d.Cands {
+		end = latest(end, c.ProposedAt, c.FinishedAt)
+	}
+	for _, c := range d.Calls {
+		if t0.IsZero() {
+			t0 = c.Time
+		}
+		end = latest(end, c.Time)
+	}
+	tokens := 0
+	for _, c := range d.Calls {
+		tokens += c.TokensIn + c.TokensOut
+	}
+	title := fmt.Sprintf("LLM spend: $%.4f over %d calls (%d tokens)", d.Summary.LLM.Cost, len(d.Calls), tokens)
+	if len(d.Calls) == 0 {
+		title = "LLM spend: no LLM calls ($0): the offline resolver made every decision"
+	}
+	p := newReportPlot(title, "minutes since the run started", "cumulative LLM spend (US dollars)")
+	xy := spendSeries(d.Calls, t0)
+	xy = append(xy, plotter.XY{X: max(end.Sub(t0).Minutes(), xy[len(xy)-1].X), Y: xy[len(xy)-1].Y})
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.StepStyle = plotter.PostStep
+	l.Color = reportBlue
+	l.Width = vg.Points(2)
+	p.Add(l)
+	p.Legend.Add("cumulative spend", l)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(8)
+	p.X.Min, p.Y.Min = 0, 0
+	if d.Summary.LLM.Cost == 0 {
+		p.Y.Max = 1 // a flat zero line on a visible scale
+	}
+	return p, nil
+}
+
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// reportPlot is one figure of the report.
+type reportPlot struct {
+	Name, Title, Caption string
+	draw                 func(reportData) (*plot.Plot, error)
+}
+
+func reportPlots() []reportPlot {
+	return []reportPlot{
+		{"best_so_far", "Best accuracy so far", "Grey points: each trained candidate's validation accuracy; blue: the best so far. A flat line means the search stopped finding better children.", plotBestSoFar},
+		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit.", plotPareto},
+		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), drawn from its third trained child on; one point per trained child. A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
+		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections},
+		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars against wall-clock minutes since the first proposal.", plotSpend},
+	}
+}
+
+// writeReport writes every plot as PNG and SVG and index.html, and returns
+// the files written.
+func writeReport(dir string, d reportData) ([]string, error) {
+	var files []string
+	for _, rp := range reportPlots() {
+		p, err := rp.draw(d)
+		if err != nil {
+			return files, fmt.Errorf("report: %s: %w", rp.Name, err)
+		}
+		for _, ext := range []string{".png", ".svg"} {
+			path := filepath.Join(dir, rp.Name+ext)
+			if err := p.Save(9*vg.Inch, 5.5*vg.Inch, path); err != nil {
+				return files, fmt.Errorf("report: %w", err)
+			}
+			files = append(files, path)
+		}
+	}
+	path := filepath.Join(dir, "index.html")
+	f, err := os.Create(path)
+	if err != nil {
+		return files, fmt.Errorf("report: %w", err)
+	}
+	defer f.Close()
+	if err := reportTemplate().Execute(f, htmlView(d)); err != nil {
+		return files, fmt.Errorf("report: %s: %w", path, err)
+	}
+	return append(files, path), f.Close()
+}
+
+type htmlRow struct {
+	Rank                                     int
+	ID, Parent, Operation, Module, Val, Test string
+	Params, FLOPs, Wall                      string
+}
+
+type htmlPage struct {
+	Dir, State, Generated, Strategy string
+	Counts                          []string
+	Best                            string
+	Plots                           []reportPlot
+	Top                             []htmlRow
+}
+
+func htmlView(d reportData) htmlPage {
+	pg := htmlPage{Dir: d.Dir, Generated: d.Generated.Format("2006-01-02 15:04:05 MST"), Plots: reportPlots(), Strategy: d.Strategy}
+	pg.State = "no events yet"
+	if d.HasEvents {
+		pg.State = "running, or stopped before the end"
+		if d.Last.Kind == evolve.EventRunFinished {
+			pg.State = "finished: " + firstLine(d.Last.Message)
+		}
+	}
+	sum := d.Summary
+	pg.Counts = []string{
+		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, countsLine(sum.TrainStatus)),
+		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
+		fmt.Sprintf("LLM: %d calls, %d tokens, $%.4f", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost),
+	}
+	if sum.Best != nil {
+		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, humanCount(sum.Best.Params), humanCount(sum.Best.FLOPs))
+	}
+	for i, c := range topByMetric(d.Cands, metricValAcc, 10) {
+		pg.Top = append(pg.Top, htmlRow{Rank: i + 1, ID: c.ID, Parent: orDash(c.ParentID), Operation: opAt(c), Module: orDash(c.Module),
+			Val: fmt.Sprintf("%.2f", c.Result.ValAcc), Test: strings.TrimSuffix(pctOrDash(c.Result.TestAcc), "%"),
+			Params: humanCount(c.Params), FLOPs: humanCount(c.FLOPs), Wall: shortDuration(time.Duration(c.Result.WallS * float64(time.Second)))})
+	}
+	return pg
+}
+
+func reportTemplate() *template.Template {
+	return template.Must(template.New("index").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>arbor report: {{.Dir}}</title>
+<style>
+body { font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.92em; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.7em; text-align: right; }
+th { background: #f3f3f3; } td.l, th.l { text-align: left; }
+figure { margin: 2em 0; } figure img { width: 100%; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.92em; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+</style></head><body>
+<h1>arbor report: <code>{{.Dir}}</code></h1>
+<p>State: {{.State}}.{{if .Strategy}} Strategy: {{.Strategy}}.{{end}} Generated {{.Generated}}.</p>
+<ul>{{range .Counts}}<li>{{.}}</li>{{end}}{{if .Best}}<li>Best: {{.Best}}</li>{{end}}</ul>
+<h2>Top 10 by validation accuracy</h2>
+{{if .Top}}<table>
+<tr><th>#</th><th class="l">candidate</th><th class="l">parent</th><th class="l">operation@path</th><th class="l">module</th><th>val acc (%)</th><th>test acc (%)</th><th>params</th><th>FLOPs</th><th>train time</th></tr>
+{{range .Top}}<tr><td>{{.Rank}}</td><td class="l"><code>{{.ID}}</code></td><td class="l"><code>{{.Parent}}</code></td><td class="l">{{.Operation}}</td><td class="l">{{.Module}}</td><td>{{.Val}}</td><td>{{.Test}}</td><td>{{.Params}}</td><td>{{.FLOPs}}</td><td>{{.Wall}}</td></tr>
+{{end}}</table>
+<p>Export one: <code>arbor best {{.Dir}} --id ID --export model.py</code>; its history: <code>arbor lineage {{.Dir}} ID</code>.</p>
+{{else}}<p>No candidate has trained successfully yet.</p>{{end}}
+{{range .Plots}}<figure id="{{.Name}}"><h2>{{.Title}}</h2>
+<a href="{{.Name}}.svg"><img src="{{.Name}}.png" alt="{{.Title}}"></a>
+<figcaption>{{.Caption}} (<a href="{{.Name}}.svg">SVG</a>)</figcaption></figure>
+{{end}}</body></html>
+`))
+}

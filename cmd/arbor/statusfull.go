@@ -1,0 +1,198 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/arbor-nas/arbor/evolve"
+)
+
+// openRun opens a run directory's store read-only for the inspection
+// commands (status, best, lineage, report), which may run while a search
+// writes it. Every failure is bad input: exit 2.
+func openRun(dir string) (*evolve.Store, error) {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return nil, usagef("run dir %s: %w (give the directory of a run: arbor evolve --run DIR)", dir, err)
+	case !st.IsDir():
+		return nil, usagef("run dir %s is not a directory", dir)
+	}
+	s, err := evolve.OpenStoreReadOnly(dir)
+	if err != nil {
+		return nil, asUsage(err)
+	}
+	return s, nil
+}
+
+// fullStatus is everything the human-readable `arbor status` shows.
+type fullStatus struct {
+	Dir        string
+	Summary    evolve.Summary
+	Last       evolve.Event
+	HasEvents  bool
+	Ops        []evolve.OpStats
+	Posteriors evolve.Posteriors
+	HasPlanner bool
+	Top        []evolve.Candidate
+}
+
+// readFullStatus gathers the full status of the run in store s.
+func readFullStatus(ctx context.Context, dir string, s *evolve.Store, top int) (fullStatus, error) {
+	fs := fullStatus{Dir: dir}
+	var err error
+	if fs.Summary, err = s.Summary(ctx); err != nil {
+		return fs, err
+	}
+	if fs.Last, fs.HasEvents, err = s.LastEvent(ctx); err != nil {
+		return fs, err
+	}
+	if fs.Ops, err = s.OpStats(ctx); err != nil {
+		return fs, err
+	}
+	if fs.Posteriors, fs.HasPlanner, err = s.Posteriors(ctx); err != nil {
+		return fs, err
+	}
+	cands, err := s.Candidates(ctx)
+	if err != nil {
+		return fs, err
+	}
+	fs.Top = topByMetric(cands, metricValAcc, top)
+	return fs, nil
+}
+
+// writeFullStatus prints the full status: state, counts by status and gate
+// reason, per-operation success rates with the planner's posteriors, LLM
+// spend and the top candidates.
+func writeFullStatus(w io.Writer, fs fullStatus) {
+	sum := fs.Summary
+	state := "no events yet"
+	if fs.HasEvents {
+		state = "running, or stopped before the end (resume with: arbor evolve --resume " + fs.Dir + ")"
+		if fs.Last.Kind == evolve.EventRunFinished {
+			state = "finished: " + firstLine(fs.Last.Message)
+		}
+	}
+	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, state)
+	budget := ""
+	if fs.HasEvents && fs.Last.Budget > 0 {
+		budget = fmt.Sprintf(" of a budget of %d", fs.Last.Budget)
+	}
+	fmt.Fprintf(w, "trained %d%s; %d candidates proposed: %s\n", sum.Trained, budget, sum.Candidates, countsLine(sum.ByStatus))
+	if len(sum.TrainStatus) > 0 {
+		fmt.Fprintf(w, "training outcome: %s\n", countsLine(sum.TrainStatus))
+	}
+	if len(sum.RejectedByReason) > 0 {
+		fmt.Fprintf(w, "rejected by gate: %s\n", countsLine(sum.RejectedByReason))
+	}
+
+	if len(fs.Ops) > 0 {
+		fmt.Fprintln(w, "\noperations (success: the child beat its parent, among those trained):")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "op\tproposed\trejected\ttrained\tfailed\twins\tsuccess\tposterior mean\t")
+		for _, o := range fs.Ops {
+			post := "-"
+			if a, ok := fs.Posteriors.Ops[o.Op]; ok && fs.HasPlanner {
+				post = fmt.Sprintf("%.2f  Beta(%g,%g)", a.Mean(), a.Alpha, a.Beta)
+			}
+			rate := "-"
+			if o.Trained+o.Failed > 0 {
+				rate = fmt.Sprintf("%.0f%%", 100*o.SuccessRate())
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", o.Op, o.Proposed, o.Rejected, o.Trained, o.Failed, o.Wins, rate, post)
+		}
+		tw.Flush()
+	}
+	if fs.HasPlanner && len(fs.Posteriors.Cats) > 0 {
+		var cats []string
+		for _, m := range fs.Posteriors.Cats {
+			for c := range m {
+				if !slices.Contains(cats, c) {
+					cats = append(cats, c)
+				}
+			}
+		}
+		slices.Sort(cats)
+		fmt.Fprintln(w, "\nplanner posterior means by prompt category (pulls in brackets):")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "op\t%s\t\n", strings.Join(cats, "\t"))
+		for _, op := range slices.Sorted(maps.Keys(fs.Posteriors.Cats)) {
+			row := []string{op}
+			for _, c := range cats {
+				a := fs.Posteriors.Cats[op][c]
+				if a.Alpha+a.Beta == 0 {
+					row = append(row, "-")
+					continue
+				}
+				row = append(row, fmt.Sprintf("%.2f [%d]", a.Mean(), a.Pulls))
+			}
+			fmt.Fprintf(tw, "%s\t\n", strings.Join(row, "\t"))
+		}
+		tw.Flush()
+	}
+
+	fmt.Fprintln(w)
+	if sum.LLM.Calls == 0 {
+		fmt.Fprintln(w, "LLM: no calls (offline resolver), $0")
+	} else {
+		fmt.Fprintf(w, "LLM: %d calls, %d tokens, $%.4f\n", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost)
+	}
+	if sum.Codegen != nil {
+		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)
+	}
+	if len(fs.Top) == 0 {
+		fmt.Fprintln(w, "top: none trained successfully yet")
+		return
+	}
+	fmt.Fprintf(w, "\ntop %d by validation accuracy:\n", len(fs.Top))
+	writeCandidateTable(w, fs.Top)
+}
+
+// countsLine writes counts largest first: "space 520 · duplicate 11".
+func countsLine(m map[string]int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		name := k
+		if name == "" {
+			name = "(none)"
+		}
+		parts[i] = fmt.Sprintf("%s %d", name, m[k])
+	}
+	return strings.Join(parts, " · ")
+}
+
+// writeCandidateTable prints candidates with their rank, lineage step and
+// metrics, one per line.
+func writeCandidateTable(w io.Writer, cs []evolve.Candidate) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tid\tparent\toperation\tval_acc\ttest_acc\tparams\tFLOPs\t")
+	for i, c := range cs {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t\n", i+1, c.ID, orDash(c.ParentID), opAt(c),
+			c.Result.ValAcc, pctOrDash(c.Result.TestAcc), humanCount(c.Params), humanCount(c.FLOPs))
+	}
+	tw.Flush()
+}
+
+func opAt(c evolve.Candidate) string {
+	s := c.Op
+	if c.Path != "" {
+		s += "@" + c.Path
+	}
+	return s
+}
+
+func pctOrDash(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f%%", v)
+}
