@@ -155,6 +155,10 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 		return
 	}
 	if im.Name == "" {
+		if sub := b.ri.byMod[abs]; sub != nil && im.AsAlias && !b.ri.installed() {
+			b.namespace(f, im.Alias, sub) // import mylib.layers as L
+			return
+		}
 		if im.AsAlias {
 			b.addImport(fmt.Sprintf("import %s as %s", abs, im.Alias))
 		} else {
@@ -181,12 +185,12 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 		return
 	}
 	if t.kind == tModule {
-		b.addImport(line) // a module object; needs the package installed
+		b.moduleObject(f, im.Alias, t.file, line)
 		return
 	}
 	if t.kind == tNone {
 		if sub := b.ri.byMod[abs+"."+im.Name]; sub != nil {
-			b.addImport(line) // a submodule object; needs the package installed
+			b.moduleObject(f, im.Alias, sub, line)
 			return
 		}
 		b.fail(fmt.Errorf("%s imports %s from %s, which does not define it", f.rel, im.Name, abs))
@@ -196,6 +200,69 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 	if im.Alias != im.Name {
 		b.define(im.Alias, unitKey{f, -1}, fmt.Sprintf("%s = %s", im.Alias, im.Name))
 	}
+}
+
+// moduleObject provides an in-root module imported as an object
+// (`from . import layers`). An installed package is simply imported; a
+// cloned repository is not importable, so the attributes the file uses
+// (layers.ConvBN) are inlined and gathered in a namespace of that name.
+func (b *bundler) moduleObject(f *srcFile, alias string, mod *srcFile, line string) {
+	if b.ri.installed() {
+		b.addImport(line)
+		return
+	}
+	b.namespace(f, alias, mod)
+}
+
+func (b *bundler) namespace(f *srcFile, alias string, mod *srcFile) {
+	var attrs []string
+	seen := map[string]bool{}
+	for _, a := range attrUses(f.src, alias) {
+		if seen[a] {
+			continue
+		}
+		seen[a] = true
+		if t, err := b.ri.lookup(mod, a, 0); err != nil || t.kind == tNone {
+			continue // a submodule or a name the module lacks: left out
+		}
+		b.need(mod, a)
+		attrs = append(attrs, a)
+	}
+	b.addImport("import types as _arbor_types")
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%s = _arbor_types.SimpleNamespace(", alias)
+	for i, a := range attrs {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%s=%s", a, a)
+	}
+	sb.WriteString(")  # stands in for module " + mod.mod)
+	b.define(alias, unitKey{f, -2}, sb.String())
+}
+
+// attrUses lists the attributes accessed as `name.attr` in src.
+func attrUses(src []byte, name string) []string {
+	var out []string
+	s := string(src)
+	for i := strings.Index(s, name+"."); i >= 0; {
+		if i == 0 || !isIdentPart(s[i-1]) && s[i-1] != '.' {
+			j := i + len(name) + 1
+			k := j
+			for k < len(s) && isIdentPart(s[k]) {
+				k++
+			}
+			if k > j && isIdentStart(s[j]) {
+				out = append(out, s[j:k])
+			}
+		}
+		next := strings.Index(s[i+1:], name+".")
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return out
 }
 
 // emitUnit copies one top-level statement after everything it uses.

@@ -51,6 +51,8 @@ func TestProbeFixture(t *testing.T) {
 		{qual: "fixpkg.decorated.Holder.HeldPool", usable: true, same: true, preserves: true},
 		{qual: "fixpkg.aliases_c.ViaRenamedModule", usable: true, in: "channels", same: true, preserves: true},
 		{qual: "fixpkg.multi.Variadic", usable: true, same: true, preserves: true},
+		{qual: "fixpkg.derived.ViaModule", usable: true, in: "in_channels", out: "out_channels", stride: "stride", preserves: true, poly: [3]float64{0, 2, 9}},
+		{qual: "fixpkg.transforms.auto.AutoMode", usable: true, same: true, preserves: true},
 		{qual: "fixpkg.latin1.Latin", usable: true, same: true, preserves: true},
 		{qual: "fixpkg.multi.Fuse", errHas: "2 tensor inputs"},
 		{qual: "fixpkg.multi.CrossAttention", errHas: "3 tensor inputs"},

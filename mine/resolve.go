@@ -214,6 +214,13 @@ func (ri *rootIndex) ownsModule(abs string) bool {
 	return !found
 }
 
+// installed reports whether the root sits in an interpreter's package
+// directory, where its own modules can be imported instead of inlined.
+func (ri *rootIndex) installed() bool {
+	p := filepath.ToSlash(ri.info.Path)
+	return ri.info.Package != "" && (strings.Contains(p, "/site-packages/") || strings.Contains(p, "/dist-packages/"))
+}
+
 // resolveDotted follows a dotted expression (nn.Module, models.resnet.X).
 func (ri *rootIndex) resolveDotted(f *srcFile, expr string) (target, error) {
 	return ri.resolveDottedDepth(f, expr, 0)
