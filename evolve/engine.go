@@ -111,7 +111,31 @@ type Engine struct {
 }
 
 // errNoParent: nothing feasible yet; wait for an in-flight job.
-var errNoParent = errors.New("no feasible parent yet")
+// errBudget: a budget ran out while proposing.
+var (
+	errNoParent = errors.New("no feasible parent yet")
+	errBudget   = errors.New("budget reached")
+)
+
+// noParent explains why nothing can be a parent when nothing is in flight.
+func (e *Engine) noParent() error {
+	for _, c := range e.arch.order {
+		if c.Op == OpSeed && (c.Status == StatusFailed || c.Status == StatusRejected) {
+			return fmt.Errorf("evolve: the seed %s did not train (%s %s: %s); nothing can be a parent — check it with arbor train",
+				c.ID, c.Status, c.Result.Status, firstNonEmpty(c.Result.Error, c.Reason))
+		}
+	}
+	return errors.New("evolve: no candidate has trained successfully, so nothing can be a parent")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
 
 type jobDone struct {
 	id  string
@@ -167,7 +191,11 @@ func (e *Engine) Run(ctx context.Context) error {
 				c, queue = queue[0], queue[1:]
 			} else {
 				c, err = e.next(ctx)
-				if errors.Is(err, errNoParent) && len(e.inFlight) > 0 {
+				if errors.Is(err, errBudget) || (errors.Is(err, errNoParent) && len(e.inFlight) > 0) {
+					break // the next turn notes the budget, or waits for a result
+				}
+				if errors.Is(err, errNoParent) {
+					fatal = e.noParent()
 					break
 				}
 				if err != nil {
@@ -300,8 +328,8 @@ func (e *Engine) next(ctx context.Context) (*Candidate, error) {
 		if e.streak >= e.Config.MaxRejectStreak {
 			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); the space around the archive looks exhausted — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason)
 		}
-		if e.stopWhy = e.budgetReached(); e.stopWhy != "" {
-			return nil, errNoParent
+		if e.budgetReached() != "" {
+			return nil, errBudget
 		}
 	}
 }

@@ -284,3 +284,20 @@ func TestBudgets(t *testing.T) {
 		})
 	}
 }
+
+// TestSeedFailureIsClear: a seed the evaluator cannot train leaves no
+// parent; the run must stop with a message naming the seed, not hang.
+func TestSeedFailureIsClear(t *testing.T) {
+	table := loadTable(t)
+	s, err := CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := nb201Engine(t, table, s, 1, 5, nil)
+	e.Arch = nil // the tabular evaluator then gets no arch and fails the seed
+	err = e.Run(context.Background())
+	if err == nil || !contains(err.Error(), "the seed c00001 did not train") {
+		t.Fatalf("err = %v", err)
+	}
+}
