@@ -9,6 +9,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/spf13/viper"
 )
 
 // The -update flag rewrites generated files (docs, goldens). Another test
@@ -270,4 +273,30 @@ func TestExampleConfigs(t *testing.T) {
 		cfg.Evolve.Budget.Trained != 100 || cfg.Evolve.Parents.K != 5 || cfg.Evolve.Parents.Method != "topk" || cfg.Train.Dataset.Name != "cifar10" {
 		t.Errorf("cifar10-gpu.yaml drifted from the paper's protocol: %+v", cfg.Evolve)
 	}
+}
+
+// FuzzYAMLLiteral: a string default written by config init reads back
+// through viper as the same string.
+func FuzzYAMLLiteral(f *testing.F) {
+	for _, s := range []string{"", "runs/run", "true", "no", "1e3", "0x10", "a: b", "#x", " lead", "trail ", "quote\"d", "tab\tx", "ünï", "~", "[a]", "-", "- a", "@x", "null"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || strings.ContainsRune(s, 0xFEFF) {
+			t.Skip("configuration values are UTF-8 text")
+		}
+		v := viper.New()
+		v.SetConfigType("yaml")
+		lit := yamlLiteral(s)
+		if err := v.ReadConfig(strings.NewReader("k: " + lit + "\n")); err != nil {
+			t.Fatalf("%q written as %s does not parse: %v", s, lit, err)
+		}
+		got, ok := v.Get("k").(string)
+		if s == "" && v.Get("k") == nil {
+			t.Fatalf("empty string written as %s reads back as null", lit)
+		}
+		if !ok || got != s {
+			t.Fatalf("%q written as %s reads back as %#v", s, lit, v.Get("k"))
+		}
+	})
 }

@@ -473,7 +473,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 	if len(d.Calls) == 0 || d.Summary.LLM.Cost <= 0 {
 		t.Fatalf("the LLM run recorded %d calls costing $%g", len(d.Calls), d.Summary.LLM.Cost)
 	}
-	xy := spendSeries(d.Calls, d.Cands[0].ProposedAt)
+	xy := spendSeries(d.Calls, d.Cands[0].ProposedAt, time.Second)
 	if got := xy[len(xy)-1].Y; fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", d.Summary.LLM.Cost) {
 		t.Errorf("spend series ends at $%g, store says $%g", got, d.Summary.LLM.Cost)
 	}

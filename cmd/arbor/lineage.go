@@ -146,7 +146,7 @@ func writeLineage(w io.Writer, chain []evolve.Candidate) {
 			continue
 		}
 		op := c.Op
-		if c.Transform != "" && c.Transform != c.Op {
+		if c.Transform != "" && strings.ReplaceAll(c.Transform, "_", "-") != c.Op {
 			op += " (" + c.Transform + ")"
 		}
 		if c.Category != "" {

@@ -168,15 +168,28 @@ func opSuccessSeries(order []evolve.Candidate, minN int) map[string]plotter.XYs 
 	return out
 }
 
-// spendSeries is the cumulative LLM cost in USD against minutes since t0.
-func spendSeries(calls []evolve.CallRow, t0 time.Time) plotter.XYs {
+// spendSeries is the cumulative LLM cost in USD against time since t0,
+// in units of unit.
+func spendSeries(calls []evolve.CallRow, t0 time.Time, unit time.Duration) plotter.XYs {
 	xy := plotter.XYs{{X: 0, Y: 0}}
 	total := 0.0
 	for _, c := range calls {
 		total += c.Cost
-		xy = append(xy, plotter.XY{X: c.Time.Sub(t0).Minutes(), Y: total})
+		xy = append(xy, plotter.XY{X: float64(c.Time.Sub(t0)) / float64(unit), Y: total})
 	}
 	return xy
+}
+
+// timeUnit picks seconds, minutes or hours so that a span reads as a few
+// to a hundred-odd units.
+func timeUnit(span time.Duration) (time.Duration, string) {
+	switch {
+	case span < 3*time.Minute:
+		return time.Second, "seconds"
+	case span < 3*time.Hour:
+		return time.Minute, "minutes"
+	}
+	return time.Hour, "hours"
 }
 
 // reportPalette are distinguishable colours (Okabe-Ito), for the lines of
@@ -240,11 +253,15 @@ func plotBestSoFar(d reportData) (*plot.Plot, error) {
 	p.Add(sc, line)
 	p.Legend.Add("one trained candidate", sc)
 	p.Legend.Add("best so far", line)
-	p.Legend.Top = false
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Points(10)
-	p.Legend.YOffs = vg.Points(8)
-	p.Y.Min = max(0, minY(each)-2)
+	// Headroom above the best line for the legend: the top left, where
+	// the best so far is still low, is the emptiest corner.
+	lo, hi := minY(each), maxY(each)
+	p.Y.Min = max(0, lo-2)
+	p.Y.Max = min(100, hi+0.15*(hi-lo)+0.5)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(6)
 	return p, nil
 }
 
@@ -252,6 +269,14 @@ func minY(xy plotter.XYs) float64 {
 	m := xy[0].Y
 	for _, p := range xy {
 		m = min(m, p.Y)
+	}
+	return m
+}
+
+func maxY(xy plotter.XYs) float64 {
+	m := xy[0].Y
+	for _, p := range xy {
+		m = max(m, p.Y)
 	}
 	return m
 }
@@ -320,11 +345,14 @@ func plotPareto(d reportData) (*plot.Plot, error) {
 		p.Add(lim)
 		p.Legend.Add(fmt.Sprintf("limit: %s parameters", humanCount(d.MaxParams)), lim)
 	}
-	// The low-accuracy, small-model corner is where candidates are rarest.
-	p.Legend.Top = false
+	// Headroom above the most accurate candidate holds the legend, clear
+	// of every point and of the limit line.
+	lo, hi := minY(pts(ok)), maxY(pts(ok))
+	p.Y.Max = hi + 0.28*(hi-lo) + 0.5
+	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(12)
-	p.Legend.YOffs = vg.Points(8)
+	p.Legend.YOffs = -vg.Points(6)
 	return p, nil
 }
 
@@ -466,9 +494,10 @@ func plotSpend(d reportData) (*plot.Plot, error) {
 	if len(d.Calls) == 0 {
 		title = "LLM spend: no LLM calls ($0): the offline resolver made every decision"
 	}
-	p := newReportPlot(title, "minutes since the run started", "cumulative LLM spend (US dollars)")
-	xy := spendSeries(d.Calls, t0)
-	xy = append(xy, plotter.XY{X: max(end.Sub(t0).Minutes(), xy[len(xy)-1].X), Y: xy[len(xy)-1].Y})
+	unit, unitName := timeUnit(end.Sub(t0))
+	p := newReportPlot(title, unitName+" since the run started", "cumulative LLM spend (US dollars)")
+	xy := spendSeries(d.Calls, t0, unit)
+	xy = append(xy, plotter.XY{X: max(float64(end.Sub(t0))/float64(unit), xy[len(xy)-1].X), Y: xy[len(xy)-1].Y})
 	l, err := plotter.NewLine(xy)
 	if err != nil {
 		return nil, err
@@ -510,7 +539,7 @@ func reportPlots() []reportPlot {
 		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit.", plotPareto},
 		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), drawn from its third trained child on; one point per trained child. A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
 		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections},
-		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars against wall-clock minutes since the first proposal.", plotSpend},
+		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars (at the configured per-token prices) against wall-clock time since the first proposal.", plotSpend},
 	}
 }
 
