@@ -96,7 +96,8 @@ type Engine struct {
 	Abort <-chan struct{}
 
 	arch       *archive
-	primitives []*tree.Node          // insert/swap primitive palette, built once
+	primitives []*tree.Node // insert/swap primitive palette, built once
+	optCache   map[optionsKey][]option
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64
 	trained    int

@@ -58,30 +58,52 @@ func (e *Engine) treeOps(op string) ([]tree.OpKind, func(option) bool) {
 // paletteModules catalog modules: a 300-module catalog would otherwise
 // enumerate tens of thousands of options per proposal, and a fresh sample
 // each time keeps the offers diverse.
-func (e *Engine) options(t *tree.Tree, kinds []tree.OpKind, rng *rand.Rand) ([]option, error) {
+func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind, rng *rand.Rand) ([]option, error) {
 	if len(kinds) == 0 {
 		return nil, fmt.Errorf("no transformation to enumerate")
 	}
 	if e.primitives == nil {
 		e.primitives = candidateNodes(nil)
 	}
-	var palette []*tree.Node
-	for _, k := range kinds {
-		if k == tree.OpInsert || k == tree.OpSwap {
-			palette = e.palette(rng)
-			break
-		}
-	}
 	var out []option
 	for _, k := range kinds {
-		for _, o := range tree.Options(t, k, palette, e.Catalog) {
-			if e.Filter != nil && !e.Filter(t, o) {
-				continue
-			}
-			out = append(out, option{Option: o, cat: e.Catalog})
+		if k == tree.OpInsert || k == tree.OpSwap {
+			out = append(out, e.enumerate(t, k, e.palette(rng))...)
+			continue
 		}
+		// Trees are immutable, so a parent's options of a palette-free kind
+		// never change: parents are drawn again and again from the top-k.
+		key := optionsKey{parentID, k}
+		opts, ok := e.optCache[key]
+		if !ok {
+			opts = e.enumerate(t, k, nil)
+			if len(e.optCache) >= optCacheSize {
+				clear(e.optCache)
+			}
+			e.optCache[key] = opts
+		}
+		out = append(out, opts...)
 	}
 	return out, nil
+}
+
+type optionsKey struct {
+	parent string
+	kind   tree.OpKind
+}
+
+// optCacheSize bounds the cache of enumerated options (a few parents' worth).
+const optCacheSize = 64
+
+func (e *Engine) enumerate(t *tree.Tree, k tree.OpKind, palette []*tree.Node) []option {
+	var out []option
+	for _, o := range tree.Options(t, k, palette, e.Catalog) {
+		if e.Filter != nil && !e.Filter(t, o) {
+			continue
+		}
+		out = append(out, option{Option: o, cat: e.Catalog})
+	}
+	return out
 }
 
 // paletteModules bounds the catalog modules offered per proposal.
@@ -152,16 +174,22 @@ func (o option) moduleName() string {
 	return string(o.Node.Kind)
 }
 
-// group is the diversity key of an option.
-func (o option) group() string {
+// groupKey is the diversity key of an option: what it brings in, which
+// argument it changes, or (for structural edits) the parent it works under.
+type groupKey struct {
+	op   tree.OpKind
+	name string
+}
+
+func (o option) group() groupKey {
 	switch o.Op {
 	case tree.OpInsert, tree.OpSwap:
-		return "node:" + o.moduleName()
+		return groupKey{tree.OpInsert, o.moduleName()}
 	case tree.OpChangeArg:
-		return "arg:" + o.Arg
+		return groupKey{o.Op, o.Arg}
 	}
 	i := strings.LastIndexByte(o.Path, '/')
-	return string(o.Op) + ":" + o.Path[:max(i, 0)]
+	return groupKey{o.Op, o.Path[:max(i, 0)]}
 }
 
 // describe is the option's one-line description for the resolver.

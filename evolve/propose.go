@@ -128,7 +128,7 @@ func (e *Engine) proposeOne(ctx context.Context, seq, trial int64) (*proposal, e
 
 	// Options for the operation (repeat reuses the last win's operation).
 	kinds, prefer := e.treeOps(op)
-	opts, err := e.options(t, kinds, e.rngFor(trial, rngPalette))
+	opts, err := e.options(parent.ID, t, kinds, e.rngFor(trial, rngPalette))
 	if err != nil {
 		return p.reject(GateProposal, "%s: enumerate options: %v", op, err), nil
 	}
@@ -419,35 +419,45 @@ func diverseSample(opts []option, n int, prefer func(option) bool, rng *rand.Ran
 	if len(opts) <= n && prefer == nil {
 		return opts
 	}
-	perm := rng.Perm(len(opts))
 	var first []option
-	groups := map[string][]option{}
-	var order []string
-	for _, i := range perm {
-		o := opts[i]
-		if prefer != nil && prefer(o) {
-			first = append(first, o)
-			continue
-		}
-		g := o.group()
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
-		}
-		groups[g] = append(groups[g], o)
-	}
-	if len(first) > 0 {
-		return first[:min(n, len(first))]
-	}
-	var out []option
-	for len(out) < n {
-		added := false
-		for _, g := range order {
-			if len(groups[g]) == 0 || len(out) >= n {
-				continue
+	if prefer != nil {
+		for _, o := range opts {
+			if prefer(o) {
+				first = append(first, o)
 			}
-			out = append(out, groups[g][0])
-			groups[g] = groups[g][1:]
-			added = true
+		}
+		if len(first) > 0 {
+			rng.Shuffle(len(first), func(i, j int) { first[i], first[j] = first[j], first[i] })
+			return first[:min(n, len(first))]
+		}
+		if len(opts) <= n {
+			return opts
+		}
+	}
+	// Indices, not option copies: a large tree has thousands of options.
+	perm := rng.Perm(len(opts))
+	slot := map[groupKey]int{}
+	var groups [][]int
+	for _, i := range perm {
+		g := opts[i].group()
+		k, ok := slot[g]
+		if !ok {
+			k = len(groups)
+			slot[g] = k
+			groups = append(groups, nil)
+		}
+		if len(groups[k]) < n { // no group can contribute more than n
+			groups[k] = append(groups[k], i)
+		}
+	}
+	out := make([]option, 0, n)
+	for round := 0; len(out) < n; round++ {
+		added := false
+		for _, g := range groups {
+			if round < len(g) && len(out) < n {
+				out = append(out, opts[g[round]])
+				added = true
+			}
 		}
 		if !added {
 			break

@@ -27,6 +27,7 @@ func (e *Engine) load(ctx context.Context) ([]*Candidate, error) {
 	e.arch = newArchive()
 	e.trees = map[string]*tree.Tree{}
 	e.inFlight = map[string]*Candidate{}
+	e.optCache = map[optionsKey][]option{}
 	cands, err := e.Store.Candidates(ctx)
 	if err != nil {
 		return nil, err
