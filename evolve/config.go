@@ -58,7 +58,8 @@ type Config struct {
 // BudgetConfig: the run stops at whichever limit comes first; 0 means no limit.
 type BudgetConfig struct {
 	// Trained counts candidates the evaluator finished, seeds included.
-	Trained   int           `mapstructure:"trained" yaml:"trained"`
+	Trained int `mapstructure:"trained" yaml:"trained"`
+	// WallTime counts this process's time: a resumed run gets it afresh.
 	WallTime  time.Duration `mapstructure:"wall_time" yaml:"wall_time"`
 	LLMUSD    float64       `mapstructure:"llm_usd" yaml:"llm_usd"`
 	TargetAcc float64       `mapstructure:"target_acc" yaml:"target_acc"` // val acc in percent
