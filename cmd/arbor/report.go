@@ -142,8 +142,14 @@ func bestSoFar(order []evolve.Candidate) plotter.XYs {
 }
 
 // opSuccessMin is how many trained children an operation needs before its
-// rate is drawn: a rate of 1 of 1 says nothing.
-const opSuccessMin = 3
+// rate is drawn on a run of at least 30 candidates: a rate of 1 of 1 says
+// nothing there. Shorter runs draw every point.
+func opSuccessMin(trained int) int {
+	if trained >= 30 {
+		return 3
+	}
+	return 1
+}
 
 // opSuccessSeries is, per operation, its cumulative success rate in
 // percent (wins over its trained children), one point per trained child of
@@ -360,20 +366,31 @@ func plotPareto(d reportData) (*plot.Plot, error) {
 // beat their parent, cumulative over the run.
 func plotOpSuccess(d reportData) (*plot.Plot, error) {
 	order := trainingOrder(d.Cands)
-	series := opSuccessSeries(order, opSuccessMin)
+	minN := opSuccessMin(len(order))
+	series := opSuccessSeries(order, minN)
 	p := newReportPlot("Success rate per operation: share of its trained children that beat their parent",
 		"candidates trained (whole run)", "children that beat their parent, cumulative (%)")
-	if len(series) == 0 {
-		p.Title.Text = fmt.Sprintf("Success rate per operation: no operation has %d trained children yet", opSuccessMin)
+	total, wins := map[string]int{}, map[string]int{}
+	for _, c := range order {
+		if c.Op != evolve.OpSeed {
+			total[c.Op]++
+			if c.Reward == 1 {
+				wins[c.Op]++
+			}
+		}
+	}
+	if len(total) == 0 {
+		p.Title.Text = "Success rate per operation: no children trained yet"
 		return p, nil
 	}
-	total := map[string]int{}
-	for _, c := range order {
-		total[c.Op]++
-	}
 	pal := reportPalette()
-	for i, op := range slices.Sorted(maps.Keys(series)) {
-		xy := series[op]
+	for i, op := range slices.Sorted(maps.Keys(total)) {
+		xy, drawn := series[op]
+		if !drawn {
+			// Listed, so a reader knows the operation ran, but not drawn.
+			p.Legend.Add(fmt.Sprintf("%s: %d trained, %d beat parent (too few to draw)", op, total[op], wins[op]))
+			continue
+		}
 		l, pts, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, err
@@ -384,17 +401,34 @@ func plotOpSuccess(d reportData) (*plot.Plot, error) {
 			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
 		}
 		pts.Color = l.Color
-		pts.Radius = vg.Points(1.8)
+		pts.Radius = vg.Points(2)
 		pts.Shape = draw.CircleGlyph{}
 		p.Add(l, pts)
-		p.Legend.Add(fmt.Sprintf("%s (%d trained, %.0f%% beat parent)", op, total[op], xy[len(xy)-1].Y), l, pts)
+		p.Legend.Add(fmt.Sprintf("%s: %d trained, %d beat parent (%.0f%%)", op, total[op], wins[op], xy[len(xy)-1].Y), l, pts)
 	}
 	p.X.Min = 0
 	p.X.Max = float64(len(order)) + 1
-	p.Y.Min, p.Y.Max = 0, 105
+	// Room above 100% for the legend, about 5 points of the axis a row.
+	p.Y.Min, p.Y.Max = 0, 104+5*float64(len(total))
+	p.Y.Tick.Marker = capTicks{max: 100}
 	p.Legend.Top = true
 	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(8)
 	return p, nil
+}
+
+// capTicks are the default ticks up to max: the axis may extend past a
+// rate's 100% to make room for the legend without labelling 120%.
+type capTicks struct{ max float64 }
+
+func (c capTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(lo, min(hi, c.max)) {
+		if t.Value <= c.max {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // plotRejections: the gate's rejections by stage, and training failures by
@@ -537,7 +571,7 @@ func reportPlots() []reportPlot {
 	return []reportPlot{
 		{"best_so_far", "Best accuracy so far", "Grey points: each trained candidate's validation accuracy; blue: the best so far. A flat line means the search stopped finding better children.", plotBestSoFar},
 		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit.", plotPareto},
-		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), drawn from its third trained child on; one point per trained child. A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
+		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), one point per trained child (on runs of 30 or more, from an operation's third child on). A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
 		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections},
 		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars (at the configured per-token prices) against wall-clock time since the first proposal.", plotSpend},
 	}
