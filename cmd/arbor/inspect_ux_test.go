@@ -112,6 +112,58 @@ func TestInspectCommands(t *testing.T) {
 	t.Run("lineage", func(t *testing.T) { testLineageOnRun(t, r) })
 	t.Run("report", func(t *testing.T) { testReportOnRun(t, r) })
 	t.Run("full-status", func(t *testing.T) { testFullStatusOnRun(t, r) })
+	t.Run("events", func(t *testing.T) { testDisplayOnRealEvents(t, r) })
+}
+
+// testDisplayOnRealEvents plays the events a real search published (the
+// engine stores each one) through every display mode.
+func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
+	for _, run := range []string{r.offline, r.withLLM} {
+		s, err := evolve.OpenStoreReadOnly(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.Events(context.Background())
+		s.Close()
+		if err != nil || len(evs) < 20 {
+			t.Fatalf("%d stored events (%v)", len(evs), err)
+		}
+		play := func(mode displayMode) string {
+			var b bytes.Buffer
+			sink, done := newEventSink(&b, mode, 0)
+			for _, ev := range evs {
+				sink(ev)
+			}
+			done()
+			return b.String()
+		}
+		checkEventStream(t, play(displayJSON), len(evs))
+		finished, milestones := 0, 0
+		for _, ev := range evs {
+			switch ev.Kind {
+			case evolve.EventFinished:
+				finished++
+			case evolve.EventBestImproved, evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached,
+				evolve.EventDraining, evolve.EventRunFinished:
+				milestones++
+			}
+		}
+		plain := play(displayPlain)
+		if got := strings.Count(plain, "\n"); got != finished+milestones {
+			t.Errorf("plain display: %d lines for %d finished candidates and %d milestones", got, finished, milestones)
+		}
+		last := evs[len(evs)-1]
+		if want := fmt.Sprintf("[%d/%d] run-finished", last.Trained, last.Budget); !strings.Contains(plain, want) {
+			t.Errorf("plain display lacks %q", want)
+		}
+		if last.LLMCost > 0 && !strings.Contains(plain, fmt.Sprintf("LLM $%.4f", last.LLMCost)) {
+			t.Errorf("plain display does not show the spend $%.4f", last.LLMCost)
+		}
+		term := play(displayTerminal)
+		if !strings.Contains(term, fmt.Sprintf("(%d/%d", last.Trained, last.Budget)) {
+			t.Errorf("terminal display never shows the full bar %d/%d", last.Trained, last.Budget)
+		}
+	}
 }
 
 func readStore(t *testing.T, dir string) []evolve.Candidate {

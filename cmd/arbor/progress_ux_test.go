@@ -54,28 +54,47 @@ func playEvents(mode displayMode) string {
 // each with the schema version, only documented fields, each of its
 // documented type, and the always-present fields always there.
 func TestEventStreamSchema(t *testing.T) {
-	out := playEvents(displayJSON)
+	checkEventStream(t, playEvents(displayJSON), len(eventScript()))
+	// Every JSON field of evolve.Event must be documented.
+	docs := map[string]fieldDoc{}
+	for _, f := range eventFieldDocs() {
+		docs[f.Name] = f
+	}
+	et := reflect.TypeFor[evolve.Event]()
+	for i := range et.NumField() {
+		name, _, _ := strings.Cut(et.Field(i).Tag.Get("json"), ",")
+		if _, ok := docs[name]; !ok && name != "-" {
+			t.Errorf("evolve.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
+		}
+	}
+}
+
+// checkEventStream validates a --json stream of n events: one object per
+// line, each with the schema version, only documented fields, each of its
+// documented type, and the always-present fields always there.
+func checkEventStream(t *testing.T, out string, n int) {
+	t.Helper()
 	docs := map[string]fieldDoc{}
 	for _, f := range eventFieldDocs() {
 		docs[f.Name] = f
 	}
 	sc := bufio.NewScanner(strings.NewReader(out))
-	n := 0
+	lines := 0
 	for sc.Scan() {
-		n++
+		lines++
 		var obj map[string]any
 		dec := json.NewDecoder(bytes.NewReader(sc.Bytes()))
 		dec.UseNumber()
 		if err := dec.Decode(&obj); err != nil {
-			t.Fatalf("line %d is not one JSON object: %v: %s", n, err, sc.Text())
+			t.Fatalf("line %d is not one JSON object: %v: %s", lines, err, sc.Text())
 		}
 		if obj["schema"] != eventSchema {
-			t.Errorf("line %d: schema %v, want %s", n, obj["schema"], eventSchema)
+			t.Errorf("line %d: schema %v, want %s", lines, obj["schema"], eventSchema)
 		}
 		for k, v := range obj {
 			f, ok := docs[k]
 			if !ok {
-				t.Errorf("line %d: undocumented field %q", n, k)
+				t.Errorf("line %d: undocumented field %q", lines, k)
 				continue
 			}
 			var okType bool
@@ -90,28 +109,20 @@ func TestEventStreamSchema(t *testing.T) {
 				okType = isNum && err == nil
 			}
 			if !okType {
-				t.Errorf("line %d: field %s = %#v is not a %s", n, k, v, f.Type)
+				t.Errorf("line %d: field %s = %#v is not a %s", lines, k, v, f.Type)
 			}
 		}
 		for _, f := range eventFieldDocs() {
 			if _, ok := obj[f.Name]; f.When == "always" && !ok {
-				t.Errorf("line %d: field %s is documented as always present but is missing: %s", n, f.Name, sc.Text())
+				t.Errorf("line %d: field %s is documented as always present but is missing: %s", lines, f.Name, sc.Text())
 			}
 		}
 		if _, err := time.Parse(time.RFC3339Nano, obj["time"].(string)); err != nil {
-			t.Errorf("line %d: time: %v", n, err)
+			t.Errorf("line %d: time: %v", lines, err)
 		}
 	}
-	if n != len(eventScript()) {
-		t.Fatalf("%d lines for %d events", n, len(eventScript()))
-	}
-	// Every JSON field of evolve.Event must be documented.
-	et := reflect.TypeFor[evolve.Event]()
-	for i := range et.NumField() {
-		name, _, _ := strings.Cut(et.Field(i).Tag.Get("json"), ",")
-		if _, ok := docs[name]; !ok && name != "-" {
-			t.Errorf("evolve.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
-		}
+	if lines != n {
+		t.Fatalf("%d lines for %d events", lines, n)
 	}
 }
 
