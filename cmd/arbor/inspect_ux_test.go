@@ -683,4 +683,12 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 			t.Errorf("operation %s has no posterior", o.Op)
 		}
 	}
+	var b2 bytes.Buffer
+	if err := printFullStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
+		t.Errorf("printFullStatus: %v, output differs from writeFullStatus", err)
+	}
+	err = printFullStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
+	if err == nil || exitCode(err) != 2 {
+		t.Errorf("printFullStatus on a missing dir: %v (exit %d), want a usage error", err, exitCode(err))
+	}
 }

@@ -102,11 +102,14 @@ func writeFullStatus(w io.Writer, fs fullStatus) {
 			if a, ok := fs.Posteriors.Ops[o.Op]; ok && fs.HasPlanner {
 				post = fmt.Sprintf("%.2f  Beta(%g,%g)", a.Mean(), a.Alpha, a.Beta)
 			}
-			rate := "-"
-			if o.Trained+o.Failed > 0 {
+			rate, wins := "-", fmt.Sprint(o.Wins)
+			switch {
+			case o.Op == evolve.OpSeed:
+				wins = "-" // a seed has no parent to beat
+			case o.Trained+o.Failed > 0:
 				rate = fmt.Sprintf("%.0f%%", 100*o.SuccessRate())
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", o.Op, o.Proposed, o.Rejected, o.Trained, o.Failed, o.Wins, rate, post)
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t\n", o.Op, o.Proposed, o.Rejected, o.Trained, o.Failed, wins, rate, post)
 		}
 		tw.Flush()
 	}
@@ -195,4 +198,20 @@ func pctOrDash(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f%%", v)
+}
+
+// printFullStatus opens the run in dir read-only and prints its full
+// status with the top 5: what `arbor status RUN_DIR` shows.
+func printFullStatus(ctx context.Context, w io.Writer, dir string) error {
+	s, err := openRun(dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fs, err := readFullStatus(ctx, dir, s, 5)
+	if err != nil {
+		return err
+	}
+	writeFullStatus(w, fs)
+	return nil
 }
