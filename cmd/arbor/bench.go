@@ -43,6 +43,7 @@ type benchOptions struct {
 	parentsK    int
 	k           int
 	acquisition string
+	diversity   float64
 	sInit       int
 	sParentsK   int
 	storeDir    string
@@ -99,6 +100,7 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 	f.IntVar(&o.parentsK, "parents-k", 0, "thompson and thompson+surrogate: parents drawn from the top K; 0 = the paper's protocol, max(5, budget/20) (5 for 100 trials, 25 for 500)")
 	f.IntVar(&o.k, "k", surrogate.DefaultConfig().K, "thompson+surrogate: children screened per query")
 	f.StringVar(&o.acquisition, "acquisition", surrogate.DefaultConfig().Acquisition, "thompson+surrogate: ei or ucb")
+	f.Float64Var(&o.diversity, "diversity", surrogate.DefaultConfig().Diversity, "thompson+surrogate: weight of the novelty term in the acquisition")
 	f.IntVar(&o.sInit, "surrogate-init", 10, "thompson+surrogate: uniformly random initial architectures (the GP's initial design)")
 	f.IntVar(&o.sParentsK, "surrogate-parents-k", 0, "thompson+surrogate: parents drawn from the top K; 0 = the same rule as thompson")
 	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole bench to this file")
@@ -143,7 +145,7 @@ func (o *benchOptions) validate() error {
 		return fmt.Errorf("--init, --surrogate-init and --population must be >= 1, --parents-k and --surrogate-parents-k >= 0 and --sample in [1, population]")
 	}
 	sc := surrogate.DefaultConfig()
-	sc.K, sc.Acquisition = o.k, o.acquisition
+	sc.K, sc.Acquisition, sc.Diversity = o.k, o.acquisition, o.diversity
 	if err := sc.Validate(); err != nil {
 		return fmt.Errorf("--k/--acquisition: %w", err)
 	}
@@ -418,6 +420,7 @@ func benchConfig(o benchOptions, r benchRun) evolve.Config {
 	cfg.Evolution = evolve.EvolutionConfig{Population: o.population, Sample: o.sample}
 	cfg.Surrogate.K = o.k
 	cfg.Surrogate.Acquisition = o.acquisition
+	cfg.Surrogate.Diversity = o.diversity
 	// Near the optimum most one-edge children are already known; those
 	// rejections are free, so allow long streaks of them before calling
 	// the neighbourhood exhausted.
