@@ -245,7 +245,7 @@ func (r *benchReport) plot(path string, curves []benchCurve) error {
 		if err != nil {
 			return err
 		}
-		poly.Color = color.RGBA{col.R, col.G, col.B, 50}
+		poly.Color = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 45} // non-premultiplied, so the band is translucent
 		poly.LineStyle.Width = 0
 		l, err := plotter.NewLine(line)
 		if err != nil {
