@@ -18,7 +18,7 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return asUsage(err) })
 	// Each subsystem registers its commands here; one line per command group.
 	root.AddCommand(
-	// commands:
+		// commands:
 		newMineCmd(),
 		newCatalogCmd(),
 		newLLMCmd(),
