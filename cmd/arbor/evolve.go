@@ -34,6 +34,7 @@ type evolveFlags struct {
 	seed   uint64
 	resume string
 	json   bool
+	quiet  bool
 }
 
 func newEvolveCmd() *cobra.Command {
@@ -60,7 +61,8 @@ exactly where it was: no candidate is trained twice.`,
 	fl.IntVar(&f.budget, "budget", 0, "candidates to train, seeds included (overrides evolve.budget.trained)")
 	fl.Uint64Var(&f.seed, "seed", 0, "random seed (overrides evolve.seed)")
 	fl.StringVar(&f.resume, "resume", "", "resume the run in this directory")
-	fl.BoolVar(&f.json, "json", false, "print events as JSON lines on stdout")
+	fl.BoolVar(&f.json, "json", false, "print events as JSON lines on stdout (schema arbor.event/v1, see docs/events.md)")
+	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors and the final summary")
 	return cmd
 }
 
@@ -233,14 +235,12 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolv
 	}
 
 	out := cmd.OutOrStdout()
-	enc := json.NewEncoder(out)
-	eng.Events = func(ev evolve.Event) {
-		if f.json {
-			_ = enc.Encode(ev)
-			return
-		}
-		printEvent(cmd.ErrOrStderr(), ev)
+	w := cmd.ErrOrStderr()
+	if f.json {
+		w = out
 	}
+	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained)
+	eng.Events = sink
 
 	// First SIGINT/SIGTERM drains, the second cancels in-flight jobs.
 	runCtx, cancel := context.WithCancel(ctx)
@@ -266,6 +266,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolv
 	eng.Abort = abort
 
 	err = eng.Run(runCtx)
+	closeSink()
 	sum, serr := store.Summary(context.WithoutCancel(ctx))
 	if serr == nil && !f.json {
 		best := "none"
@@ -314,37 +315,11 @@ func seedTree(arch string, input [3]int, classes int, cat tree.Catalog) (*tree.T
 	return t, nil
 }
 
-// printEvent is the plain, line-per-event display (the UX layer may replace it).
-func printEvent(w io.Writer, ev evolve.Event) {
-	switch ev.Kind {
-	case evolve.EventFinished:
-		where := ev.Op
-		if ev.Path != "" {
-			where += "@" + ev.Path
-		}
-		fmt.Fprintf(w, "[%d/%d] %s (parent %s) %s: %s val_acc %.2f%% params %d %.1fs%s\n", ev.Trained, ev.Budget,
-			ev.CandidateID, orDash(ev.ParentID), where, ev.Status, ev.ValAcc, ev.Params, ev.WallS, suffix(ev.Message))
-	case evolve.EventRejected:
-		fmt.Fprintf(w, "  rejected %s (%s): %s: %s\n", ev.CandidateID, ev.Op, ev.Gate, firstLine(ev.Reason))
-	case evolve.EventBestImproved:
-		fmt.Fprintf(w, "  best: %s %.2f%% (%s)\n", ev.CandidateID, ev.ValAcc, ev.Message)
-	case evolve.EventBudgetReached, evolve.EventDraining, evolve.EventResumed, evolve.EventRunStarted, evolve.EventRunFinished:
-		fmt.Fprintf(w, "%s: %s\n", ev.Kind, ev.Message)
-	}
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
-}
-
-func suffix(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " — " + firstLine(s)
 }
 
 func firstLine(s string) string {
