@@ -34,19 +34,20 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# demo: set-up, build, mine torchvision, run a real short search, write the report.
+# A second run reuses the packages, the build and the mined catalog (content-hash cache).
+DEMO_LLM := $(if $(OPENAI_API_KEY),ARBOR_LLM_BASE_URL=$${ARBOR_LLM_BASE_URL:-https://api.openai.com/v1} ARBOR_LLM_MODEL=$${ARBOR_LLM_MODEL:-gpt-4o-mini},)
 demo: setup build
-	./$(BIN) tree seeds
-
-# test-slurm starts a one-node Slurm cluster on this machine (installing
-# Debian's munge/slurm packages if missing), runs the Slurm integration tests
-# and the per-job overhead benchmark against it, and always stops it again.
-SLURM_DIR ?= /tmp/arbor-slurm
-test-slurm:
-	@conf=$$(testdata/slurm/start.sh $(SLURM_DIR)) || exit 1; \
-	trap 'testdata/slurm/stop.sh $(SLURM_DIR)' EXIT; \
-	ARBOR_SLURM_CONF=$$conf $(GO) test -count=1 -timeout 20m -v -run 'Slurm' \
-	  -bench 'SlurmJob' -benchtime 5x ./train/ 2>&1 | \
-	  grep -v -e '^=== ' -e 'level=INFO' ; exit $${PIPESTATUS[0]}
+	@mkdir -p demo
+	./$(BIN) mine /usr/lib/python3/dist-packages/torchvision/models --probe -o demo/catalog.json
+	./$(BIN) catalog list demo/catalog.json --usable | head -20
+	rm -rf demo/run
+	$(DEMO_LLM) ./$(BIN) evolve --config examples/demo.yaml
+	./$(BIN) status demo/run
+	./$(BIN) best demo/run --export demo/best.py
+	./$(BIN) lineage demo/run $$(./$(BIN) best demo/run --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["best"]["id"])' 2>/dev/null || true) || true
+	./$(BIN) report demo/run -o demo/report
+	@echo "demo: report at $(CURDIR)/demo/report/index.html, best model at demo/best.py"
 
 clean:
 	rm -rf bin

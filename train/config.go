@@ -30,6 +30,10 @@ type Config struct {
 	Recipe  Recipe  `mapstructure:"recipe" yaml:"recipe"`
 	Dataset Dataset `mapstructure:"dataset" yaml:"dataset"`
 	Limits  Limits  `mapstructure:"limits" yaml:"limits"`
+
+	// Slurm is read only when run.evaluator is slurm: each job then runs
+	// on the cluster through the same embedded trainer.
+	Slurm SlurmConfig `mapstructure:"slurm" yaml:"slurm"`
 }
 
 // ProxyRecipe is the cheap default: one epoch on 10,000 training images.
@@ -54,6 +58,7 @@ func DefaultConfig() Config {
 		Recipe:       ProxyRecipe(),
 		Dataset:      Dataset{Name: "fashion-mnist", ValSplit: 0.1},
 		Limits:       Limits{WallSeconds: 3600, MaxParams: 1_500_000, MaxFLOPs: 200_000_000},
+		Slurm:        DefaultSlurmConfig(),
 	}
 }
 

@@ -59,6 +59,10 @@ func (c Config) Validate() error {
 	var errs []error
 	switch c.Run.Evaluator {
 	case "local":
+	case "slurm":
+		if err := c.Train.Slurm.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	case "tabular":
 		if c.Run.Table == "" {
 			errs = append(errs, errors.New("run.table: the tabular evaluator needs the NAS-Bench-201 CSV path"))
@@ -67,7 +71,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("run.tabular_dataset: must be cifar10 or cifar100, got %q", c.Run.TabularDataset))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("run.evaluator: must be local or tabular, got %q", c.Run.Evaluator))
+		errs = append(errs, fmt.Errorf("run.evaluator: must be local, slurm or tabular, got %q", c.Run.Evaluator))
 	}
 	switch strings.ToLower(c.Run.LogLevel) {
 	case "debug", "info", "warn", "error":

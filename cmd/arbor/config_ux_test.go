@@ -175,7 +175,7 @@ func TestConfigCheckBadInput(t *testing.T) {
 		{"wrong-type", "evolve:\n  budget:\n    trained: lots\n", []string{"evolve.budget.trained", "int"}},
 		{"bad-duration", "evolve:\n  grace: soon\n", []string{"evolve.grace", "duration"}},
 		{"out-of-range", "train:\n  workers: 0\n", []string{"train.workers: must be >= 1"}},
-		{"bad-choice", "run:\n  evaluator: cloud\n", []string{"run.evaluator", "local or tabular"}},
+		{"bad-choice", "run:\n  evaluator: cloud\n", []string{"run.evaluator", "local, slurm or tabular"}},
 		{"bad-yaml", "evolve: [\n", []string{"yaml"}},
 		{"missing-dataset", "train:\n  dataset:\n    name: fashion-mnist\n    path: /nonexistent/fmnist\n",
 			[]string{"train.dataset.path", "/nonexistent/fmnist", "dataset-fashion-mnist"}},

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -176,6 +177,22 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolv
 		eng.Job.Input = [3]int{3, 32, 32}
 		eng.Job.Classes = map[string]int{"cifar10": 10, "cifar100": 100}[cfg.Run.TabularDataset]
 		eng.Config.DryRun = false // a table lookup needs no dry run
+	case "slurm":
+		slurm, err := train.NewSlurm(ctx, cfg.Train.Slurm, train.SlurmOptions{
+			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log,
+			// The Slurm job ID is stored at submission, so a resume after
+			// kill -9 re-attaches instead of submitting a second copy.
+			OnSubmit: func(id, handle string) {
+				if err := store.SetHandle(context.WithoutCancel(ctx), id, handle); err != nil {
+					log.Error("storing slurm job id", "candidate", id, "job", handle, "err", err)
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		defer slurm.Close()
+		eng.Evaluator = slurm
 	default:
 		local, err := train.NewLocal(ctx, cfg.Train, log)
 		if err != nil {

@@ -609,7 +609,7 @@ func TestInspectWhileRunning(t *testing.T) {
 			}
 			t.Logf("%d reads during the run; saw a partial run: %v", reads, sawPartial)
 			out, _, code := runUX(t, "status", run)
-			if code != 0 || !strings.Contains(out, "60 trained") {
+			if code != 0 || !strings.Contains(out, "trained 60 of a budget of 60") {
 				t.Errorf("status after the run: exit %d:\n%s", code, out)
 			}
 			return

@@ -21,9 +21,9 @@ func openRun(dir string) (*evolve.Store, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case err != nil:
-		return nil, usagef("run dir %s: %w (give the directory of a run: arbor evolve --run DIR)", dir, err)
+		return nil, usagef("run directory %s: %w (give the directory of a run: arbor evolve --run DIR)", dir, err)
 	case !st.IsDir():
-		return nil, usagef("run dir %s is not a directory", dir)
+		return nil, usagef("run directory %s is not a directory", dir)
 	}
 	s, err := evolve.OpenStoreReadOnly(dir)
 	if err != nil {
