@@ -52,7 +52,7 @@ func configKeyDocs() map[string]string {
 	return map[string]string{
 		"run.dir":             "Run directory: holds the run store run.db and the job directories. `arbor evolve --run` overrides it.",
 		"run.catalog":         "Module catalog (catalog.json from `arbor mine --probe`) the search may insert and swap in; empty: built-in primitives only.",
-		"run.evaluator":       "`local` trains every candidate with PyTorch in child processes; `tabular` looks accuracies up in the NAS-Bench-201 table.",
+		"run.evaluator":       "`local` trains every candidate with PyTorch in child processes; `slurm` submits each one as a Slurm job (see train.slurm); `tabular` looks accuracies up in the NAS-Bench-201 table.",
 		"run.table":           "NAS-Bench-201 CSV for the tabular evaluator (read by path, never copied).",
 		"run.tabular_dataset": "Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or `cifar100`.",
 		"run.log_level":       "Log level on stderr: debug, info, warn or error.",
