@@ -49,5 +49,17 @@ demo: setup build
 	./$(BIN) report demo/run -o demo/report
 	@echo "demo: report at $(CURDIR)/demo/report/index.html, best model at demo/best.py"
 
+# test-slurm starts a one-node Slurm cluster on this machine (installing
+# Debian's munge/slurm packages if missing), runs the Slurm integration tests
+# (the evaluator, and `arbor evolve` on Slurm with a kill -9 and --resume)
+# and the per-job overhead benchmark against it, and always stops it again.
+SLURM_DIR ?= /tmp/arbor-slurm
+test-slurm: build
+	@conf=$$(testdata/slurm/start.sh $(SLURM_DIR)) || exit 1; \
+	trap 'testdata/slurm/stop.sh $(SLURM_DIR)' EXIT; \
+	ARBOR_SLURM_CONF=$$conf $(GO) test -count=1 -timeout 20m -v -run 'Slurm' \
+	  -bench 'SlurmJob' -benchtime 5x ./train/ ./cmd/arbor/ 2>&1 | \
+	  grep -v -e '^=== ' -e 'level=INFO' ; exit $${PIPESTATUS[0]}
+
 clean:
 	rm -rf bin

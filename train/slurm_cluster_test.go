@@ -51,6 +51,18 @@ func (e slurmEnv) config(t testing.TB, dir string) SlurmConfig {
 	c.Python = e.python
 	c.MaxInFlight = 4
 	c.Time = "10"
+	// Slurm finishes writing a job's log after the trainer wrote its
+	// result, so wait for the cluster to go idle before the test's temp
+	// dir (registered earlier, removed later) is deleted.
+	t.Cleanup(func() {
+		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+			cmd := exec.Command("squeue", "-h", "-t", "PD,R,CG", "-o", "%i")
+			cmd.Env = e.env
+			if out, err := cmd.Output(); err == nil && strings.TrimSpace(string(out)) == "" {
+				return
+			}
+		}
+	})
 	return c
 }
 
