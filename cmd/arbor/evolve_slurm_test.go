@@ -25,7 +25,10 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 		t.Skip("ARBOR_SLURM_CONF not set; `make test-slurm` starts a one-node Slurm cluster and runs this test")
 	}
 	tmp := t.TempDir()
-	dir := filepath.Join(tmp, "slurmrun")
+	// The job name carries the run directory's name; make it unique, since
+	// the test cluster remembers finished jobs for an hour.
+	runName := fmt.Sprintf("slurmrun%d", time.Now().UnixNano()%1_000_000_000)
+	dir := filepath.Join(tmp, runName)
 	cfg := strings.Replace(crashConfig, "evaluator: local", "evaluator: slurm", 1)
 	cfg = strings.Replace(cfg, "trained: 7", "trained: 6", 1)
 	cfg += fmt.Sprintf(`  slurm:
@@ -111,7 +114,7 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 	jobs := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		id, name, ok := strings.Cut(line, " ")
-		if !ok || !strings.HasPrefix(name, "arbor-slurmrun-") || name == "arbor-slurmrun-probe" {
+		if !ok || !strings.HasPrefix(name, "arbor-"+runName+"-") || name == "arbor-"+runName+"-probe" {
 			continue
 		}
 		jobs++
