@@ -11,22 +11,6 @@ import (
 	"time"
 )
 
-// torchPython returns an interpreter that can import torch, preferring
-// Debian's /usr/bin/python3; the test may skip only when none exists.
-func torchPython(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(p)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import torch").Run() == nil {
-			return path
-		}
-	}
-	t.Skip("no python interpreter with torch")
-	return ""
-}
 
 // nb201Reference is NAS-Bench-201's TinyNetwork (infer) re-stated from
 // the benchmark's source: the rendered tree must have exactly its
@@ -98,7 +82,7 @@ class TinyNetwork(nn.Module):
 // output shape and that its parameter count equals both the tree's check
 // and NAS-Bench-201's own TinyNetwork for the same arch string.
 func TestNB201RendersInPyTorch(t *testing.T) {
-	py := torchPython(t)
+	py := pythonWithTorch(t)
 	const arch = "|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|none~1|nor_conv_3x3~2|"
 	tr, err := NB201FromArch(arch, cifar, 10)
 	if err != nil {
