@@ -11,7 +11,6 @@ import (
 	"time"
 )
 
-
 // nb201Reference is NAS-Bench-201's TinyNetwork (infer) re-stated from
 // the benchmark's source: the rendered tree must have exactly its
 // parameter count.
