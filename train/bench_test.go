@@ -17,8 +17,8 @@ import (
 // reports both and their ratio.
 func BenchmarkGateVsFreshProcess(b *testing.B) {
 	py := torchPython(b)
-	src := candidate(b, "resnet32")
 	input := [3]int{3, 32, 32}
+	src := seedSource(b, "resnet32", input, 10)
 	g := newTestGate(b, time.Minute)
 	if r, err := g.Check(context.Background(), src, input, 10, Limits{}); err != nil || !r.OK() { // start + warm up
 		b.Fatalf("%v %+v", err, r)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,13 @@ func TestGateGolden(t *testing.T) {
 	g := newTestGate(t, 30*time.Second)
 	var got []gateGolden
 	for _, tc := range gateCases {
-		r, err := g.Check(context.Background(), candidate(t, tc.name), tc.input, tc.classes, tc.limits)
+		src := ""
+		if slices.Contains(tree.Seeds(), tc.name) {
+			src = seedSource(t, tc.name, tc.input, tc.classes)
+		} else {
+			src = candidate(t, tc.name)
+		}
+		r, err := g.Check(context.Background(), src, tc.input, tc.classes, tc.limits)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // torchPython returns an interpreter that can import torch. Tests skip only
@@ -20,6 +22,22 @@ func torchPython(t testing.TB) string {
 	return py
 }
 
+// seedSource renders one of the tree package's built-in seeds, the same
+// code `arbor train` and the engine hand to the trainer.
+func seedSource(t testing.TB, name string, input [3]int, classes int) string {
+	t.Helper()
+	tr, err := tree.Seed(name, tree.Shape{C: input[0], H: input[1], W: input[2]}, classes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := tree.Render(tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+// candidate reads a hand-written test candidate from testdata.
 func candidate(t testing.TB, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name+".py"))
