@@ -41,6 +41,12 @@ type Screener interface {
 	Pick(ctx context.Context, children []Sample) (int, error)
 }
 
+// Ranker is implemented by Screeners that score children (higher is
+// better); nil scores mean the model cannot rank yet.
+type Ranker interface {
+	Scores(ctx context.Context, children []Sample) ([]float64, error)
+}
+
 // Sample is what a Screener sees of a candidate.
 type Sample struct {
 	ID     string
@@ -103,6 +109,9 @@ type Engine struct {
 	arch       *archive
 	primitives []*tree.Node // insert/swap primitive palette, built once
 	optCache   map[optionsKey][]option
+	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
+	filtered   map[string]int        // children the pre-gate removed, by stage
+	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64
 	trained    int

@@ -28,6 +28,8 @@ func (e *Engine) load(ctx context.Context) ([]*Candidate, error) {
 	e.trees = map[string]*tree.Tree{}
 	e.inFlight = map[string]*Candidate{}
 	e.optCache = map[optionsKey][]option{}
+	e.exhausted = map[optionsKey]bool{}
+	e.filtered = map[string]int{}
 	cands, err := e.Store.Candidates(ctx)
 	if err != nil {
 		return nil, err

@@ -79,6 +79,15 @@ type OfflineConfig struct {
 	// Args is "uniform" (draw each argument uniformly in its range) or
 	// "defaults" (use declared defaults, drawing only where none is given).
 	Args string `mapstructure:"args" yaml:"args"`
+	// Policy is "categories" (each prompt category's meaning as a simple
+	// rule: exploit nearest the winning edits, reverse against the last
+	// losing edit, diversity the least explored place or module) or
+	// "uniform" (a uniform draw whatever the category: the ablation).
+	Policy string `mapstructure:"policy" yaml:"policy"`
+	// Diversity resolves diversity decisions with the categories rule
+	// instead of a call, when an endpoint is configured (the method's
+	// "minimal LLM use").
+	Diversity bool `mapstructure:"diversity" yaml:"diversity"`
 }
 
 // DefaultConfig is offline: no endpoint, so no network and no spend.
@@ -99,7 +108,7 @@ func DefaultConfig() Config {
 			MaxSourceTokens: 400,
 			MaxPromptTokens: 6000,
 		},
-		Offline: OfflineConfig{Args: "uniform"},
+		Offline: OfflineConfig{Args: "uniform", Policy: PolicyCategories},
 	}
 }
 
@@ -204,6 +213,9 @@ func (c Config) Validate() error {
 	}
 	if c.Offline.Args != "uniform" && c.Offline.Args != "defaults" {
 		bad("offline.args", "%q must be uniform or defaults", c.Offline.Args)
+	}
+	if c.Offline.Policy != PolicyCategories && c.Offline.Policy != PolicyUniform {
+		bad("offline.policy", "%q must be %s or %s", c.Offline.Policy, PolicyCategories, PolicyUniform)
 	}
 	if c.RecordText && c.RecordMaxBytes < 1 {
 		bad("record_max_bytes", "must be >= 1 when llm.record_text is true")

@@ -131,3 +131,28 @@ func otherValue(spec ArgSpec, cur Value) Value {
 	}
 	return Value{}
 }
+
+func TestHashIgnoresFunctionalNoOps(t *testing.T) {
+	base := &Tree{Input: Shape{3, 8, 8}, Classes: 4, Root: Seq("",
+		Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4)))}
+	same := []*Node{
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("i", "identity", nil), Op("r", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("r2", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Seq("g", Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("i", "identity", nil)), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+	}
+	for i, r := range same {
+		if got, want := Hash(&Tree{Input: base.Input, Classes: 4, Root: r}), Hash(base); got != want {
+			t.Errorf("variant %d computes the same function but hashes differently", i)
+		}
+	}
+	differ := []*Node{
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "relu6", nil), Op("r2", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "gelu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), &Node{Kind: KindBranch, Name: "b", Children: []*Node{Op("i", "identity", nil), Op("r", "relu", nil)}}, Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+	}
+	for i, r := range differ {
+		if Hash(&Tree{Input: base.Input, Classes: 4, Root: r}) == Hash(base) {
+			t.Errorf("variant %d computes another function but hashes the same", i)
+		}
+	}
+}
