@@ -64,9 +64,6 @@ type Limits struct {
 type PromptConfig struct {
 	// Dir overrides any of the embedded templates file by file.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// MaxOptions is how many options are shown at most; more are sampled
-	// with diversity across modules and paths.
-	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
 	// MaxSourceTokens caps each module's source in the prompt.
 	MaxSourceTokens int `mapstructure:"max_source_tokens" yaml:"max_source_tokens"`
 	// MaxPromptTokens caps the whole user prompt; sources are cut further
@@ -104,7 +101,6 @@ func DefaultConfig() Config {
 		Seed:           1,
 		RecordMaxBytes: 16 << 10,
 		Prompts: PromptConfig{
-			MaxOptions:      24,
 			MaxSourceTokens: 400,
 			MaxPromptTokens: 6000,
 		},
@@ -201,9 +197,6 @@ func (c Config) Validate() error {
 	}
 	if c.Limits.MaxUSD < 0 {
 		bad("limits.max_usd", "must be >= 0 (0 = unlimited)")
-	}
-	if c.Prompts.MaxOptions < 1 {
-		bad("prompts.max_options", "must be >= 1")
 	}
 	if c.Prompts.MaxSourceTokens < 0 {
 		bad("prompts.max_source_tokens", "must be >= 0")
