@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -379,7 +380,11 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 		e.rejected++
 		evs = append(evs, e.event(Event{Kind: EventRejected, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Gate: c.Gate, Reason: c.Reason}))
 	}
-	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs}); err != nil {
+	pre, err := json.Marshal(e.filtered)
+	if err != nil {
+		return err
+	}
+	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs, Meta: map[string]string{MetaPreGate: string(pre)}}); err != nil {
 		return err
 	}
 	e.arch.add(c)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/arbor-nas/arbor/llm"
@@ -19,6 +20,7 @@ type frugality struct {
 	callsOnRejected              int // LLM calls logged for a candidate that was then rejected
 	repeats, repeatsRejected     int
 	byGate                       map[string]int
+	engineMS                     []float64
 }
 
 func measure(t *testing.T, store *Store, srv *llmtest.Server) frugality {
@@ -36,6 +38,7 @@ func measure(t *testing.T, store *Store, srv *llmtest.Server) frugality {
 			continue
 		}
 		f.proposals++
+		f.engineMS = append(f.engineMS, c.EngineMS)
 		switch c.Status {
 		case StatusTrained, StatusFailed:
 			f.trained++
@@ -132,5 +135,18 @@ func TestFrugalNB201(t *testing.T) {
 	}
 	if f.repeats > 0 && float64(f.repeatsRejected) > 0.05*float64(f.repeats) {
 		t.Errorf("%d of %d repeat proposals rejected, want <= 5%%", f.repeatsRejected, f.repeats)
+	}
+	sum, err := store.Summary(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(f.engineMS)
+	t.Logf("engine time per proposal: median %.2f ms, p90 %.2f ms, max %.2f ms", f.engineMS[len(f.engineMS)/2], f.engineMS[len(f.engineMS)*9/10], f.engineMS[len(f.engineMS)-1])
+	t.Logf("status: per trained %+v; pre-gate filtered %v", sum.LLMPerTrained, sum.PreGate)
+	if sum.PreGate[GateDuplicate] == 0 || sum.PreGate[GateSpace] == 0 {
+		t.Errorf("the pre-gate removed no duplicate or out-of-space child (%v): it did not run", sum.PreGate)
+	}
+	if got, want := sum.LLMPerTrained.Calls, float64(f.callRows)/float64(sum.Trained); got != want {
+		t.Errorf("status says %.3f calls per trained candidate, the store %.3f", got, want)
 	}
 }

@@ -23,7 +23,6 @@ import (
 // gated is a child that passed the cheap gate, with what the gate learned.
 type gated struct {
 	child    *tree.Tree
-	treeJSON []byte
 	params   int64
 	flops    int64
 	hash     string
@@ -95,12 +94,13 @@ func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*
 		out.complete = true
 		return out, nil
 	}
-	opts, err := e.options(parent.ID, t, kinds, e.rngFor(trial, rngPalette))
+	opts, err := e.options(parent.ID, t, kinds)
 	if err != nil {
 		return nil, err
 	}
 	order := diverseOrder(opts, e.rngFor(trial, rngOptions))
 	seen := map[string]bool{} // hashes gated in this set: two options may make one child
+	m := tree.NewMeasurer(e.Catalog)
 	tries := 0
 	out.complete = true
 	for _, i := range order {
@@ -124,7 +124,7 @@ func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*
 				out.Filtered[GateProposal]++
 				continue
 			}
-			g, stage, _ := e.gateTree(child, seen)
+			g, stage, _ := e.gateTree(child, seen, m)
 			if stage != "" {
 				out.Filtered[stage]++
 				continue
@@ -192,7 +192,7 @@ func (e *Engine) optionValues(o option) []tree.Value {
 
 // applyValue applies the option with value v (change-arg) or as listed.
 func (o option) applyValue(t *tree.Tree, v tree.Value, cat tree.Catalog) (*tree.Tree, error) {
-	to := o.Option
+	to := *o.Option
 	if o.Op == tree.OpChangeArg {
 		to.Value = v
 	}
@@ -200,20 +200,24 @@ func (o option) applyValue(t *tree.Tree, v tree.Value, cat tree.Catalog) (*tree.
 }
 
 // gateTree runs the cheap gate on t. stage is "" when it passes; seen
-// holds structural hashes to treat as taken besides the archive's.
-func (e *Engine) gateTree(t *tree.Tree, seen map[string]bool) (g gated, stage, reason string) {
+// holds structural hashes to treat as taken besides the archive's; m
+// (nil: a fresh one) memoizes shape inference across siblings.
+func (e *Engine) gateTree(t *tree.Tree, seen map[string]bool, m *tree.Measurer) (g gated, stage, reason string) {
 	g.child = t
-	rep, err := tree.Check(t, e.Catalog)
+	if m == nil {
+		m = tree.NewMeasurer(e.Catalog)
+	}
+	params, flops, err := m.Measure(t)
 	if err != nil {
 		return g, GateShape, err.Error()
 	}
-	g.params, g.flops, g.hash = rep.Params, rep.FLOPs, rep.Hash
+	g.params, g.flops, g.hash = params, flops, tree.Hash(t)
 	if e.Arch != nil {
 		if _, err := e.Arch(t); err != nil {
 			return g, GateSpace, err.Error()
 		}
 	}
-	if why := e.violates(rep.Params, rep.FLOPs); why != "" {
+	if why := e.violates(params, flops); why != "" {
 		return g, GateConstraints, why
 	}
 	if id, which, dup := e.arch.duplicateOf(g.hash, ""); dup {
@@ -229,9 +233,6 @@ func (e *Engine) gateTree(t *tree.Tree, seen map[string]bool) (g gated, stage, r
 	g.source, g.codeHash = src, codeHash(src)
 	if id, which, dup := e.arch.duplicateOf("", g.codeHash); dup {
 		return g, GateDuplicate, fmt.Sprintf("same %s as %s", which, id)
-	}
-	if js, err := t.MarshalJSON(); err == nil {
-		g.treeJSON = js
 	}
 	return g, "", ""
 }
@@ -340,7 +341,10 @@ func (e *Engine) resolve(ctx context.Context, p *Proposal, offers *Offers, cat s
 func (p *Proposal) accept(g gated) {
 	c := p.Candidate
 	p.Child = g.child
-	c.Tree, c.Params, c.FLOPs, c.Hash = g.treeJSON, g.params, g.flops, g.hash
+	if js, err := g.child.MarshalJSON(); err == nil {
+		c.Tree = js
+	}
+	c.Params, c.FLOPs, c.Hash = g.params, g.flops, g.hash
 	c.Source, c.CodeHash = g.source, g.codeHash
 	p.gated = true
 }
@@ -406,7 +410,7 @@ func (e *Engine) uniformOffers(parent *Candidate, trial int64, quota int) (op st
 // the archive only grows, so a neighbourhood enumerated in full that had
 // nothing to offer never will (except through a new palette sample).
 func (e *Engine) cachedOffers(parent *Candidate, op string, trial int64, quota int) (*Offers, error) {
-	key := optionsKey{parent.ID, tree.OpKind(op)}
+	key := optionsKey{parent: parent.ID, kind: tree.OpKind(op), epoch: -1}
 	if e.exhausted[key] {
 		return &Offers{Op: op, parent: parent, Filtered: map[string]int{}}, nil
 	}

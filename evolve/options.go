@@ -13,8 +13,8 @@ import (
 // option is one enumerated tree option, as the engine offers it to the
 // resolver and applies the choice.
 type option struct {
-	tree.Option
-	cat tree.Catalog
+	*tree.Option // shared with the options cache: never modified
+	cat          tree.Catalog
 }
 
 // treeOps maps a planner operation to the tree transformations that
@@ -55,50 +55,74 @@ func (e *Engine) treeOps(op string, parent *Candidate) ([]tree.OpKind, func(opti
 // paletteModules catalog modules: a 300-module catalog would otherwise
 // enumerate tens of thousands of options per proposal, and a fresh sample
 // each time keeps the offers diverse.
-func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind, rng *rand.Rand) ([]option, error) {
+func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind) ([]option, error) {
 	if len(kinds) == 0 {
 		return nil, fmt.Errorf("no transformation to enumerate")
 	}
 	if e.primitives == nil {
 		e.primitives = candidateNodes(nil)
 	}
+	// Trees are immutable, so a parent's options never change for one
+	// palette, and parents are drawn again and again from the top-k: the
+	// list is cached (shared, never modified). Insert and swap bring in a
+	// palette sample that is drawn afresh every paletteEpoch proposals from
+	// the same parent.
+	key := optionsKey{parent: parentID, kind: kinds[0], n: len(kinds)}
+	palette := slices.Contains(kinds, tree.OpInsert) || slices.Contains(kinds, tree.OpSwap)
+	if palette {
+		key.epoch = e.arch.children[parentID] / paletteEpoch
+	}
+	if opts, ok := e.optCache[key]; ok {
+		return opts, nil
+	}
+	var nodes []*tree.Node
+	if palette {
+		nodes = e.palette(rand.New(rand.NewPCG(e.Config.Seed^uint64(rngPalette), uint64(key.epoch)<<32^hashString(parentID))))
+	}
 	var out []option
 	for _, k := range kinds {
 		if k == tree.OpInsert || k == tree.OpSwap {
-			out = append(out, e.enumerate(t, k, e.palette(rng))...)
-			continue
+			out = append(out, e.enumerate(t, k, nodes)...)
+		} else {
+			out = append(out, e.enumerate(t, k, nil)...)
 		}
-		// Trees are immutable, so a parent's options of a palette-free kind
-		// never change: parents are drawn again and again from the top-k.
-		key := optionsKey{parentID, k}
-		opts, ok := e.optCache[key]
-		if !ok {
-			opts = e.enumerate(t, k, nil)
-			if len(e.optCache) >= optCacheSize {
-				clear(e.optCache)
-			}
-			e.optCache[key] = opts
-		}
-		out = append(out, opts...)
 	}
+	if len(e.optCache) >= optCacheSize {
+		clear(e.optCache)
+	}
+	e.optCache[key] = out
 	return out, nil
+}
+
+// paletteEpoch is how many proposals from one parent share a palette sample.
+const paletteEpoch = 4
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
 
 type optionsKey struct {
 	parent string
-	kind   tree.OpKind
+	kind   tree.OpKind // the first kind
+	n      int         // how many kinds
+	epoch  int
 }
 
 // optCacheSize bounds the cache of enumerated options (a few parents' worth).
 const optCacheSize = 64
 
 func (e *Engine) enumerate(t *tree.Tree, k tree.OpKind, palette []*tree.Node) []option {
-	var out []option
-	for _, o := range tree.Options(t, k, palette, e.Catalog) {
-		if e.Filter != nil && !e.Filter(t, o) {
+	raw := tree.Options(t, k, palette, e.Catalog)
+	out := make([]option, 0, len(raw))
+	for i := range raw {
+		if e.Filter != nil && !e.Filter(t, raw[i]) {
 			continue
 		}
-		out = append(out, option{Option: o, cat: e.Catalog})
+		out = append(out, option{Option: &raw[i], cat: e.Catalog})
 	}
 	return out
 }
@@ -278,10 +302,11 @@ func choiceString(v tree.Value) string {
 	return v.String()
 }
 
-// applyOption applies a tree option. Compose also places the new block
-// a second time (grouping alone computes the same function).
+// applyOption applies a tree option the tools listed for t; the result
+// is checked by the gate. Compose also places the new block a second time
+// (grouping alone computes the same function).
 func (o option) applyOption(t *tree.Tree, to tree.Option, cat tree.Catalog) (*tree.Tree, error) {
-	nt, err := tree.Apply(t, to, cat)
+	nt, err := tree.ApplyListed(t, to, cat)
 	if err != nil || o.Op != tree.OpCompose {
 		return nt, err
 	}
@@ -290,7 +315,7 @@ func (o option) applyOption(t *tree.Tree, to tree.Option, cat tree.Catalog) (*tr
 		return nil, fmt.Errorf("compose: the new block under %s is missing", o.Path)
 	}
 	block := strings.TrimSuffix(o.Path, "/") + "/" + p.Children[o.Index].Name
-	return tree.Duplicate(nt, block, cat)
+	return tree.ApplyListed(nt, tree.Option{Op: tree.OpDuplicate, Path: block}, cat)
 }
 
 // outline is the parent tree as an indented list of paths, for the prompt.

@@ -76,17 +76,12 @@ func (e *Engine) usableOps() []string {
 // strategy made directly (seeds, plug-ins): shapes, the space,
 // constraints, and dedup by structural and normalized-code hash.
 func (e *Engine) cheapGate(p *Proposal) {
-	g, stage, reason := e.gateTree(p.Child, nil)
-	c := p.Candidate
-	if js, err := p.Child.MarshalJSON(); err == nil {
-		c.Tree = js
-	}
-	c.Params, c.FLOPs, c.Hash = g.params, g.flops, g.hash
-	if stage != "" {
-		p.Reject(stage, "%s", reason)
-		return
-	}
+	g, stage, reason := e.gateTree(p.Child, nil, nil)
 	p.accept(g)
+	if stage != "" {
+		p.gated = false
+		p.Reject(stage, "%s", reason)
+	}
 }
 
 // codeHash is the SHA-256 of the whitespace-normalized source.

@@ -156,3 +156,40 @@ func TestHashIgnoresFunctionalNoOps(t *testing.T) {
 		}
 	}
 }
+
+func TestMeasurerAgreesWithCheck(t *testing.T) {
+	m := NewMeasurer(nil)
+	for _, name := range []string{"resnet20", "resnet56", "nb201-resnet"} {
+		s, err := Seed(name, Shape{C: 3, H: 32, W: 32}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees := []*Tree{s}
+		for _, k := range []OpKind{OpDelete, OpDuplicate, OpWrapResidual} {
+			for i, o := range Options(s, k, nil, nil) {
+				if i%7 != 0 {
+					continue
+				}
+				c, err := Apply(s, o, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				trees = append(trees, c)
+			}
+		}
+		// And invalid ones: the measurer must reject what Check rejects.
+		if c, err := ApplyListed(s, Option{Op: OpInsert, Path: "/", Index: 0, Node: Op("", "linear", A("out", 5))}, nil); err == nil {
+			trees = append(trees, c)
+		}
+		for i, tr := range trees {
+			rep, cerr := Check(tr, nil)
+			p, f, merr := m.Measure(tr)
+			if (cerr == nil) != (merr == nil) {
+				t.Fatalf("%s tree %d: Check says %v, Measure %v", name, i, cerr, merr)
+			}
+			if cerr == nil && (rep.Params != p || rep.FLOPs != f) {
+				t.Fatalf("%s tree %d: Check counts %d/%d, Measure %d/%d", name, i, rep.Params, rep.FLOPs, p, f)
+			}
+		}
+	}
+}
