@@ -139,9 +139,9 @@ var rowColumns = []string{"seq", "id", "parent", "op", "category", "status", "ou
 // rowsView is the candidates table: one array per candidate, columns as
 // named, so 2,000 candidates stay a small download.
 type rowsView struct {
-	Version int64   `json:"version"`
+	Version int64    `json:"version"`
 	Columns []string `json:"columns"`
-	Rows    [][]any `json:"rows"`
+	Rows    [][]any  `json:"rows"`
 }
 
 // outcome is the candidate's state in one word, as `arbor lineage` says it.
