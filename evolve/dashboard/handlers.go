@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/llm"
-	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -132,7 +132,7 @@ func (s *Server) candidatePage(ctx context.Context, rs *runSource, id string) ([
 			return nil, err
 		}
 	}
-	cat, catErr := s.catalog(catPath)
+	cat, catErr := s.catalog(ctx, catPath, store)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	v := rs.candidateView(c, cat, calls)
@@ -142,25 +142,22 @@ func (s *Server) candidatePage(ctx context.Context, rs *runSource, id string) ([
 	return json.Marshal(v)
 }
 
-// catalog loads the run's module catalog (nil when it used none).
-func (s *Server) catalog(path string) (tree.Catalog, error) {
-	if path == "" {
+// catalog loads the run's module catalog once (nil when it used none).
+func (s *Server) catalog(ctx context.Context, path string, store *evolve.Store) (tree.Catalog, error) {
+	if path == "" || store == nil {
 		return nil, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.catalogs == nil {
-		s.catalogs = map[string]tree.Catalog{}
-	}
 	if c, ok := s.catalogs[path]; ok {
 		return c, nil
 	}
-	cat, err := mine.LoadCatalog(path)
+	cat, err := run.Catalog(ctx, store)
 	if err != nil {
-		return nil, fmt.Errorf("the run's catalog %s: %w (per-node counts of mined modules need it)", path, err)
+		return nil, fmt.Errorf("%w (per-node counts of mined modules need it)", err)
 	}
-	s.catalogs[path] = cat.Specs()
-	return s.catalogs[path], nil
+	s.catalogs[path] = cat
+	return cat, nil
 }
 
 func callOf(c evolve.CallRow) callView {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 // runSource is one run store as the dashboard knows it. refresh reads only
@@ -66,32 +67,13 @@ type storedConfig struct {
 	Evaluator string
 }
 
-// metaConfig is the store's meta key holding the whole configuration.
-const metaConfig = "cli_config"
-
 func readStoredConfig(ctx context.Context, s *evolve.Store) (storedConfig, error) {
-	raw, ok, err := s.Meta(ctx, metaConfig)
+	cfg, ok, err := run.StoredConfig(ctx, s)
 	if err != nil || !ok {
 		return storedConfig{}, err
 	}
-	var c struct {
-		Run struct {
-			Catalog   string
-			Evaluator string
-		}
-		Evolve evolve.Config
-		Train  struct {
-			Limits struct {
-				MaxParams int64
-				MaxFLOPs  int64
-			}
-		}
-	}
-	if err := json.Unmarshal([]byte(raw), &c); err != nil {
-		return storedConfig{}, fmt.Errorf("run store %s: stored configuration: %w", s.Path(), err)
-	}
-	return storedConfig{Strategy: c.Evolve.Strategy, Budget: c.Evolve.Budget, Parallel: c.Evolve.Parallel, Catalog: c.Run.Catalog,
-		MaxParams: c.Train.Limits.MaxParams, MaxFLOPs: c.Train.Limits.MaxFLOPs, Evaluator: c.Run.Evaluator}, nil
+	return storedConfig{Strategy: cfg.Evolve.Strategy, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
+		MaxParams: cfg.Train.Limits.MaxParams, MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Evaluator: cfg.Run.Evaluator}, nil
 }
 
 // refresh brings the source up to date with its store. It reports whether

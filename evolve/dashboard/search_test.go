@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
@@ -100,8 +101,9 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	}
 	// The stored configuration, as `arbor evolve` saves it, so the page
 	// knows the budget and strategy.
-	if err := store.SetMeta(context.Background(), metaConfig, fmt.Sprintf(
-		`{"Run":{"Evaluator":"tabular"},"Evolve":{"Strategy":"thompson","Parallel":%d,"Budget":{"Trained":%d}}}`, cfg.Parallel, s.Budget)); err != nil {
+	rc := run.Default()
+	rc.Run.Evaluator, rc.Run.Table, rc.Evolve = "tabular", "nb201-cifar.csv", cfg
+	if err := run.SaveConfig(context.Background(), store, rc); err != nil {
 		tb.Fatal(err)
 	}
 	return &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Resolver: res,

@@ -65,7 +65,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: opts.Log, runs: map[string]*runSource{}, benches: map[string]string{}, hub: newHub()}
+	s := &Server{opts: opts, log: opts.Log, runs: map[string]*runSource{}, benches: map[string]string{}, catalogs: map[string]tree.Catalog{}, hub: newHub()}
 	s.rescan()
 	return s, nil
 }

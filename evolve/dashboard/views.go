@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -145,15 +146,7 @@ type rowsView struct {
 }
 
 // outcome is the candidate's state in one word, as `arbor lineage` says it.
-func outcome(c evolve.Candidate) string {
-	switch c.Status {
-	case evolve.StatusTrained, evolve.StatusFailed:
-		return string(c.Result.Status)
-	case evolve.StatusRejected:
-		return "rejected at " + c.Gate
-	}
-	return string(c.Status)
-}
+func outcome(c evolve.Candidate) string { return report.StatusWord(c) }
 
 func (r *runSource) rowsView() rowsView {
 	v := rowsView{Version: r.version, Columns: rowColumns, Rows: make([][]any, 0, len(r.cands))}
@@ -223,7 +216,7 @@ func (r *runSource) chartsView() chartsView {
 			v.Failures[k] = n
 		}
 	}
-	order := trainingOrder(r.cands)
+	order := report.TrainingOrder(r.cands)
 	bestAcc, bestID := -1.0, ""
 	for i, c := range order {
 		x := float64(i + 1)
@@ -240,12 +233,14 @@ func (r *runSource) chartsView() chartsView {
 			v.BestByCandidate = append(v.BestByCandidate, point{X: x, Y: bestAcc, ID: bestID})
 		}
 	}
-	ok := feasible(r.cands)
-	for name, cost := range objectives {
+	ok := report.Feasible(r.cands)
+	metric, _ := report.Metric(report.ValAcc)
+	for _, name := range objectives {
 		if name == "latency" && !slices.ContainsFunc(ok, func(c evolve.Candidate) bool { return c.Result.LatencyMS > 0 }) {
 			continue
 		}
-		for _, c := range paretoFront(ok, valAcc, cost) {
+		cost, _, _ := report.Objective(name)
+		for _, c := range report.ParetoFront(ok, metric, cost) {
 			v.Pareto[name] = append(v.Pareto[name], c.ID)
 		}
 	}
@@ -438,7 +433,7 @@ type candidateView struct {
 	TreeError string        `json:"tree_error,omitempty"`
 	Removed   []string      `json:"removed,omitempty"` // parent's nodes the child lacks
 	Changed   []string      `json:"changed,omitempty"` // paths added or changed against the parent
-	Lineage   []lineageStep `json:"lineage"`
+	Lineage   []report.Step `json:"lineage"`
 	Calls     []callView    `json:"calls"`
 	Children  []string      `json:"children"`
 }
@@ -455,22 +450,6 @@ type treeNode struct {
 	Counted  bool        `json:"counted"`
 	Change   string      `json:"change,omitempty"` // added | changed
 	Children []*treeNode `json:"children,omitempty"`
-}
-
-type lineageStep struct {
-	ID        string         `json:"id"`
-	Op        string         `json:"op"`
-	Transform string         `json:"transform,omitempty"`
-	Category  string         `json:"category,omitempty"`
-	Path      string         `json:"path,omitempty"`
-	Module    string         `json:"module,omitempty"`
-	Args      map[string]any `json:"args,omitempty"`
-	Rationale string         `json:"rationale,omitempty"`
-	Fallback  bool           `json:"fallback,omitempty"`
-	Outcome   string         `json:"outcome"`
-	ValAcc    float64        `json:"val_acc"`
-	Delta     *float64       `json:"delta,omitempty"` // points over the parent; both must have trained
-	Params    int64          `json:"params"`
 }
 
 type callView struct {
@@ -585,7 +564,7 @@ func (r *runSource) candidateView(c evolve.Candidate, cat tree.Catalog, calls []
 	v := candidateView{Version: r.version, ID: c.ID, Seq: c.Seq, ParentID: c.ParentID, Strategy: c.Strategy, Op: c.Op,
 		Transform: c.Transform, Category: c.Category, Path: c.Path, Module: c.Module, Args: c.Args, Rationale: c.Rationale,
 		Fallback: c.Fallback, Status: string(c.Status), Outcome: outcome(c), Gate: c.Gate, Reason: c.Reason, Result: c.Result,
-		Params: c.Params, FLOPs: c.FLOPs, Hash: c.Hash, Reward: c.Reward, Source: c.Source, Lineage: []lineageStep{},
+		Params: c.Params, FLOPs: c.FLOPs, Hash: c.Hash, Reward: c.Reward, Source: c.Source, Lineage: []report.Step{},
 		Calls: []callView{}, Children: []string{}}
 	if len(c.Tree) == 0 {
 		v.TreeError = "this candidate has no tree (the codegen baseline rewrites source directly)"
@@ -615,14 +594,8 @@ func (r *runSource) candidateView(c evolve.Candidate, cat tree.Catalog, calls []
 		chain = append([]evolve.Candidate{x}, chain...)
 		cur = x.ParentID
 	}
-	for i, x := range chain {
-		st := lineageStep{ID: x.ID, Op: x.Op, Transform: x.Transform, Category: x.Category, Path: x.Path, Module: x.Module,
-			Args: x.Args, Rationale: x.Rationale, Fallback: x.Fallback, Outcome: outcome(x), ValAcc: x.Result.ValAcc, Params: x.Params}
-		if i > 0 && x.Feasible() && chain[i-1].Feasible() {
-			d := x.Result.ValAcc - chain[i-1].Result.ValAcc
-			st.Delta = &d
-		}
-		v.Lineage = append(v.Lineage, st)
+	for i := range chain {
+		v.Lineage = append(v.Lineage, report.StepOf(chain, i))
 	}
 	for _, x := range r.cands {
 		if x.ParentID == c.ID {

@@ -101,16 +101,22 @@
     for (const [label, href] of items) crumbs.appendChild(href ? h("a", { href }, label) : h("span", null, label));
   }
 
+  // gen counts navigations: a page's late answer (or a live refresh that
+  // was under way) must not draw over the page shown since.
+  let gen = 0;
   async function render() {
     route = parseRoute();
     hideTip();
+    current = null;
+    const my = ++gen, alive = () => my === gen;
     const pages = { home: pageHome, run: pageRun, candidate: pageCandidate, lineage: pageLineage, bench: pageBench };
     try {
-      current = await pages[route.page](route);
+      const view = await pages[route.page](route, alive);
+      if (alive()) current = view;
     } catch (e) {
+      if (!alive()) return;
       clear(app);
       app.appendChild(h("p", { class: "err" }, String(e.message || e)));
-      current = null;
     }
   }
   window.addEventListener("hashchange", render);
@@ -248,10 +254,11 @@
   }
 
   // ---- home: every run and bench directory ----
-  async function pageHome() {
+  async function pageHome(rt, alive) {
     setCrumbs();
     const data = await api("/api/runs");
-    const view = { home: true, refresh: async () => { const d = await api("/api/runs"); draw(d); } };
+    if (!alive()) return null;
+    const view = { home: true, refresh: async () => { const d = await api("/api/runs"); if (alive()) draw(d); } };
     function draw(d) {
       clear(app);
       app.appendChild(h("h1", null, "Runs"));
@@ -314,13 +321,11 @@
   }
 
   // ---- run page: overview, charts, candidates table ----
-  async function pageRun(rt) {
+  async function pageRun(rt, alive) {
     const run = rt.run;
     setCrumbs(["runs", "#/"], [run, null]);
     const state = { sort: "seq", dir: 1, page: 0, f: { status: "", op: "", category: "", text: "", min: "" }, xAxis: "candidates", cost: "params", post: "op" };
-    clear(app);
     const head = h("div"), cardsBox = h("div"), chartsBox = h("div", { class: "grid2" }), tableBox = h("div", { class: "panel" });
-    app.append(head, cardsBox, h("h2", null, "Charts"), chartsBox, h("h2", null, "Candidates"), tableBox);
     let ov, rows, ch;
     async function load() {
       [ov, rows, ch] = await Promise.all([
@@ -335,6 +340,9 @@
       cardsBox.appendChild(cards(ov));
     }
     await load();
+    if (!alive()) return null;
+    clear(app);
+    app.append(head, cardsBox, h("h2", null, "Charts"), chartsBox, h("h2", null, "Candidates"), tableBox);
     drawHead();
     drawTable();
     drawCharts();
@@ -343,6 +351,7 @@
     return {
       run, refresh: async () => {
         await load();
+        if (!alive()) return;
         drawHead(); drawTable(); drawCharts();
       },
     };
@@ -473,10 +482,11 @@
   }
 
   // ---- candidate page ----
-  async function pageCandidate(rt) {
+  async function pageCandidate(rt, alive) {
     const { run, id } = rt;
     setCrumbs(["runs", "#/"], [run, runLink(run)], [id, null]);
     const c = await api("/api/run/candidate?" + q({ run, id }));
+    if (!alive()) return null;
     clear(app);
     const delta = c.lineage.length > 1 ? c.lineage[c.lineage.length - 1].delta : undefined;
     app.append(h("h1", null, c.id, " ", h("span", { class: "badge" }, c.outcome)),
@@ -506,7 +516,7 @@
         h("td", null, st.category || "-"), h("td", null, st.path || "-"),
         h("td", { class: "wrap" }, [st.module, st.args ? JSON.stringify(st.args) : ""].filter(Boolean).join(" ") || "-"),
         h("td", { class: "wrap rationale" }, (st.fallback ? "(fallback) " : "") + (st.rationale || "-")),
-        h("td", null, st.outcome), h("td", { class: "num" }, st.outcome === "ok" ? st.val_acc.toFixed(2) : "-"),
+        h("td", null, st.status), h("td", { class: "num" }, st.status === "ok" ? st.val_acc.toFixed(2) : "-"),
         h("td", { class: "num " + (st.delta > 0 ? "delta-pos" : st.delta < 0 ? "delta-neg" : "") }, st.delta !== undefined ? (st.delta >= 0 ? "+" : "") + st.delta.toFixed(2) : "-")))))));
 
     // tree with diff
@@ -560,10 +570,11 @@
   }
 
   // ---- lineage view ----
-  async function pageLineage(rt) {
+  async function pageLineage(rt, alive) {
     const run = rt.run;
     setCrumbs(["runs", "#/"], [run, runLink(run)], ["lineage", null]);
     const v = await api("/api/run/lineage?" + q({ run }));
+    if (!alive()) return null;
     clear(app);
     app.appendChild(h("h1", null, "Family tree of ", run));
     app.appendChild(h("p", { class: "muted" }, `${v.nodes.length} candidates that reached training (rejected proposals left out). Colour: validation accuracy; red: failed; grey: pending; thick orange: the path from the seed to the best.`));
@@ -602,13 +613,14 @@
     svg.appendChild(g);
     if (accs.length) app.appendChild(legend([[`${lo.toFixed(2)}%`, colour(lo)], [`${((lo + hi) / 2).toFixed(2)}%`, colour((lo + hi) / 2)], [`${hi.toFixed(2)}%`, colour(hi)], ["failed", "#d55e00"], ["pending", "#bbb"]]));
     app.appendChild(h("div", { class: "panel" }, svg));
-    return { run, refresh: () => pageLineage(rt).then(() => {}) };
+    return { run, refresh: () => pageLineage(rt, alive).then(() => {}) };
   }
 
   // ---- bench page ----
-  async function pageBench(rt) {
+  async function pageBench(rt, alive) {
     setCrumbs(["runs", "#/"], [rt.name, null]);
     const b = await api("/api/bench?" + q({ name: rt.name }));
+    if (!alive()) return null;
     clear(app);
     app.appendChild(h("h1", null, "Benchmark ", b.name));
     app.appendChild(h("p", { class: "muted" }, b.dir));
