@@ -142,11 +142,7 @@ func writeFullStatus(w io.Writer, fs fullStatus) {
 	}
 
 	fmt.Fprintln(w)
-	if sum.LLM.Calls == 0 {
-		fmt.Fprintln(w, "LLM: no calls (offline resolver), $0")
-	} else {
-		fmt.Fprintf(w, "LLM: %d calls, %d tokens, $%.4f\n", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost)
-	}
+	fmt.Fprintln(w, sum.LLM.String())
 	if sum.Codegen != nil {
 		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)
 	}
