@@ -2,23 +2,10 @@ package evolve
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/surrogate"
 )
-
-// Strategies, all run by the same loop, gate and store.
-const (
-	StrategyThompson  = "thompson"           // the full method: H-Thompson planner + resolver
-	StrategyRandom    = "random"             // uniform operation and option, no LLM
-	StrategyEvolution = "evolution"          // regularized evolution with random one-step mutations
-	StrategyCodegen   = "codegen"            // the LLM rewrites the parent's source
-	StrategySurrogate = "thompson+surrogate" // thompson, K children screened by a surrogate
-)
-
-// Strategies lists the known strategies.
-var Strategies = []string{StrategyThompson, StrategyRandom, StrategyEvolution, StrategyCodegen, StrategySurrogate}
 
 // Parent selection methods.
 const (
@@ -97,10 +84,19 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate names the first bad key.
+// Validate names the first bad key. The strategy must be a built-in one.
 func (c Config) Validate() error {
-	if !slices.Contains(Strategies, c.Strategy) {
-		return fmt.Errorf("evolve.strategy: %q is not one of %v", c.Strategy, Strategies)
+	if _, err := LookupStrategy(c.Strategy); err != nil {
+		return err
+	}
+	return c.validate(c.Strategy)
+}
+
+// validate checks everything but whether the strategy is built in (a
+// plug-in Engine.Strategy may have any name).
+func (c Config) validate(strategy string) error {
+	if strategy == "" {
+		return fmt.Errorf("evolve.strategy: must name a strategy, one of %v", StrategyNames())
 	}
 	if c.SeedArch == "" {
 		return fmt.Errorf("evolve.seed_arch: must name a built-in seed or a tree JSON file")
@@ -130,17 +126,11 @@ func (c Config) Validate() error {
 	if err := c.Planner.Validate(); err != nil {
 		return err
 	}
-	if c.Strategy == StrategyEvolution {
-		if c.Evolution.Population < 1 {
-			return fmt.Errorf("evolve.evolution.population: must be >= 1, got %d", c.Evolution.Population)
-		}
-		if c.Evolution.Sample < 1 || c.Evolution.Sample > c.Evolution.Population {
-			return fmt.Errorf("evolve.evolution.sample: must be in [1, population=%d], got %d", c.Evolution.Population, c.Evolution.Sample)
-		}
-	}
-	if c.Strategy == StrategySurrogate {
-		if err := c.Surrogate.Validate(); err != nil {
-			return fmt.Errorf("evolve.%w", err)
+	if s, err := LookupStrategy(strategy); err == nil {
+		if v, ok := s.(ConfigValidator); ok {
+			if err := v.ValidateConfig(c); err != nil {
+				return err
+			}
 		}
 	}
 	if c.MaxOptions < 1 {
