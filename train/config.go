@@ -18,6 +18,11 @@ type Config struct {
 	// WorkDir holds one directory per job; empty means a temporary directory.
 	WorkDir  string `mapstructure:"work_dir" yaml:"work_dir"`
 	KeepDirs bool   `mapstructure:"keep_dirs" yaml:"keep_dirs"`
+	// TempDir is where the pool's temporary directory goes when WorkDir is
+	// empty (default os.TempDir()). It is not a configuration key: arbor
+	// evolve sets it to the run directory, so that kills leave nothing in
+	// /tmp and the next process sweeps what a killed one left.
+	TempDir string `mapstructure:"-" yaml:"-" json:"-"`
 	// Prestart keeps one interpreter per worker with torch already imported,
 	// so a job does not wait for Python to start.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`

@@ -38,6 +38,9 @@ type GateOptions struct {
 	Timeout time.Duration // per candidate; the process is killed and restarted past it
 	Threads int           // torch CPU threads inside the gate
 	Log     *slog.Logger
+	// TempDir is where the gate's directory goes (default os.TempDir());
+	// directories there left by killed gates are removed at start.
+	TempDir string
 }
 
 // Gate is the dry-run gate: one resident Python process (torch imported
@@ -56,6 +59,8 @@ type Gate struct {
 	next  int64
 }
 
+const gatePrefix = "arbor-gate-"
+
 // NewGate prepares a gate that runs python (see DetectPython). The process
 // starts on the first Check.
 func NewGate(python string, opts GateOptions) (*Gate, error) {
@@ -68,7 +73,8 @@ func NewGate(python string, opts GateOptions) (*Gate, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	dir, err := os.MkdirTemp("", "arbor-gate-")
+	SweepStale(opts.TempDir, gatePrefix, opts.Log)
+	dir, err := MakeOwnedTemp(opts.TempDir, gatePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("train: gate dir: %w", err)
 	}

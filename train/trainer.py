@@ -24,7 +24,9 @@ import pickle
 import random
 import re
 import resource
+import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -610,6 +612,24 @@ def run_job(job_path, out_path):
     write_result(out_path, result)
 
 
+def watch_parent():
+    """Kills this process group once arbor, the parent, is gone: a kill -9
+    leaves no one to stop the job, and an orphan would keep training into a
+    directory the next arbor removes."""
+    ppid = os.getppid()
+
+    def loop():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != ppid:
+                try:
+                    os.killpg(os.getpgid(0), signal.SIGKILL)
+                finally:
+                    os._exit(1)
+
+    threading.Thread(target=loop, name="arbor-parent-watch", daemon=True).start()
+
+
 def serve():
     """Waits (torch already imported) for one line {"dir", "job", "out"}, runs
     that job in that directory, and exits: one process per job, started early."""
@@ -674,6 +694,8 @@ def main():
     ap.add_argument("--serve", action="store_true")
     ap.add_argument("--gate", action="store_true")
     a = ap.parse_args()
+    if a.gate or a.serve:
+        watch_parent()
     if a.gate:
         gate()
     elif a.serve:
