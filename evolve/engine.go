@@ -127,6 +127,11 @@ var (
 	errBudget   = errors.New("budget reached")
 )
 
+// ErrExhausted ends a run whose proposals failed the gate
+// Config.MaxRejectStreak times in a row: every child the strategy can
+// reach from the archive is invalid or already known.
+var ErrExhausted = errors.New("the space around the archive looks exhausted")
+
 // noParent explains why nothing can be a parent when nothing is in flight.
 func (e *Engine) noParent() error {
 	for _, c := range e.arch.order {
@@ -347,7 +352,7 @@ func (e *Engine) next(ctx context.Context) (*Candidate, error) {
 		}
 		e.streak++
 		if e.streak >= e.Config.MaxRejectStreak {
-			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); the space around the archive looks exhausted — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason)
+			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); %w — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason, ErrExhausted)
 		}
 		if e.budgetReached() != "" {
 			return nil, errBudget

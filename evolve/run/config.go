@@ -1,4 +1,10 @@
-package main
+// Package run turns a configuration into a search: the one YAML schema
+// (every package's own Config under one roof), its loader with ARBOR_
+// environment overrides, the generated reference, the checks of the files a
+// run reads, the assembly of an engine (seed, catalog, evaluator, gate,
+// resolver) and the opening of an existing run directory. `arbor evolve`,
+// `arbor bench` and library users all go through it.
+package run
 
 import (
 	"errors"
@@ -43,8 +49,8 @@ type RunConfig struct {
 	LogLevel       string `mapstructure:"log_level" yaml:"log_level"`
 }
 
-// DefaultConfig is every section's defaults.
-func DefaultConfig() Config {
+// Default is every section's defaults.
+func Default() Config {
 	return Config{
 		Run:    RunConfig{Dir: "runs/run", Evaluator: "local", TabularDataset: "cifar10", LogLevel: "info"},
 		Evolve: evolve.DefaultConfig(),
@@ -93,12 +99,13 @@ func (c Config) Validate() error {
 // sets evolve.budget.trained.
 const EnvPrefix = "ARBOR"
 
-// LoadConfig reads path (empty: defaults only), applies ARBOR_SECTION_KEY
+// Load reads path (empty: defaults only), applies ARBOR_SECTION_KEY
 // environment overrides and then the overrides (flag values, keyed by
 // dotted config key), and validates the result. Unknown keys in the file
-// are errors naming the key and the file. The error is a usage error.
-func LoadConfig(path string, overrides map[string]any) (Config, error) {
-	def := DefaultConfig()
+// are errors naming the key and the file. Every error is bad input
+// (errors.Is(err, ErrInput)).
+func Load(path string, overrides map[string]any) (Config, error) {
+	def := Default()
 	v := viper.New()
 	v.SetConfigType("yaml")
 	leaves := map[string]bool{}
@@ -114,34 +121,34 @@ func LoadConfig(path string, overrides map[string]any) (Config, error) {
 		where = path
 		f, err := os.Open(path)
 		if err != nil {
-			return Config{}, asUsage(fmt.Errorf("config: %w", err))
+			return Config{}, Input(fmt.Errorf("config: %w", err))
 		}
 		fileV := viper.New()
 		fileV.SetConfigType("yaml")
 		err = fileV.ReadConfig(f)
 		f.Close()
 		if err != nil {
-			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+			return Config{}, Input(fmt.Errorf("config %s: %w", path, err))
 		}
 		if err := checkKeys(fileV.AllKeys(), leaves, path); err != nil {
-			return Config{}, asUsage(err)
+			return Config{}, Input(err)
 		}
 		if err := v.MergeConfigMap(fileV.AllSettings()); err != nil {
-			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+			return Config{}, Input(fmt.Errorf("config %s: %w", path, err))
 		}
 	}
 	for _, key := range slices.Sorted(mapsKeys(overrides)) {
 		if !leaves[key] {
-			return Config{}, fmt.Errorf("config override: unknown key %s", key)
+			return Config{}, Input(fmt.Errorf("config override: unknown key %s", key))
 		}
 		v.Set(key, overrides[key])
 	}
-	cfg := DefaultConfig()
+	cfg := Default()
 	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	return cfg, nil
 }
