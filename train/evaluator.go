@@ -40,7 +40,7 @@ type Recipe struct {
 
 // Dataset names the data a job trains on.
 type Dataset struct {
-	Name     string  `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
+	Name     string  `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic, gratings
 	Path     string  `json:"path" mapstructure:"path"`
 	ValSplit float64 `json:"val_split" mapstructure:"val_split"` // fraction of train carved out for validation
 }

@@ -35,7 +35,7 @@ func configSectionDocs() map[string]string {
 		"evolve.evolution": "Regularized evolution (strategy evolution) only.",
 		"evolve.surrogate": "Surrogate screening (strategy thompson+surrogate) only: K resolved children are scored by a Gaussian process and one is trained.",
 		"llm":              "The resolver that picks one enumerated option and fills its arguments. With no base_url the offline resolver is used: no network, no spend.",
-		"llm.limits":       "Spending caps over the whole run; 0 means unlimited. When a cap would be exceeded, the offline resolver decides instead.",
+		"llm.limits":       "Spending caps over the whole run, kept in the run store so they hold across kill -9 and --resume (a request counts before it is sent); 0 means unlimited. When a cap would be exceeded, the offline resolver decides instead (counted as fallbacks). The words are those of the LLM-use vocabulary below.",
 		"llm.prompts":      "Prompt rendering and its token budget.",
 		"llm.offline":      "The offline resolver (used when no endpoint is configured, and as the fallback).",
 		"train":            "Local PyTorch training: interpreter, worker pool, and the recipe, dataset and limits of every job.",
@@ -100,9 +100,9 @@ func configKeyDocs() map[string]string {
 		"llm.backoff_base":               "First retry delay; it doubles with each retry.",
 		"llm.backoff_max":                "Longest retry delay.",
 		"llm.seed":                       "Seed of model selection and the offline resolver; `arbor evolve` sets it to evolve.seed.",
-		"llm.limits.max_calls":           "Most LLM calls in the run.",
-		"llm.limits.max_tokens":          "Most tokens (prompt + answer) in the run.",
-		"llm.limits.max_usd":             "Most US dollars spent in the run.",
+		"llm.limits.max_calls":           "Most HTTP requests in the run: every request counts (first tries, retries, repairs, failed ones), not decisions.",
+		"llm.limits.max_tokens":          "Most tokens (prompt + completion, as the server reports them) in the run; a request in flight counts at its worst case until it settles.",
+		"llm.limits.max_usd":             "Most US dollars (usd) spent in the run, from llm.models prices.",
 		"llm.prompts.dir":                "Directory whose *.tmpl files replace the embedded prompt templates of the same name.",
 		"llm.prompts.max_options":        "Most options shown in one prompt; more are sampled with diversity across modules and paths.",
 		"llm.prompts.max_source_tokens":  "Cap on each module's source in the prompt, in tokens.",
@@ -145,7 +145,7 @@ func configKeyDocs() map[string]string {
 		"train.recipe.subset":            "Training images used: 0 = all, a fraction in (0, 1], or a count.",
 		"train.recipe.amp":               "Mixed precision (used only on CUDA).",
 		"train.recipe.threads":           "Torch CPU threads per job; 0 = torch's default.",
-		"train.dataset.name":             "fashion-mnist, mnist, cifar10, cifar100, imagenet16-120 or synthetic (generated, for smoke tests).",
+		"train.dataset.name":             "fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic (generated: class templates under noise, linearly separable, for unit tests) or gratings (generated: oriented gratings under noise, where capacity matters, for smoke searches).",
 		"train.dataset.path":             "Dataset folder; empty: /usr/share/datasets/NAME (Debian's dataset-fashion-mnist for fashion-mnist). cifar10/100 and imagenet16-120 need it.",
 		"train.dataset.val_split":        "Fraction of the training set held out for validation accuracy, which the search ranks by (the test set is never used for selection).",
 		"train.limits.wall_s":            "Seconds one job may run before it is killed (status timeout); 0 = no limit.",
@@ -404,7 +404,30 @@ Durations are written like ` + "`30s`, `20m`, `2h`" + `. Accuracies are in perce
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(llmVocabulary)
 	return b.String()
 }
+
+// llmVocabulary is the one meaning of each word about LLM use, shared by
+// arbor status, --json (the "llm" object) and the limits above.
+const llmVocabulary = `## LLM use: one vocabulary
+
+` + "`arbor status`" + `, ` + "`arbor status --json`" + ` (object ` + "`llm`" + `), reports and the limits above use these words
+and no others:
+
+| word | JSON | counts |
+|---|---|---|
+| decisions | ` + "`decisions`" + ` | decisions settled by the online resolver, one call record each, including those that sent no request because a limit was reached |
+| HTTP requests | ` + "`requests`" + ` | every request sent to the endpoint: first tries, retries and repairs, failed ones too; counted before it is sent, so one cut off by a kill counts. ` + "`llm.limits.max_calls`" + ` limits this |
+| retries | ` + "`retries`" + ` | requests re-sent after 429, 5xx, 408, a timeout or a broken connection (` + "`llm.max_retries`" + ` per request) |
+| repairs | ` + "`repairs`" + ` | requests that sent an invalid answer back with the error (` + "`llm.max_repairs`" + ` per decision) |
+| fallbacks | ` + "`fallbacks`" + ` | decisions that ended in a seeded random valid choice: no valid answer after the repairs, or a limit reached |
+| tokens | ` + "`tokens`" + ` | prompt + completion tokens as the server reports them; ` + "`llm.limits.max_tokens`" + ` limits this |
+| usd | ` + "`usd`" + ` | US dollars from ` + "`llm.models`" + ` prices; ` + "`llm.limits.max_usd`" + ` and ` + "`evolve.budget.llm_usd`" + ` limit this |
+
+Every string that comes from the endpoint (answers, rationales, error bodies) or from a child
+process passes one redaction before it is stored, logged, printed or sent as an event: the
+key named by ` + "`llm.api_key_env`" + `, any ` + "`Authorization`" + `/` + "`Bearer`" + ` value and ` + "`sk-…`" + ` shaped keys become ` + "`[redacted]`" + `.
+`
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
