@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/arbor
 APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
+# Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
+APT_PKGS += chromium fonts-liberation
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS ?= -mod=mod
 
@@ -25,7 +27,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/arbor
 
 test: build
-	$(GO) test -count=1 -timeout 40m ./...
+	ARBOR_BROWSER_TESTS=required $(GO) test -count=1 -timeout 40m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./...

@@ -28,27 +28,44 @@ import (
 // Config is arbor's one configuration schema: each section is the owning
 // package's own Config, so each package validates its own keys.
 type Config struct {
-	Run    RunConfig     `mapstructure:"run" yaml:"run"`
+	// Where the run lives, which catalog it draws modules from, and which
+	// evaluator scores candidates.
+	Run RunConfig `mapstructure:"run" yaml:"run"`
+	// The search: strategy, seed architecture, parallelism, budgets, parent
+	// selection and the planner.
 	Evolve evolve.Config `mapstructure:"evolve" yaml:"evolve"`
-	LLM    llm.Config    `mapstructure:"llm" yaml:"llm"`
-	Train  train.Config  `mapstructure:"train" yaml:"train"`
-	Mine   mine.Config   `mapstructure:"mine" yaml:"mine"`
+	// The resolver that picks one enumerated option and fills its arguments.
+	// With no base_url the offline resolver is used: no network, no spend.
+	LLM llm.Config `mapstructure:"llm" yaml:"llm"`
+	// Local PyTorch training: interpreter, worker pool, and the recipe,
+	// dataset and limits of every job.
+	Train train.Config `mapstructure:"train" yaml:"train"`
+	// Mining nn.Module classes from PyTorch sources (`arbor mine`) and
+	// probing their interfaces.
+	Mine mine.Config `mapstructure:"mine" yaml:"mine"`
 }
 
 // RunConfig holds what belongs to the command rather than to a package:
 // where the run lives and which files it reads.
 type RunConfig struct {
-	// Dir is the run directory (the store and job directories live there).
+	// Run directory: holds the run store run.db and the job directories.
+	// `arbor evolve --run` overrides it.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// Catalog is a catalog.json from `arbor mine --probe`; empty: primitives only.
+	// Module catalog (catalog.json from `arbor mine --probe`) the search may
+	// insert and swap in; empty: built-in primitives only.
 	Catalog string `mapstructure:"catalog" yaml:"catalog"`
-	// Evaluator is local (the PyTorch worker pool) or tabular (NAS-Bench-201).
+	// `local` trains every candidate with PyTorch in child processes; `slurm`
+	// submits each one as a Slurm job (see train.slurm); `tabular` looks
+	// accuracies up in the NAS-Bench-201 table.
 	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
-	// Table is the NAS-Bench-201 CSV for the tabular evaluator.
+	// NAS-Bench-201 CSV for the tabular evaluator (read by path, never
+	// copied).
 	Table string `mapstructure:"table" yaml:"table"`
-	// TabularDataset is cifar10 or cifar100 for the tabular evaluator.
+	// Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or
+	// `cifar100`.
 	TabularDataset string `mapstructure:"tabular_dataset" yaml:"tabular_dataset"`
-	LogLevel       string `mapstructure:"log_level" yaml:"log_level"`
+	// Log level on stderr: debug, info, warn or error.
+	LogLevel string `mapstructure:"log_level" yaml:"log_level"`
 }
 
 // Default is every section's defaults.
