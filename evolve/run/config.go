@@ -9,7 +9,9 @@ package run
 import (
 	"errors"
 	"fmt"
+	"github.com/arbor-nas/arbor/tree"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -166,10 +168,30 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	if err := v.UnmarshalExact(&cfg); err != nil {
 		return Config{}, Input(fmt.Errorf("config %s: %w", where, typeErrors(err)))
 	}
+	if path != "" {
+		cfg.Evolve.SeedArch = besideConfig(path, cfg.Evolve.SeedArch)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	return cfg, nil
+}
+
+// besideConfig resolves a seed tree file that is not found from the
+// working directory against the config file's directory, so an example
+// config and its seed file work from anywhere.
+func besideConfig(config, file string) string {
+	if file == "" || filepath.IsAbs(file) || slices.Contains(tree.Seeds(), file) {
+		return file
+	}
+	if _, err := os.Stat(file); err == nil {
+		return file
+	}
+	alt := filepath.Join(filepath.Dir(config), file)
+	if _, err := os.Stat(alt); err == nil {
+		return alt
+	}
+	return file
 }
 
 func mapsKeys(m map[string]any) func(func(string) bool) {

@@ -27,7 +27,7 @@ func keyDocs() map[string]string {
 		"evolve.planner.prior_beta":      "Beta of every arm's Beta prior.",
 		"evolve.planner.reward":          "When a child counts as a success: `beats-parent` (the paper), `beats-best` or `feasible` (trained without failure).",
 		"evolve.seed":                    "Seed of every random choice in the run (planner, parents, offline resolver): the same seed and config give the same search.",
-		"evolve.seed_arch":               "Starting architecture: a built-in seed (resnet20, resnet32, resnet56, nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file.",
+		"evolve.seed_arch":               "Starting architecture: a built-in seed (resnet20, resnet32, resnet56, nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file (a relative path not found from the working directory is taken from the config file's directory).",
 		"evolve.strategy":                "`thompson` (planner + resolver, the method), `random`, `evolution` (regularized evolution), `codegen` (the LLM rewrites source) or `thompson+surrogate`.",
 		"evolve.surrogate.acquisition":   "Acquisition function: `ei` (expected improvement) or `ucb` (upper confidence bound).",
 		"evolve.surrogate.beta":          "UCB's weight on the predicted standard deviation.",
