@@ -34,9 +34,6 @@ func WithCallLogger(c CallLogger) Opt { return func(o *options) { o.calls = c } 
 // restores it when the provider starts, so limits count the whole run.
 func WithSpendLedger(l SpendLedger) Opt { return func(o *options) { o.ledger = l } }
 
-// WithHTTPClient sets the HTTP client used to reach the endpoint.
-func WithHTTPClient(c *http.Client) Opt { return func(o *options) { o.client = c } }
-
 // WithSleep replaces the backoff wait; tests use it to observe delays.
 func WithSleep(f func(context.Context, time.Duration) error) Opt {
 	return func(o *options) { o.sleep = f }
