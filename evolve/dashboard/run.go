@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // runSource is one run store as the dashboard knows it. refresh reads only
@@ -46,6 +48,9 @@ type runSource struct {
 	finished  bool
 	stopWhy   string
 	cfg       storedConfig
+	// bestID's tree size, read when the best changes.
+	bestID               string
+	bestNodes, bestDepth int
 
 	// views caches the JSON of each view at the current version.
 	views map[string][]byte
@@ -166,6 +171,8 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		// Trees and sources are read per candidate page, not kept for all.
+		c.Tree, c.Source = nil, ""
 		r.cands[i] = c
 		r.track(c)
 	}
@@ -185,6 +192,20 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 	}
 	if r.last, r.hasLast, err = s.LastEvent(ctx); err != nil {
 		return false, err
+	}
+	if b, ok := best(r.cands); ok && b.ID != r.bestID {
+		full, err := s.Candidate(ctx, b.ID)
+		if err != nil {
+			return false, err
+		}
+		r.bestID, r.bestNodes, r.bestDepth = b.ID, 0, 0
+		if t, err := tree.Parse(full.Tree); err == nil {
+			t.Walk(func(p string, _ *tree.Node) bool {
+				r.bestNodes++
+				r.bestDepth = max(r.bestDepth, strings.Count(p, "/"))
+				return true
+			})
+		}
 	}
 	r.lastEvent = lastSeq
 	r.loaded = true

@@ -138,3 +138,29 @@ func runSearch(tb testing.TB, table *train.NB201Table, s search) string {
 }
 
 func runDir(tb testing.TB, name string) string { return filepath.Join(tb.TempDir(), name) }
+
+// largeRun runs a real search (offline resolver, four jobs in flight)
+// until its store holds at least n candidates, then stops it the way
+// Ctrl-C does, and returns the run directory.
+func largeRun(tb testing.TB, table *train.NB201Table, dir string, n int) string {
+	tb.Helper()
+	e, store := search{Dir: dir, Budget: 100000, Workers: 4, Seed: 9}.engine(tb, table)
+	defer store.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Config.MaxRejectStreak = 100000
+	// Parents from the top 25 (the paper's protocol for 500 trials): a
+	// wide family tree, most proposals new architectures.
+	e.Config.Parents.K = 25
+	e.Events = func(ev evolve.Event) {
+		if ev.Kind == evolve.EventProposed || ev.Kind == evolve.EventRejected {
+			if seq := ev.CandidateID; seq != "" && seq >= fmt.Sprintf("c%05d", n) {
+				cancel()
+			}
+		}
+	}
+	if err := e.Run(ctx); err != nil && ctx.Err() == nil {
+		tb.Fatal(err)
+	}
+	return dir
+}
