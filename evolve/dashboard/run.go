@@ -54,6 +54,24 @@ type runSource struct {
 
 	// views caches the JSON of each view at the current version.
 	views map[string][]byte
+
+	// cost is what the last refresh and the views built since took; the
+	// next refresh waits dutyFactor times that (see Server.Watch).
+	cost   time.Duration
+	nextAt time.Time
+}
+
+// dutyFactor bounds the dashboard's work on a run to about 1/dutyFactor
+// of the time: after a refresh (and the views built from it) that took d,
+// the next waits d*dutyFactor. A small run refreshes on every poll; a run
+// of thousands of candidates every few seconds.
+const dutyFactor = 100
+
+// due reports whether the run may be refreshed at now.
+func (r *runSource) due(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !now.Before(r.nextAt)
 }
 
 func newRunSource(name, dir string) *runSource {
@@ -86,7 +104,12 @@ func readStoredConfig(ctx context.Context, s *evolve.Store) (storedConfig, error
 func (r *runSource) refresh(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	start := time.Now()
 	changed, err := r.refreshLocked(ctx)
+	took := time.Since(start)
+	r.cost += took
+	r.nextAt = start.Add(dutyFactor * r.cost)
+	r.cost = 0
 	if err != nil {
 		if r.err == nil || r.err.Error() != err.Error() {
 			changed = true
@@ -243,6 +266,8 @@ func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) 
 	if b, ok := r.views[key]; ok {
 		return b, nil
 	}
+	start := time.Now()
+	defer func() { r.cost += time.Since(start) }()
 	v, err := build()
 	if err != nil {
 		return nil, err

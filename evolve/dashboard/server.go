@@ -140,7 +140,11 @@ func (s *Server) allRuns() []*runSource {
 // calls it on every poll. It returns the first error, after trying all.
 func (s *Server) Refresh(ctx context.Context) error {
 	var first error
+	now := time.Now()
 	for _, r := range s.allRuns() {
+		if !r.due(now) {
+			continue
+		}
 		changed, err := r.refresh(ctx)
 		if err != nil && first == nil {
 			first = err
@@ -156,7 +160,9 @@ func (s *Server) Refresh(ctx context.Context) error {
 }
 
 // Watch polls the stores and rescans the directories until ctx is done.
-// Polling is cheap when nothing changed: one indexed query per run.
+// Polling is cheap when nothing changed: one indexed query per run. A run
+// whose refresh is costly (thousands of candidates) is refreshed less
+// often, so the dashboard takes about 1% of a core per run at most.
 func (s *Server) Watch(ctx context.Context) {
 	poll := time.NewTicker(s.opts.Poll)
 	defer poll.Stop()
