@@ -49,6 +49,23 @@ type Server struct {
 	catalogs map[string]tree.Catalog
 
 	hub hub
+
+	busyMu sync.Mutex
+	busy   time.Duration // time spent refreshing and answering requests (not streaming)
+}
+
+func (s *Server) addBusy(d time.Duration) {
+	s.busyMu.Lock()
+	s.busy += d
+	s.busyMu.Unlock()
+}
+
+// Busy is the time the server has spent refreshing runs and answering
+// requests (the open live streams excluded): its share of the machine.
+func (s *Server) Busy() time.Duration {
+	s.busyMu.Lock()
+	defer s.busyMu.Unlock()
+	return s.busy
 }
 
 // New checks the directories and returns a server for them.
@@ -141,6 +158,7 @@ func (s *Server) allRuns() []*runSource {
 func (s *Server) Refresh(ctx context.Context) error {
 	var first error
 	now := time.Now()
+	defer func() { s.addBusy(time.Since(now)) }()
 	for _, r := range s.allRuns() {
 		if !r.due(now) {
 			continue
@@ -243,6 +261,10 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			// another host is a DNS-rebinding page in the user's browser.
 			http.Error(w, "403 forbidden: host "+host+" is not loopback", http.StatusForbidden)
 			return
+		}
+		if r.URL.Path != "/api/events" {
+			start := time.Now()
+			defer func() { s.addBusy(time.Since(start)) }()
 		}
 		next.ServeHTTP(w, r)
 	})
