@@ -133,8 +133,7 @@ func WriteStatus(w io.Writer, fs Status) {
 	fmt.Fprintln(w, sum.LLM.String())
 	if sum.Trained > 0 {
 		pt := sum.LLMPerTrained
-		fmt.Fprintf(w, "per trained candidate: %.2f decisions, %.2f HTTP requests, %.2f proposals
-", pt.Decisions, pt.Requests, pt.Proposals)
+		fmt.Fprintf(w, "per trained candidate: %.2f decisions, %.2f HTTP requests, %.2f proposals\n", pt.Decisions, pt.Requests, pt.Proposals)
 	}
 	if sum.Codegen != nil {
 		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)
