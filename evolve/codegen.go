@@ -96,6 +96,8 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 		}
 	}()
 	if err != nil {
+		// An HTTP error body may echo the key: redact before storing.
+		err = c.cfg.Redactor().Error(err)
 		rec.Outcome, rec.Error = llm.OutcomeError, err.Error()
 		return "", u, fmt.Errorf("codegen request: %w", err)
 	}
@@ -117,7 +119,7 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 		return "", u, errors.New("codegen: the answer defines no class Candidate")
 	}
 	rec.Outcome = llm.OutcomeOK
-	return src, u, nil
+	return c.cfg.Redactor().Redact(src), u, nil
 }
 
 func sha(s string) string {
