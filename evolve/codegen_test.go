@@ -155,8 +155,8 @@ func TestCodegenBaseline(t *testing.T) {
 	if sum.Codegen == nil || sum.Codegen.Proposed != 2 || sum.Codegen.Invalid != 1 {
 		t.Fatalf("codegen rate %+v, want 2 proposed, 1 invalid", sum.Codegen)
 	}
-	if sum.LLM.Calls != 2 || len(srv.Requests()) != 3 || sum.LLMPerTrained.Answers*float64(sum.Trained) != 3 {
-		t.Fatalf("%d calls stored, %d requests, %.2f answers per trained: want 2 calls, 3 requests (one repair)", sum.LLM.Calls, len(srv.Requests()), sum.LLMPerTrained.Answers)
+	if sum.LLM.Decisions != 2 || sum.LLM.Requests != 3 || sum.LLM.Repairs != 1 || len(srv.Requests()) != 3 {
+		t.Fatalf("stored %+v, mock saw %d requests: want 2 decisions, 3 requests, 1 repair", sum.LLM, len(srv.Requests()))
 	}
 	if !strings.Contains(srv.Requests()[0].Body.Messages[1].Content, "at most 400000 parameters") {
 		t.Error("the codegen prompt does not state the constraints")

@@ -147,8 +147,8 @@ func TestFrugalNB201(t *testing.T) {
 	if sum.PreGate[GateDuplicate] == 0 || sum.PreGate[GateSpace] == 0 {
 		t.Errorf("the pre-gate removed no duplicate or out-of-space child (%v): it did not run", sum.PreGate)
 	}
-	if got, want := sum.LLMPerTrained.Calls, float64(f.callRows)/float64(sum.Trained); got != want {
-		t.Errorf("status says %.3f calls per trained candidate, the store %.3f", got, want)
+	if got, want := sum.LLMPerTrained.Decisions, float64(f.callRows)/float64(sum.Trained); got != want {
+		t.Errorf("status says %.3f decisions per trained candidate, the store %.3f", got, want)
 	}
 }
 

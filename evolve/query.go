@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The read helpers below serve the inspection commands (status, best,
@@ -153,10 +154,15 @@ func (s *Store) LastEvent(ctx context.Context) (ev Event, ok bool, err error) {
 }
 
 // CandidatesAfter returns the candidates proposed after seq (seq > after),
-// in proposal order: a live view reads only what is new since its last read.
+// in proposal order, without their Tree and Source (the bulk of a row; read
+// one candidate whole with Candidate): a live view reads only what is new
+// since its last read, and a listing of thousands stays fast.
 func (s *Store) CandidatesAfter(ctx context.Context, after int64) ([]Candidate, error) {
-	return s.queryCandidates(ctx, `SELECT `+candidateCols+` FROM candidates WHERE seq>? ORDER BY seq`, after)
+	return s.queryCandidates(ctx, `SELECT `+candidateColsNoText+` FROM candidates WHERE seq>? ORDER BY seq`, after)
 }
+
+// candidateColsNoText is candidateCols with empty tree and source.
+var candidateColsNoText = strings.Replace(candidateCols, "tree,source,", "'','',", 1)
 
 // EventsAfter returns the events stored after position after (0: all), in
 // order, and the position of the last one returned (after when none). A

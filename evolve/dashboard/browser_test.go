@@ -283,6 +283,15 @@ func TestBrowserLive(t *testing.T) {
 	b.do(t, "open the lineage view", chromedp.Navigate(hs.URL+"/#/run/"+url.PathEscape(runName)+"/lineage"),
 		chromedp.WaitVisible(css(`#lineage-svg circle`)))
 	b.screenshot(t, filepath.Join(shots, "lineage.png"))
+
+	// An `arbor bench` output directory in the same parent: table and curves.
+	writeBenchDir(t, filepath.Join(root, "bench-c10"))
+	srv.rescan()
+	b.do(t, "open the bench directory", chromedp.Navigate(hs.URL+"/#/bench/"+url.PathEscape(filepath.Base(root)+"/bench-c10")),
+		chromedp.WaitVisible(css(`#bench-curves svg path`)), chromedp.WaitVisible(css(`#bench-runs tbody tr`)))
+	if n := b.eval(t, `document.querySelectorAll('#bench-runs tbody tr').length`); n != 2 {
+		t.Errorf("bench table shows %d runs, want 2", n)
+	}
 	b.clean(t)
 
 	if dir := os.Getenv("ARBOR_SCREENSHOTS"); dir != "" {

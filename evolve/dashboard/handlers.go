@@ -119,23 +119,35 @@ type notFound struct{ error }
 // catalog (for per-node counts of mined modules) are read on demand.
 func (s *Server) candidatePage(ctx context.Context, rs *runSource, id string) ([]byte, error) {
 	rs.mu.Lock()
-	c, ok := rs.candidate(id)
+	_, ok := rs.candidate(id)
 	store, catPath := rs.store, rs.cfg.Catalog
 	rs.mu.Unlock()
 	if !ok {
 		return nil, notFound{fmt.Errorf("run %s has no candidate %q", rs.name, id)}
 	}
-	var calls []evolve.CallRow
-	if store != nil {
-		var err error
-		if calls, err = store.CallsFor(ctx, id); err != nil {
+	if store == nil {
+		return nil, fmt.Errorf("run %s: store not open", rs.name)
+	}
+	// The page needs the tree and source of the candidate and its parent,
+	// which the listing does not keep.
+	c, err := store.Candidate(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	var parent evolve.Candidate
+	if c.ParentID != "" {
+		if parent, err = store.Candidate(ctx, c.ParentID); err != nil {
 			return nil, err
 		}
+	}
+	calls, err := store.CallsFor(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	cat, catErr := s.catalog(ctx, catPath, store)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	v := rs.candidateView(c, cat, calls)
+	v := rs.candidateView(c, parent, cat, calls)
 	if catErr != nil && v.TreeError == "" {
 		v.TreeError = catErr.Error()
 	}

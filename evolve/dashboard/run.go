@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // runSource is one run store as the dashboard knows it. refresh reads only
@@ -46,9 +48,30 @@ type runSource struct {
 	finished  bool
 	stopWhy   string
 	cfg       storedConfig
+	// bestID's tree size, read when the best changes.
+	bestID               string
+	bestNodes, bestDepth int
 
 	// views caches the JSON of each view at the current version.
 	views map[string][]byte
+
+	// cost is what the last refresh and the views built since took; the
+	// next refresh waits dutyFactor times that (see Server.Watch).
+	cost   time.Duration
+	nextAt time.Time
+}
+
+// dutyFactor bounds the dashboard's work on a run to about 1/dutyFactor
+// of the time: after a refresh (and the views built from it) that took d,
+// the next waits d*dutyFactor. A small run refreshes on every poll; a run
+// of thousands of candidates every few seconds.
+const dutyFactor = 100
+
+// due reports whether the run may be refreshed at now.
+func (r *runSource) due(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !now.Before(r.nextAt)
 }
 
 func newRunSource(name, dir string) *runSource {
@@ -81,7 +104,12 @@ func readStoredConfig(ctx context.Context, s *evolve.Store) (storedConfig, error
 func (r *runSource) refresh(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	start := time.Now()
 	changed, err := r.refreshLocked(ctx)
+	took := time.Since(start)
+	r.cost += took
+	r.nextAt = start.Add(dutyFactor * r.cost)
+	r.cost = 0
 	if err != nil {
 		if r.err == nil || r.err.Error() != err.Error() {
 			changed = true
@@ -166,6 +194,8 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		if err != nil {
 			return false, err
 		}
+		// Trees and sources are read per candidate page, not kept for all.
+		c.Tree, c.Source = nil, ""
 		r.cands[i] = c
 		r.track(c)
 	}
@@ -185,6 +215,20 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 	}
 	if r.last, r.hasLast, err = s.LastEvent(ctx); err != nil {
 		return false, err
+	}
+	if b, ok := best(r.cands); ok && b.ID != r.bestID {
+		full, err := s.Candidate(ctx, b.ID)
+		if err != nil {
+			return false, err
+		}
+		r.bestID, r.bestNodes, r.bestDepth = b.ID, 0, 0
+		if t, err := tree.Parse(full.Tree); err == nil {
+			t.Walk(func(p string, _ *tree.Node) bool {
+				r.bestNodes++
+				r.bestDepth = max(r.bestDepth, strings.Count(p, "/"))
+				return true
+			})
+		}
 	}
 	r.lastEvent = lastSeq
 	r.loaded = true
@@ -222,6 +266,8 @@ func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) 
 	if b, ok := r.views[key]; ok {
 		return b, nil
 	}
+	start := time.Now()
+	defer func() { r.cost += time.Since(start) }()
 	v, err := build()
 	if err != nil {
 		return nil, err

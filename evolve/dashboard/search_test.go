@@ -60,6 +60,8 @@ type search struct {
 	LLMURL  string // "" : the offline resolver
 	Seed    uint64
 	Workers int
+	// ParentsK > 0 draws parents from the top K (default 5).
+	ParentsK int
 }
 
 // engine assembles the search; the caller runs it.
@@ -85,6 +87,9 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	cfg.MaxRejectStreak = 5000
 	// The NAS-Bench-201 space is the cell edges: only argument changes apply.
 	cfg.Planner.Ops = []string{evolve.OpChangeArg, evolve.OpRepeat}
+	if s.ParentsK > 0 {
+		cfg.Parents.K = s.ParentsK
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var res llm.Resolver
 	if s.LLMURL != "" {
@@ -138,3 +143,28 @@ func runSearch(tb testing.TB, table *train.NB201Table, s search) string {
 }
 
 func runDir(tb testing.TB, name string) string { return filepath.Join(tb.TempDir(), name) }
+
+// largeRun runs a real search (offline resolver, four jobs in flight)
+// until its store holds at least n candidates, then stops it the way
+// Ctrl-C does, and returns the run directory.
+func largeRun(tb testing.TB, table *train.NB201Table, dir string, n int) string {
+	tb.Helper()
+	// Parents from the top 25 (the paper's protocol for 500 trials): a
+	// wide family tree, most proposals new architectures.
+	e, store := search{Dir: dir, Budget: 100000, Workers: 4, Seed: 9, ParentsK: 25}.engine(tb, table)
+	defer store.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.Config.MaxRejectStreak = 100000
+	e.Events = func(ev evolve.Event) {
+		if ev.Kind == evolve.EventProposed || ev.Kind == evolve.EventRejected {
+			if seq := ev.CandidateID; seq != "" && seq >= fmt.Sprintf("c%05d", n) {
+				cancel()
+			}
+		}
+	}
+	if err := e.Run(ctx); err != nil && ctx.Err() == nil {
+		tb.Fatal(err)
+	}
+	return dir
+}

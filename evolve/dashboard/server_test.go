@@ -212,9 +212,7 @@ func TestViewsAgreeWithStore(t *testing.T) {
 // curves.csv is an error naming the file and line.
 func TestBenchDir(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "runs.csv"), []byte("strategy,budget,seed,dataset,queries,best_arch,best_signal,final_test\nrandom,3,0,cifar10,3,|a|,80.1,90.2\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "curves.csv"), []byte("strategy,budget,queries,mean_final_test,std_final_test\nrandom,3,1,88.0,1.0\nrandom,3,2,89.0,0.5\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "summary.txt"), []byte("NAS-Bench-201 cifar10: ...\n"), 0o644)
+	writeBenchDir(t, dir)
 	srv, err := New(Options{Dirs: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
@@ -227,11 +225,34 @@ func TestBenchDir(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &v); code != 200 || err != nil {
 		t.Fatalf("%d %v %s", code, err, body)
 	}
-	if len(v.Curves) != 1 || len(v.Curves[0].Points) != 2 || len(v.Runs.Rows) != 1 || v.Summary == "" {
+	if len(v.Curves) != 2 || len(v.Curves[0].Points) != 3 || len(v.Runs.Rows) != 2 || v.Summary == "" {
 		t.Errorf("bench view %+v", v)
 	}
 	os.WriteFile(filepath.Join(dir, "curves.csv"), []byte("strategy,budget,queries,mean_final_test,std_final_test\nrandom,3,x,88.0,1.0\n"), 0o644)
 	if code, body := httpGet(t, hs.URL+"/api/bench?name="+filepath.Base(dir), nil); code != 500 || !strings.Contains(body, "curves.csv line 2") {
 		t.Errorf("broken curves.csv: %d %s", code, body)
+	}
+}
+
+// writeBenchDir writes the files `arbor bench` writes (in its format) for
+// two strategies.
+func writeBenchDir(t testing.TB, dir string) {
+	t.Helper()
+	files := map[string]string{
+		"runs.csv": "strategy,budget,seed,dataset,queries,best_arch,best_signal,final_test\n" +
+			"random,3,0,cifar10,3,|nor_conv_3x3~0|+|skip_connect~0|nor_conv_1x1~1|+|none~0|none~1|avg_pool_3x3~2|,80.1000,90.2000\n" +
+			"thompson,3,0,cifar10,3,|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_1x1~1|+|none~0|none~1|avg_pool_3x3~2|,81.3000,91.0000\n",
+		"curves.csv": "strategy,budget,queries,mean_final_test,std_final_test\n" +
+			"random,3,1,88.0000,1.0000\nrandom,3,2,89.0000,0.5000\nrandom,3,3,90.2000,0.4000\n" +
+			"thompson,3,1,88.0000,1.0000\nthompson,3,2,90.0000,0.5000\nthompson,3,3,91.0000,0.3000\n",
+		"summary.txt": "NAS-Bench-201 cifar10: final 200-epoch test accuracy ...\n",
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

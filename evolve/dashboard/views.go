@@ -91,15 +91,10 @@ func (r *runSource) overviewView(now time.Time) overview {
 		o.InFlight = append(o.InFlight, inFlight{ID: c.ID, ParentID: c.ParentID, Op: c.Op, StartedAt: c.StartedAt})
 	}
 	if b, ok := best(r.cands); ok {
-		bv := &bestView{ID: b.ID, ValAcc: b.Result.ValAcc, Params: b.Params, FLOPs: b.FLOPs}
-		if t, err := tree.Parse(b.Tree); err == nil {
-			t.Walk(func(p string, _ *tree.Node) bool {
-				bv.Nodes++
-				bv.Depth = max(bv.Depth, strings.Count(p, "/"))
-				return true
-			})
+		o.Best = &bestView{ID: b.ID, ValAcc: b.Result.ValAcc, Params: b.Params, FLOPs: b.FLOPs}
+		if b.ID == r.bestID {
+			o.Best.Nodes, o.Best.Depth = r.bestNodes, r.bestDepth
 		}
-		o.Best = bv
 	}
 	for _, op := range r.ops {
 		v := opView{OpStats: op, Success: op.SuccessRate()}
@@ -560,7 +555,9 @@ func buildTree(t *tree.Tree, rep *tree.Report, parent *tree.Tree) (root *treeNod
 	return root, changed, removed
 }
 
-func (r *runSource) candidateView(c evolve.Candidate, cat tree.Catalog, calls []evolve.CallRow) candidateView {
+// candidateView is c's page; c and parent are read whole (tree, source),
+// parent is zero for a seed.
+func (r *runSource) candidateView(c, parent evolve.Candidate, cat tree.Catalog, calls []evolve.CallRow) candidateView {
 	v := candidateView{Version: r.version, ID: c.ID, Seq: c.Seq, ParentID: c.ParentID, Strategy: c.Strategy, Op: c.Op,
 		Transform: c.Transform, Category: c.Category, Path: c.Path, Module: c.Module, Args: c.Args, Rationale: c.Rationale,
 		Fallback: c.Fallback, Status: string(c.Status), Outcome: outcome(c), Gate: c.Gate, Reason: c.Reason, Result: c.Result,
@@ -577,8 +574,8 @@ func (r *runSource) candidateView(c evolve.Candidate, cat tree.Catalog, calls []
 			rep = nil
 		}
 		var pt *tree.Tree
-		if p, ok := r.candidate(c.ParentID); ok && len(p.Tree) > 0 {
-			pt, _ = tree.Parse(p.Tree)
+		if len(parent.Tree) > 0 {
+			pt, _ = tree.Parse(parent.Tree)
 		}
 		v.Tree, v.Changed, v.Removed = buildTree(t, rep, pt)
 	}

@@ -341,6 +341,7 @@
     }
     await load();
     if (!alive()) return null;
+    document.body.dataset.dataLoaded = String(performance.now());
     clear(app);
     app.append(head, cardsBox, h("h2", null, "Charts"), chartsBox, h("h2", null, "Candidates"), tableBox);
     drawHead();
@@ -378,7 +379,8 @@
         legend([["one trained candidate", "#9aa3ad"], ["best so far", PALETTE[0]]]),
         chart({
           series: [{ name: "trained", color: "#9aa3ad", points: trainedPts, dots: true, r: 2.5, opacity: 0.7 },
-            { name: "best", color: PALETTE[0], points: bestPts || [], line: true, step: true, dots: true, r: 3, extendTo: trainedPts.length ? Math.max(...trainedPts.map((p) => p.x)) : undefined }],
+            { name: "best", color: PALETTE[0], points: bestPts || [], line: true, step: true, extendTo: trainedPts.length ? Math.max(...trainedPts.map((p) => p.x)) : undefined },
+            { name: "new best", color: PALETTE[0], points: (bestPts || []).filter((p, i, a) => i === 0 || p.id !== a[i - 1].id), dots: true, r: 3.5 }],
           xlabel: byTime ? "time since the run started" : "candidates trained (in the order they finished)", ylabel: "val accuracy (%)",
           xfmt: byTime ? dur : undefined, tip: tipOf, onclick: open, empty: "no candidate trained yet",
         })));
@@ -410,7 +412,7 @@
       chartsBox.appendChild(h("div", { class: "panel", id: "chart-posterior" }, h("h3", null, "Planner posterior mean", postSel),
         legend(names.map((n, i) => [n, PALETTE[i % PALETTE.length]])),
         chart({
-          series: names.map((n, i) => ({ name: n, color: PALETTE[i % PALETTE.length], points: post[n], line: true, dots: true, r: 2 })),
+          series: names.map((n, i) => ({ name: n, color: PALETTE[i % PALETTE.length], points: post[n], line: true, dots: post[n].length <= 150, r: 2 })),
           xlabel: "planner updates (rejected proposals and trained candidates)", ylabel: "posterior mean", ymin: 0, ymax: 1,
           tip: (p, se) => `${se.name} after ${p.id}: ${p.y.toFixed(3)}`, onclick: open,
           empty: "no planner state (a baseline strategy, or nothing rewarded yet)",
