@@ -140,7 +140,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	if cfg.Run.Catalog != "" {
 		specs, err := LoadCatalog(cfg.Run.Catalog)
 		if err != nil {
-			return err
+			return Input(fmt.Errorf("run.catalog: %w", err))
 		}
 		eng.Catalog = specs
 		for _, id := range slices.Sorted(maps.Keys(specs)) {
@@ -182,15 +182,12 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	return nil
 }
 
-// LoadCatalog reads the modules of the catalog file at path (run.catalog;
-// empty: none).
+// LoadCatalog reads the usable modules of the catalog file at path (from
+// `arbor mine --probe`); a missing or broken file is bad input.
 func LoadCatalog(path string) (tree.MapCatalog, error) {
-	if path == "" {
-		return nil, nil
-	}
 	cat, err := mine.LoadCatalog(path)
 	if err != nil {
-		return nil, Input(fmt.Errorf("run.catalog: %w", err))
+		return nil, Input(err)
 	}
 	return cat.Specs(), nil
 }
