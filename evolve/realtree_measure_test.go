@@ -1,15 +1,16 @@
 package evolve
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"testing"
 
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -25,26 +26,14 @@ func TestFrugalRealTree(t *testing.T) {
 	if path == "" {
 		t.Skip("set ARBOR_TEST_CATALOG to a mined torchvision catalog")
 	}
-	raw, err := os.ReadFile(path)
+	c, err := mine.LoadCatalog(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file struct {
-		Modules []struct {
-			Spec   *tree.ModuleSpec `json:"spec"`
-			Usable bool             `json:"usable"`
-		} `json:"modules"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
-	cat := tree.MapCatalog{}
+	cat := c.Specs()
 	var mods []*tree.ModuleSpec
-	for _, m := range file.Modules {
-		if m.Usable && m.Spec != nil {
-			cat[m.Spec.ID] = m.Spec
-			mods = append(mods, m.Spec)
-		}
+	for _, id := range slices.Sorted(maps.Keys(cat)) {
+		mods = append(mods, cat[id])
 	}
 	t.Logf("catalog: %d usable modules", len(mods))
 	srv := llmtest.New()
