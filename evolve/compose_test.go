@@ -155,7 +155,7 @@ func TestComposeCreatesComposite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gate.Close()
-	r, err := gate.Check(ctx, composed[0].Source, [3]int{1, 28, 28}, 10, train.Limits{})
+	r, err := gate.Check(ctx, composed[0].Source, [3]int{1, 28, 28}, 10)
 	if err != nil || r.Status != train.StatusOK || r.Params != composed[0].Params {
 		t.Fatalf("PyTorch on %s: %+v, %v (tree counts %d parameters)", composed[0].ID, r, err, composed[0].Params)
 	}
