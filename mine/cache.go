@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,7 @@ import (
 
 // cacheVersion changes whenever fileFacts or the extractor's output changes,
 // so a stale cache is ignored rather than misread.
-const cacheVersion = 5
+const cacheVersion = 6
 
 // The cache file is a gob stream of three values: a cacheHeader, the facts
 // (map of content hash to fileFacts, itself gob-encoded into a []byte so it
@@ -56,12 +57,11 @@ func loadCache(path, fp string) (*cache, error) {
 		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
 	}
 	if h.Fingerprint == fp {
+		// The catalog is stored in its JSON form: gob cannot encode the
+		// interface-typed argument values ([]any) that probes record.
+		var catJSON []byte
 		var cat Catalog
-		if err := dec.Decode(&cat); err == nil {
-			// gob drops empty-but-present slices; the catalog file keeps them.
-			for _, m := range cat.Modules {
-				m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
-			}
+		if err := dec.Decode(&catJSON); err == nil && json.Unmarshal(catJSON, &cat) == nil {
 			c.reuse = &cat
 			return c, nil
 		}
@@ -100,7 +100,10 @@ func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
 		err = enc.Encode(factsGob)
 	}
 	if err == nil {
-		err = enc.Encode(cat)
+		var catJSON []byte
+		if catJSON, err = cat.encode(); err == nil {
+			err = enc.Encode(catJSON)
+		}
 	}
 	if err == nil {
 		err = w.Flush()

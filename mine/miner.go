@@ -294,7 +294,7 @@ func modulesOf(f *srcFile) []*Module {
 		}
 		m := &Module{
 			Name: c.Name, QualName: qualify(f.mod, c.Path), Root: ri.info.Path, File: f.rel,
-			Lines: c.Lines, Doc: c.Doc, Bases: nonNil(c.Bases), Status: StatusOK,
+			Lines: c.Lines, Doc: strings.ToValidUTF8(c.Doc, "\uFFFD"), Bases: nonNil(c.Bases), Status: StatusOK,
 		}
 		m.ID = moduleID(f.src[c.Start:c.End], m.QualName)
 		params, initFrom, perr := ctorParams(ri, f, c, 0)
@@ -312,10 +312,10 @@ func modulesOf(f *srcFile) []*Module {
 			case err != nil:
 				m.Status, m.Reason = StatusUnresolved, err.Error()
 			case perr != nil:
-				m.Source = src
+				m.Source = strings.ToValidUTF8(src, "\uFFFD")
 				m.Status, m.Reason = StatusNeedsArgs, perr.Error()
 			default:
-				m.Source = src
+				m.Source = strings.ToValidUTF8(src, "\uFFFD")
 				g, missing := guessArgs(params)
 				m.Guess = g
 				if len(missing) > 0 {
