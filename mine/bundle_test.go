@@ -74,4 +74,3 @@ class Outer(nn.Module):
 		t.Errorf("clashing pad of b.py was not renamed:\n%s", src)
 	}
 }
-
