@@ -113,6 +113,23 @@ type Interface struct {
 	MACPoly        [3]float64      `json:"mac_poly"`
 	RefHW          int             `json:"ref_hw"`
 	OutShape       []int           `json:"out_shape,omitempty"` // (C,H,W) at the first width
+
+	// Layout is the tensor layout forward takes ("" NCHW; see tree.LayoutTokens).
+	Layout string `json:"layout,omitempty"`
+	// OutRatio: the output is OutRatio x OutArg's value (Bottleneck expansion).
+	OutRatio int `json:"out_ratio,omitempty"`
+	// OutLinear: output width = OutLinear[0] + OutLinear[1] * input width.
+	OutLinear *[2]float64 `json:"out_linear,omitempty"`
+	// Downsample s: H and W are divided by s (H, W multiples of s);
+	// OutHW k: the output is k x k whatever the input (a global pool).
+	Downsample int `json:"downsample,omitempty"`
+	OutHW      int `json:"out_hw,omitempty"`
+	// WidthMultiple: widths had to be multiples of it (probe result).
+	WidthMultiple int `json:"width_multiple,omitempty"`
+	// WidthRules: arguments whose value must divide the width.
+	WidthRules []tree.WidthRule `json:"width_rules,omitempty"`
+	// CallableArgs: layer-class arguments and the table entry the probe used.
+	CallableArgs []tree.CallableArg `json:"callable_args,omitempty"`
 }
 
 // Usable reports whether the probe found the module usable in a tree.
@@ -289,8 +306,10 @@ func (m *Module) Spec() *tree.ModuleSpec {
 		Source: m.Source, InArg: in.InArg, OutArg: in.OutArg, SameWidth: in.SameWidth,
 		StrideArg: in.StrideArg, PreservesShape: in.PreservesShape, Inputs: in.Inputs,
 		FixedArgs: fixed, Tunable: tun, ParamPoly: in.ParamPoly, MACPoly: in.MACPoly, RefHW: in.RefHW,
+		Layout: in.Layout, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
+		WidthRules: append([]tree.WidthRule(nil), in.WidthRules...), CallableArgs: append([]tree.CallableArg(nil), in.CallableArgs...),
 	}
-	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg {
+	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg && in.OutRatio <= 1 {
 		// The module has an output-width argument that must equal the input
 		// width (BasicBlock without a downsample). The tree passes only
 		// InArg to same-width modules, so a subclass ties the two.

@@ -47,6 +47,19 @@ type probeRequest struct {
 	StrideArg string         `json:"stride_arg,omitempty"`
 	Widths    [3]int         `json:"widths"`
 	HW        int            `json:"hw"`
+	// Divisors are arguments whose value must divide the width.
+	Divisors map[string]int `json:"divisors,omitempty"`
+	// Callables maps callable arguments to their kind; the probe takes the
+	// kind's default from CallableDefaults, evaluated after Preamble.
+	Callables        map[string]string `json:"callables,omitempty"`
+	Optional         []string          `json:"optional,omitempty"` // callables with a default of their own
+	CallableDefaults map[string]string `json:"callable_defaults,omitempty"`
+	CallableExprs    map[string]string `json:"callable_exprs,omitempty"`
+	Preamble         string            `json:"preamble,omitempty"`
+	// SoftTimeout (seconds of CPU time) is enforced inside the child with
+	// a profiling timer, so a slow module (a whole model at its full size)
+	// fails without a restart; ProbeTimeout stays the wall-clock limit.
+	SoftTimeout float64 `json:"soft_timeout,omitempty"`
 }
 
 // probeReply is the child's answer.
@@ -60,6 +73,18 @@ type probeReply struct {
 	PreservesShape bool    `json:"preserves_shape"`
 	SameWidth      bool    `json:"same_width"`
 	StrideOK       bool    `json:"stride_ok"`
+
+	Layout        string            `json:"layout"`
+	Widths        []int             `json:"widths"`
+	Ratio         int               `json:"ratio"`
+	IdentityRatio bool              `json:"identity_ratio"`
+	OutLinear     []float64         `json:"out_linear"`
+	WidthMultiple int               `json:"width_multiple"`
+	FixedOutArg   string            `json:"fixed_out_arg"`
+	Downsample    int               `json:"downsample"`
+	OutHW         int               `json:"out_hw"`
+	CallablesUsed map[string]string `json:"callables"`
+	CallableKinds map[string]string `json:"callable_kinds"`
 }
 
 // startupTimeout covers importing torch in a fresh child.

@@ -19,7 +19,7 @@ func Render(t *Tree, cat Catalog) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r := renderer{cat: cat, b: make([]byte, 0, 16384)}
+	r := renderer{cat: cat, b: make([]byte, 0, 16384), callables: map[string]bool{}}
 	r.b = append(r.b, "        self.net = "...)
 	r.node(t.Root, t.Input, 2)
 	body := r.b
@@ -55,6 +55,12 @@ func Render(t *Tree, cat Catalog) (string, error) {
 			sb.WriteString(helperSources[h])
 		}
 	}
+	for _, c := range callableTable {
+		if r.callables[c.Name] && c.Helper != "" {
+			sb.WriteString("\n\n")
+			sb.WriteString(c.Helper)
+		}
+	}
 	sb.WriteString("\n\nclass Candidate(nn.Module):\n    def __init__(self):\n        super().__init__()\n")
 	sb.Write(body)
 	sb.WriteString("\n\n    def forward(self, x):\n        return self.net(x).flatten(1)\n")
@@ -73,6 +79,8 @@ type renderer struct {
 	used    [numHelpers]bool
 	modules []renderedModule
 	defined map[string]bool // top-level Python names taken so far
+	// callables are the CallableTable entries passed to modules.
+	callables map[string]bool
 }
 
 const spaces = "                                                                                                                                "
@@ -312,49 +320,32 @@ func (r *renderer) op(n *Node, in Shape) Shape {
 
 func (r *renderer) module(n *Node, in Shape) Shape {
 	m, _ := r.cat.Module(n.Module)
-	out, _ := moduleShape(n, m, in)
+	call, _ := moduleCallAt(n, m, in, &pathRef{})
 	class := r.moduleClass(m)
+	h, adapted := layoutHelper(m.Layout)
+	if adapted {
+		r.used[h] = true
+		r.b = append(r.b, helperNames[h]...)
+		r.b = append(r.b, '(')
+	}
 	r.b = append(r.b, class...)
 	r.b = append(r.b, '(')
-	first := true
-	kw := func(k string) {
-		if !first {
+	for i, kv := range call.kwargs(n, m, in) {
+		if i > 0 {
 			r.b = append(r.b, ", "...)
 		}
-		first = false
-		r.b = append(r.b, k...)
+		r.b = append(r.b, kv[0]...)
 		r.b = append(r.b, '=')
-	}
-	if m.InArg != "" {
-		kw(m.InArg)
-		r.int(in.C)
-	}
-	if m.OutArg != "" && !m.SameWidth {
-		kw(m.OutArg)
-		r.int(out.C)
-	}
-	keys := make([]string, 0, len(m.FixedArgs)+len(n.Args))
-	for k := range m.FixedArgs {
-		if k != m.InArg && (k != m.OutArg || m.SameWidth) {
-			keys = append(keys, k)
-		}
-	}
-	for k := range n.Args {
-		if _, dup := m.FixedArgs[k]; !dup && k != m.InArg && (k != m.OutArg || m.SameWidth) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		kw(k)
-		if v, ok := n.Args[k]; ok {
-			r.b = v.appendPy(r.b)
-		} else {
-			r.b = appendPyAny(r.b, m.FixedArgs[k])
+		r.b = append(r.b, kv[1]...)
+		if name := call.callables[kv[0]]; name != "" {
+			r.callables[name] = true
 		}
 	}
 	r.b = append(r.b, ')')
-	return out
+	if adapted {
+		r.b = append(r.b, ')')
+	}
+	return call.out
 }
 
 // moduleClass registers m's source on first use and returns the class name
@@ -370,6 +361,9 @@ func (r *renderer) moduleClass(m *ModuleSpec) string {
 		r.defined = map[string]bool{"Candidate": true, "OrderedDict": true, "torch": true, "nn": true, "_cell_op": true}
 		for _, h := range helperNames {
 			r.defined[h] = true
+		}
+		for _, c := range callableTable {
+			r.defined[c.Expr] = c.Helper != ""
 		}
 	}
 	names := topLevelNames(m.Source)

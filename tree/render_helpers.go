@@ -11,10 +11,13 @@ const (
 	helperFlatten
 	helperLinear
 	helperCell
+	helperTokens
+	helperNHWC
+	helperNCL
 	numHelpers
 )
 
-var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell"}
+var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL"}
 
 var helperSources = [numHelpers]string{
 	helperSeq: `def _seq(*named):
@@ -104,5 +107,38 @@ class _Cell(nn.Module):
                     s = y if s is None else s + y
             states.append(torch.zeros_like(x) if s is None else s)
         return states[-1]
+`,
+	helperTokens: `class _Tokens(nn.Module):
+    """Layout adapter: (N, C, H, W) -> (N, H*W, C) tokens -> module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        y = self.m(x.flatten(2).transpose(1, 2))
+        return y.transpose(1, 2).reshape(n, -1, h, w)
+`,
+	helperNHWC: `class _NHWC(nn.Module):
+    """Layout adapter: (N, C, H, W) -> channels-last (N, H, W, C) -> module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+`,
+	helperNCL: `class _NCL(nn.Module):
+    """Layout adapter: (N, C, H, W) -> (N, C, H*W) -> 1-D module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        return self.m(x.flatten(2)).reshape(n, -1, h, w)
 `,
 }
