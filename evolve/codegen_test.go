@@ -10,6 +10,7 @@ import (
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -25,7 +26,7 @@ const brokenRewrite = "```python\nimport torch.nn as nn\n\n\nclass Candidate(nn.
 // invalid ones are rejected and counted separately.
 func TestCodegenBaseline(t *testing.T) {
 	ctx := context.Background()
-	python, err := train.DetectPython(ctx, "")
+	python, err := child.FindPython(ctx, "")
 	if err != nil {
 		t.Skipf("no Python with torch: %v", err)
 	}

@@ -2,23 +2,10 @@ package evolve
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/surrogate"
 )
-
-// Strategies, all run by the same loop, gate and store.
-const (
-	StrategyThompson  = "thompson"           // the full method: H-Thompson planner + resolver
-	StrategyRandom    = "random"             // uniform operation and option, no LLM
-	StrategyEvolution = "evolution"          // regularized evolution with random one-step mutations
-	StrategyCodegen   = "codegen"            // the LLM rewrites the parent's source
-	StrategySurrogate = "thompson+surrogate" // thompson, K children screened by a surrogate
-)
-
-// Strategies lists the known strategies.
-var Strategies = []string{StrategyThompson, StrategyRandom, StrategyEvolution, StrategyCodegen, StrategySurrogate}
 
 // Parent selection methods.
 const (
@@ -28,54 +15,81 @@ const (
 
 // Config is the `evolve:` section of the configuration.
 type Config struct {
+	// `thompson` (planner + resolver, the method), `random`, `evolution`
+	// (regularized evolution), `codegen` (the LLM rewrites source) or
+	// `thompson+surrogate`.
 	Strategy string `mapstructure:"strategy" yaml:"strategy"`
-	// Seed drives every random choice of the run.
+	// Seed of every random choice in the run (planner, parents, offline
+	// resolver): the same seed and config give the same search.
 	Seed uint64 `mapstructure:"seed" yaml:"seed"`
-	// SeedArch names the starting architecture: a built-in seed name
-	// (resnet20, ...) or a tree JSON file.
+	// Starting architecture: a built-in seed (resnet20, resnet32, resnet56,
+	// nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file.
 	SeedArch string `mapstructure:"seed_arch" yaml:"seed_arch"`
-	// Parallel is how many candidates may be in flight at once.
+	// Candidates in flight at once (proposed and training).
 	Parallel int `mapstructure:"parallel" yaml:"parallel"`
 
-	Budget    BudgetConfig     `mapstructure:"budget" yaml:"budget"`
-	Parents   ParentConfig     `mapstructure:"parents" yaml:"parents"`
-	Planner   PlannerConfig    `mapstructure:"planner" yaml:"planner"`
-	Evolution EvolutionConfig  `mapstructure:"evolution" yaml:"evolution"`
+	// The run stops at whichever limit is reached first; 0 means no limit (at
+	// least one of trained, wall_time or target_acc must be set).
+	Budget BudgetConfig `mapstructure:"budget" yaml:"budget"`
+	// How a parent is drawn from the feasible archive.
+	Parents ParentConfig `mapstructure:"parents" yaml:"parents"`
+	// The hierarchical Beta-Bernoulli Thompson sampler that picks an
+	// operation, then a prompt category.
+	Planner PlannerConfig `mapstructure:"planner" yaml:"planner"`
+	// Regularized evolution (strategy evolution) only.
+	Evolution EvolutionConfig `mapstructure:"evolution" yaml:"evolution"`
+	// Surrogate screening (strategy thompson+surrogate) only: K resolved
+	// children are scored by a Gaussian process and one is trained.
 	Surrogate surrogate.Config `mapstructure:"surrogate" yaml:"surrogate"`
 
-	// MaxOptions bounds the options offered to the resolver per decision;
-	// when more are valid, a seeded diverse sample is offered.
+	// Options offered per decision; when more are valid, a seeded diverse
+	// sample is offered.
 	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
-	// DryRun runs the dry-run gate (instantiate, forward/backward) before training.
+	// Instantiate each child and run a forward and backward pass in a child
+	// process before it may train.
 	DryRun bool `mapstructure:"dry_run" yaml:"dry_run"`
-	// Grace is how long in-flight jobs may finish after Ctrl-C before they are cancelled.
+	// After Ctrl-C, how long in-flight jobs may finish before they are
+	// cancelled (a second Ctrl-C cancels at once).
 	Grace time.Duration `mapstructure:"grace" yaml:"grace"`
-	// MaxRejectStreak stops the run when this many proposals in a row fail
-	// the gate: the space around the archive is exhausted or broken.
+	// Stop when this many proposals in a row fail the gate: the space around
+	// the archive is exhausted.
 	MaxRejectStreak int `mapstructure:"max_reject_streak" yaml:"max_reject_streak"`
 }
 
 // BudgetConfig: the run stops at whichever limit comes first; 0 means no limit.
 type BudgetConfig struct {
-	// Trained counts candidates the evaluator finished, seeds included.
+	// Candidates the evaluator finishes, seeds and failures included;
+	// rejected and duplicate proposals cost nothing. `arbor evolve --budget`
+	// overrides it.
 	Trained int `mapstructure:"trained" yaml:"trained"`
-	// WallTime counts this process's time: a resumed run gets it afresh.
-	WallTime  time.Duration `mapstructure:"wall_time" yaml:"wall_time"`
-	LLMUSD    float64       `mapstructure:"llm_usd" yaml:"llm_usd"`
-	TargetAcc float64       `mapstructure:"target_acc" yaml:"target_acc"` // val acc in percent
+	// Wall-clock limit of the search, e.g. 20m or 2h. It counts this
+	// process's time: a resumed run gets it afresh.
+	WallTime time.Duration `mapstructure:"wall_time" yaml:"wall_time"`
+	// Stop when LLM spend reaches this many US dollars.
+	LLMUSD float64 `mapstructure:"llm_usd" yaml:"llm_usd"`
+	// Stop once a candidate reaches this validation accuracy, in percent.
+	TargetAcc float64 `mapstructure:"target_acc" yaml:"target_acc"` // val acc in percent
 }
 
 // ParentConfig chooses how a parent is drawn from the feasible archive.
 type ParentConfig struct {
-	Method         string `mapstructure:"method" yaml:"method"`                   // topk | tournament
-	K              int    `mapstructure:"k" yaml:"k"`                             // topk: uniform among the best K
-	TournamentSize int    `mapstructure:"tournament_size" yaml:"tournament_size"` // tournament: best of this many
+	// `topk`: uniform among the best k; `tournament`: the best of
+	// tournament_size drawn at random.
+	Method string `mapstructure:"method" yaml:"method"` // topk | tournament
+	// topk: the number of best candidates a parent is drawn from (the paper:
+	// 5 for 100 trials, 25 for 500).
+	K int `mapstructure:"k" yaml:"k"` // topk: uniform among the best K
+	// tournament: candidates drawn per tournament.
+	TournamentSize int `mapstructure:"tournament_size" yaml:"tournament_size"` // tournament: best of this many
 }
 
 // EvolutionConfig is regularized evolution's population and sample size.
 type EvolutionConfig struct {
+	// Regularized evolution: population size (oldest members age out).
 	Population int `mapstructure:"population" yaml:"population"`
-	Sample     int `mapstructure:"sample" yaml:"sample"`
+	// Regularized evolution: candidates sampled per tournament (at most
+	// population).
+	Sample int `mapstructure:"sample" yaml:"sample"`
 }
 
 // DefaultConfig is the paper's protocol scaled to a CPU machine.
@@ -97,10 +111,19 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate names the first bad key.
+// Validate names the first bad key. The strategy must be a built-in one.
 func (c Config) Validate() error {
-	if !slices.Contains(Strategies, c.Strategy) {
-		return fmt.Errorf("evolve.strategy: %q is not one of %v", c.Strategy, Strategies)
+	if _, err := LookupStrategy(c.Strategy); err != nil {
+		return err
+	}
+	return c.validate(c.Strategy)
+}
+
+// validate checks everything but whether the strategy is built in (a
+// plug-in Engine.Strategy may have any name).
+func (c Config) validate(strategy string) error {
+	if strategy == "" {
+		return fmt.Errorf("evolve.strategy: must name a strategy, one of %v", StrategyNames())
 	}
 	if c.SeedArch == "" {
 		return fmt.Errorf("evolve.seed_arch: must name a built-in seed or a tree JSON file")
@@ -130,17 +153,11 @@ func (c Config) Validate() error {
 	if err := c.Planner.Validate(); err != nil {
 		return err
 	}
-	if c.Strategy == StrategyEvolution {
-		if c.Evolution.Population < 1 {
-			return fmt.Errorf("evolve.evolution.population: must be >= 1, got %d", c.Evolution.Population)
-		}
-		if c.Evolution.Sample < 1 || c.Evolution.Sample > c.Evolution.Population {
-			return fmt.Errorf("evolve.evolution.sample: must be in [1, population=%d], got %d", c.Evolution.Population, c.Evolution.Sample)
-		}
-	}
-	if c.Strategy == StrategySurrogate {
-		if err := c.Surrogate.Validate(); err != nil {
-			return fmt.Errorf("evolve.%w", err)
+	if s, err := LookupStrategy(strategy); err == nil {
+		if v, ok := s.(ConfigValidator); ok {
+			if err := v.ValidateConfig(c); err != nil {
+				return err
+			}
 		}
 	}
 	if c.MaxOptions < 1 {

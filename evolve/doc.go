@@ -18,6 +18,15 @@
 // and the dry run. A rejected candidate is stored with its stage and
 // reason, counts as a planner failure and costs no training budget.
 //
+// # Strategies
+//
+// What to propose is a Strategy's decision (strategy.go): each built-in
+// strategy is one type in one file (strategy_<name>.go) registered in
+// builtinStrategies; Engine.Strategy plugs in one from outside. A strategy
+// sees the run through an Env: the archive, parsed trees, seeded random
+// streams, the planner and the option tools (Env.Decide). The engine owns
+// the gate, the store, budgets and rewards.
+//
 // # Storage and crashes
 //
 // Every change is one SQLite transaction (Store.Apply): a proposal is

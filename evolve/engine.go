@@ -70,6 +70,9 @@ type Engine struct {
 	Resolver  llm.Resolver // nil: a seeded uniform choice among the options
 	Coder     Coder
 	Screener  Screener
+	// Strategy, when set, is used instead of the built-in strategy that
+	// Config.Strategy names (a plug-in from outside the package).
+	Strategy Strategy
 	// Catalog resolves module nodes; Modules are the usable catalog
 	// modules offered to insert and swap.
 	Catalog tree.Catalog
@@ -95,6 +98,8 @@ type Engine struct {
 	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
 	Abort <-chan struct{}
 
+	strategy   Strategy
+	env        *Env
 	arch       *archive
 	primitives []*tree.Node // insert/swap primitive palette, built once
 	optCache   map[optionsKey][]option
@@ -117,6 +122,11 @@ var (
 	errNoParent = errors.New("no feasible parent yet")
 	errBudget   = errors.New("budget reached")
 )
+
+// ErrExhausted ends a run whose proposals failed the gate
+// Config.MaxRejectStreak times in a row: every child the strategy can
+// reach from the archive is invalid or already known.
+var ErrExhausted = errors.New("the space around the archive looks exhausted")
 
 // noParent explains why nothing can be a parent when nothing is in flight.
 func (e *Engine) noParent() error {
@@ -265,15 +275,25 @@ func (e *Engine) check() error {
 	case e.Evaluator == nil:
 		return errors.New("evolve: Engine.Evaluator is nil")
 	}
-	if err := e.Config.Validate(); err != nil {
+	e.strategy = e.Strategy
+	if e.strategy == nil {
+		s, err := LookupStrategy(e.Config.Strategy)
+		if err != nil {
+			return err
+		}
+		e.strategy = s
+	} else if e.Config.Strategy != e.strategy.Name() {
+		return fmt.Errorf("evolve.strategy: the config says %q, but Engine.Strategy is %q", e.Config.Strategy, e.strategy.Name())
+	}
+	if err := e.Config.validate(e.strategy.Name()); err != nil {
 		return err
 	}
-	if e.Config.Strategy == StrategyCodegen && e.Coder == nil {
-		return errors.New("evolve.strategy: codegen needs an LLM endpoint (llm.base_url); none is configured")
+	if c, ok := e.strategy.(StrategyChecker); ok {
+		if err := c.Check(e); err != nil {
+			return err
+		}
 	}
-	if e.Config.Strategy == StrategySurrogate && e.Screener == nil {
-		return errors.New("evolve.strategy: thompson+surrogate needs a surrogate screener; none is wired in")
-	}
+	e.env = &Env{e}
 	if e.Log == nil {
 		e.Log = slog.Default()
 	}
@@ -327,7 +347,7 @@ func (e *Engine) next(ctx context.Context) (*Candidate, error) {
 		}
 		e.streak++
 		if e.streak >= e.Config.MaxRejectStreak {
-			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); the space around the archive looks exhausted — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason)
+			return nil, fmt.Errorf("evolve: %d proposals in a row failed the gate (last: %s: %s); %w — raise evolve.max_reject_streak, relax evolve.constraints or add catalog modules", e.streak, c.Gate, c.Reason, ErrExhausted)
 		}
 		if e.budgetReached() != "" {
 			return nil, errBudget

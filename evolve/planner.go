@@ -43,13 +43,21 @@ const (
 
 // PlannerConfig configures the hierarchical Thompson sampler.
 type PlannerConfig struct {
-	// Epsilon is the probability of a uniform choice at each level, so the
-	// posterior does not lock in while the architecture keeps changing.
-	Epsilon    float64  `mapstructure:"epsilon" yaml:"epsilon"`
-	PriorAlpha float64  `mapstructure:"prior_alpha" yaml:"prior_alpha"`
-	PriorBeta  float64  `mapstructure:"prior_beta" yaml:"prior_beta"`
-	Reward     string   `mapstructure:"reward" yaml:"reward"`
-	Ops        []string `mapstructure:"ops" yaml:"ops"`
+	// Probability of a uniform choice instead of Thompson sampling at each
+	// level (the paper: 0.5), so the posterior does not lock in.
+	Epsilon float64 `mapstructure:"epsilon" yaml:"epsilon"`
+	// Alpha of every arm's Beta prior.
+	PriorAlpha float64 `mapstructure:"prior_alpha" yaml:"prior_alpha"`
+	// Beta of every arm's Beta prior.
+	PriorBeta float64 `mapstructure:"prior_beta" yaml:"prior_beta"`
+	// When a child counts as a success: `beats-parent` (the paper),
+	// `beats-best` or `feasible` (trained without failure).
+	Reward string `mapstructure:"reward" yaml:"reward"`
+	// Operations the planner may choose: change-arg, swap, insert, delete,
+	// compose, repeat.
+	Ops []string `mapstructure:"ops" yaml:"ops"`
+	// Prompt categories: exploit (rely on the LLM), reverse (go against
+	// recent directions), diversity (minimal LLM use).
 	Categories []string `mapstructure:"categories" yaml:"categories"`
 }
 

@@ -10,31 +10,53 @@ import (
 // Config is the `llm:` section of the arbor configuration. With no base_url
 // the offline resolver is used and nothing is sent over the network.
 type Config struct {
+	// OpenAI-compatible endpoint, e.g. https://api.openai.com/v1,
+	// http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama);
+	// empty: offline resolver.
 	BaseURL string `mapstructure:"base_url" yaml:"base_url"`
-	// Model is shorthand for a single entry in Models with weight 1.
-	Model  string        `mapstructure:"model" yaml:"model"`
+	// Model name; shorthand for one entry in llm.models with weight 1.
+	Model string `mapstructure:"model" yaml:"model"`
+	// Models calls are shared among, each `{name, weight, input_usd_per_mtok,
+	// output_usd_per_mtok}` (prices in USD per million tokens, used for spend
+	// accounting). Set this or llm.model.
 	Models []ModelConfig `mapstructure:"models" yaml:"models"`
-	// APIKeyEnv names the environment variable holding the key; the key
-	// itself never appears in configuration, logs, records or errors.
-	APIKeyEnv   string        `mapstructure:"api_key_env" yaml:"api_key_env"`
-	Temperature float64       `mapstructure:"temperature" yaml:"temperature"`
-	MaxTokens   int           `mapstructure:"max_tokens" yaml:"max_tokens"`
-	Timeout     time.Duration `mapstructure:"timeout" yaml:"timeout"` // per HTTP call
-	// Structured asks for JSON-schema structured output (response_format).
-	Structured  bool          `mapstructure:"structured" yaml:"structured"`
-	MaxRepairs  int           `mapstructure:"max_repairs" yaml:"max_repairs"`
-	MaxRetries  int           `mapstructure:"max_retries" yaml:"max_retries"`
+	// Name of the environment variable holding the API key; the key itself
+	// never appears in configs, logs or records.
+	APIKeyEnv string `mapstructure:"api_key_env" yaml:"api_key_env"`
+	// Sampling temperature.
+	Temperature float64 `mapstructure:"temperature" yaml:"temperature"`
+	// Maximum tokens of one answer.
+	MaxTokens int `mapstructure:"max_tokens" yaml:"max_tokens"`
+	// Timeout of one HTTP call.
+	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout"` // per HTTP call
+	// Ask for JSON-schema structured output (response_format); leave off for
+	// servers that do not support it.
+	Structured bool `mapstructure:"structured" yaml:"structured"`
+	// Times an invalid answer is sent back with the error before a random
+	// valid option is used (and recorded as a fallback).
+	MaxRepairs int `mapstructure:"max_repairs" yaml:"max_repairs"`
+	// Retries of a failed HTTP call (429, 5xx, timeouts) with exponential
+	// backoff.
+	MaxRetries int `mapstructure:"max_retries" yaml:"max_retries"`
+	// First retry delay; it doubles with each retry.
 	BackoffBase time.Duration `mapstructure:"backoff_base" yaml:"backoff_base"`
-	BackoffMax  time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
-	// Seed drives model selection, fallbacks and the offline resolver.
-	Seed    uint64        `mapstructure:"seed" yaml:"seed"`
-	Limits  Limits        `mapstructure:"limits" yaml:"limits"`
-	Prompts PromptConfig  `mapstructure:"prompts" yaml:"prompts"`
+	// Longest retry delay.
+	BackoffMax time.Duration `mapstructure:"backoff_max" yaml:"backoff_max"`
+	// Seed of model selection and the offline resolver; `arbor evolve` sets
+	// it to evolve.seed.
+	Seed uint64 `mapstructure:"seed" yaml:"seed"`
+	// Spending caps over the whole run; 0 means unlimited. When a cap would
+	// be exceeded, the offline resolver decides instead.
+	Limits Limits `mapstructure:"limits" yaml:"limits"`
+	// Prompt rendering and its token budget.
+	Prompts PromptConfig `mapstructure:"prompts" yaml:"prompts"`
+	// The offline resolver (used when no endpoint is configured, and as the
+	// fallback).
 	Offline OfflineConfig `mapstructure:"offline" yaml:"offline"`
-	// RecordText keeps the full prompt and answer in call records, each cut
-	// to RecordMaxBytes.
-	RecordText     bool `mapstructure:"record_text" yaml:"record_text"`
-	RecordMaxBytes int  `mapstructure:"record_max_bytes" yaml:"record_max_bytes"`
+	// Keep the full prompt and answer in the run store's call records.
+	RecordText bool `mapstructure:"record_text" yaml:"record_text"`
+	// With record_text, cut each prompt and answer to this many bytes.
+	RecordMaxBytes int `mapstructure:"record_max_bytes" yaml:"record_max_bytes"`
 }
 
 // ModelConfig is one model calls are shared among, with its price.
@@ -55,29 +77,33 @@ func (m ModelConfig) Cost(promptTokens, completionTokens int) float64 {
 // checked before each call against what has been spent plus the worst case
 // of the call about to be made.
 type Limits struct {
-	MaxCalls  int     `mapstructure:"max_calls" yaml:"max_calls"`
-	MaxTokens int     `mapstructure:"max_tokens" yaml:"max_tokens"`
-	MaxUSD    float64 `mapstructure:"max_usd" yaml:"max_usd"`
+	// Most LLM calls in the run.
+	MaxCalls int `mapstructure:"max_calls" yaml:"max_calls"`
+	// Most tokens (prompt + answer) in the run.
+	MaxTokens int `mapstructure:"max_tokens" yaml:"max_tokens"`
+	// Most US dollars spent in the run.
+	MaxUSD float64 `mapstructure:"max_usd" yaml:"max_usd"`
 }
 
 // PromptConfig controls prompt rendering and its token budget.
 type PromptConfig struct {
-	// Dir overrides any of the embedded templates file by file.
+	// Directory whose *.tmpl files replace the embedded prompt templates of
+	// the same name.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// MaxOptions is how many options are shown at most; more are sampled
-	// with diversity across modules and paths.
+	// Most options shown in one prompt; more are sampled with diversity
+	// across modules and paths.
 	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
-	// MaxSourceTokens caps each module's source in the prompt.
+	// Cap on each module's source in the prompt, in tokens.
 	MaxSourceTokens int `mapstructure:"max_source_tokens" yaml:"max_source_tokens"`
-	// MaxPromptTokens caps the whole user prompt; sources are cut further
-	// and then options dropped until it fits.
+	// Cap on the whole prompt, in tokens; sources are cut and then options
+	// dropped until it fits.
 	MaxPromptTokens int `mapstructure:"max_prompt_tokens" yaml:"max_prompt_tokens"`
 }
 
 // OfflineConfig sets the offline resolver's preferences.
 type OfflineConfig struct {
-	// Args is "uniform" (draw each argument uniformly in its range) or
-	// "defaults" (use declared defaults, drawing only where none is given).
+	// How the offline resolver fills arguments: `uniform` (draw within each
+	// range) or `defaults` (declared defaults where given).
 	Args string `mapstructure:"args" yaml:"args"`
 }
 

@@ -10,28 +10,28 @@ import (
 // Config controls mining and probing. Keys use the `mine.` prefix in the
 // composed YAML configuration.
 type Config struct {
-	// Jobs is the number of files parsed in parallel (one parser per worker).
+	// Files parsed in parallel.
 	Jobs int `mapstructure:"jobs" yaml:"jobs"`
-	// MaxFileBytes skips larger files with a warning; generated sources of
-	// tens of megabytes would otherwise dominate the run.
+	// Larger source files are skipped with a warning.
 	MaxFileBytes int64 `mapstructure:"max_file_bytes" yaml:"max_file_bytes"`
-	// Include and Exclude are globs matched against the root-relative slash
-	// path (patterns with a '/') or the base name (patterns without one).
+	// Globs of files to mine (matched against the relative path when they
+	// contain a /, else the base name); empty: all *.py.
 	Include []string `mapstructure:"include" yaml:"include"`
+	// Globs of files to skip, matched like include.
 	Exclude []string `mapstructure:"exclude" yaml:"exclude"`
-	// Python is the interpreter for the probe; empty means the first of
-	// python3, /usr/bin/python3 that can import torch.
+	// Interpreter for the interface probe; empty: the first of python3,
+	// /usr/bin/python3 that can import torch.
 	Python string `mapstructure:"python" yaml:"python"`
-	// ProbeTimeout bounds one module's probe; a module that exceeds it is
-	// marked failed and the child process is restarted.
+	// Time limit of one module's probe; a module over it is marked failed.
 	ProbeTimeout time.Duration `mapstructure:"probe_timeout" yaml:"probe_timeout"`
-	// ProbeMemoryMB caps the probe child's address space (RLIMIT_AS), so a
-	// module that allocates without bound fails alone; 0 means no cap.
+	// Address-space cap (RLIMIT_AS) of the probe's child process in MiB, so a
+	// module that allocates without bound fails alone; 0 = no cap, else at
+	// least 1024.
 	ProbeMemoryMB int `mapstructure:"probe_memory_mb" yaml:"probe_memory_mb"`
-	// ProbeWidths are the three channel widths the parameter and MAC
-	// polynomials are fitted from (in == out == w).
+	// Three increasing channel widths the parameter and MAC polynomials are
+	// fitted from.
 	ProbeWidths [3]int `mapstructure:"probe_widths" yaml:"probe_widths"`
-	// RefHW is the spatial size of the probe's dummy input.
+	// Spatial size of the probe's dummy input.
 	RefHW int `mapstructure:"ref_hw" yaml:"ref_hw"`
 }
 

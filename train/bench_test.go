@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // BenchmarkGateVsFreshProcess dry-runs ResNet-32 (CIFAR input) b.N times
@@ -28,7 +30,7 @@ func BenchmarkGateVsFreshProcess(b *testing.B) {
 	if err := os.WriteFile(script, TrainerScript, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	req, _ := json.Marshal(gateRequest{ID: 1, Source: src, Input: input, Classes: 10})
+	req, _ := json.Marshal(map[string]any{"id": 1, "source": src, "input": input, "classes": 10})
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
@@ -53,7 +55,7 @@ func BenchmarkGateVsFreshProcess(b *testing.B) {
 func freshCheck(b *testing.B, py, script string, req []byte) {
 	cmd := exec.Command(py, script, "--gate")
 	cmd.Dir = filepath.Dir(script)
-	cmd.Env = ScrubbedEnv("ARBOR_GATE_THREADS=1", "CUDA_VISIBLE_DEVICES=")
+	cmd.Env = child.Env("ARBOR_GATE_THREADS=1", "CUDA_VISIBLE_DEVICES=")
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -63,7 +65,10 @@ func freshCheck(b *testing.B, py, script string, req []byte) {
 	in.Close()
 	sc := bufio.NewScanner(out)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var ans gateAnswer
+	var ans struct {
+		gateAnswer
+		ID int64 `json:"id"`
+	}
 	for sc.Scan() {
 		if json.Unmarshal(sc.Bytes(), &ans) == nil && ans.ID == 1 {
 			break

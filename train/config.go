@@ -9,30 +9,38 @@ import (
 // Config configures local training: the interpreter, the worker pool, and
 // the default recipe, dataset and limits of the jobs built from it.
 type Config struct {
-	// Python is the interpreter; empty means detect (python3, /usr/bin/python3).
-	Python  string `mapstructure:"python" yaml:"python"`
-	Workers int    `mapstructure:"workers" yaml:"workers"`
-	// Devices are CUDA device IDs; worker i sees Devices[i % len] through
-	// CUDA_VISIBLE_DEVICES. Empty: the children inherit the variable.
+	// Python interpreter with torch; empty: the first of python3,
+	// /usr/bin/python3 that can import torch.
+	Python string `mapstructure:"python" yaml:"python"`
+	// Parallel training processes.
+	Workers int `mapstructure:"workers" yaml:"workers"`
+	// CUDA device IDs; worker i sees devices[i mod len] through
+	// CUDA_VISIBLE_DEVICES. Empty: inherited.
 	Devices []string `mapstructure:"devices" yaml:"devices"`
-	// WorkDir holds one directory per job; empty means a temporary directory.
-	WorkDir  string `mapstructure:"work_dir" yaml:"work_dir"`
-	KeepDirs bool   `mapstructure:"keep_dirs" yaml:"keep_dirs"`
-	// Prestart keeps one interpreter per worker with torch already imported,
-	// so a job does not wait for Python to start.
+	// Directory of the job directories; empty: a temporary directory.
+	WorkDir string `mapstructure:"work_dir" yaml:"work_dir"`
+	// Keep each job's directory (source, log, result) after it finishes.
+	KeepDirs bool `mapstructure:"keep_dirs" yaml:"keep_dirs"`
+	// Keep one interpreter per worker with torch already imported, so jobs do
+	// not wait for Python to start.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
-	// KillGraceS is how long a stopped job gets between SIGTERM and SIGKILL.
+	// Seconds a stopped job gets between SIGTERM and SIGKILL.
 	KillGraceS float64 `mapstructure:"kill_grace_s" yaml:"kill_grace_s"`
-	// GateTimeoutS bounds one dry-run check; GateThreads is its torch threads.
+	// Seconds one dry-run check may take.
 	GateTimeoutS float64 `mapstructure:"gate_timeout_s" yaml:"gate_timeout_s"`
-	GateThreads  int     `mapstructure:"gate_threads" yaml:"gate_threads"`
+	// Torch CPU threads of the dry-run check.
+	GateThreads int `mapstructure:"gate_threads" yaml:"gate_threads"`
 
-	Recipe  Recipe  `mapstructure:"recipe" yaml:"recipe"`
+	// How each candidate is trained.
+	Recipe Recipe `mapstructure:"recipe" yaml:"recipe"`
+	// The data candidates train and validate on.
 	Dataset Dataset `mapstructure:"dataset" yaml:"dataset"`
-	Limits  Limits  `mapstructure:"limits" yaml:"limits"`
+	// Bounds on one job; max_params and max_flops are also the gate's
+	// constraints.
+	Limits Limits `mapstructure:"limits" yaml:"limits"`
 
-	// Slurm is read only when run.evaluator is slurm: each job then runs
-	// on the cluster through the same embedded trainer.
+	// The Slurm backend (run.evaluator: slurm): each candidate is one sbatch
+	// job running the embedded trainer; see docs/slurm.md.
 	Slurm SlurmConfig `mapstructure:"slurm" yaml:"slurm"`
 }
 

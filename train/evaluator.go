@@ -22,34 +22,58 @@ const (
 
 // Recipe is how a candidate is trained.
 type Recipe struct {
-	Epochs         int     `json:"epochs" mapstructure:"epochs"`
-	BatchSize      int     `json:"batch_size" mapstructure:"batch_size"`
-	Optimizer      string  `json:"optimizer" mapstructure:"optimizer"` // sgd | adamw
-	LR             float64 `json:"lr" mapstructure:"lr"`
-	Momentum       float64 `json:"momentum" mapstructure:"momentum"`
-	Nesterov       bool    `json:"nesterov" mapstructure:"nesterov"`
-	WeightDecay    float64 `json:"weight_decay" mapstructure:"weight_decay"`
-	WarmupEpochs   float64 `json:"warmup_epochs" mapstructure:"warmup_epochs"`
+	// Training epochs per candidate (the paper: NAS-Bench-201's 200).
+	Epochs int `json:"epochs" mapstructure:"epochs"`
+	// Mini-batch size.
+	BatchSize int `json:"batch_size" mapstructure:"batch_size"`
+	// `sgd` or `adamw`.
+	Optimizer string `json:"optimizer" mapstructure:"optimizer"` // sgd | adamw
+	// Peak learning rate (cosine schedule after warm-up).
+	LR float64 `json:"lr" mapstructure:"lr"`
+	// SGD momentum, in [0, 1).
+	Momentum float64 `json:"momentum" mapstructure:"momentum"`
+	// Nesterov momentum (needs momentum > 0).
+	Nesterov bool `json:"nesterov" mapstructure:"nesterov"`
+	// Weight decay.
+	WeightDecay float64 `json:"weight_decay" mapstructure:"weight_decay"`
+	// Linear warm-up, in epochs (may be fractional).
+	WarmupEpochs float64 `json:"warmup_epochs" mapstructure:"warmup_epochs"`
+	// Label smoothing, in [0, 1).
 	LabelSmoothing float64 `json:"label_smoothing" mapstructure:"label_smoothing"`
-	Augment        bool    `json:"augment" mapstructure:"augment"`
-	// Subset limits the training images: a fraction in (0,1] or a count > 1; 0 = all.
-	Subset  float64 `json:"subset" mapstructure:"subset"`
-	AMP     bool    `json:"amp" mapstructure:"amp"`         // used only on CUDA
-	Threads int     `json:"threads" mapstructure:"threads"` // CPU threads; 0 = torch default
+	// Random crop and flip augmentation.
+	Augment bool `json:"augment" mapstructure:"augment"`
+	// Training images used: 0 = all, a fraction in (0, 1], or a count.
+	Subset float64 `json:"subset" mapstructure:"subset"`
+	// Mixed precision (used only on CUDA).
+	AMP bool `json:"amp" mapstructure:"amp"` // used only on CUDA
+	// Torch CPU threads per job; 0 = torch's default.
+	Threads int `json:"threads" mapstructure:"threads"` // CPU threads; 0 = torch default
 }
 
 // Dataset names the data a job trains on.
 type Dataset struct {
-	Name     string  `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
-	Path     string  `json:"path" mapstructure:"path"`
+	// fashion-mnist, mnist, cifar10, cifar100, imagenet16-120 or synthetic
+	// (generated, for smoke tests).
+	Name string `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
+	// Dataset folder; empty: /usr/share/datasets/NAME (Debian's
+	// dataset-fashion-mnist for fashion-mnist). cifar10/100 and
+	// imagenet16-120 need it.
+	Path string `json:"path" mapstructure:"path"`
+	// Fraction of the training set held out for validation accuracy, which
+	// the search ranks by (the test set is never used for selection).
 	ValSplit float64 `json:"val_split" mapstructure:"val_split"` // fraction of train carved out for validation
 }
 
 // Limits bound one job.
 type Limits struct {
+	// Seconds one job may run before it is killed (status timeout); 0 = no
+	// limit.
 	WallSeconds float64 `json:"wall_s" mapstructure:"wall_s"`
-	MaxParams   int64   `json:"max_params" mapstructure:"max_params"`
-	MaxFLOPs    int64   `json:"max_flops" mapstructure:"max_flops"`
+	// Most parameters a candidate may have (the paper: 1.5 M); 0 = no limit.
+	MaxParams int64 `json:"max_params" mapstructure:"max_params"`
+	// Most FLOPs (multiply-accumulates) of one forward pass at the dataset's
+	// input size (the paper: 0.2 G on CIFAR); 0 = no limit.
+	MaxFLOPs int64 `json:"max_flops" mapstructure:"max_flops"`
 }
 
 // Job is one candidate to train. Source is a standalone PyTorch file that

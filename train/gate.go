@@ -1,18 +1,19 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // GateResult is the dry-run verdict on one candidate.
@@ -49,15 +50,13 @@ type Gate struct {
 	python string
 	dir    string
 	opts   GateOptions
+	worker *child.Worker
 
-	mu    sync.Mutex
-	proc  *Proc
-	lines chan []byte
-	next  int64
+	mu sync.Mutex // guards dir
 }
 
-// NewGate prepares a gate that runs python (see DetectPython). The process
-// starts on the first Check.
+// NewGate prepares a gate that runs python (see child.FindPython). The
+// process starts on the first Check.
 func NewGate(python string, opts GateOptions) (*Gate, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = 30 * time.Second
@@ -76,64 +75,35 @@ func NewGate(python string, opts GateOptions) (*Gate, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("train: write gate script into %s: %w", dir, err)
 	}
-	return &Gate{python: python, dir: dir, opts: opts}, nil
+	w := child.NewWorker(child.WorkerOptions{
+		Path: python, Args: []string{filepath.Join(dir, ScriptFile), "--gate"}, Dir: dir,
+		Env:   child.Env("ARBOR_GATE_THREADS="+strconv.Itoa(opts.Threads), "CUDA_VISIBLE_DEVICES="),
+		Ready: gateReady,
+	})
+	return &Gate{python: python, dir: dir, opts: opts, worker: w}, nil
 }
 
-// start launches the gate process and waits for its ready line.
-func (g *Gate) start(ctx context.Context) error {
-	cmd := exec.Command(g.python, filepath.Join(g.dir, ScriptFile), "--gate")
-	cmd.Dir = g.dir
-	cmd.Env = ScrubbedEnv("ARBOR_GATE_THREADS="+strconv.Itoa(g.opts.Threads), "CUDA_VISIBLE_DEVICES=")
-	lines := make(chan []byte, 16)
-	p, err := StartProc(cmd, func(b []byte) {
-		select {
-		case lines <- bytes.Clone(b):
-		default: // nobody asked; a stray line is dropped rather than block the reader
-		}
-	})
-	if err != nil {
+// gateReady checks the gate's first line, {"ready": true}.
+func gateReady(line []byte) error {
+	var ready struct {
+		Ready bool `json:"ready"`
+	}
+	if err := json.Unmarshal(line, &ready); err != nil {
 		return err
 	}
-	startup := 2 * time.Minute
-	select {
-	case line := <-lines:
-		var ready struct {
-			Ready bool `json:"ready"`
-		}
-		if json.Unmarshal(line, &ready) != nil || !ready.Ready {
-			p.Stop(time.Second)
-			return fmt.Errorf("train: gate %s said %q instead of ready", g.python, line)
-		}
-	case <-p.Exited():
-		p.Wait()
-		return fmt.Errorf("train: gate %s exited at start: %s", g.python, p.Stderr())
-	case <-time.After(startup):
-		p.Stop(time.Second)
-		return fmt.Errorf("train: gate %s not ready after %v", g.python, startup)
-	case <-ctx.Done():
-		p.Stop(time.Second)
-		return ctx.Err()
+	if !ready.Ready {
+		return errors.New("not ready")
 	}
-	g.proc, g.lines = p, lines
 	return nil
 }
 
-func (g *Gate) kill() {
-	if g.proc != nil {
-		g.proc.Stop(time.Second)
-		g.proc, g.lines = nil, nil
-	}
-}
-
 type gateRequest struct {
-	ID      int64  `json:"id"`
 	Source  string `json:"source"`
 	Input   [3]int `json:"input"`
 	Classes int    `json:"classes"`
 }
 
 type gateAnswer struct {
-	ID     int64   `json:"id"`
 	Status Status  `json:"status"`
 	Params int64   `json:"params"`
 	FLOPs  int64   `json:"flops"`
@@ -148,60 +118,36 @@ type gateAnswer struct {
 func (g *Gate) Check(ctx context.Context, source string, input [3]int, classes int, limits Limits) (GateResult, error) {
 	start := time.Now()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.dir == "" {
+	closed := g.dir == ""
+	g.mu.Unlock()
+	if closed {
 		return GateResult{}, ErrClosed
 	}
-	if g.proc != nil {
-		select {
-		case <-g.proc.Exited(): // died since the last check
-			g.kill()
-		default:
-		}
+	line, err := g.worker.Call(ctx, gateRequest{Source: source, Input: input, Classes: classes}, g.opts.Timeout)
+	var ce *child.CallError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce) && errors.Is(err, child.ErrTimeout):
+		g.opts.Log.Warn("train: gate timed out; restarting", "timeout", g.opts.Timeout)
+		return GateResult{Status: StatusTimeout, Error: fmt.Sprintf("dry run took longer than %v", g.opts.Timeout), Elapsed: time.Since(start)}, nil
+	case errors.As(err, &ce):
+		return GateResult{Status: StatusCrashed, Error: "the candidate killed the gate process: " + tail(ce.Stderr, 2000), Elapsed: time.Since(start)}, nil
+	case ctx.Err() != nil:
+		return GateResult{Status: StatusCancelled, Error: context.Cause(ctx).Error(), Elapsed: time.Since(start)}, ctx.Err()
+	case errors.Is(err, child.ErrClosed):
+		return GateResult{}, ErrClosed
+	default:
+		return GateResult{}, err
 	}
-	if g.proc == nil {
-		if err := g.start(ctx); err != nil {
-			return GateResult{}, err
-		}
+	var ans gateAnswer
+	if err := json.Unmarshal(line, &ans); err != nil {
+		return GateResult{}, fmt.Errorf("train: gate answer %q: %w", tail(string(line), 200), err)
 	}
-	g.next++
-	req, err := json.Marshal(gateRequest{ID: g.next, Source: source, Input: input, Classes: classes})
-	if err != nil {
-		return GateResult{}, fmt.Errorf("train: encode gate request: %w", err)
+	r := GateResult{Status: ans.Status, Params: ans.Params, FLOPs: ans.FLOPs, Error: ans.Error, Elapsed: time.Since(start)}
+	if r.Status == StatusOK {
+		r.Violation = violation(r, limits)
 	}
-	if _, err := g.proc.Stdin().Write(append(req, '\n')); err != nil {
-		stderr := g.proc.Stderr()
-		g.kill()
-		return GateResult{Status: StatusCrashed, Error: "gate process gone: " + stderr, Elapsed: time.Since(start)}, nil
-	}
-	timer := time.NewTimer(g.opts.Timeout)
-	defer timer.Stop()
-	for {
-		select {
-		case line := <-g.lines:
-			var ans gateAnswer
-			if err := json.Unmarshal(line, &ans); err != nil || ans.ID != g.next {
-				continue // not the answer to this request
-			}
-			r := GateResult{Status: ans.Status, Params: ans.Params, FLOPs: ans.FLOPs, Error: ans.Error, Elapsed: time.Since(start)}
-			if r.Status == StatusOK {
-				r.Violation = violation(r, limits)
-			}
-			return r, nil
-		case <-g.proc.Exited():
-			g.proc.Wait()
-			stderr := g.proc.Stderr()
-			g.kill()
-			return GateResult{Status: StatusCrashed, Error: "the candidate killed the gate process: " + tail(stderr, 2000), Elapsed: time.Since(start)}, nil
-		case <-timer.C:
-			g.kill()
-			g.opts.Log.Warn("train: gate timed out; restarting", "timeout", g.opts.Timeout)
-			return GateResult{Status: StatusTimeout, Error: fmt.Sprintf("dry run took longer than %v", g.opts.Timeout), Elapsed: time.Since(start)}, nil
-		case <-ctx.Done():
-			g.kill()
-			return GateResult{Status: StatusCancelled, Error: context.Cause(ctx).Error(), Elapsed: time.Since(start)}, ctx.Err()
-		}
-	}
+	return r, nil
 }
 
 func violation(r GateResult, l Limits) string {
@@ -224,9 +170,9 @@ func tail(s string, n int) string {
 
 // Close stops the gate process and removes its directory.
 func (g *Gate) Close() error {
+	g.worker.Close()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.kill()
 	if g.dir == "" {
 		return nil
 	}

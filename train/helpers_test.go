@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -15,7 +16,7 @@ import (
 // when the machine has none at all; CI installs one.
 func torchPython(t testing.TB) string {
 	t.Helper()
-	py, err := DetectPython(context.Background(), os.Getenv("ARBOR_TEST_PYTHON"))
+	py, err := child.FindPython(context.Background(), os.Getenv("ARBOR_TEST_PYTHON"))
 	if err != nil {
 		t.Skipf("no PyTorch interpreter: %v", err)
 	}

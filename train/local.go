@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sync"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // ErrClosed is returned by an evaluator used after Close.
@@ -32,18 +34,18 @@ type Local struct {
 
 	mu      sync.Mutex
 	closed  bool
-	spares  []*child // per worker slot: an interpreter waiting for a job
-	running map[*child]struct{}
+	spares  []*trainer // per worker slot: an interpreter waiting for a job
+	running map[*trainer]struct{}
 }
 
-// child is one trainer process and the sink its stdout lines go to.
-type child struct {
-	proc *Proc
+// trainer is one trainer process and the sink its stdout lines go to.
+type trainer struct {
+	proc *child.Proc
 	mu   sync.Mutex
 	sink func([]byte)
 }
 
-func (c *child) onLine(line []byte) {
+func (c *trainer) onLine(line []byte) {
 	c.mu.Lock()
 	sink := c.sink
 	c.mu.Unlock()
@@ -52,7 +54,7 @@ func (c *child) onLine(line []byte) {
 	}
 }
 
-func (c *child) setSink(f func([]byte)) {
+func (c *trainer) setSink(f func([]byte)) {
 	c.mu.Lock()
 	c.sink = f
 	c.mu.Unlock()
@@ -66,12 +68,12 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 	if log == nil {
 		log = slog.Default()
 	}
-	python, err := DetectPython(ctx, cfg.Python)
+	python, err := child.FindPython(ctx, cfg.Python)
 	if err != nil {
 		return nil, err
 	}
 	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers),
-		spares: make([]*child, cfg.Workers), running: map[*child]struct{}{}}
+		spares: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
 	if cfg.WorkDir == "" {
 		l.root, err = os.MkdirTemp("", "arbor-train-")
 		l.ownDir = true
@@ -105,16 +107,16 @@ func (l *Local) Python() string { return l.python }
 
 // spawn starts a trainer in --serve mode for a worker slot: it imports torch
 // and then waits on stdin for the one job it will run.
-func (l *Local) spawn(slot int) (*child, error) {
+func (l *Local) spawn(slot int) (*trainer, error) {
 	var extra []string
 	if n := len(l.cfg.Devices); n > 0 {
 		extra = append(extra, "CUDA_VISIBLE_DEVICES="+l.cfg.Devices[slot%n])
 	}
 	cmd := exec.Command(l.python, filepath.Join(l.root, ScriptFile), "--serve")
 	cmd.Dir = l.root
-	cmd.Env = ScrubbedEnv(extra...)
-	c := &child{}
-	p, err := StartProc(cmd, c.onLine)
+	cmd.Env = child.Env(extra...)
+	c := &trainer{}
+	p, err := child.Start(cmd, c.onLine)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func (l *Local) spawn(slot int) (*child, error) {
 
 // take returns the slot's waiting interpreter if it is still alive, else a
 // new one, and starts the next spare so it imports torch while this job runs.
-func (l *Local) take(slot int) (*child, error) {
+func (l *Local) take(slot int) (*trainer, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -156,7 +158,7 @@ func (l *Local) take(slot int) (*child, error) {
 	return c, nil
 }
 
-func (l *Local) done(c *child) {
+func (l *Local) done(c *trainer) {
 	l.mu.Lock()
 	delete(l.running, c)
 	l.mu.Unlock()
@@ -313,7 +315,7 @@ func (l *Local) Close() error {
 		return nil
 	}
 	l.closed = true
-	var procs []*Proc
+	var procs []*child.Proc
 	for i, c := range l.spares {
 		if c != nil {
 			procs = append(procs, c.proc)

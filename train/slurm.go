@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // ErrNoSlurmJob is returned by Attach when there is nothing to attach to
@@ -409,7 +411,7 @@ func (s *Slurm) exportList() string {
 	var names []string
 	for _, kv := range s.env {
 		name, _, _ := strings.Cut(kv, "=")
-		if name != "" && envAllowed(name) && !isSecretName(name) && !slurmNoExport[name] && !slices.Contains(names, name) {
+		if name != "" && child.Passes(name) && !slurmNoExport[name] && !slices.Contains(names, name) {
 			names = append(names, name)
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // These tests run against a real Slurm cluster: `make test-slurm` starts a
@@ -586,7 +588,7 @@ func BenchmarkSlurmJob(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
 		cmd := exec.Command("sh", filepath.Join(directDir, "job.sh"))
-		cmd.Env = ScrubbedEnv()
+		cmd.Env = child.Env()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("direct run: %v %s", err, out)
 		}

@@ -10,28 +10,35 @@ import (
 
 // SlurmConfig is the `train.slurm` section: how candidates become Slurm jobs.
 type SlurmConfig struct {
+	// sbatch --partition; empty: the cluster default.
 	Partition string `mapstructure:"partition" yaml:"partition"`
-	Account   string `mapstructure:"account" yaml:"account"`
-	QOS       string `mapstructure:"qos" yaml:"qos"`
-	// Gres is passed to --gres, e.g. "gpu:1".
-	Gres        string `mapstructure:"gres" yaml:"gres"`
-	CPUsPerTask int    `mapstructure:"cpus_per_task" yaml:"cpus_per_task"`
-	// Mem is passed to --mem, e.g. "8G"; empty leaves the cluster default.
+	// sbatch --account; empty: none.
+	Account string `mapstructure:"account" yaml:"account"`
+	// sbatch --qos; empty: none.
+	QOS string `mapstructure:"qos" yaml:"qos"`
+	// sbatch --gres per candidate, e.g. gpu:1; empty: none.
+	Gres string `mapstructure:"gres" yaml:"gres"`
+	// sbatch --cpus-per-task per candidate.
+	CPUsPerTask int `mapstructure:"cpus_per_task" yaml:"cpus_per_task"`
+	// sbatch --mem per candidate, e.g. 8G; empty: the cluster default.
 	Mem string `mapstructure:"mem" yaml:"mem"`
-	// Time is passed to --time in any Slurm format ("30", "1:00:00", "1-0").
+	// sbatch --time per candidate in any Slurm format; Slurm's TIMEOUT
+	// becomes status timeout.
 	Time string `mapstructure:"time" yaml:"time"`
-	// ExtraArgs are appended to every sbatch command line.
+	// Extra sbatch arguments appended to every submission (tracking flags
+	// such as --job-name are refused).
 	ExtraArgs []string `mapstructure:"extra_args" yaml:"extra_args"`
-	// Python is the interpreter on the compute nodes; it must import torch.
-	Python      string `mapstructure:"python" yaml:"python"`
-	MaxInFlight int    `mapstructure:"max_in_flight" yaml:"max_in_flight"`
-	// RunDir must be on a filesystem that the login node and the compute
-	// nodes share; a probe job checks that at start.
+	// The Python interpreter ON THE COMPUTE NODES; it must import torch (the
+	// start-up probe checks it).
+	Python string `mapstructure:"python" yaml:"python"`
+	// Most jobs queued or running at once.
+	MaxInFlight int `mapstructure:"max_in_flight" yaml:"max_in_flight"`
+	// Job directories; must be on a filesystem shared by the login node and
+	// the compute nodes (checked by a probe job).
 	RunDir string `mapstructure:"run_dir" yaml:"run_dir"`
-	// PollInterval is how often one squeue call checks every job in flight.
+	// How often one squeue call checks every job in flight.
 	PollInterval time.Duration `mapstructure:"poll_interval" yaml:"poll_interval"`
-	// SkipProbe skips the shared-filesystem probe job (for clusters where
-	// even a one-minute job waits for hours).
+	// Skip the shared-filesystem probe job at start.
 	SkipProbe bool `mapstructure:"skip_probe" yaml:"skip_probe"`
 }
 

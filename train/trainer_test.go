@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // poolSource is a small model for any (C,H,W) input and class count.
@@ -38,7 +40,7 @@ func runTrainerDir(t *testing.T, py string, job Job) (Result, []string) {
 	}
 	cmd := exec.Command(py, ScriptFile, "--job", JobFile, "--out", ResultFile)
 	cmd.Dir = dir
-	cmd.Env = ScrubbedEnv()
+	cmd.Env = child.Env()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"flag"
-	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
-	"github.com/spf13/viper"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 // The -update flag rewrites generated files (docs, goldens). Another test
@@ -52,116 +49,6 @@ func writeFile(t *testing.T, dir, name, text string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-func TestConfigReferenceIsComplete(t *testing.T) {
-	keys, err := configReference()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) < 90 {
-		t.Fatalf("only %d keys documented", len(keys))
-	}
-	for _, k := range keys {
-		if k.Doc == "" || k.Type == "" || k.Default == "" {
-			t.Errorf("key %s: incomplete entry %+v", k.Key, k)
-		}
-	}
-}
-
-// TestConfigDocsUpToDate fails when docs/configuration.md differs from
-// what the schema generates; go test ./cmd/arbor -run ConfigDocs -update
-// rewrites it.
-func TestConfigDocsUpToDate(t *testing.T) {
-	keys, err := configReference()
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := configMarkdown(keys)
-	path := filepath.Join("..", "..", "docs", "configuration.md")
-	if updating() {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (generate it with: go test ./cmd/arbor -run ConfigDocs -update)", err)
-	}
-	if string(got) != want {
-		t.Fatalf("%s is stale: regenerate it with `go test ./cmd/arbor -run ConfigDocs -update` or `arbor config docs -o docs/configuration.md`", path)
-	}
-	out, _, code := runUX(t, "config", "docs")
-	if code != 0 || out != want {
-		t.Fatalf("arbor config docs: exit %d, output differs from the generated reference", code)
-	}
-	for _, k := range keys {
-		if !strings.Contains(want, "`"+k.Key+"`") || !strings.Contains(want, envName(k.Key)) {
-			t.Errorf("reference lacks key %s or its variable %s", k.Key, envName(k.Key))
-		}
-	}
-}
-
-func TestConfigInitRoundTrip(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "arbor.yaml")
-	if _, errOut, code := runUX(t, "config", "init", "-o", path); code != 0 {
-		t.Fatalf("init: exit %d: %s", code, errOut)
-	}
-	text, _ := os.ReadFile(path)
-	keys, _ := configReference()
-	for _, k := range keys {
-		leaf := k.Key[strings.LastIndexByte(k.Key, '.')+1:]
-		if !strings.Contains(string(text), leaf+": "+k.Default+"\n") {
-			t.Errorf("init output lacks %s with its default %s", k.Key, k.Default)
-		}
-	}
-	if strings.Count(string(text), "\n#")+strings.Count(string(text), "  #") < len(keys) {
-		t.Errorf("init output has fewer comment lines than keys")
-	}
-	cfg, err := LoadConfig(path, nil)
-	if err != nil {
-		t.Fatalf("the written default does not load: %v", err)
-	}
-	if got, want := flatConfig(cfg), flatConfig(DefaultConfig()); !reflect.DeepEqual(got, want) {
-		for k := range want {
-			if got[k] != want[k] {
-				t.Errorf("%s: loaded %s, default %s", k, got[k], want[k])
-			}
-		}
-	}
-	if out, _, code := runUX(t, "config", "check", path); code != 0 || !strings.Contains(out, "ok") {
-		t.Errorf("check of the written default: exit %d: %s", code, out)
-	}
-	if _, errOut, code := runUX(t, "config", "init", "-o", path); code != 2 || !strings.Contains(errOut, "--force") {
-		t.Errorf("init over an existing file: exit %d: %s", code, errOut)
-	}
-	if out, _, code := runUX(t, "config", "init", "-o", "-"); code != 0 || out != string(text) {
-		t.Errorf("init -o - printed something else than the file (exit %d)", code)
-	}
-}
-
-func flatConfig(c Config) map[string]string {
-	m := map[string]string{}
-	flatten(reflect.ValueOf(c), "", func(k string, v any) { m[k] = fmt.Sprint(v) })
-	return m
-}
-
-func TestConfigReferenceFailsOnUndocumentedKey(t *testing.T) {
-	type sub struct {
-		A int `mapstructure:"a"`
-	}
-	type fake struct {
-		S sub    `mapstructure:"s"`
-		B string `mapstructure:"b"`
-	}
-	_, err := referenceOf(fake{}, map[string]string{"s.a": "doc", "gone": "old"}, map[string]string{"s": "section"})
-	if err == nil || !strings.Contains(err.Error(), "no documentation for b") || !strings.Contains(err.Error(), "gone") {
-		t.Fatalf("want an error naming the undocumented key b and the stale doc gone, got %v", err)
-	}
-	if _, err := referenceOf(fake{}, map[string]string{"s.a": "x", "b": "y"}, nil); err == nil || !strings.Contains(err.Error(), "s (section)") {
-		t.Fatalf("want an error for the undocumented section s, got %v", err)
-	}
 }
 
 func TestConfigCheckBadInput(t *testing.T) {
@@ -265,7 +152,7 @@ func TestExampleConfigs(t *testing.T) {
 		}
 	}
 	// cifar10-gpu.yaml is the paper's protocol.
-	cfg, err := LoadConfig(filepath.Join("..", "..", "examples", "cifar10-gpu.yaml"), nil)
+	cfg, err := run.Load(filepath.Join("..", "..", "examples", "cifar10-gpu.yaml"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,28 +162,34 @@ func TestExampleConfigs(t *testing.T) {
 	}
 }
 
-// FuzzYAMLLiteral: a string default written by config init reads back
-// through viper as the same string.
-func FuzzYAMLLiteral(f *testing.F) {
-	for _, s := range []string{"", "runs/run", "true", "no", "1e3", "0x10", "a: b", "#x", " lead", "trail ", "quote\"d", "tab\tx", "ünï", "~", "[a]", "-", "- a", "@x", "null"} {
-		f.Add(s)
+// TestConfigDocsCommand: `arbor config docs` prints the generated reference.
+func TestConfigDocsCommand(t *testing.T) {
+	keys, _ := run.Reference()
+	out, _, code := runUX(t, "config", "docs")
+	if code != 0 || out != run.Markdown(keys) {
+		t.Fatalf("arbor config docs: exit %d, output differs from the generated reference", code)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if !utf8.ValidString(s) || strings.ContainsRune(s, 0xFEFF) {
-			t.Skip("configuration values are UTF-8 text")
-		}
-		v := viper.New()
-		v.SetConfigType("yaml")
-		lit := yamlLiteral(s)
-		if err := v.ReadConfig(strings.NewReader("k: " + lit + "\n")); err != nil {
-			t.Fatalf("%q written as %s does not parse: %v", s, lit, err)
-		}
-		got, ok := v.Get("k").(string)
-		if s == "" && v.Get("k") == nil {
-			t.Fatalf("empty string written as %s reads back as null", lit)
-		}
-		if !ok || got != s {
-			t.Fatalf("%q written as %s reads back as %#v", s, lit, v.Get("k"))
-		}
-	})
+}
+
+// TestConfigInitCommand: init writes the commented default, refuses to
+// overwrite without --force, and prints the same text with -o -.
+func TestConfigInitCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "arbor.yaml")
+	if _, errOut, code := runUX(t, "config", "init", "-o", path); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	text, _ := os.ReadFile(path)
+	keys, _ := run.Reference()
+	if string(text) != run.CommentedDefault(keys) {
+		t.Errorf("init wrote something else than the commented default")
+	}
+	if out, _, code := runUX(t, "config", "check", path); code != 0 || !strings.Contains(out, "ok") {
+		t.Errorf("check of the written default: exit %d: %s", code, out)
+	}
+	if _, errOut, code := runUX(t, "config", "init", "-o", path); code != 2 || !strings.Contains(errOut, "--force") {
+		t.Errorf("init over an existing file: exit %d: %s", code, errOut)
+	}
+	if out, _, code := runUX(t, "config", "init", "-o", "-"); code != 0 || out != string(text) {
+		t.Errorf("init -o - printed something else than the file (exit %d)", code)
+	}
 }

@@ -2,31 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/llm"
-	"github.com/arbor-nas/arbor/mine"
-	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/tree"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
-
-// metaCLIConfig is the store's copy of the whole configuration, so that
-// --resume needs nothing but the run directory.
-const metaCLIConfig = "cli_config"
 
 type evolveFlags struct {
 	config string
@@ -80,38 +69,16 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 		return usagef("evolve: --resume continues a run with its stored configuration; only --budget may change (drop --config/--run/--seed)")
 	}
 
-	var cfg Config
+	var cfg run.Config
 	var store *evolve.Store
 	var err error
 	if f.resume != "" {
-		if store, err = evolve.OpenStore(f.resume); err != nil {
-			return asUsage(err)
-		}
-		raw, ok, err := store.Meta(ctx, metaCLIConfig)
-		if err != nil {
-			store.Close()
-			return err
-		}
-		if !ok {
-			store.Close()
-			return usagef("evolve: %s has no stored configuration; it was not created by arbor evolve", f.resume)
-		}
-		cfg = DefaultConfig()
-		if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-			store.Close()
-			return fmt.Errorf("evolve: stored configuration of %s: %w", f.resume, err)
-		}
-		cfg.Run.Dir = f.resume
+		var change func(*run.Config)
 		if changed("budget") {
-			cfg.Evolve.Budget.Trained = f.budget
-			if err := cfg.Validate(); err != nil {
-				store.Close()
-				return asUsage(err)
-			}
-			if err := saveConfig(ctx, store, cfg); err != nil {
-				store.Close()
-				return err
-			}
+			change = func(c *run.Config) { c.Evolve.Budget.Trained = f.budget }
+		}
+		if store, cfg, err = run.Resume(ctx, f.resume, change); err != nil {
+			return err
 		}
 	} else {
 		over := map[string]any{}
@@ -124,27 +91,15 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 		if changed("seed") {
 			over["evolve.seed"] = f.seed
 		}
-		if cfg, err = LoadConfig(f.config, over); err != nil {
+		if cfg, err = run.Load(f.config, over); err != nil {
 			return err
 		}
-		if store, err = evolve.CreateStore(cfg.Run.Dir); err != nil {
-			return asUsage(err)
-		}
-		if err := saveConfig(ctx, store, cfg); err != nil {
-			store.Close()
+		if store, err = run.Create(ctx, cfg); err != nil {
 			return err
 		}
 	}
 	defer store.Close()
 	return runEngine(ctx, cmd, cfg, store, f)
-}
-
-func saveConfig(ctx context.Context, store *evolve.Store, cfg Config) error {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return err
-	}
-	return store.SetMeta(ctx, metaCLIConfig, string(b))
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -153,103 +108,14 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolve.Store, f evolveFlags) error {
+func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *evolve.Store, f evolveFlags) error {
 	log := newLogger(cmd.ErrOrStderr(), cfg.Run.LogLevel)
-	// One seed drives the whole run, the offline resolver's draws included.
-	cfg.LLM.Seed = cfg.Evolve.Seed
-
-	job, err := cfg.Train.Job("", "", int64(cfg.Evolve.Seed))
+	r, err := run.Build(ctx, cfg, store, log)
 	if err != nil {
-		return asUsage(err)
+		return err
 	}
-	eng := &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Evolve.Planner, cfg.Evolve.Seed),
-		Config: cfg.Evolve, Job: job, Log: log}
-
-	switch cfg.Run.Evaluator {
-	case "tabular":
-		tab, err := train.OpenTabular(train.TabularConfig{Table: cfg.Run.Table, Dataset: cfg.Run.TabularDataset})
-		if err != nil {
-			return asUsage(err)
-		}
-		defer tab.Close()
-		eng.Evaluator = tab
-		eng.Arch = tree.NB201Arch
-		eng.Job.Input = [3]int{3, 32, 32}
-		eng.Job.Classes = map[string]int{"cifar10": 10, "cifar100": 100}[cfg.Run.TabularDataset]
-		eng.Config.DryRun = false // a table lookup needs no dry run
-	case "slurm":
-		slurm, err := train.NewSlurm(ctx, cfg.Train.Slurm, train.SlurmOptions{
-			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log,
-			// The Slurm job ID is stored at submission, so a resume after
-			// kill -9 re-attaches instead of submitting a second copy.
-			OnSubmit: func(id, handle string) {
-				if err := store.SetHandle(context.WithoutCancel(ctx), id, handle); err != nil {
-					log.Error("storing slurm job id", "candidate", id, "job", handle, "err", err)
-				}
-			},
-		})
-		if err != nil {
-			return err
-		}
-		defer slurm.Close()
-		eng.Evaluator = slurm
-	default:
-		local, err := train.NewLocal(ctx, cfg.Train, log)
-		if err != nil {
-			return asUsage(err)
-		}
-		defer local.Close()
-		eng.Evaluator = local
-		if cfg.Evolve.DryRun {
-			gate, err := train.NewGate(local.Python(), train.GateOptions{
-				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log})
-			if err != nil {
-				return err
-			}
-			defer gate.Close()
-			eng.DryRun = gate
-		}
-	}
-
-	if cfg.Run.Catalog != "" {
-		cat, err := mine.LoadCatalog(cfg.Run.Catalog)
-		if err != nil {
-			return asUsage(fmt.Errorf("run.catalog: %w", err))
-		}
-		specs := cat.Specs()
-		eng.Catalog = specs
-		for _, id := range slices.Sorted(mapKeys(specs)) {
-			eng.Modules = append(eng.Modules, specs[id])
-		}
-		log.Info("catalog loaded", "path", cfg.Run.Catalog, "usable_modules", len(eng.Modules))
-	}
-
-	seed, err := seedTree(cfg.Evolve.SeedArch, eng.Job.Input, eng.Job.Classes, eng.Catalog)
-	if err != nil {
-		return asUsage(err)
-	}
-	eng.Seeds = []*tree.Tree{seed}
-
-	switch cfg.Evolve.Strategy {
-	case evolve.StrategyThompson, evolve.StrategySurrogate:
-		res, err := llm.New(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log))
-		if err != nil {
-			return asUsage(err)
-		}
-		eng.Resolver = res
-	}
-	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
-		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
-			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
-		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
-			return asUsage(err)
-		}
-	}
-	if cfg.Evolve.Strategy == evolve.StrategySurrogate {
-		if eng.Screener, err = evolve.NewSurrogateScreener(cfg.Evolve.Surrogate); err != nil {
-			return asUsage(err)
-		}
-	}
+	defer r.Close()
+	eng := r.Engine
 
 	out := cmd.OutOrStdout()
 	w := cmd.ErrOrStderr()
@@ -296,53 +162,4 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg Config, store *evolv
 		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", cfg.Run.Dir)
 	}
 	return err
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
-// seedTree builds the starting architecture: a built-in seed name or a tree JSON file.
-func seedTree(arch string, input [3]int, classes int, cat tree.Catalog) (*tree.Tree, error) {
-	var t *tree.Tree
-	var err error
-	if slices.Contains(tree.Seeds(), arch) {
-		t, err = tree.Seed(arch, tree.Shape{C: input[0], H: input[1], W: input[2]}, classes)
-		if err != nil {
-			return nil, fmt.Errorf("evolve.seed_arch: %w", err)
-		}
-	} else {
-		data, rerr := os.ReadFile(arch)
-		if rerr != nil {
-			return nil, fmt.Errorf("evolve.seed_arch: %q is neither a built-in seed (%s) nor a readable tree file: %w", arch, strings.Join(tree.Seeds(), ", "), rerr)
-		}
-		if t, err = tree.Parse(data); err != nil {
-			return nil, fmt.Errorf("evolve.seed_arch %s: %w", arch, err)
-		}
-	}
-	if err := tree.Validate(t, cat); err != nil {
-		return nil, fmt.Errorf("evolve.seed_arch %s: %w", arch, err)
-	}
-	return t, nil
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 160 {
-		s = s[:160] + "…"
-	}
-	return s
 }

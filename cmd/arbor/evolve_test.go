@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // arborCmd runs this test binary as the arbor CLI in a real child process.
@@ -23,7 +23,7 @@ func arborCmd(args ...string) *exec.Cmd {
 
 func needTorch(t *testing.T) {
 	t.Helper()
-	if _, err := train.DetectPython(context.Background(), ""); err != nil {
+	if _, err := child.FindPython(context.Background(), ""); err != nil {
 		t.Skipf("no Python with torch: %v", err)
 	}
 }
@@ -232,4 +232,34 @@ func waitTrained(t *testing.T, dir string, n int, cmd *exec.Cmd, out *bytes.Buff
 	cmd.Process.Kill()
 	cmd.Wait()
 	t.Fatalf("no %d results within 5 minutes:\n%s", n, out.String())
+}
+
+func TestEvolveBadInput(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"evolve"}, "--config"},
+		{[]string{"evolve", "--config", "/nonexistent/cfg.yaml"}, "/nonexistent/cfg.yaml"},
+		{[]string{"evolve", "--resume", "/nonexistent/run"}, "/nonexistent/run"},
+		{[]string{"evolve", "--resume", "x", "--seed", "3"}, "only --budget may change"},
+		{[]string{"evolve", "stray"}, "no arguments"},
+		{[]string{"status"}, "exactly one RUN_DIR"},
+		{[]string{"status", "/nonexistent/run"}, "run directory"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			root := newRootCmd()
+			root.SetArgs(tc.args)
+			root.SetOut(&strings.Builder{})
+			root.SetErr(&strings.Builder{})
+			err := root.Execute()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+			if exitCode(err) != 2 {
+				t.Fatalf("exit code %d, want 2 (usage)", exitCode(err))
+			}
+		})
+	}
 }

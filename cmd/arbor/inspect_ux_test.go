@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -240,41 +241,9 @@ func testInspectBadInput(t *testing.T, r fixtureRuns) {
 	}
 }
 
-func TestParetoFront(t *testing.T) {
-	cand := func(id string, acc float64, params int64) evolve.Candidate {
-		c := evolve.Candidate{ID: id, Params: params, Status: evolve.StatusTrained}
-		c.Result.ValAcc = acc
-		return c
-	}
-	metric, _ := metricFunc(metricValAcc)
-	cost, _, _ := objectiveFunc("params")
-	for _, tc := range []struct {
-		name string
-		in   []evolve.Candidate
-		want []string
-	}{
-		{"empty", nil, nil},
-		{"one", []evolve.Candidate{cand("a", 90, 100)}, []string{"a"}},
-		{"dominated", []evolve.Candidate{cand("a", 90, 100), cand("b", 80, 200)}, []string{"a"}},
-		{"trade-off", []evolve.Candidate{cand("big", 95, 1000), cand("small", 80, 10), cand("mid", 90, 100), cand("bad", 85, 500)},
-			[]string{"small", "mid", "big"}},
-		{"equal cost keeps the more accurate", []evolve.Candidate{cand("a", 80, 100), cand("b", 85, 100)}, []string{"b"}},
-		{"exact tie keeps the first", []evolve.Candidate{cand("a", 85, 100), cand("b", 85, 100)}, []string{"a"}},
-		{"equal accuracy keeps the smaller", []evolve.Candidate{cand("a", 85, 200), cand("b", 85, 100)}, []string{"b"}},
-	} {
-		var got []string
-		for _, c := range paretoFront(tc.in, metric, cost) {
-			got = append(got, c.ID)
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: front %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
 func testBestOnRun(t *testing.T, r fixtureRuns) {
 	cands := readStore(t, r.offline)
-	ok := feasible(cands)
+	ok := report.Feasible(cands)
 	if len(ok) < 20 {
 		t.Fatalf("the fixture run trained only %d candidates successfully", len(ok))
 	}
@@ -396,7 +365,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		}
 		// The deepest trained candidate has the longest story.
 		deepest, depth := "", -1
-		for _, c := range feasible(cands) {
+		for _, c := range report.Feasible(cands) {
 			d := 0
 			for p := c; p.ParentID != ""; p = byID[p.ParentID] {
 				d++
@@ -412,7 +381,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		if code != 0 {
 			t.Fatalf("lineage: exit %d: %s", code, errOut)
 		}
-		var steps []lineageStep
+		var steps []report.Step
 		if err := json.Unmarshal([]byte(out), &steps); err != nil {
 			t.Fatal(err)
 		}
@@ -475,7 +444,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		if code != 0 || !strings.Contains(out, "index.html") {
 			t.Fatalf("report: exit %d: %s%s", code, out, errOut)
 		}
-		for _, p := range reportPlots() {
+		for _, p := range report.Figures() {
 			f, err := os.Open(filepath.Join(dir, p.Name+".png"))
 			if err != nil {
 				t.Fatal(err)
@@ -497,7 +466,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		top := topByMetric(readStore(t, run), metricValAcc, 10)
+		top := report.Top(readStore(t, run), report.ValAcc, 10)
 		if rows := strings.Count(string(html), "<tr><td>"); rows != len(top) {
 			t.Errorf("index.html has %d table rows, want %d", rows, len(top))
 		}
@@ -506,7 +475,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 				t.Errorf("index.html lacks top candidate %s", c.ID)
 			}
 		}
-		for _, p := range reportPlots() {
+		for _, p := range report.Figures() {
 			if !strings.Contains(string(html), `src="`+p.Name+`.png"`) {
 				t.Errorf("index.html does not show %s", p.Name)
 			}
@@ -518,65 +487,28 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d, err := readReportData(context.Background(), r.withLLM, s)
+	d, err := report.ReadData(context.Background(), r.withLLM, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(d.Calls) == 0 || d.Summary.LLM.Cost <= 0 {
 		t.Fatalf("the LLM run recorded %d calls costing $%g", len(d.Calls), d.Summary.LLM.Cost)
 	}
-	xy := spendSeries(d.Calls, d.Cands[0].ProposedAt, time.Second)
-	if got := xy[len(xy)-1].Y; fmt.Sprintf("%.9f", got) != fmt.Sprintf("%.9f", d.Summary.LLM.Cost) {
-		t.Errorf("spend series ends at $%g, store says $%g", got, d.Summary.LLM.Cost)
+	total := 0.0
+	for _, c := range d.Calls {
+		total += c.Cost
 	}
-	p, err := plotSpend(d)
-	if err != nil || !strings.Contains(p.Title.Text, strconv.Itoa(len(d.Calls))+" calls") {
-		t.Errorf("spend plot title %q (%v)", p.Title.Text, err)
+	if fmt.Sprintf("%.9f", total) != fmt.Sprintf("%.9f", d.Summary.LLM.Cost) {
+		t.Errorf("calls cost $%g in all, store says $%g", total, d.Summary.LLM.Cost)
 	}
-}
-
-func TestReportSeries(t *testing.T) {
-	c := func(seq int64, op string, status evolve.Status, acc float64, reward int, fin int) evolve.Candidate {
-		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: status, Reward: reward,
-			FinishedAt: time.Unix(int64(fin), 0)}
-		x.Result.ValAcc = acc
-		if status == evolve.StatusTrained {
-			x.Result.Status = "ok"
+	for _, f := range report.Figures() {
+		if f.Name != "llm_spend" {
+			continue
 		}
-		return x
-	}
-	cs := []evolve.Candidate{
-		c(1, "seed", evolve.StatusTrained, 50, -1, 1),
-		c(2, "swap", evolve.StatusRejected, 0, -1, 0),
-		c(4, "swap", evolve.StatusTrained, 60, 1, 2), // finished before seq 3
-		c(3, "swap", evolve.StatusFailed, 0, 0, 3),
-		c(5, "insert", evolve.StatusTrained, 55, 0, 4),
-		c(6, "swap", evolve.StatusTrained, 70, 1, 5),
-	}
-	order := trainingOrder(cs)
-	var ids []string
-	for _, o := range order {
-		ids = append(ids, o.ID)
-	}
-	if !slices.Equal(ids, []string{"c00001", "c00004", "c00003", "c00005", "c00006"}) {
-		t.Fatalf("training order %v", ids)
-	}
-	var best []float64
-	for _, p := range bestSoFar(order) {
-		best = append(best, p.Y)
-	}
-	if !slices.Equal(best, []float64{50, 60, 60, 60, 70}) {
-		t.Errorf("best so far %v", best)
-	}
-	s := opSuccessSeries(order, 1)
-	if got := s["swap"]; len(got) != 3 || got[0].Y != 100 || got[1].Y != 50 || got[2].Y != 100*2.0/3 || got[2].X != 5 {
-		t.Errorf("swap success %v", got)
-	}
-	if _, ok := s["seed"]; ok {
-		t.Errorf("seeds have no parent to beat but got a series")
-	}
-	if got := opSuccessSeries(order, 3)["swap"]; len(got) != 1 {
-		t.Errorf("with a minimum of 3 children, swap has %d points, want 1", len(got))
+		p, err := f.Draw(d)
+		if err != nil || !strings.Contains(p.Title.Text, strconv.Itoa(len(d.Calls))+" calls") {
+			t.Errorf("spend plot title %q (%v)", p.Title.Text, err)
+		}
 	}
 }
 
@@ -625,13 +557,13 @@ func TestInspectWhileRunning(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		fs, err := readFullStatus(context.Background(), run, s, 5)
+		fs, err := report.ReadStatus(context.Background(), run, s, 5)
 		s.Close()
 		if err != nil {
 			t.Fatalf("full status during the run: %v", err)
 		}
 		var b bytes.Buffer
-		writeFullStatus(&b, fs)
+		report.WriteStatus(&b, fs)
 		if fs.Summary.Trained < 60 {
 			sawPartial = true
 		}
@@ -654,12 +586,12 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	fs, err := readFullStatus(context.Background(), r.withLLM, s, 5)
+	fs, err := report.ReadStatus(context.Background(), r.withLLM, s, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	writeFullStatus(&b, fs)
+	report.WriteStatus(&b, fs)
 	out := b.String()
 	for _, want := range []string{"finished: budget reached", "trained 12 of a budget of 12", "rejected by gate:", "posterior mean",
 		"planner posterior means by prompt category", "LLM: ", "calls", "top "} {
@@ -672,7 +604,7 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 	if fs.Summary.LLM.Calls == 0 || fs.Summary.LLM.Calls > r.llmCalls {
 		t.Errorf("status counts %d LLM calls, the server answered %d requests", fs.Summary.LLM.Calls, r.llmCalls)
 	}
-	if len(fs.Top) != min(5, len(feasible(readStore(t, r.withLLM)))) || fs.Top[0].ID != fs.Summary.Best.ID {
+	if len(fs.Top) != min(5, len(report.Feasible(readStore(t, r.withLLM)))) || fs.Top[0].ID != fs.Summary.Best.ID {
 		t.Errorf("top %d, first %s, best %s", len(fs.Top), fs.Top[0].ID, fs.Summary.Best.ID)
 	}
 	for _, o := range fs.Ops {
@@ -684,10 +616,10 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		}
 	}
 	var b2 bytes.Buffer
-	if err := printFullStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
+	if err := report.PrintStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
 		t.Errorf("printFullStatus: %v, output differs from writeFullStatus", err)
 	}
-	err = printFullStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
+	err = report.PrintStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
 	if err == nil || exitCode(err) != 2 {
 		t.Errorf("printFullStatus on a missing dir: %v (exit %d), want a usage error", err, exitCode(err))
 	}

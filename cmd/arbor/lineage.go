@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 func newLineageCmd() *cobra.Command {
@@ -37,7 +36,7 @@ bold): arbor lineage RUN_DIR --dot | dot -Tsvg > tree.svg`,
 			if ctx == nil {
 				ctx = context.Background()
 			}
-			s, err := openRun(args[0])
+			s, err := run.OpenReadOnly(args[0])
 			if err != nil {
 				return err
 			}
@@ -58,184 +57,20 @@ bold): arbor lineage RUN_DIR --dot | dot -Tsvg > tree.svg`,
 				if err != nil {
 					return err
 				}
-				return writeFamilyDot(out, args[0], all, chain)
+				return report.WriteFamilyDot(out, args[0], all, chain)
 			}
 			if asJSON {
-				steps := make([]lineageStep, len(chain))
+				steps := make([]report.Step, len(chain))
 				for i := range chain {
-					steps[i] = stepOf(chain, i)
+					steps[i] = report.StepOf(chain, i)
 				}
 				return writeJSON(out, steps)
 			}
-			writeLineage(out, chain)
+			report.WriteLineage(out, chain)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&dot, "dot", false, "write the run's family tree as Graphviz DOT")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the chain as JSON")
 	return cmd
-}
-
-// lineageStep is one step of a chain, in --json.
-type lineageStep struct {
-	ID        string         `json:"id"`
-	ParentID  string         `json:"parent_id,omitempty"`
-	Op        string         `json:"op"`
-	Transform string         `json:"transform,omitempty"`
-	Category  string         `json:"category,omitempty"`
-	Path      string         `json:"path,omitempty"`
-	Module    string         `json:"module,omitempty"`
-	Args      map[string]any `json:"args,omitempty"`
-	Rationale string         `json:"rationale,omitempty"`
-	Fallback  bool           `json:"fallback,omitempty"`
-	Status    string         `json:"status"`
-	ValAcc    float64        `json:"val_acc"`
-	// Delta is the accuracy gain over the parent, in percentage points;
-	// absent for the seed and for steps where either did not train.
-	Delta  *float64 `json:"delta,omitempty"`
-	Params int64    `json:"params"`
-}
-
-func stepOf(chain []evolve.Candidate, i int) lineageStep {
-	c := chain[i]
-	st := lineageStep{ID: c.ID, ParentID: c.ParentID, Op: c.Op, Transform: c.Transform, Category: c.Category, Path: c.Path,
-		Module: c.Module, Args: c.Args, Rationale: c.Rationale, Fallback: c.Fallback, Status: statusWord(c),
-		ValAcc: c.Result.ValAcc, Params: c.Params}
-	if i > 0 && c.Feasible() && chain[i-1].Feasible() {
-		d := c.Result.ValAcc - chain[i-1].Result.ValAcc
-		st.Delta = &d
-	}
-	return st
-}
-
-// statusWord is the candidate's state in one word: ok, a failure class,
-// rejected (with the gate) or pending.
-func statusWord(c evolve.Candidate) string {
-	switch c.Status {
-	case evolve.StatusTrained, evolve.StatusFailed:
-		return string(c.Result.Status)
-	case evolve.StatusRejected:
-		return "rejected at " + c.Gate
-	}
-	return string(c.Status)
-}
-
-// writeLineage prints the chain, one block per step.
-func writeLineage(w io.Writer, chain []evolve.Candidate) {
-	last := chain[len(chain)-1]
-	fmt.Fprintf(w, "%s: %d steps from the seed %s", last.ID, len(chain)-1, chain[0].ID)
-	if last.Feasible() && chain[0].Feasible() {
-		fmt.Fprintf(w, ", val_acc %.2f%% -> %.2f%% (%+.2f points)", chain[0].Result.ValAcc, last.Result.ValAcc, last.Result.ValAcc-chain[0].Result.ValAcc)
-	}
-	fmt.Fprintln(w)
-	for i := range chain {
-		st := stepOf(chain, i)
-		c := chain[i]
-		fmt.Fprintln(w)
-		acc := "not trained"
-		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
-			acc = fmt.Sprintf("val_acc %.2f%%", c.Result.ValAcc)
-		}
-		delta := ""
-		if st.Delta != nil {
-			delta = fmt.Sprintf(" (%+.2f vs parent)", *st.Delta)
-		}
-		fmt.Fprintf(w, "%d. %s  %s  %s%s  %s params  %s\n", i, c.ID, statusWord(c), acc, delta, humanCount(c.Params), humanCount(c.FLOPs)+" FLOPs")
-		if c.Op == evolve.OpSeed {
-			fmt.Fprintf(w, "   seed: %s\n", orDash(c.Rationale))
-			continue
-		}
-		op := c.Op
-		if c.Transform != "" && strings.ReplaceAll(c.Transform, "_", "-") != c.Op {
-			op += " (" + c.Transform + ")"
-		}
-		if c.Category != "" {
-			op += ", prompt category " + c.Category
-		}
-		fmt.Fprintf(w, "   operation: %s\n   path:      %s\n", op, orDash(c.Path))
-		if c.Module != "" {
-			fmt.Fprintf(w, "   module:    %s\n", c.Module)
-		}
-		if len(c.Args) > 0 {
-			b, _ := json.Marshal(c.Args)
-			fmt.Fprintf(w, "   args:      %s\n", b)
-		}
-		why := c.Rationale
-		if c.Fallback {
-			why = "(the resolver's answer was invalid; a random valid option was used) " + why
-		}
-		if why != "" {
-			fmt.Fprintf(w, "   rationale: %s\n", oneLine(why, 300))
-		}
-	}
-}
-
-// oneLine folds whitespace and cuts s to n runes.
-func oneLine(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
-
-// writeFamilyDot writes every candidate that reached training as a node,
-// with an edge from its parent labelled by the operation. The chain's
-// members are drawn bold; the best candidate is filled.
-func writeFamilyDot(w io.Writer, dir string, all []evolve.Candidate, chain []evolve.Candidate) error {
-	onChain := map[string]bool{}
-	for _, c := range chain {
-		onChain[c.ID] = true
-	}
-	best := topByMetric(all, metricValAcc, 1)
-	bestID := ""
-	if len(best) == 1 {
-		bestID = best[0].ID
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "// arbor lineage %s --dot: render with  dot -Tsvg -o family.svg\n", dir)
-	b.WriteString("digraph family {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=Helvetica, fontsize=10];\n  edge [fontname=Helvetica, fontsize=9];\n")
-	fmt.Fprintf(&b, "  label=%q;\n  labelloc=t;\n", "family tree of "+dir+" (green: trained, red: failed, grey: pending; bold: lineage; filled: best val_acc)")
-	kept := map[string]bool{}
-	for _, c := range all {
-		if c.Status == evolve.StatusRejected {
-			continue // rejected proposals have no children and would swamp the picture
-		}
-		kept[c.ID] = true
-		label := fmt.Sprintf("%s\\n%s", c.ID, humanCount(c.Params)+" params")
-		color := "grey50"
-		switch {
-		case c.Feasible():
-			label = fmt.Sprintf("%s\\n%.2f%%  %s", c.ID, c.Result.ValAcc, humanCount(c.Params))
-			color = "darkgreen"
-		case c.Status == evolve.StatusFailed:
-			label = fmt.Sprintf("%s\\n%s", c.ID, c.Result.Status)
-			color = "firebrick"
-		}
-		attrs := []string{fmt.Sprintf("label=\"%s\"", label), "color=" + color}
-		style := []string{"rounded"}
-		if onChain[c.ID] {
-			style = append(style, "bold")
-			attrs = append(attrs, "penwidth=2.5")
-		}
-		if c.ID == bestID {
-			style = append(style, "filled")
-			attrs = append(attrs, "fillcolor=palegreen")
-		}
-		attrs = append(attrs, fmt.Sprintf("style=%q", strings.Join(style, ",")))
-		fmt.Fprintf(&b, "  %q [%s];\n", c.ID, strings.Join(attrs, ", "))
-	}
-	for _, c := range all {
-		if !kept[c.ID] || c.ParentID == "" || !kept[c.ParentID] {
-			continue
-		}
-		attrs := []string{fmt.Sprintf("label=%q", c.Op)}
-		if onChain[c.ID] && onChain[c.ParentID] {
-			attrs = append(attrs, "penwidth=2.5")
-		}
-		fmt.Fprintf(&b, "  %q -> %q [%s];\n", c.ParentID, c.ID, strings.Join(attrs, ", "))
-	}
-	b.WriteString("}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
 }

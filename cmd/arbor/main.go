@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -35,9 +37,11 @@ func asUsage(err error) error {
 	return usageError{err}
 }
 
+// exitCode is 2 for bad input (a usage error here, or the library's
+// run.ErrInput), 1 for everything else.
 func exitCode(err error) int {
 	var u usageError
-	if errors.As(err, &u) {
+	if errors.As(err, &u) || errors.Is(err, run.ErrInput) {
 		return 2
 	}
 	return 1

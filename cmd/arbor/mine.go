@@ -18,6 +18,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/mine"
 )
 
@@ -93,7 +95,7 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 	if fl.Changed("probe-timeout") {
 		over["mine.probe_timeout"] = f.timeout
 	}
-	all, err := LoadConfig(f.config, over)
+	all, err := run.Load(f.config, over)
 	if err != nil {
 		return asUsage(err)
 	}
@@ -286,7 +288,7 @@ func showModule(cmd *cobra.Command, m *mine.Module) {
 		in := m.Interface
 		fmt.Fprintf(w, "usable:    true\n")
 		fmt.Fprintf(w, "interface: in_arg=%s out_arg=%s same_width=%v stride_arg=%s preserves_shape=%v\n",
-			dashIfEmpty(in.InArg), dashIfEmpty(in.OutArg), in.SameWidth, dashIfEmpty(in.StrideArg), in.PreservesShape)
+			report.OrDash(in.InArg), report.OrDash(in.OutArg), in.SameWidth, report.OrDash(in.StrideArg), in.PreservesShape)
 		keys := make([]string, 0, len(in.FixedArgs))
 		for k := range in.FixedArgs {
 			keys = append(keys, k)
@@ -313,11 +315,4 @@ func mineLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(strings.ToUpper(level)))
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-func dashIfEmpty(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

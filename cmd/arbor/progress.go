@@ -12,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/report"
 )
 
 // displayMode is how `arbor evolve` shows its events.
@@ -123,7 +124,7 @@ func (d *display) event(ev evolve.Event) {
 	case evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached, evolve.EventDraining, evolve.EventRunFinished:
 		line = string(ev.Kind)
 		if ev.Message != "" {
-			line += ": " + firstLine(ev.Message)
+			line += ": " + report.FirstLine(ev.Message)
 		}
 	}
 	if d.terminal {
@@ -200,7 +201,7 @@ func (d *display) liveLine(ev evolve.Event) string {
 		spend = fmt.Sprintf("$%.4f", ev.LLMCost)
 	}
 	return fmt.Sprintf("best %s · %d in flight · %d rejected · LLM %s · ETA %s (%s elapsed)",
-		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), shortDuration(elapsed))
+		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), report.Duration(elapsed))
 }
 
 func (d *display) eta(ev evolve.Event, elapsed time.Duration) string {
@@ -214,7 +215,7 @@ func (d *display) eta(ev evolve.Event, elapsed time.Duration) string {
 	case done <= 0 || elapsed <= 0:
 		return "?"
 	}
-	return shortDuration(time.Duration(float64(elapsed) / float64(done) * float64(left)))
+	return report.Duration(time.Duration(float64(elapsed) / float64(done) * float64(left)))
 }
 
 // finish ends the display: the bar's last state stays on screen.
@@ -239,38 +240,11 @@ func candidateLine(ev evolve.Event) string {
 		acc = fmt.Sprintf("%6.2f%%", ev.ValAcc)
 	}
 	s := fmt.Sprintf("%s  parent %-6s  %-34s  val %s  %7s params  %-11s %s",
-		ev.CandidateID, orDash(ev.ParentID), where, acc, humanCount(ev.Params), ev.Status, shortDuration(time.Duration(ev.WallS*float64(time.Second))))
+		ev.CandidateID, report.OrDash(ev.ParentID), where, acc, report.Count(ev.Params), ev.Status, report.Duration(time.Duration(ev.WallS*float64(time.Second))))
 	if ev.Status != "ok" && ev.Message != "" {
-		s += "  " + firstLine(ev.Message)
+		s += "  " + report.FirstLine(ev.Message)
 	}
 	return s
-}
-
-// humanCount writes 1534 as 1.5k and 1234567 as 1.23M.
-func humanCount(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fG", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", float64(n)/1e6)
-	case n >= 1e4:
-		return fmt.Sprintf("%.0fk", float64(n)/1e3)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
-
-func shortDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "0s"
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.1fs", d.Seconds())
-	case d < time.Hour:
-		return d.Round(time.Second).String()
-	}
-	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
 // eventFieldDocs documents every field of the --json stream, in order. A
@@ -326,3 +300,5 @@ func eventsMarkdown() string {
 		` "flops":78676480,"wall_s":41.2,"trained":57,"budget":60,"in_flight":3,"rejected":591,"best_val_acc":84.6}` + "\n```\n")
 	return b.String()
 }
+
+func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 
+	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/spf13/cobra"
 )
 
@@ -21,9 +23,9 @@ func newStatusCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !asJSON {
-				return printFullStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
+				return report.PrintStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
 			}
-			st, err := openRun(args[0])
+			st, err := run.OpenReadOnly(args[0])
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
@@ -67,7 +68,7 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	if cmd.Flags().Changed("subset") {
 		overrides["train.recipe.subset"] = f.subset
 	}
-	cfg, err := LoadConfig(f.config, overrides)
+	cfg, err := run.Load(f.config, overrides)
 	if err != nil {
 		return asUsage(err)
 	}

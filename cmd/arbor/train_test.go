@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -43,7 +44,7 @@ func writeTreeFile(t *testing.T, seed string, shape tree.Shape) string {
 // TestTrainCmdJSON trains a tree file for real (a few synthetic images) and
 // checks the one JSON object printed.
 func TestTrainCmdJSON(t *testing.T) {
-	if _, err := train.DetectPython(context.Background(), ""); err != nil {
+	if _, err := child.FindPython(context.Background(), ""); err != nil {
 		t.Skipf("no Python with torch: %v", err)
 	}
 	path := writeTreeFile(t, "resnet20", tree.Shape{C: 1, H: 28, W: 28})

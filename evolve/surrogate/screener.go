@@ -8,23 +8,22 @@ import (
 
 // Config is the surrogate section of a thompson+surrogate search.
 type Config struct {
-	// K is how many resolved children are drawn per step; one is trained.
+	// Resolved children drawn per step; the surrogate picks one to train.
 	K int `mapstructure:"k" yaml:"k"`
-	// Acquisition is "ei" or "ucb".
+	// Acquisition function: `ei` (expected improvement) or `ucb` (upper
+	// confidence bound).
 	Acquisition string `mapstructure:"acquisition" yaml:"acquisition"`
-	// Xi is EI's margin over the best signal, in signal units.
+	// EI's margin over the best observed signal, in signal units.
 	Xi float64 `mapstructure:"xi" yaml:"xi"`
-	// Beta weighs the standard deviation in UCB.
+	// UCB's weight on the predicted standard deviation.
 	Beta float64 `mapstructure:"beta" yaml:"beta"`
-	// Diversity weighs a candidate's distance to its nearest trained
-	// neighbour (relative to the kernel length scale), in units of the
-	// signal's standard deviation; it keeps screening from re-proposing
-	// near-copies of what is already known.
+	// Penalty for children close to an already trained neighbour, in units of
+	// the signal's standard deviation.
 	Diversity float64 `mapstructure:"diversity" yaml:"diversity"`
-	// MinObserved is how many trained candidates the model needs before it
-	// screens; until then the first child (the planner's own pick) wins.
+	// Trained candidates needed before the surrogate screens; until then the
+	// planner's own pick is trained.
 	MinObserved int `mapstructure:"min_observed" yaml:"min_observed"`
-	// MaxExact bounds the GP's exact fit (see GP).
+	// Largest training set the Gaussian process is fitted on exactly.
 	MaxExact int `mapstructure:"max_exact" yaml:"max_exact"`
 }
 

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"encoding/csv"
@@ -22,28 +22,30 @@ import (
 	"github.com/arbor-nas/arbor/train"
 )
 
-// benchReport aggregates the runs of one bench invocation.
-type benchReport struct {
-	opts    benchOptions
-	results []benchResult
+// Report aggregates the runs of one benchmark.
+type Report struct {
+	opts    Options
+	results []Result
 	oracle  float64 // best final test accuracy in the table
 	load    time.Duration
 	total   time.Duration
 }
 
-func newBenchReport(o benchOptions, table *train.NB201Table, results []benchResult, load, total time.Duration) *benchReport {
-	best := table.Best(func(r train.NB201Row) float64 { return r.FinalTest(o.dataset) })
-	return &benchReport{opts: o, results: results, oracle: best.FinalTest(o.dataset), load: load, total: total}
+// NewReport aggregates results; load and total are the table load and
+// whole benchmark times.
+func NewReport(o Options, table *train.NB201Table, results []Result, load, total time.Duration) *Report {
+	best := table.Best(func(r train.NB201Row) float64 { return r.FinalTest(o.Dataset) })
+	return &Report{opts: o, results: results, oracle: best.FinalTest(o.Dataset), load: load, total: total}
 }
 
-// cell is the mean ± std of the final test accuracy of one (strategy, budget).
+// benchCell is the mean ± std of the final test accuracy of one (strategy, budget).
 type benchCell struct {
 	mean, std float64
 	n         int
 	queries   float64
 }
 
-func (r *benchReport) cell(strategy string, budget int) benchCell {
+func (r *Report) cell(strategy string, budget int) benchCell {
 	var xs, qs []float64
 	for _, res := range r.results {
 		if res.Strategy == strategy && res.Budget == budget {
@@ -61,19 +63,19 @@ func (r *benchReport) cell(strategy string, budget int) benchCell {
 	return benchCell{mean: m, std: s, n: len(xs), queries: stat.Mean(qs, nil)}
 }
 
-// print writes the mean ± std table and where the time went.
-func (r *benchReport) print(w io.Writer) {
+// Print writes the mean ± std table and where the time went.
+func (r *Report) Print(w io.Writer) {
 	o := r.opts
-	fmt.Fprintf(w, "NAS-Bench-201 %s: final 200-epoch test accuracy (%%) of the best-by-signal (12-epoch val) architecture, mean ± std over %d seeds (optimum %.2f)\n\n", o.dataset, o.seeds, r.oracle)
+	fmt.Fprintf(w, "NAS-Bench-201 %s: final 200-epoch test accuracy (%%) of the best-by-signal (12-epoch val) architecture, mean ± std over %d seeds (optimum %.2f)\n\n", o.Dataset, o.Seeds, r.oracle)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprint(tw, "strategy\t")
-	for _, b := range o.budgets {
+	for _, b := range o.Budgets {
 		fmt.Fprintf(tw, "%d queries\t", b)
 	}
 	fmt.Fprintln(tw)
-	for _, s := range o.strategies {
+	for _, s := range o.Strategies {
 		fmt.Fprintf(tw, "%s\t", s)
-		for _, b := range o.budgets {
+		for _, b := range o.Budgets {
 			c := r.cell(s, b)
 			fmt.Fprintf(tw, "%.2f ± %.2f\t", c.mean, c.std)
 		}
@@ -85,11 +87,11 @@ func (r *benchReport) print(w io.Writer) {
 }
 
 // timing says where the time went, per strategy, summed over runs.
-func (r *benchReport) timing() string {
+func (r *Report) timing() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "time: %s wall on %d workers (table load %s); run time summed over workers:\n", r.total.Round(time.Millisecond), r.opts.workers, r.load.Round(time.Millisecond))
+	fmt.Fprintf(&b, "time: %s wall on %d workers (table load %s); run time summed over workers:\n", r.total.Round(time.Millisecond), r.opts.Workers, r.load.Round(time.Millisecond))
 	fmt.Fprintf(&b, "  %-20s %10s %10s %10s %10s %10s %9s %9s %10s %10s\n", "strategy", "runs", "engine", "surrogate", "arch-map", "lookups", "queries", "rejected", "ms/query", "exhausted")
-	for _, s := range r.opts.strategies {
+	for _, s := range r.opts.Strategies {
 		var wall, look, scr, arch time.Duration
 		var q, rej, ex int
 		for _, res := range r.results {
@@ -115,27 +117,29 @@ func (r *benchReport) timing() string {
 	return b.String()
 }
 
-// write produces runs.csv, curves.csv, curves.png and summary.txt in dir.
-func (r *benchReport) write(dir string) error {
-	if err := r.writeRuns(filepath.Join(dir, "runs.csv")); err != nil {
+// Write produces Files(dir): runs.csv, curves.csv, curves.png and
+// summary.txt.
+func (r *Report) Write(dir string) error {
+	files := Files(dir)
+	if err := r.writeRuns(files[0]); err != nil {
 		return err
 	}
 	curves := r.curves()
-	if err := writeCurves(filepath.Join(dir, "curves.csv"), curves); err != nil {
+	if err := writeCurves(files[1], curves); err != nil {
 		return err
 	}
-	if err := r.plot(filepath.Join(dir, "curves.png"), curves); err != nil {
+	if err := r.plot(files[2], curves); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "summary.txt"))
+	f, err := os.Create(files[3])
 	if err != nil {
 		return err
 	}
-	r.print(f)
+	r.Print(f)
 	return f.Close()
 }
 
-func (r *benchReport) writeRuns(path string) error {
+func (r *Report) writeRuns(path string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -163,10 +167,10 @@ type benchCurve struct {
 	mean, std []float64
 }
 
-func (r *benchReport) curves() []benchCurve {
-	budget := slices.Max(r.opts.budgets)
+func (r *Report) curves() []benchCurve {
+	budget := slices.Max(r.opts.Budgets)
 	var out []benchCurve
-	for _, s := range r.opts.strategies {
+	for _, s := range r.opts.Strategies {
 		c := benchCurve{strategy: s, budget: budget}
 		for q := 0; q < budget; q++ {
 			var xs []float64
@@ -212,9 +216,9 @@ func writeCurves(path string, curves []benchCurve) error {
 }
 
 // plot draws one line per strategy with a ±1 std band.
-func (r *benchReport) plot(path string, curves []benchCurve) error {
+func (r *Report) plot(path string, curves []benchCurve) error {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("NAS-Bench-201 %s: best-by-signal architecture so far", r.opts.dataset)
+	p.Title.Text = fmt.Sprintf("NAS-Bench-201 %s: best-by-signal architecture so far", r.opts.Dataset)
 	p.X.Label.Text = "queries (distinct architectures trained)"
 	p.Y.Label.Text = "200-epoch test accuracy (%), mean ± std"
 	p.Legend.Top = true
@@ -224,7 +228,7 @@ func (r *benchReport) plot(path string, curves []benchCurve) error {
 	colors := []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255}, {140, 86, 75, 255}}
 	// Start where every strategy has its initial architectures, so the
 	// random start does not squash the interesting range.
-	from := min(r.opts.init, r.opts.population, r.opts.sInit) - 1
+	from := min(r.opts.Init, r.opts.Population, r.opts.SurrogateInit) - 1
 	ymin := math.Inf(1)
 	for i, c := range curves {
 		if len(c.mean) <= from {
@@ -272,4 +276,10 @@ func (r *benchReport) plot(path string, curves []benchCurve) error {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
+}
+
+// Files are the files Write writes into dir.
+func Files(dir string) []string {
+	return []string{filepath.Join(dir, "runs.csv"), filepath.Join(dir, "curves.csv"),
+		filepath.Join(dir, "curves.png"), filepath.Join(dir, "summary.txt")}
 }

@@ -1,4 +1,4 @@
-package main
+package report
 
 import (
 	"cmp"
@@ -6,34 +6,16 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
-// openRun opens a run directory's store read-only for the inspection
-// commands (status, best, lineage, report), which may run while a search
-// writes it. Every failure is bad input: exit 2.
-func openRun(dir string) (*evolve.Store, error) {
-	st, err := os.Stat(dir)
-	switch {
-	case err != nil:
-		return nil, usagef("run directory %s: %w (give the directory of a run: arbor evolve --run DIR)", dir, err)
-	case !st.IsDir():
-		return nil, usagef("run directory %s is not a directory", dir)
-	}
-	s, err := evolve.OpenStoreReadOnly(dir)
-	if err != nil {
-		return nil, asUsage(err)
-	}
-	return s, nil
-}
-
-// fullStatus is everything the human-readable `arbor status` shows.
-type fullStatus struct {
+// Status is everything the human-readable `arbor status` shows.
+type Status struct {
 	Dir        string
 	Summary    evolve.Summary
 	Last       evolve.Event
@@ -44,9 +26,10 @@ type fullStatus struct {
 	Top        []evolve.Candidate
 }
 
-// readFullStatus gathers the full status of the run in store s.
-func readFullStatus(ctx context.Context, dir string, s *evolve.Store, top int) (fullStatus, error) {
-	fs := fullStatus{Dir: dir}
+// ReadStatus gathers the status of the run in store s (read from dir),
+// with its top candidates by validation accuracy.
+func ReadStatus(ctx context.Context, dir string, s *evolve.Store, top int) (Status, error) {
+	fs := Status{Dir: dir}
 	var err error
 	if fs.Summary, err = s.Summary(ctx); err != nil {
 		return fs, err
@@ -64,20 +47,20 @@ func readFullStatus(ctx context.Context, dir string, s *evolve.Store, top int) (
 	if err != nil {
 		return fs, err
 	}
-	fs.Top = topByMetric(cands, metricValAcc, top)
+	fs.Top = Top(cands, ValAcc, top)
 	return fs, nil
 }
 
-// writeFullStatus prints the full status: state, counts by status and gate
+// WriteStatus prints the status: state, counts by status and gate
 // reason, per-operation success rates with the planner's posteriors, LLM
 // spend and the top candidates.
-func writeFullStatus(w io.Writer, fs fullStatus) {
+func WriteStatus(w io.Writer, fs Status) {
 	sum := fs.Summary
 	state := "no events yet"
 	if fs.HasEvents {
 		state = "running, or stopped before the end (resume with: arbor evolve --resume " + fs.Dir + ")"
 		if fs.Last.Kind == evolve.EventRunFinished {
-			state = "finished: " + firstLine(fs.Last.Message)
+			state = "finished: " + FirstLine(fs.Last.Message)
 		}
 	}
 	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, state)
@@ -85,12 +68,12 @@ func writeFullStatus(w io.Writer, fs fullStatus) {
 	if fs.HasEvents && fs.Last.Budget > 0 {
 		budget = fmt.Sprintf(" of a budget of %d", fs.Last.Budget)
 	}
-	fmt.Fprintf(w, "trained %d%s; %d candidates proposed: %s\n", sum.Trained, budget, sum.Candidates, countsLine(sum.ByStatus))
+	fmt.Fprintf(w, "trained %d%s; %d candidates proposed: %s\n", sum.Trained, budget, sum.Candidates, CountsLine(sum.ByStatus))
 	if len(sum.TrainStatus) > 0 {
-		fmt.Fprintf(w, "training outcome: %s\n", countsLine(sum.TrainStatus))
+		fmt.Fprintf(w, "training outcome: %s\n", CountsLine(sum.TrainStatus))
 	}
 	if len(sum.RejectedByReason) > 0 {
-		fmt.Fprintf(w, "rejected by gate: %s\n", countsLine(sum.RejectedByReason))
+		fmt.Fprintf(w, "rejected by gate: %s\n", CountsLine(sum.RejectedByReason))
 	}
 
 	if len(fs.Ops) > 0 {
@@ -155,11 +138,11 @@ func writeFullStatus(w io.Writer, fs fullStatus) {
 		return
 	}
 	fmt.Fprintf(w, "\ntop %d by validation accuracy:\n", len(fs.Top))
-	writeCandidateTable(w, fs.Top)
+	WriteCandidates(w, fs.Top)
 }
 
-// countsLine writes counts largest first: "space 520 · duplicate 11".
-func countsLine(m map[string]int) string {
+// CountsLine writes counts largest first: "space 520 · duplicate 11".
+func CountsLine(m map[string]int) string {
 	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
 	parts := make([]string, len(keys))
@@ -173,19 +156,19 @@ func countsLine(m map[string]int) string {
 	return strings.Join(parts, " · ")
 }
 
-// writeCandidateTable prints candidates with their rank, lineage step and
+// WriteCandidates prints candidates with their rank, lineage step and
 // metrics, one per line.
-func writeCandidateTable(w io.Writer, cs []evolve.Candidate) {
+func WriteCandidates(w io.Writer, cs []evolve.Candidate) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tid\tparent\toperation\tval_acc\ttest_acc\tparams\tFLOPs\t")
 	for i, c := range cs {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t\n", i+1, c.ID, orDash(c.ParentID), opAt(c),
-			c.Result.ValAcc, pctOrDash(c.Result.TestAcc), humanCount(c.Params), humanCount(c.FLOPs))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.2f%%\t%s\t%s\t%s\t\n", i+1, c.ID, OrDash(c.ParentID), OpAt(c),
+			c.Result.ValAcc, pctOrDash(c.Result.TestAcc), Count(c.Params), Count(c.FLOPs))
 	}
 	tw.Flush()
 }
 
-func opAt(c evolve.Candidate) string {
+func OpAt(c evolve.Candidate) string {
 	s := c.Op
 	if c.Path != "" {
 		s += "@" + c.Path
@@ -200,18 +183,18 @@ func pctOrDash(v float64) string {
 	return fmt.Sprintf("%.2f%%", v)
 }
 
-// printFullStatus opens the run in dir read-only and prints its full
-// status with the top 5: what `arbor status RUN_DIR` shows.
-func printFullStatus(ctx context.Context, w io.Writer, dir string) error {
-	s, err := openRun(dir)
+// PrintStatus opens the run in dir read-only and prints its status with
+// the top 5: what `arbor status RUN_DIR` shows.
+func PrintStatus(ctx context.Context, w io.Writer, dir string) error {
+	s, err := run.OpenReadOnly(dir)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	fs, err := readFullStatus(ctx, dir, s, 5)
+	fs, err := ReadStatus(ctx, dir, s, 5)
 	if err != nil {
 		return err
 	}
-	writeFullStatus(w, fs)
+	WriteStatus(w, fs)
 	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -30,23 +30,23 @@ func TestBenchReportGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := benchOptions{dataset: "cifar10", budgets: []int{2, 3}, seeds: 2, strategies: []string{"random", "thompson+surrogate"}, workers: 2, init: 1, population: 1, sInit: 1}
-	var results []benchResult
-	for i, s := range o.strategies {
-		for _, b := range o.budgets {
+	o := Options{Dataset: "cifar10", Budgets: []int{2, 3}, Seeds: 2, Strategies: []string{"random", "thompson+surrogate"}, Workers: 2, Init: 1, Population: 1, SurrogateInit: 1}
+	var results []Result
+	for i, s := range o.Strategies {
+		for _, b := range o.Budgets {
 			for seed := 0; seed < 2; seed++ {
 				fin := 90 + float64(i) + float64(b)/10 + float64(seed)/4
-				results = append(results, benchResult{benchRun: benchRun{s, b, seed}, Dataset: "cifar10", Queries: b,
+				results = append(results, Result{Run: Run{s, b, seed}, Dataset: "cifar10", Queries: b,
 					BestArch: "|a~0|", BestSignal: 80, FinalTest: fin, Curve: []float64{90, fin, fin}[:b],
 					Wall: time.Duration(b) * time.Second, Screen: time.Duration(i) * time.Second, Arch: 10 * time.Millisecond,
 					Lookup: time.Millisecond, Rejected: seed, Exhausted: seed == 1 && i == 1})
 			}
 		}
 	}
-	rep := newBenchReport(o, table, results, 5*time.Millisecond, 3*time.Second)
+	rep := NewReport(o, table, results, 5*time.Millisecond, 3*time.Second)
 	var out bytes.Buffer
-	rep.print(&out)
-	golden := filepath.Join("testdata", "bench_report.golden")
+	rep.Print(&out)
+	golden := filepath.Join("testdata", "report.golden")
 	if benchUpdating() {
 		if err := os.MkdirAll("testdata", 0o755); err != nil {
 			t.Fatal(err)
@@ -63,7 +63,7 @@ func TestBenchReportGolden(t *testing.T) {
 		t.Errorf("report differs from %s:\n--- got\n%s\n--- want\n%s", golden, out.Bytes(), want)
 	}
 	dir := t.TempDir()
-	if err := rep.write(dir); err != nil {
+	if err := rep.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	curves := readCSV(t, filepath.Join(dir, "curves.csv"))

@@ -1,6 +1,7 @@
-package main
+package run
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -22,9 +23,9 @@ func FuzzLoadConfig(f *testing.F) {
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		c, err := LoadConfig(p, nil)
+		c, err := Load(p, nil)
 		if err != nil {
-			if exitCode(err) != 2 {
+			if !errors.Is(err, ErrInput) {
 				t.Fatalf("bad config gave a non-usage error: %v", err)
 			}
 			return

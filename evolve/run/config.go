@@ -1,4 +1,10 @@
-package main
+// Package run turns a configuration into a search: the one YAML schema
+// (every package's own Config under one roof), its loader with ARBOR_
+// environment overrides, the generated reference, the checks of the files a
+// run reads, the assembly of an engine (seed, catalog, evaluator, gate,
+// resolver) and the opening of an existing run directory. `arbor evolve`,
+// `arbor bench` and library users all go through it.
+package run
 
 import (
 	"errors"
@@ -20,31 +26,48 @@ import (
 // Config is arbor's one configuration schema: each section is the owning
 // package's own Config, so each package validates its own keys.
 type Config struct {
-	Run    RunConfig     `mapstructure:"run" yaml:"run"`
+	// Where the run lives, which catalog it draws modules from, and which
+	// evaluator scores candidates.
+	Run RunConfig `mapstructure:"run" yaml:"run"`
+	// The search: strategy, seed architecture, parallelism, budgets, parent
+	// selection and the planner.
 	Evolve evolve.Config `mapstructure:"evolve" yaml:"evolve"`
-	LLM    llm.Config    `mapstructure:"llm" yaml:"llm"`
-	Train  train.Config  `mapstructure:"train" yaml:"train"`
-	Mine   mine.Config   `mapstructure:"mine" yaml:"mine"`
+	// The resolver that picks one enumerated option and fills its arguments.
+	// With no base_url the offline resolver is used: no network, no spend.
+	LLM llm.Config `mapstructure:"llm" yaml:"llm"`
+	// Local PyTorch training: interpreter, worker pool, and the recipe,
+	// dataset and limits of every job.
+	Train train.Config `mapstructure:"train" yaml:"train"`
+	// Mining nn.Module classes from PyTorch sources (`arbor mine`) and
+	// probing their interfaces.
+	Mine mine.Config `mapstructure:"mine" yaml:"mine"`
 }
 
 // RunConfig holds what belongs to the command rather than to a package:
 // where the run lives and which files it reads.
 type RunConfig struct {
-	// Dir is the run directory (the store and job directories live there).
+	// Run directory: holds the run store run.db and the job directories.
+	// `arbor evolve --run` overrides it.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// Catalog is a catalog.json from `arbor mine --probe`; empty: primitives only.
+	// Module catalog (catalog.json from `arbor mine --probe`) the search may
+	// insert and swap in; empty: built-in primitives only.
 	Catalog string `mapstructure:"catalog" yaml:"catalog"`
-	// Evaluator is local (the PyTorch worker pool) or tabular (NAS-Bench-201).
+	// `local` trains every candidate with PyTorch in child processes; `slurm`
+	// submits each one as a Slurm job (see train.slurm); `tabular` looks
+	// accuracies up in the NAS-Bench-201 table.
 	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
-	// Table is the NAS-Bench-201 CSV for the tabular evaluator.
+	// NAS-Bench-201 CSV for the tabular evaluator (read by path, never
+	// copied).
 	Table string `mapstructure:"table" yaml:"table"`
-	// TabularDataset is cifar10 or cifar100 for the tabular evaluator.
+	// Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or
+	// `cifar100`.
 	TabularDataset string `mapstructure:"tabular_dataset" yaml:"tabular_dataset"`
-	LogLevel       string `mapstructure:"log_level" yaml:"log_level"`
+	// Log level on stderr: debug, info, warn or error.
+	LogLevel string `mapstructure:"log_level" yaml:"log_level"`
 }
 
-// DefaultConfig is every section's defaults.
-func DefaultConfig() Config {
+// Default is every section's defaults.
+func Default() Config {
 	return Config{
 		Run:    RunConfig{Dir: "runs/run", Evaluator: "local", TabularDataset: "cifar10", LogLevel: "info"},
 		Evolve: evolve.DefaultConfig(),
@@ -93,12 +116,13 @@ func (c Config) Validate() error {
 // sets evolve.budget.trained.
 const EnvPrefix = "ARBOR"
 
-// LoadConfig reads path (empty: defaults only), applies ARBOR_SECTION_KEY
+// Load reads path (empty: defaults only), applies ARBOR_SECTION_KEY
 // environment overrides and then the overrides (flag values, keyed by
 // dotted config key), and validates the result. Unknown keys in the file
-// are errors naming the key and the file. The error is a usage error.
-func LoadConfig(path string, overrides map[string]any) (Config, error) {
-	def := DefaultConfig()
+// are errors naming the key and the file. Every error is bad input
+// (errors.Is(err, ErrInput)).
+func Load(path string, overrides map[string]any) (Config, error) {
+	def := Default()
 	v := viper.New()
 	v.SetConfigType("yaml")
 	leaves := map[string]bool{}
@@ -114,34 +138,34 @@ func LoadConfig(path string, overrides map[string]any) (Config, error) {
 		where = path
 		f, err := os.Open(path)
 		if err != nil {
-			return Config{}, asUsage(fmt.Errorf("config: %w", err))
+			return Config{}, Input(fmt.Errorf("config: %w", err))
 		}
 		fileV := viper.New()
 		fileV.SetConfigType("yaml")
 		err = fileV.ReadConfig(f)
 		f.Close()
 		if err != nil {
-			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+			return Config{}, Input(fmt.Errorf("config %s: %w", path, err))
 		}
 		if err := checkKeys(fileV.AllKeys(), leaves, path); err != nil {
-			return Config{}, asUsage(err)
+			return Config{}, Input(err)
 		}
 		if err := v.MergeConfigMap(fileV.AllSettings()); err != nil {
-			return Config{}, asUsage(fmt.Errorf("config %s: %w", path, err))
+			return Config{}, Input(fmt.Errorf("config %s: %w", path, err))
 		}
 	}
 	for _, key := range slices.Sorted(mapsKeys(overrides)) {
 		if !leaves[key] {
-			return Config{}, fmt.Errorf("config override: unknown key %s", key)
+			return Config{}, Input(fmt.Errorf("config override: unknown key %s", key))
 		}
 		v.Set(key, overrides[key])
 	}
-	cfg := DefaultConfig()
+	cfg := Default()
 	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	if err := cfg.Validate(); err != nil {
-		return Config{}, asUsage(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	return cfg, nil
 }

@@ -1,4 +1,4 @@
-package train
+package child
 
 import (
 	"context"
@@ -10,10 +10,11 @@ import (
 	"time"
 )
 
-// DetectPython returns the absolute path of the first interpreter that can
-// import torch: preferred (the config's train.python) if set, then python3
-// on PATH, then /usr/bin/python3.
-func DetectPython(ctx context.Context, preferred string) (string, error) {
+// FindPython returns the absolute path of the first interpreter that can
+// import torch: preferred (a configured train.python or mine.python) if
+// set, then python3 on PATH, then /usr/bin/python3. The python3 first on
+// PATH is often a build without torch.
+func FindPython(ctx context.Context, preferred string) (string, error) {
 	var tried []string
 	seen := map[string]bool{}
 	for _, name := range []string{preferred, "python3", "/usr/bin/python3"} {
@@ -34,14 +35,14 @@ func DetectPython(ctx context.Context, preferred string) (string, error) {
 		seen[path] = true
 		if err := canImportTorch(ctx, path); err != nil {
 			if ctx.Err() != nil {
-				return "", fmt.Errorf("train: detect python: %w", ctx.Err())
+				return "", fmt.Errorf("find python: %w", ctx.Err())
 			}
 			tried = append(tried, fmt.Sprintf("%s (%v)", path, err))
 			continue
 		}
 		return path, nil
 	}
-	return "", fmt.Errorf("train: no python interpreter can import torch; tried %s; install PyTorch or set train.python",
+	return "", fmt.Errorf("no python interpreter can import torch; tried %s; install PyTorch (Debian: python3-torch) or set train.python",
 		strings.Join(tried, ", "))
 }
 
@@ -49,7 +50,7 @@ func canImportTorch(ctx context.Context, path string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, "-c", "import torch")
-	cmd.Env = ScrubbedEnv()
+	cmd.Env = Env()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		msg := strings.TrimSpace(string(out))

@@ -1,4 +1,10 @@
-package train
+// Package child runs untrusted Python in child processes, the one way
+// arbor does it (the mine probe, the dry-run gate, the training pool):
+// finding an interpreter that can import torch, one environment policy (an
+// allow-list; names that look like credentials never pass), a process group
+// per child that is killed whole, and resident JSON-lines workers that
+// answer one request at a time under a per-request time limit.
+package child
 
 import (
 	"bufio"
@@ -8,83 +14,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 )
-
-// envAllow lists the variables untrusted children may see; everything else,
-// and any name that looks like a credential, is dropped.
-var envAllow = []string{
-	"PATH", "HOME", "USER", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR",
-	"PYTHONHASHSEED", "PYTHONPATH", "VIRTUAL_ENV", "LD_LIBRARY_PATH",
-	"OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "CUBLAS_WORKSPACE_CONFIG",
-}
-
-// envAllowPrefix admits families of thread and BLAS settings (OPENBLAS_CORETYPE
-// keeps old OpenBLAS builds from computing wrong results on some CPUs).
-var envAllowPrefix = []string{"OPENBLAS_", "OMP_", "MKL_", "NVIDIA_"}
-
-var secretMarks = []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"}
-
-func isSecretName(name string) bool {
-	up := strings.ToUpper(name)
-	for _, m := range secretMarks {
-		if strings.Contains(up, m) {
-			return true
-		}
-	}
-	return false
-}
-
-func envAllowed(name string) bool {
-	for _, a := range envAllow {
-		if name == a {
-			return true
-		}
-	}
-	for _, p := range envAllowPrefix {
-		if strings.HasPrefix(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// ScrubbedEnv returns this process's environment reduced to a small
-// allowlist, plus extra ("NAME=value", later entries win). Names that look
-// like credentials (KEY, TOKEN, SECRET, PASSWORD, ...) are dropped even when
-// allowed or passed in extra.
-func ScrubbedEnv(extra ...string) []string {
-	vals := map[string]string{}
-	var order []string
-	set := func(kv string) {
-		name, val, ok := strings.Cut(kv, "=")
-		if !ok || name == "" || isSecretName(name) {
-			return
-		}
-		if _, seen := vals[name]; !seen {
-			order = append(order, name)
-		}
-		vals[name] = val
-	}
-	for _, kv := range os.Environ() {
-		if name, _, _ := strings.Cut(kv, "="); envAllowed(name) {
-			set(kv)
-		}
-	}
-	set("PYTHONUNBUFFERED=1")
-	set("PYTHONDONTWRITEBYTECODE=1")
-	for _, kv := range extra {
-		set(kv)
-	}
-	env := make([]string, 0, len(order))
-	for _, name := range order {
-		env = append(env, name+"="+vals[name])
-	}
-	return env
-}
 
 // Proc is an untrusted child process in its own process group. When the
 // child exits, whatever it left behind in its group is killed too, so a
@@ -99,11 +32,11 @@ type Proc struct {
 	stderr *tailBuffer
 }
 
-// StartProc starts cmd in a new process group. Each stdout line goes to
+// Start starts cmd in a new process group. Each stdout line goes to
 // onLine (which may be nil); the last 8 KiB of stderr are kept for error
 // reports. cmd.Stdin, Stdout and Stderr must be unset: Proc owns the pipes,
 // so that no grandchild holding them open can block the wait.
-func StartProc(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
+func Start(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
@@ -112,13 +45,13 @@ func StartProc(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
 
 	inR, inW, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("train: stdin pipe for %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("child: stdin pipe for %s: %w", cmd.Path, err)
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		inR.Close()
 		inW.Close()
-		return nil, fmt.Errorf("train: stdout pipe for %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("child: stdout pipe for %s: %w", cmd.Path, err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
@@ -126,7 +59,7 @@ func StartProc(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
 		inW.Close()
 		outR.Close()
 		outW.Close()
-		return nil, fmt.Errorf("train: stderr pipe for %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("child: stderr pipe for %s: %w", cmd.Path, err)
 	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	startErr := cmd.Start()
@@ -138,7 +71,7 @@ func StartProc(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
 		inW.Close()
 		outR.Close()
 		errR.Close()
-		return nil, fmt.Errorf("train: start %s: %w", cmd.Path, startErr)
+		return nil, fmt.Errorf("child: start %s: %w", cmd.Path, startErr)
 	}
 	p.stdin = inW
 	p.copied.Add(2)

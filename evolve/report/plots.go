@@ -1,0 +1,530 @@
+package report
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"image/color"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
+)
+
+// Data is what the report is drawn from, read once from the store.
+type Data struct {
+	Dir        string
+	Cands      []evolve.Candidate
+	Calls      []evolve.CallRow
+	Summary    evolve.Summary
+	Last       evolve.Event
+	HasEvents  bool
+	MaxParams  int64  // the run's max_params constraint, 0 when none or unknown
+	Strategy   string // from the stored configuration, when there is one
+	Generated  time.Time
+	Posteriors evolve.Posteriors
+}
+
+// ReadData reads what the report draws from the run in store s (read
+// from dir).
+func ReadData(ctx context.Context, dir string, s *evolve.Store) (Data, error) {
+	d := Data{Dir: dir, Generated: time.Now()}
+	var err error
+	if d.Cands, err = s.Candidates(ctx); err != nil {
+		return d, err
+	}
+	if d.Calls, err = s.Calls(ctx); err != nil {
+		return d, err
+	}
+	if d.Summary, err = s.Summary(ctx); err != nil {
+		return d, err
+	}
+	if d.Last, d.HasEvents, err = s.LastEvent(ctx); err != nil {
+		return d, err
+	}
+	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
+		return d, err
+	}
+	if cfg, ok, err := run.StoredConfig(ctx, s); err == nil && ok {
+		d.MaxParams = cfg.Train.Limits.MaxParams
+		d.Strategy = cfg.Evolve.Strategy
+	}
+	return d, nil
+}
+
+// trainingOrder returns the candidates that reached the evaluator
+// (trained or failed) in the order they finished.
+func trainingOrder(cs []evolve.Candidate) []evolve.Candidate {
+	var out []evolve.Candidate
+	for _, c := range cs {
+		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
+			out = append(out, c)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b evolve.Candidate) int {
+		return cmp.Or(a.FinishedAt.Compare(b.FinishedAt), cmp.Compare(a.Seq, b.Seq))
+	})
+	return out
+}
+
+// bestSoFar is, after each candidate trained (x = 1, 2, ...), the best
+// validation accuracy so far; NaN-free: points start at the first success.
+func bestSoFar(order []evolve.Candidate) plotter.XYs {
+	var xy plotter.XYs
+	best := -1.0
+	for i, c := range order {
+		if c.Feasible() && c.Result.ValAcc > best {
+			best = c.Result.ValAcc
+		}
+		if best >= 0 {
+			xy = append(xy, plotter.XY{X: float64(i + 1), Y: best})
+		}
+	}
+	return xy
+}
+
+// opSuccessMin is how many trained children an operation needs before its
+// rate is drawn on a run of at least 30 candidates: a rate of 1 of 1 says
+// nothing there. Shorter runs draw every point.
+func opSuccessMin(trained int) int {
+	if trained >= 30 {
+		return 3
+	}
+	return 1
+}
+
+// opSuccessSeries is, per operation, its cumulative success rate in
+// percent (wins over its trained children), one point per trained child of
+// that operation from its minN-th on, at x = candidates trained so far.
+// Seeds have no parent to beat and are left out.
+func opSuccessSeries(order []evolve.Candidate, minN int) map[string]plotter.XYs {
+	wins, n := map[string]int{}, map[string]int{}
+	out := map[string]plotter.XYs{}
+	for i, c := range order {
+		if c.Op == evolve.OpSeed {
+			continue
+		}
+		n[c.Op]++
+		if c.Reward == 1 {
+			wins[c.Op]++
+		}
+		if n[c.Op] < minN {
+			continue
+		}
+		out[c.Op] = append(out[c.Op], plotter.XY{X: float64(i + 1), Y: 100 * float64(wins[c.Op]) / float64(n[c.Op])})
+	}
+	return out
+}
+
+// spendSeries is the cumulative LLM cost in USD against time since t0,
+// in units of unit.
+func spendSeries(calls []evolve.CallRow, t0 time.Time, unit time.Duration) plotter.XYs {
+	xy := plotter.XYs{{X: 0, Y: 0}}
+	total := 0.0
+	for _, c := range calls {
+		total += c.Cost
+		xy = append(xy, plotter.XY{X: float64(c.Time.Sub(t0)) / float64(unit), Y: total})
+	}
+	return xy
+}
+
+// timeUnit picks seconds, minutes or hours so that a span reads as a few
+// to a hundred-odd units.
+func timeUnit(span time.Duration) (time.Duration, string) {
+	switch {
+	case span < 3*time.Minute:
+		return time.Second, "seconds"
+	case span < 3*time.Hour:
+		return time.Minute, "minutes"
+	}
+	return time.Hour, "hours"
+}
+
+// reportPalette are distinguishable colours (Okabe-Ito), for the lines of
+// the per-operation plot.
+func reportPalette() []color.Color {
+	return []color.Color{
+		color.RGBA{0, 114, 178, 255}, color.RGBA{230, 159, 0, 255}, color.RGBA{0, 158, 115, 255},
+		color.RGBA{204, 121, 167, 255}, color.RGBA{86, 180, 233, 255}, color.RGBA{213, 94, 0, 255},
+		color.RGBA{0, 0, 0, 255}, color.RGBA{240, 228, 66, 255},
+	}
+}
+
+var (
+	reportBlue  = color.RGBA{0, 114, 178, 255}
+	reportRed   = color.RGBA{213, 94, 0, 255}
+	reportGrey  = color.RGBA{150, 150, 150, 255}
+	reportGreen = color.RGBA{0, 158, 115, 255}
+)
+
+func newReportPlot(title, x, y string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(13)
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.X.Label.TextStyle.Font.Size = vg.Points(11)
+	p.Y.Label.TextStyle.Font.Size = vg.Points(11)
+	p.Add(plotter.NewGrid())
+	return p
+}
+
+// plotBestSoFar: best validation accuracy against candidates trained, over
+// every trained candidate's own accuracy.
+func plotBestSoFar(d Data) (*plot.Plot, error) {
+	order := trainingOrder(d.Cands)
+	p := newReportPlot(fmt.Sprintf("Best validation accuracy so far (%d candidates trained)", len(order)),
+		"candidates trained (in the order they finished)", "validation accuracy (%)")
+	var each plotter.XYs
+	for i, c := range order {
+		if c.Feasible() {
+			each = append(each, plotter.XY{X: float64(i + 1), Y: c.Result.ValAcc})
+		}
+	}
+	if len(each) == 0 {
+		p.Title.Text += ": none trained successfully yet"
+		return p, nil
+	}
+	sc, err := plotter.NewScatter(each)
+	if err != nil {
+		return nil, err
+	}
+	sc.GlyphStyle.Color = reportGrey
+	sc.GlyphStyle.Radius = vg.Points(2)
+	line, err := plotter.NewLine(bestSoFar(order))
+	if err != nil {
+		return nil, err
+	}
+	line.StepStyle = plotter.PostStep
+	line.Color = reportBlue
+	line.Width = vg.Points(2)
+	p.Add(sc, line)
+	p.Legend.Add("one trained candidate", sc)
+	p.Legend.Add("best so far", line)
+	// Headroom above the best line for the legend: the top left, where
+	// the best so far is still low, is the emptiest corner.
+	lo, hi := minY(each), maxY(each)
+	p.Y.Min = max(0, lo-2)
+	p.Y.Max = min(100, hi+0.15*(hi-lo)+0.5)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(6)
+	return p, nil
+}
+
+func minY(xy plotter.XYs) float64 {
+	m := xy[0].Y
+	for _, p := range xy {
+		m = min(m, p.Y)
+	}
+	return m
+}
+
+func maxY(xy plotter.XYs) float64 {
+	m := xy[0].Y
+	for _, p := range xy {
+		m = max(m, p.Y)
+	}
+	return m
+}
+
+// plotPareto: accuracy against parameters for every trained candidate,
+// the Pareto front, the best, and the parameter limit.
+func plotPareto(d Data) (*plot.Plot, error) {
+	ok := Feasible(d.Cands)
+	p := newReportPlot("Accuracy against size: trained candidates and the Pareto front",
+		"parameters (millions)", "validation accuracy (%)")
+	if len(ok) == 0 {
+		p.Title.Text += " (none trained yet)"
+		return p, nil
+	}
+	metric, _ := Metric(ValAcc)
+	cost, _, _ := Objective("params")
+	front := ParetoFront(ok, metric, cost)
+	pts := func(cs []evolve.Candidate) plotter.XYs {
+		xy := make(plotter.XYs, len(cs))
+		for i, c := range cs {
+			xy[i] = plotter.XY{X: float64(c.Params) / 1e6, Y: c.Result.ValAcc}
+		}
+		return xy
+	}
+	all, err := plotter.NewScatter(pts(ok))
+	if err != nil {
+		return nil, err
+	}
+	all.GlyphStyle.Color = reportGrey
+	all.GlyphStyle.Radius = vg.Points(2.2)
+	fl, err := plotter.NewLine(pts(front))
+	if err != nil {
+		return nil, err
+	}
+	fl.StepStyle = plotter.PostStep
+	fl.Color = reportRed
+	fl.Width = vg.Points(1.5)
+	fp, err := plotter.NewScatter(pts(front))
+	if err != nil {
+		return nil, err
+	}
+	fp.GlyphStyle.Color = reportRed
+	fp.GlyphStyle.Radius = vg.Points(3)
+	fp.GlyphStyle.Shape = draw.CircleGlyph{}
+	best := Top(ok, ValAcc, 1)
+	bp, err := plotter.NewScatter(pts(best))
+	if err != nil {
+		return nil, err
+	}
+	bp.GlyphStyle.Color = reportGreen
+	bp.GlyphStyle.Radius = vg.Points(6)
+	bp.GlyphStyle.Shape = draw.PyramidGlyph{}
+	p.Add(all, fl, fp, bp)
+	p.Legend.Add("one trained candidate", all)
+	p.Legend.Add(fmt.Sprintf("Pareto front (%d candidates)", len(front)), fl, fp)
+	p.Legend.Add("best: "+best[0].ID, bp)
+	p.X.Min = 0
+	if d.MaxParams > 0 {
+		p.X.Max = 1.04 * float64(d.MaxParams) / 1e6
+		lim, err := plotter.NewLine(plotter.XYs{{X: float64(d.MaxParams) / 1e6, Y: minY(pts(ok))}, {X: float64(d.MaxParams) / 1e6, Y: best[0].Result.ValAcc}})
+		if err != nil {
+			return nil, err
+		}
+		lim.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		lim.Color = color.Black
+		p.Add(lim)
+		p.Legend.Add(fmt.Sprintf("limit: %s parameters", Count(d.MaxParams)), lim)
+	}
+	// Headroom above the most accurate candidate holds the legend, clear
+	// of every point and of the limit line.
+	lo, hi := minY(pts(ok)), maxY(pts(ok))
+	p.Y.Max = hi + 0.28*(hi-lo) + 0.5
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(6)
+	return p, nil
+}
+
+// plotOpSuccess: per operation, the share of its trained children that
+// beat their parent, cumulative over the run.
+func plotOpSuccess(d Data) (*plot.Plot, error) {
+	order := trainingOrder(d.Cands)
+	minN := opSuccessMin(len(order))
+	series := opSuccessSeries(order, minN)
+	p := newReportPlot("Success rate per operation: share of its trained children that beat their parent",
+		"candidates trained (whole run)", "children that beat their parent, cumulative (%)")
+	total, wins := map[string]int{}, map[string]int{}
+	for _, c := range order {
+		if c.Op != evolve.OpSeed {
+			total[c.Op]++
+			if c.Reward == 1 {
+				wins[c.Op]++
+			}
+		}
+	}
+	if len(total) == 0 {
+		p.Title.Text = "Success rate per operation: no children trained yet"
+		return p, nil
+	}
+	pal := reportPalette()
+	for i, op := range slices.Sorted(maps.Keys(total)) {
+		xy, drawn := series[op]
+		if !drawn {
+			// Listed, so a reader knows the operation ran, but not drawn.
+			p.Legend.Add(fmt.Sprintf("%s: %d trained, %d beat parent (too few to draw)", op, total[op], wins[op]))
+			continue
+		}
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, err
+		}
+		l.Color = pal[i%len(pal)]
+		l.Width = vg.Points(1.8)
+		if i >= len(pal) {
+			l.Dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+		}
+		pts.Color = l.Color
+		pts.Radius = vg.Points(2)
+		pts.Shape = draw.CircleGlyph{}
+		p.Add(l, pts)
+		p.Legend.Add(fmt.Sprintf("%s: %d trained, %d beat parent (%.0f%%)", op, total[op], wins[op], xy[len(xy)-1].Y), l, pts)
+	}
+	p.X.Min = 0
+	p.X.Max = float64(len(order)) + 1
+	// Room above 100% for the legend, about 5 points of the axis a row.
+	p.Y.Min, p.Y.Max = 0, 104+5*float64(len(total))
+	p.Y.Tick.Marker = capTicks{max: 100}
+	p.Legend.Top = true
+	p.Legend.Left = false
+	p.Legend.XOffs = -vg.Points(8)
+	return p, nil
+}
+
+// capTicks are the default ticks up to max: the axis may extend past a
+// rate's 100% to make room for the legend without labelling 120%.
+type capTicks struct{ max float64 }
+
+func (c capTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for _, t := range (plot.DefaultTicks{}).Ticks(lo, min(hi, c.max)) {
+		if t.Value <= c.max {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// plotRejections: the gate's rejections by stage, and training failures by
+// class, as bars.
+func plotRejections(d Data) (*plot.Plot, error) {
+	sum := d.Summary
+	type bar struct {
+		name string
+		n    int
+	}
+	var gate, fail []bar
+	for k, n := range sum.RejectedByReason {
+		gate = append(gate, bar{"gate: " + OrDash(k), n})
+	}
+	for k, n := range sum.TrainStatus {
+		if k != "ok" {
+			fail = append(fail, bar{"training: " + k, n})
+		}
+	}
+	byCount := func(a, b bar) int { return cmp.Or(b.n-a.n, strings.Compare(a.name, b.name)) }
+	slices.SortFunc(gate, byCount)
+	slices.SortFunc(fail, byCount)
+	rejected := sum.ByStatus[string(evolve.StatusRejected)]
+	p := newReportPlot(fmt.Sprintf("Gate rejections by reason: %d of %d proposals rejected (no training spent)", rejected, sum.Candidates),
+		"", "proposals")
+	bars := append(gate, fail...)
+	if len(bars) == 0 {
+		p.Title.Text = fmt.Sprintf("No gate rejections or training failures in %d proposals", sum.Candidates)
+		return p, nil
+	}
+	names := make([]string, len(bars))
+	gv := make(plotter.Values, len(bars))
+	fv := make(plotter.Values, len(bars))
+	for i, b := range bars {
+		names[i] = fmt.Sprintf("%s\n%d", strings.TrimPrefix(strings.TrimPrefix(b.name, "gate: "), "training: "), b.n)
+		if i < len(gate) {
+			gv[i] = float64(b.n)
+		} else {
+			fv[i] = float64(b.n)
+		}
+	}
+	w := vg.Points(min(70, 420/float64(len(bars))))
+	gb, err := plotter.NewBarChart(gv, w)
+	if err != nil {
+		return nil, err
+	}
+	gb.Color = reportBlue
+	gb.LineStyle.Width = 0
+	p.Add(gb)
+	p.Legend.Add("rejected by the gate, by stage", gb)
+	if len(fail) > 0 {
+		fb, err := plotter.NewBarChart(fv, w)
+		if err != nil {
+			return nil, err
+		}
+		fb.Color = reportRed
+		fb.LineStyle.Width = 0
+		p.Add(fb)
+		p.Legend.Add("failed in training, by class", fb)
+	}
+	p.NominalX(names...)
+	p.X.Label.Text = "reason (count below)"
+	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
+	top := 0
+	for _, b := range bars {
+		top = max(top, b.n)
+	}
+	p.Y.Min, p.Y.Max = 0, 1.2*float64(top) // headroom for the legend
+	p.Legend.Top = true
+	p.Legend.Left = false
+	return p, nil
+}
+
+// plotSpend: cumulative LLM spend against time since the run started.
+func plotSpend(d Data) (*plot.Plot, error) {
+	t0 := time.Time{}
+	for _, c := range d.Cands {
+		if t0.IsZero() || (!c.ProposedAt.IsZero() && c.ProposedAt.Before(t0)) {
+			t0 = c.ProposedAt
+		}
+	}
+	end := t0
+	for _, c := range d.Cands {
+		end = latest(end, c.ProposedAt, c.FinishedAt)
+	}
+	for _, c := range d.Calls {
+		if t0.IsZero() {
+			t0 = c.Time
+		}
+		end = latest(end, c.Time)
+	}
+	tokens := 0
+	for _, c := range d.Calls {
+		tokens += c.TokensIn + c.TokensOut
+	}
+	title := fmt.Sprintf("LLM spend: $%.4f over %d calls (%d tokens)", d.Summary.LLM.Cost, len(d.Calls), tokens)
+	if len(d.Calls) == 0 {
+		title = "LLM spend: no LLM calls ($0): the offline resolver made every decision"
+	}
+	unit, unitName := timeUnit(end.Sub(t0))
+	p := newReportPlot(title, unitName+" since the run started", "cumulative LLM spend (US dollars)")
+	xy := spendSeries(d.Calls, t0, unit)
+	xy = append(xy, plotter.XY{X: max(float64(end.Sub(t0))/float64(unit), xy[len(xy)-1].X), Y: xy[len(xy)-1].Y})
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return nil, err
+	}
+	l.StepStyle = plotter.PostStep
+	l.Color = reportBlue
+	l.Width = vg.Points(2)
+	p.Add(l)
+	p.Legend.Add("cumulative spend", l)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(8)
+	p.X.Min, p.Y.Min = 0, 0
+	if d.Summary.LLM.Cost == 0 {
+		p.Y.Max = 1 // a flat zero line on a visible scale
+	}
+	return p, nil
+}
+
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, u := range ts {
+		if u.After(t) {
+			t = u
+		}
+	}
+	return t
+}
+
+// Figure is one figure of the report: Draw makes it from a run's Data, so
+// a Go program can draw any of them on its own.
+type Figure struct {
+	Name, Title, Caption string
+	Draw                 func(Data) (*plot.Plot, error)
+}
+
+// Figures are the report's figures, in the order of the page.
+func Figures() []Figure {
+	return []Figure{
+		{"best_so_far", "Best accuracy so far", "Grey points: each trained candidate's validation accuracy; blue: the best so far. A flat line means the search stopped finding better children.", plotBestSoFar},
+		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit.", plotPareto},
+		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), one point per trained child (on runs of 30 or more, from an operation's third child on). A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
+		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections},
+		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars (at the configured per-token prices) against wall-clock time since the first proposal.", plotSpend},
+	}
+}

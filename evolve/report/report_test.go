@@ -1,0 +1,102 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+)
+
+func TestParetoFront(t *testing.T) {
+	cand := func(id string, acc float64, params int64) evolve.Candidate {
+		c := evolve.Candidate{ID: id, Params: params, Status: evolve.StatusTrained}
+		c.Result.ValAcc = acc
+		return c
+	}
+	metric, _ := Metric(ValAcc)
+	cost, _, _ := Objective("params")
+	for _, tc := range []struct {
+		name string
+		in   []evolve.Candidate
+		want []string
+	}{
+		{"empty", nil, nil},
+		{"one", []evolve.Candidate{cand("a", 90, 100)}, []string{"a"}},
+		{"dominated", []evolve.Candidate{cand("a", 90, 100), cand("b", 80, 200)}, []string{"a"}},
+		{"trade-off", []evolve.Candidate{cand("big", 95, 1000), cand("small", 80, 10), cand("mid", 90, 100), cand("bad", 85, 500)},
+			[]string{"small", "mid", "big"}},
+		{"equal cost keeps the more accurate", []evolve.Candidate{cand("a", 80, 100), cand("b", 85, 100)}, []string{"b"}},
+		{"exact tie keeps the first", []evolve.Candidate{cand("a", 85, 100), cand("b", 85, 100)}, []string{"a"}},
+		{"equal accuracy keeps the smaller", []evolve.Candidate{cand("a", 85, 200), cand("b", 85, 100)}, []string{"b"}},
+	} {
+		var got []string
+		for _, c := range ParetoFront(tc.in, metric, cost) {
+			got = append(got, c.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: front %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestReportSeries(t *testing.T) {
+	c := func(seq int64, op string, status evolve.Status, acc float64, reward int, fin int) evolve.Candidate {
+		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: status, Reward: reward,
+			FinishedAt: time.Unix(int64(fin), 0)}
+		x.Result.ValAcc = acc
+		if status == evolve.StatusTrained {
+			x.Result.Status = "ok"
+		}
+		return x
+	}
+	cs := []evolve.Candidate{
+		c(1, "seed", evolve.StatusTrained, 50, -1, 1),
+		c(2, "swap", evolve.StatusRejected, 0, -1, 0),
+		c(4, "swap", evolve.StatusTrained, 60, 1, 2), // finished before seq 3
+		c(3, "swap", evolve.StatusFailed, 0, 0, 3),
+		c(5, "insert", evolve.StatusTrained, 55, 0, 4),
+		c(6, "swap", evolve.StatusTrained, 70, 1, 5),
+	}
+	order := trainingOrder(cs)
+	var ids []string
+	for _, o := range order {
+		ids = append(ids, o.ID)
+	}
+	if !slices.Equal(ids, []string{"c00001", "c00004", "c00003", "c00005", "c00006"}) {
+		t.Fatalf("training order %v", ids)
+	}
+	var best []float64
+	for _, p := range bestSoFar(order) {
+		best = append(best, p.Y)
+	}
+	if !slices.Equal(best, []float64{50, 60, 60, 60, 70}) {
+		t.Errorf("best so far %v", best)
+	}
+	s := opSuccessSeries(order, 1)
+	if got := s["swap"]; len(got) != 3 || got[0].Y != 100 || got[1].Y != 50 || got[2].Y != 100*2.0/3 || got[2].X != 5 {
+		t.Errorf("swap success %v", got)
+	}
+	if _, ok := s["seed"]; ok {
+		t.Errorf("seeds have no parent to beat but got a series")
+	}
+	if got := opSuccessSeries(order, 3)["swap"]; len(got) != 1 {
+		t.Errorf("with a minimum of 3 children, swap has %d points, want 1", len(got))
+	}
+}
+
+func TestSpendSeries(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	calls := []evolve.CallRow{{Time: t0.Add(2 * time.Second), Cost: 0.5}, {Time: t0.Add(5 * time.Second), Cost: 0.25}}
+	xy := spendSeries(calls, t0, time.Second)
+	want := [][2]float64{{0, 0}, {2, 0.5}, {5, 0.75}}
+	if len(xy) != len(want) {
+		t.Fatalf("series %v", xy)
+	}
+	for i, w := range want {
+		if xy[i].X != w[0] || xy[i].Y != w[1] {
+			t.Errorf("point %d = %v, want %v", i, xy[i], w)
+		}
+	}
+}

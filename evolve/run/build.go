@@ -1,0 +1,187 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// Run is a search assembled from a configuration: the engine with its
+// evaluator, gate, catalog, seed and resolver, ready for Engine.Run.
+// Close releases what Build started (worker pools, the gate, the table),
+// not the store, which the caller opened.
+type Run struct {
+	Config Config
+	Engine *evolve.Engine
+	closed []func() error
+}
+
+// Close stops the evaluator and the gate.
+func (r *Run) Close() error {
+	var first error
+	for i := len(r.closed) - 1; i >= 0; i-- {
+		if err := r.closed[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	r.closed = nil
+	return first
+}
+
+// Build assembles the engine of cfg over store: the evaluator named by
+// run.evaluator (with the dry-run gate for local training), the catalog,
+// the seed tree and the resolver the strategy needs. The caller may still
+// set Events and Abort on the engine. Errors caused by cfg or the files it
+// names match ErrInput.
+func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logger) (*Run, error) {
+	// One seed drives the whole run, the offline resolver's draws included.
+	cfg.LLM.Seed = cfg.Evolve.Seed
+	job, err := cfg.Train.Job("", "", int64(cfg.Evolve.Seed))
+	if err != nil {
+		return nil, Input(err)
+	}
+	r := &Run{Config: cfg}
+	eng := &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Evolve.Planner, cfg.Evolve.Seed),
+		Config: cfg.Evolve, Job: job, Log: log}
+	r.Engine = eng
+	if err := r.evaluator(ctx, store, log); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if err := r.resolve(store, log); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// evaluator sets up the evaluator named by run.evaluator.
+func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logger) error {
+	cfg, eng := r.Config, r.Engine
+	switch cfg.Run.Evaluator {
+	case "tabular":
+		tab, err := train.OpenTabular(train.TabularConfig{Table: cfg.Run.Table, Dataset: cfg.Run.TabularDataset})
+		if err != nil {
+			return Input(err)
+		}
+		r.closed = append(r.closed, tab.Close)
+		if err := UseTable(eng, tab, cfg.Run.TabularDataset); err != nil {
+			return Input(err)
+		}
+	case "slurm":
+		slurm, err := train.NewSlurm(ctx, cfg.Train.Slurm, train.SlurmOptions{
+			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log,
+			// The Slurm job ID is stored at submission, so a resume after
+			// kill -9 re-attaches instead of submitting a second copy.
+			OnSubmit: func(id, handle string) {
+				if err := store.SetHandle(context.WithoutCancel(ctx), id, handle); err != nil {
+					log.Error("storing slurm job id", "candidate", id, "job", handle, "err", err)
+				}
+			},
+		})
+		if err != nil {
+			return err
+		}
+		r.closed = append(r.closed, slurm.Close)
+		eng.Evaluator = slurm
+	default:
+		local, err := train.NewLocal(ctx, cfg.Train, log)
+		if err != nil {
+			return Input(err)
+		}
+		r.closed = append(r.closed, local.Close)
+		eng.Evaluator = local
+		if cfg.Evolve.DryRun {
+			gate, err := train.NewGate(local.Python(), train.GateOptions{
+				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log})
+			if err != nil {
+				return err
+			}
+			r.closed = append(r.closed, gate.Close)
+			eng.DryRun = gate
+		}
+	}
+	return nil
+}
+
+// resolve loads the catalog and the seed, and sets up the resolver, coder
+// or screener the strategy needs.
+func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
+	cfg, eng := r.Config, r.Engine
+	if cfg.Run.Catalog != "" {
+		cat, err := mine.LoadCatalog(cfg.Run.Catalog)
+		if err != nil {
+			return Input(fmt.Errorf("run.catalog: %w", err))
+		}
+		specs := cat.Specs()
+		eng.Catalog = specs
+		for _, id := range slices.Sorted(maps.Keys(specs)) {
+			eng.Modules = append(eng.Modules, specs[id])
+		}
+		log.Info("catalog loaded", "path", cfg.Run.Catalog, "usable_modules", len(eng.Modules))
+	}
+	seed, err := SeedTree(cfg.Evolve.SeedArch, eng.Job.Input, eng.Job.Classes, eng.Catalog)
+	if err != nil {
+		return Input(err)
+	}
+	eng.Seeds = []*tree.Tree{seed}
+
+	switch cfg.Evolve.Strategy {
+	case evolve.StrategyThompson, evolve.StrategySurrogate:
+		res, err := llm.New(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log))
+		if err != nil {
+			return Input(err)
+		}
+		eng.Resolver = res
+	}
+	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
+		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
+			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
+		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
+			return Input(err)
+		}
+	}
+	if cfg.Evolve.Strategy == evolve.StrategySurrogate {
+		if eng.Screener, err = evolve.NewSurrogateScreener(cfg.Evolve.Surrogate); err != nil {
+			return Input(err)
+		}
+	}
+	return nil
+}
+
+// SeedTree builds the starting architecture: a built-in seed name or a
+// tree JSON file, validated against the catalog.
+func SeedTree(arch string, input [3]int, classes int, cat tree.Catalog) (*tree.Tree, error) {
+	var t *tree.Tree
+	var err error
+	if slices.Contains(tree.Seeds(), arch) {
+		t, err = tree.Seed(arch, tree.Shape{C: input[0], H: input[1], W: input[2]}, classes)
+		if err != nil {
+			return nil, fmt.Errorf("evolve.seed_arch: %w", err)
+		}
+	} else {
+		data, rerr := os.ReadFile(arch)
+		if rerr != nil {
+			return nil, fmt.Errorf("evolve.seed_arch: %q is neither a built-in seed (%s) nor a readable tree file: %w", arch, strings.Join(tree.Seeds(), ", "), rerr)
+		}
+		if t, err = tree.Parse(data); err != nil {
+			return nil, fmt.Errorf("evolve.seed_arch %s: %w", arch, err)
+		}
+	}
+	if err := tree.Validate(t, cat); err != nil {
+		return nil, fmt.Errorf("evolve.seed_arch %s: %w", arch, err)
+	}
+	return t, nil
+}

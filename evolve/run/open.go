@@ -1,0 +1,119 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// MetaConfig is the store's key for the whole configuration, so that a
+// resume needs nothing but the run directory.
+const MetaConfig = "cli_config"
+
+// Create makes the run directory cfg.Run.Dir with a new store and records
+// cfg in it.
+func Create(ctx context.Context, cfg Config) (*evolve.Store, error) {
+	store, err := evolve.CreateStore(cfg.Run.Dir)
+	if err != nil {
+		return nil, Input(err)
+	}
+	if err := SaveConfig(ctx, store, cfg); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// Resume opens the run in dir for writing with the configuration stored
+// in it (run.dir set to dir). change, when not nil, edits the
+// configuration first (a new budget); the edited one is validated and
+// stored.
+func Resume(ctx context.Context, dir string, change func(*Config)) (*evolve.Store, Config, error) {
+	store, err := evolve.OpenStore(dir)
+	if err != nil {
+		return nil, Config{}, Input(err)
+	}
+	cfg, ok, err := StoredConfig(ctx, store)
+	if err == nil && !ok {
+		err = Input(fmt.Errorf("evolve: %s has no stored configuration; it was not created by arbor evolve", dir))
+	}
+	if err != nil {
+		store.Close()
+		return nil, Config{}, err
+	}
+	cfg.Run.Dir = dir
+	if change != nil {
+		change(&cfg)
+		if err := cfg.Validate(); err != nil {
+			store.Close()
+			return nil, Config{}, Input(err)
+		}
+		if err := SaveConfig(ctx, store, cfg); err != nil {
+			store.Close()
+			return nil, Config{}, err
+		}
+	}
+	return store, cfg, nil
+}
+
+// SaveConfig records cfg in the store.
+func SaveConfig(ctx context.Context, store *evolve.Store, cfg Config) error {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	return store.SetMeta(ctx, MetaConfig, string(b))
+}
+
+// StoredConfig is the configuration recorded in the store; ok is false for
+// a store that has none (not made by Create).
+func StoredConfig(ctx context.Context, s *evolve.Store) (cfg Config, ok bool, err error) {
+	raw, ok, err := s.Meta(ctx, MetaConfig)
+	if err != nil || !ok {
+		return Config{}, false, err
+	}
+	cfg = Default()
+	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		return Config{}, false, fmt.Errorf("run %s: stored configuration: %w", s.Path(), err)
+	}
+	return cfg, true, nil
+}
+
+// OpenReadOnly opens a run directory's store read-only, for reading a run
+// while a search may still write it. Every failure is bad input.
+func OpenReadOnly(dir string) (*evolve.Store, error) {
+	st, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return nil, Input(fmt.Errorf("run directory %s: %w (give the directory of a run: arbor evolve --run DIR)", dir, err))
+	case !st.IsDir():
+		return nil, Input(fmt.Errorf("run directory %s is not a directory", dir))
+	}
+	s, err := evolve.OpenStoreReadOnly(dir)
+	if err != nil {
+		return nil, Input(err)
+	}
+	return s, nil
+}
+
+// Catalog loads the module catalog named in the run's stored
+// configuration (nil when it used none).
+func Catalog(ctx context.Context, s *evolve.Store) (tree.Catalog, error) {
+	cfg, ok, err := StoredConfig(ctx, s)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if cfg.Run.Catalog == "" {
+		return nil, nil
+	}
+	cat, err := mine.LoadCatalog(cfg.Run.Catalog)
+	if err != nil {
+		return nil, fmt.Errorf("the run's catalog (run.catalog %s): %w", cfg.Run.Catalog, err)
+	}
+	return cat.Specs(), nil
+}

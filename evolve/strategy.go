@@ -1,0 +1,249 @@
+package evolve
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"time"
+
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// Strategy decides what the next candidate is. The engine owns everything
+// around the decision: the loop, the gate, the store, budgets, resume and
+// the planner's reward. A strategy only proposes: it picks a parent (or
+// none), and produces a child tree, either directly (a random sample, a
+// regularized-evolution mutation) or through the planner, the option tools
+// and a resolver (Env.Decide), or a source without a tree (codegen).
+//
+// Each strategy is one type in one file (strategy_<name>.go) and one line
+// in builtinStrategies.
+type Strategy interface {
+	// Name is the evolve.strategy value that selects it.
+	Name() string
+	// Propose returns the next proposal for proposal number seq, made with
+	// env.NewProposal. A proposal the strategy itself found unusable is
+	// returned rejected (Proposal.Reject), not as an error; an error stops
+	// the run, except ErrNoParent (nothing feasible yet: the engine waits
+	// for a job in flight).
+	Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error)
+}
+
+// StrategyChecker is implemented by strategies that need something the
+// engine may lack (a Coder, a Screener); Check runs before the search.
+type StrategyChecker interface {
+	Check(e *Engine) error
+}
+
+// ConfigValidator is implemented by strategies with settings of their
+// own (evolve.evolution, evolve.surrogate); Config.Validate calls it.
+type ConfigValidator interface {
+	ValidateConfig(c Config) error
+}
+
+// builtinStrategies is the registry: evolve.strategy names one of these.
+// Adding a strategy is its file and one line here.
+func builtinStrategies() []Strategy {
+	return []Strategy{
+		thompsonStrategy{},
+		randomStrategy{},
+		evolutionStrategy{},
+		codegenStrategy{},
+		surrogateStrategy{},
+	}
+}
+
+// StrategyNames lists the built-in strategies, in registry order.
+func StrategyNames() []string {
+	var names []string
+	for _, s := range builtinStrategies() {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
+// LookupStrategy returns the built-in strategy with the given name.
+func LookupStrategy(name string) (Strategy, error) {
+	for _, s := range builtinStrategies() {
+		if s.Name() == name {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v", name, StrategyNames())
+}
+
+// ErrNoParent means nothing feasible can be a parent yet.
+var ErrNoParent = errNoParent
+
+// Proposal is a child before the gate: its candidate row, partly filled
+// by the strategy (Op, Category, Path, Module, Args, Transform,
+// Rationale, LLM usage), and its tree.
+type Proposal struct {
+	// Candidate is the row to store. The engine fills Seq, ID, Strategy and
+	// ProposedAt (NewProposal) and, at the gate, the hashes, counts, source
+	// and status.
+	Candidate *Candidate
+	// Child is the proposed tree; nil for a strategy without trees
+	// (codegen), which sets Candidate.Source instead.
+	Child *tree.Tree
+	// Planned: Op and Category came from the planner, so the planner
+	// learns from the proposal's outcome (a gate rejection is a failure).
+	Planned bool
+	// gated: the cheap gate already ran (surrogate screening gates its K
+	// children itself); the engine does not run it again.
+	gated bool
+	start time.Time
+}
+
+// Reject marks the proposal rejected at stage, with a reason, and returns it.
+func (p *Proposal) Reject(stage, format string, a ...any) *Proposal {
+	p.Candidate.Status = StatusRejected
+	p.Candidate.Gate = stage
+	p.Candidate.Reason = fmt.Sprintf(format, a...)
+	return p
+}
+
+// Rejected reports whether the proposal has been rejected.
+func (p *Proposal) Rejected() bool { return p.Candidate.Status == StatusRejected }
+
+// SetParent records the parent the child derives from.
+func (p *Proposal) SetParent(c *Candidate) { p.Candidate.ParentID = c.ID }
+
+// SetUsage records what the LLM spent on the proposal.
+func (p *Proposal) SetUsage(u llm.Usage) {
+	p.Candidate.Fallback = p.Candidate.Fallback || u.Fallback
+	p.Candidate.LLMTokens += u.PromptTokens + u.CompletionTokens
+	p.Candidate.LLMCost += u.CostUSD
+}
+
+// Env is what a strategy may see and use of the running engine: the
+// archive, parsed trees, seeded random streams, the planner, the option
+// tools and the resolver. It is valid during Engine.Run.
+type Env struct{ e *Engine }
+
+// Config is the run's evolve configuration.
+func (v *Env) Config() Config { return v.e.Config }
+
+// Engine is the running engine, for the fields a strategy needs (Coder,
+// Screener, Resolver, Catalog, Modules).
+func (v *Env) Engine() *Engine { return v.e }
+
+// NewProposal starts proposal number seq.
+func (v *Env) NewProposal(seq int64) *Proposal {
+	return &Proposal{start: time.Now(), Candidate: &Candidate{Seq: seq, ID: candidateID(seq), Strategy: v.e.Config.Strategy,
+		Reward: -1, ProposedAt: time.Now().UTC()}}
+}
+
+// Rand is a random stream that depends only on the run seed, the trial
+// (usually the proposal number) and the stream's name, so a resumed run
+// draws exactly what an uninterrupted one would. Streams with different
+// names are independent.
+func (v *Env) Rand(trial int64, stream string) *rand.Rand {
+	return v.e.rngFor(trial, streamID(stream))
+}
+
+// Named random streams of a proposal. The first ones keep the numbers the
+// engine has always used, so runs stay reproducible across versions.
+const (
+	StreamParent  = "parent"
+	StreamOp      = "op"
+	StreamOptions = "options"
+	StreamResolve = "resolve"
+	StreamChild   = "child"
+	StreamPalette = "palette"
+)
+
+func streamID(name string) uint64 {
+	switch name {
+	case StreamParent:
+		return rngParent
+	case StreamOp:
+		return rngOp
+	case StreamOptions:
+		return rngOptions
+	case StreamResolve:
+		return rngResolve
+	case StreamChild:
+		return rngChild
+	case StreamPalette:
+		return rngPalette
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64() | 1<<63 // never one of the numbered streams
+}
+
+// Feasible returns the trained-OK candidates in finishing order (the
+// ages regularized evolution needs). The slice must not be modified.
+func (v *Env) Feasible() []*Candidate { return v.e.arch.feasible }
+
+// Population is the most recent size feasible candidates.
+func (v *Env) Population(size int) []*Candidate { return v.e.arch.population(size) }
+
+// Ranked returns the feasible candidates, best validation accuracy first.
+func (v *Env) Ranked() []*Candidate { return ranked(v.e.arch.feasible) }
+
+// Candidates returns every candidate in proposal order, rejected ones
+// included. The slice must not be modified.
+func (v *Env) Candidates() []*Candidate { return v.e.arch.order }
+
+// Candidate returns the candidate with the given ID, or nil.
+func (v *Env) Candidate(id string) *Candidate { return v.e.arch.byID[id] }
+
+// Best is the feasible candidate with the best validation accuracy, or nil.
+func (v *Env) Best() *Candidate { return v.e.arch.best }
+
+// LastWin is the most recent candidate with reward 1, or nil.
+func (v *Env) LastWin() *Candidate { return v.e.arch.lastWin }
+
+// SelectParent draws a parent as evolve.parents configures; nil when
+// nothing is feasible yet.
+func (v *Env) SelectParent(rng *rand.Rand) *Candidate {
+	return v.e.arch.selectParent(v.e.Config.Parents, rng)
+}
+
+// Tree returns a candidate's parsed tree (nil for a codegen candidate).
+func (v *Env) Tree(c *Candidate) (*tree.Tree, error) {
+	t, err := v.e.treeOf(c)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, fmt.Errorf("evolve: candidate %s has no tree", c.ID)
+	}
+	return t, nil
+}
+
+// Planner is the run's hierarchical Thompson sampler.
+func (v *Env) Planner() *Planner { return v.e.Planner }
+
+// UsableOps are the planner's configured operations that can be applied
+// now (repeat needs an earlier success).
+func (v *Env) UsableOps() []string { return v.e.usableOps() }
+
+// Duplicate returns the ID of an earlier candidate with the same
+// structural hash or normalized-code hash ("" for none).
+func (v *Env) Duplicate(hash, codeHash string) string {
+	id, _, _ := v.e.arch.duplicateOf(hash, codeHash)
+	return id
+}
+
+// Gate runs the cheap gate (shapes, space, constraints, dedup) on p now,
+// so a strategy can compare gated children; the engine does not run it a
+// second time.
+func (v *Env) Gate(p *Proposal) {
+	if p.Child != nil && !p.Rejected() {
+		v.e.cheapGate(p)
+	}
+	p.gated = true
+}
+
+// Decide is the planner path for one child of parent: the options of
+// operation op, a resolver's choice among them in prompt category cat,
+// and the transformation applied. trial keys the random streams. A nil
+// resolver means a seeded uniform offline choice.
+func (v *Env) Decide(ctx context.Context, p *Proposal, parent *Candidate, op, cat string, resolver llm.Resolver, trial int64) (*Proposal, error) {
+	return v.e.decide(ctx, p, parent, op, cat, resolver, trial)
+}

@@ -1,0 +1,83 @@
+package evolve
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// hillClimb is a plug-in strategy defined outside the registry: it always
+// mutates the best candidate, with a uniform operation and option.
+type hillClimb struct{ proposals int }
+
+func (h *hillClimb) Name() string { return "hill-climb" }
+
+func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
+	h.proposals++
+	best := env.Best()
+	if best == nil {
+		return nil, ErrNoParent
+	}
+	return randomMutation(ctx, env, env.NewProposal(seq), best, seq)
+}
+
+func TestPluginStrategy(t *testing.T) {
+	table := loadTable(t)
+	s, err := CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := nb201Engine(t, table, s, 3, 15, nil)
+	h := &hillClimb{}
+	e.Strategy = h
+	if err := e.Run(context.Background()); err == nil || !strings.Contains(err.Error(), `the config says "thompson"`) {
+		t.Fatalf("a plug-in under another strategy's name: got %v", err)
+	}
+	e.Config.Strategy = h.Name()
+	runEngine(t, e)
+	cs, err := s.Candidates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained := 0
+	for _, c := range cs {
+		if c.Op == OpSeed {
+			continue
+		}
+		if c.Strategy != "hill-climb" {
+			t.Fatalf("%s stored strategy %q", c.ID, c.Strategy)
+		}
+		if c.Status == StatusTrained {
+			trained++
+		}
+	}
+	if trained != 14 || h.proposals < 14 {
+		t.Fatalf("trained %d children in %d proposals, want 14", trained, h.proposals)
+	}
+}
+
+func TestStrategyRegistry(t *testing.T) {
+	for _, name := range StrategyNames() {
+		s, err := LookupStrategy(name)
+		if err != nil || s.Name() != name {
+			t.Fatalf("LookupStrategy(%q) = %v, %v", name, s, err)
+		}
+		cfg := DefaultConfig()
+		cfg.Strategy = name
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("default config with strategy %s: %v", name, err)
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.Strategy = "bogus"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "evolve.strategy") {
+		t.Fatalf("unknown strategy: %v", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Strategy = StrategyEvolution
+	cfg.Evolution.Sample = cfg.Evolution.Population + 1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "evolve.evolution.sample") {
+		t.Fatalf("evolution's own settings are not validated: %v", err)
+	}
+}
