@@ -22,8 +22,9 @@ type bundler struct {
 	// renames gives the bundle-wide name of a global as a file sees it,
 	// for names that two files define differently (see bundle).
 	renames map[nameKey]string
-	// clash is the first such name found: the second definer.
-	clash *nameKey
+	// clash is the first such name found: the second definer, and the
+	// first.
+	clash, clashPrev *nameKey
 }
 
 type definer struct {
@@ -59,11 +60,15 @@ func bundle(ri *rootIndex, f *srcFile, c *classFacts) (string, error) {
 		if clash == nil || attempt >= 8 {
 			return src, err
 		}
-		if _, done := renames[*clash]; done {
+		if clash[0] == (nameKey{f, c.Name}) && clash[1].f != nil {
+			clash[0] = clash[1] // the class keeps its name: rename the other
+		}
+		k := clash[0]
+		if _, done := renames[k]; done {
 			return src, err
 		}
-		stem := strings.TrimSuffix(clash.f.rel[strings.LastIndexByte(clash.f.rel, '/')+1:], ".py")
-		renames[*clash] = clash.name + "_" + sanitizeIdent(stem)
+		stem := strings.TrimSuffix(k.f.rel[strings.LastIndexByte(k.f.rel, '/')+1:], ".py")
+		renames[k] = k.name + "_" + sanitizeIdent(stem)
 	}
 }
 
@@ -77,7 +82,7 @@ func sanitizeIdent(s string) string {
 	return string(b)
 }
 
-func bundleOnce(ri *rootIndex, f *srcFile, c *classFacts, renames map[nameKey]string) (string, *nameKey, error) {
+func bundleOnce(ri *rootIndex, f *srcFile, c *classFacts, renames map[nameKey]string) (string, *[2]nameKey, error) {
 	b := newBundler(ri)
 	b.renames = renames
 	if q := qualify(f.mod, c.Path); isAnchorQual(q) {
@@ -97,7 +102,10 @@ func bundleOnce(ri *rootIndex, f *srcFile, c *classFacts, renames map[nameKey]st
 		b.chunks = append(b.chunks, b.renamed(f, dedent(string(src), c.Indent)))
 	}
 	if b.err != nil {
-		return "", b.clash, b.err
+		if b.clash != nil {
+			return "", &[2]nameKey{*b.clash, *b.clashPrev}, b.err
+		}
+		return "", nil, b.err
 	}
 	var sb strings.Builder
 	for _, s := range b.futures {
@@ -395,6 +403,7 @@ func (b *bundler) defineOnly(name string, k unitKey, text string) bool {
 		if prev.k.f != k.f {
 			if b.clash == nil && k.f != nil {
 				b.clash = &nameKey{k.f, b.original(k.f, name)}
+				b.clashPrev = &nameKey{prev.k.f, b.original(prev.k.f, name)}
 			}
 			b.fail(fmt.Errorf("bundle name collision: %s is defined in both %s and %s", name, prev.k.f.rel, k.f.rel))
 		}

@@ -194,13 +194,21 @@ func guessArgs(params []Param) (g *Guess, missing []string) {
 	g = &Guess{Fixed: map[string]any{}}
 	byName := map[string]Param{}
 	var same, hidden []string
+	// An image classifier (in_chans=3 and num_classes) is a whole model,
+	// not a block: its input-channel argument is not taken as a width.
+	wholeModel := false
+	for _, p := range params {
+		if strings.EqualFold(p.Name, "num_classes") {
+			wholeModel = true
+		}
+	}
 	for _, p := range params {
 		byName[p.Name] = p
 		if p.Kind == "var-positional" || p.Kind == "var-keyword" {
 			continue
 		}
 		role := widthRole(p.Name)
-		if role != "" && !isWidthSized(p) {
+		if role != "" && (!isWidthSized(p) || (wholeModel && smallDefault(p))) {
 			role = ""
 		}
 		switch role {
@@ -235,6 +243,10 @@ func guessArgs(params []Param) (g *Guess, missing []string) {
 		}
 		if strings.EqualFold(p.Name, "batch_first") {
 			g.Fixed[p.Name] = true // the token layout is (B, N, C)
+			continue
+		}
+		if strings.EqualFold(p.Name, "num_classes") {
+			g.Fixed[p.Name] = 10 // a head's output, not ImageNet's 1000
 			continue
 		}
 		if k := callableKind(p); k != "" {
@@ -343,4 +355,15 @@ func isWidthSized(p Param) bool {
 		}
 	}
 	return ok && f >= 8 && f == float64(int(f))
+}
+
+// smallDefault: a width-named argument defaulting to fewer than 8 channels
+// (in_chans=3, an image's).
+func smallDefault(p Param) bool {
+	var v any
+	if !p.HasDefault || p.Literal == nil || json.Unmarshal(p.Literal, &v) != nil {
+		return false
+	}
+	f, ok := v.(float64)
+	return ok && f < 8
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strings"
 	"sort"
 	"sync"
 
@@ -130,12 +131,18 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 		m.ProbeErr = fmt.Sprintf("forward takes %d tensor inputs; only single-input modules fit a sequence", m.TensorInputs)
 		return nil
 	}
+	if wholeClassifier(m.Params) {
+		// Built at full ImageNet size, these take seconds to construct and
+		// are models, not blocks; not probing them keeps `arbor mine` fast.
+		m.ProbeErr = "a whole image classifier (in_chans=3 and num_classes): not a block for a tree"
+		return nil
+	}
 	g := m.Guess
 	kw := map[string]any{}
 	for k, v := range g.Fixed {
 		kw[k] = v
 	}
-	req := probeRequest{ID: m.ID, Name: m.Name, QualName: m.QualName, Source: m.Source, Kwargs: kw,
+	req := probeRequest{ModuleID: m.ID, Name: m.Name, QualName: m.QualName, Source: m.Source, Kwargs: kw,
 		InArg: g.InArg, OutArg: g.OutArg, StrideArg: g.StrideArg, Widths: cfg.ProbeWidths, HW: cfg.RefHW,
 		Divisors: g.Divisors, SoftTimeout: min(2, cfg.ProbeTimeout.Seconds()/4)}
 	if len(g.Callables) > 0 {
@@ -201,7 +208,10 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 		in.OutLinear = &[2]float64{r.OutLinear[0], r.OutLinear[1]}
 		in.SameWidth, in.OutArg = false, ""
 	}
-	in.Downsample, in.OutHW = r.Downsample, r.OutHW
+	in.Downsample, in.OutHW, in.HWAdd = r.Downsample, r.OutHW, r.HWAdd
+	if r.HW > 0 {
+		in.RefHW = r.HW
+	}
 	if r.WidthMultiple > 1 {
 		in.WidthMultiple = r.WidthMultiple
 	}
@@ -286,4 +296,19 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// wholeClassifier: a constructor with an image's input channels (a 3-channel
+// default) and num_classes is a complete model (timm's ConvNeXt, Xception).
+func wholeClassifier(params []Param) bool {
+	var classes, image bool
+	for _, p := range params {
+		switch strings.ToLower(p.Name) {
+		case "num_classes":
+			classes = true
+		case "in_chans", "in_chs", "in_channels", "input_channels":
+			image = p.HasDefault && strings.TrimSpace(p.Default) == "3"
+		}
+	}
+	return classes && image
 }

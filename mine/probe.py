@@ -85,11 +85,11 @@ def count_macs(m, x):
 
 # The layouts a module may expect, tried in this order: the tree's own
 # NCHW first, then (B, N, C) tokens, channels-last and (B, C, L).
-LAYOUTS = ["nchw", "tokens", "nhwc", "ncl"]
+LAYOUTS = ["nchw", "pooled", "tokens", "nhwc", "ncl"]
 
 # Kinds of callable arguments by layout: where the channels sit decides
 # which norm fits.
-NORM_KIND = {"nchw": "norm", "tokens": "token-norm", "nhwc": "token-norm", "ncl": "seq-norm"}
+NORM_KIND = {"nchw": "norm", "pooled": "norm", "tokens": "token-norm", "nhwc": "token-norm", "ncl": "seq-norm"}
 
 _preambles = {}
 
@@ -134,9 +134,12 @@ def to_chw(layout, y, batch, hw):
     """The output as (C, H, W), or an error when the layout is not kept."""
     if not torch.is_tensor(y):
         raise TypeError("forward returned %s, not a tensor" % type(y).__name__)
-    want = 3 if layout in ("tokens", "ncl") else 4
+    want = {"tokens": 3, "ncl": 3, "pooled": 2}.get(layout, 4)
     if y.dim() != want or y.shape[0] != batch:
-        raise ValueError("output shape %s is not %s" % (tuple(y.shape), {"nchw": "(N, C, H, W)", "tokens": "(N, L, C)", "nhwc": "(N, H, W, C)", "ncl": "(N, C, L)"}[layout]))
+        raise ValueError("output shape %s is not %s" % (tuple(y.shape), {"nchw": "(N, C, H, W)", "pooled": "(N, C)", "tokens": "(N, L, C)", "nhwc": "(N, H, W, C)", "ncl": "(N, C, L)"}[layout]))
+    if layout == "pooled":
+        # A pooling head: NCHW in, (N, C) out, used as (N, C, 1, 1).
+        return [int(y.shape[1]), 1, 1]
     if layout == "tokens":
         if y.shape[1] != hw * hw:
             raise ValueError("token count changed from %d to %d" % (hw * hw, y.shape[1]))
@@ -297,6 +300,9 @@ def probe_layout(cls, req, layout):
             raise ValueError(why)
         if h1 == h2:
             out["out_hw"] = h1
+        elif h2 - 2 * hw == h1 - hw:
+            # Padding (+2) or an unpadded kernel (-2): a fixed change.
+            out["hw_add"] = h1 - hw
         elif h1 > 0 and hw % h1 == 0 and (2 * hw) % h2 == 0 and hw // h1 == (2 * hw) // h2 and hw // h1 >= 2:
             out["downsample"] = hw // h1
         else:
@@ -314,7 +320,7 @@ def probe_layout(cls, req, layout):
                 out["same_width_error"] = "%s: %s" % (type(e).__name__, e)
     out["stride_ok"] = False
     sa = req.get("stride_arg")
-    if sa and layout in ("nchw", "nhwc") and not out.get("downsample") and not out.get("out_hw"):
+    if sa and layout in ("nchw", "nhwc") and not out.get("downsample") and not out.get("out_hw") and not out.get("hw_add"):
         try:
             shape, _, _ = run(cls, req, layout, w0, (w0 // ratio) if req.get("out_arg") else None, {sa: 2})
             half = int(math.ceil(hw / 2.0))
@@ -338,20 +344,38 @@ def probe_layout(cls, req, layout):
     return out
 
 
+# Errors that say the dummy input is too small for the module (a 16x16
+# patch embedding): worth one more try at a larger input.
+TOO_SMALL = ("Kernel size can't be greater", "must be divisible by patch size", "Input height", "Input image height")
+
+
+def probe_layouts(cls, req):
+    first = None
+    for layout in LAYOUTS:
+        try:
+            out = probe_layout(cls, req, layout)
+            out["hw"] = req["hw"]
+            return out
+        except Exception as e:
+            if first is None:
+                first = e
+            # A constructor that fails fails in every layout.
+            if isinstance(e, TypeError) and "__init__" in str(e):
+                break
+    raise first
+
+
 def probe(req, n):
     mod, cls = load(req, n)
     try:
-        first = None
-        for layout in LAYOUTS:
-            try:
-                return probe_layout(cls, req, layout)
-            except Exception as e:
-                if first is None:
-                    first = e
-                # A constructor that fails fails in every layout.
-                if isinstance(e, TypeError) and "__init__" in str(e):
-                    break
-        raise first
+        try:
+            return probe_layouts(cls, req)
+        except Exception as e:
+            if not any(t in str(e) for t in TOO_SMALL) or req["hw"] >= 32:
+                raise
+            big = dict(req)
+            big["hw"] = 32
+            return probe_layouts(cls, big)
     finally:
         sys.modules.pop(mod.__name__, None)
 

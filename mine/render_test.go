@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -119,7 +120,7 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 	want := strings.Count(jobs.String(), "\n")
 	cmd := exec.Command(py, "-c", renderHarness)
 	cmd.Dir = dir
-	cmd.Env = append(scrubbedEnv(os.Environ()), "OMP_NUM_THREADS=1")
+	cmd.Env = child.Env("OMP_NUM_THREADS=1")
 	cmd.Stdin = &jobs
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -163,7 +164,7 @@ func TestSampledUsableModulesRunInResNet20(t *testing.T) {
 	}
 	cmd := exec.Command(py, "-c", stageHarness)
 	cmd.Dir = dir
-	cmd.Env = append(scrubbedEnv(os.Environ()), "OMP_NUM_THREADS=1")
+	cmd.Env = child.Env("OMP_NUM_THREADS=1")
 	cmd.Stdin = &jobs
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -52,6 +52,9 @@ type ModuleSpec struct {
 	// k x k whatever the input (a global pool).
 	Downsample int `json:"downsample,omitempty"`
 	OutHW      int `json:"out_hw,omitempty"`
+	// HWAdd d != 0: H and W change by d (a padding layer +2, an unpadded
+	// 3x3 pool -2).
+	HWAdd int `json:"hw_add,omitempty"`
 	// WidthMultiple > 1: the input width must be a multiple of it (found
 	// by the probe, e.g. a GroupNorm(32) built inside the module).
 	WidthMultiple int `json:"width_multiple,omitempty"`
@@ -77,6 +80,9 @@ const (
 	LayoutTokens = "tokens" // (B, H*W, C): ViT-style token sequences
 	LayoutNHWC   = "nhwc"   // (B, H, W, C): channels-last, Swin and ConvNeXt blocks
 	LayoutNCL    = "ncl"    // (B, C, H*W): 1-D layers over the flattened pixels
+	// LayoutPooled takes NCHW and returns (B, C): a pooling head; the tree
+	// sees (C, 1, 1), as after adaptiveavgpool2d.
+	LayoutPooled = "pooled"
 )
 
 // WidthRule says the width must be divisible by argument Arg's value;

@@ -113,6 +113,12 @@ func moduleCallAt(n *Node, m *ModuleSpec, in Shape, p *pathRef) (moduleCall, err
 	switch {
 	case m.OutHW > 0:
 		c.out.H, c.out.W = m.OutHW, m.OutHW
+	case m.HWAdd != 0:
+		c.out.H, c.out.W = in.H+m.HWAdd, in.W+m.HWAdd
+		if c.out.H < 1 || c.out.W < 1 {
+			return c, &ShapeError{Path: p.String(), Want: Shape{in.C, 1 - m.HWAdd, 1 - m.HWAdd}, Got: in,
+				Reason: fmt.Sprintf("module %q changes H and W by %d, which leaves nothing of a %dx%d input", n.Module, m.HWAdd, in.H, in.W)}
+		}
 	case m.Downsample > 1:
 		s := m.Downsample
 		if in.H%s != 0 || in.W%s != 0 {
@@ -139,7 +145,7 @@ func (c moduleCall) counts(m *ModuleSpec, in Shape) (params, macs int64) {
 	if m.RefHW > 0 {
 		// MACs follow the input's resolution for modules that resize.
 		hw := float64(c.out.H * c.out.W)
-		if m.Downsample > 1 || m.OutHW > 0 {
+		if m.Downsample > 1 || m.OutHW > 0 || m.HWAdd != 0 {
 			hw = float64(in.H * in.W)
 		}
 		mac *= hw / float64(m.RefHW*m.RefHW)
@@ -274,6 +280,8 @@ func layoutHelper(layout string) (int, bool) {
 		return helperNHWC, true
 	case LayoutNCL:
 		return helperNCL, true
+	case LayoutPooled:
+		return helperPooled, true
 	}
 	return 0, false
 }

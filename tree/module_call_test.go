@@ -1,6 +1,7 @@
 package tree
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 	"testing"
@@ -103,6 +104,20 @@ class Merge(nn.Module):
 class GPool(nn.Module):
     def forward(self, x):
         return nn.functional.adaptive_avg_pool2d(x, 1)
+
+
+class Pad(nn.Module):
+    def forward(self, x):
+        return nn.functional.pad(x, (1, 1, 1, 1))
+
+
+class MeanHead(nn.Module):
+    def __init__(self, in_features):
+        super().__init__()
+        self.fc = nn.Linear(in_features, 8)
+
+    def forward(self, x):
+        return self.fc(x.mean((2, 3)))
 `
 
 func layoutCatalog() MapCatalog {
@@ -125,6 +140,9 @@ func layoutCatalog() MapCatalog {
 		"t/merge": {ID: "t/merge", Name: "Merge", Source: srcResize, InArg: "dim", SameWidth: true, Inputs: 1, Downsample: 2,
 			ParamPoly: [3]float64{0, 0, 4}, RefHW: 12},
 		"t/gpool": {ID: "t/gpool", Name: "GPool", Source: srcResize, SameWidth: true, Inputs: 1, OutHW: 1, RefHW: 12},
+		"t/head": {ID: "t/head", Name: "MeanHead", Source: srcResize, InArg: "in_features", Inputs: 1, Layout: LayoutPooled, OutHW: 1,
+			OutLinear: &[2]float64{8, 0}, ParamPoly: [3]float64{8, 8, 0}, RefHW: 12},
+		"t/pad": {ID: "t/pad", Name: "Pad", Source: srcResize, SameWidth: true, Inputs: 1, HWAdd: 2, RefHW: 12},
 		"t/seq": {ID: "t/seq", Name: "Seq1d", Source: srcSeq, InArg: "channels", SameWidth: true, PreservesShape: true, Inputs: 1,
 			Layout: LayoutNCL, ParamPoly: [3]float64{0, 1, 3}, RefHW: 12},
 	}
@@ -146,6 +164,7 @@ func TestModuleContractShapes(t *testing.T) {
 		params int64 // of the modules alone (exact cases)
 		exact  bool
 		errArg string // an *ArgError on this argument, or a *ShapeError when "shape"
+		hw     int    // output H and W when not the input's 8
 	}{
 		{name: "tokens", mods: []*Node{Module("m", "t/tokens", nil)}, width: 16, params: 16*16 + 16, exact: true},
 		{name: "tokens with GELU swapped for SiLU", mods: []*Node{Module("m", "t/tokens", A("act_layer", "SiLU"))}, width: 16, params: 16*16 + 16, exact: true},
@@ -157,9 +176,11 @@ func TestModuleContractShapes(t *testing.T) {
 		{name: "groups 8 divides 16", mods: []*Node{Module("m", "t/grouped", nil)}, width: 16, params: 32, exact: true},
 		{name: "groups adapted at width 12", mods: []*Node{Op("c", "conv2d", A("out", 12)), Module("m", "t/grouped", nil)}, width: 12},
 		{name: "groups set explicitly must divide", mods: []*Node{Module("m", "t/grouped", A("groups", 3))}, errArg: "groups"},
-		{name: "patch merging halves H and W", mods: []*Node{Module("m", "t/merge", nil)}, width: 16, params: 4 * 16 * 16, exact: true},
+		{name: "patch merging halves H and W", mods: []*Node{Module("m", "t/merge", nil)}, width: 16, params: 4 * 16 * 16, exact: true, hw: 4},
 		{name: "merging needs even H and W", mods: []*Node{Op("p", "maxpool2d", A("kernel", 2, "stride", 1)), Module("m", "t/merge", nil)}, errArg: "shape"},
-		{name: "global pool", mods: []*Node{Module("m", "t/gpool", nil)}, width: 16, params: 0, exact: true},
+		{name: "global pool", mods: []*Node{Module("m", "t/gpool", nil)}, width: 16, params: 0, exact: true, hw: 1},
+		{name: "padding grows H and W", mods: []*Node{Module("m", "t/pad", nil)}, width: 16, params: 0, exact: true, hw: 10},
+		{name: "pooling head", mods: []*Node{Module("m", "t/head", nil)}, width: 8, params: 8*16 + 8, exact: true, hw: 1},
 		{name: "ncl", mods: []*Node{Module("m", "t/seq", nil)}, width: 16, params: 16*16*3 + 16, exact: true},
 	}
 	var torch []torchCase
@@ -188,6 +209,9 @@ func TestModuleContractShapes(t *testing.T) {
 			info := rep.Nodes["/"+last.Name]
 			if info.Out.C != tc.width {
 				t.Errorf("output width %d, want %d", info.Out.C, tc.width)
+			}
+			if hw := cmp.Or(tc.hw, 8); info.Out.H != hw || info.Out.W != hw {
+				t.Errorf("output %dx%d, want %dx%d", info.Out.H, info.Out.W, hw, hw)
 			}
 			spec, _ := cat.Module(last.Module)
 			if got := CountExact(last, spec, info.In); got != tc.exact {

@@ -14,10 +14,11 @@ const (
 	helperTokens
 	helperNHWC
 	helperNCL
+	helperPooled
 	numHelpers
 )
 
-var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL"}
+var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL", "_Pooled"}
 
 var helperSources = [numHelpers]string{
 	helperSeq: `def _seq(*named):
@@ -140,5 +141,15 @@ class _Cell(nn.Module):
     def forward(self, x):
         n, _, h, w = x.shape
         return self.m(x.flatten(2)).reshape(n, -1, h, w)
+`,
+	helperPooled: `class _Pooled(nn.Module):
+    """Layout adapter: a pooling head's (N, C) output as (N, C, 1, 1)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)[:, :, None, None]
 `,
 }
