@@ -64,11 +64,14 @@ type Module struct {
 	Reason   string   `json:"reason,omitempty"`
 	AlsoIn   []string `json:"also_in,omitempty"` // merged identical copies
 
-	Params       []Param     `json:"params"`
-	InitFrom     string      `json:"init_from,omitempty"` // class whose __init__ is inherited
-	Forward      []Param     `json:"forward,omitempty"`
-	TensorInputs int         `json:"tensor_inputs"`
-	Submodules   []Submodule `json:"submodules,omitempty"`
+	Params       []Param `json:"params"`
+	InitFrom     string  `json:"init_from,omitempty"` // class whose __init__ is inherited
+	Forward      []Param `json:"forward,omitempty"`
+	TensorInputs int     `json:"tensor_inputs"`
+	// SizeArgs: forward also takes the spatial size: "size" (x, (H, W)) or
+	// "hw" (x, H, W); the token adapter passes it.
+	SizeArgs   string      `json:"size_args,omitempty"`
+	Submodules []Submodule `json:"submodules,omitempty"`
 
 	// Guess is how the probe will call the constructor.
 	Guess *Guess `json:"guess,omitempty"`
@@ -116,6 +119,8 @@ type Interface struct {
 
 	// Layout is the tensor layout forward takes ("" NCHW; see tree.LayoutTokens).
 	Layout string `json:"layout,omitempty"`
+	// SizeArgs: the module's forward also takes (H, W) ("size") or H, W ("hw").
+	SizeArgs string `json:"size_args,omitempty"`
 	// OutRatio: the output is OutRatio x OutArg's value (Bottleneck expansion).
 	OutRatio int `json:"out_ratio,omitempty"`
 	// OutLinear: output width = OutLinear[0] + OutLinear[1] * input width.
@@ -308,7 +313,7 @@ func (m *Module) Spec() *tree.ModuleSpec {
 		Source: m.Source, InArg: in.InArg, OutArg: in.OutArg, SameWidth: in.SameWidth,
 		StrideArg: in.StrideArg, PreservesShape: in.PreservesShape, Inputs: in.Inputs,
 		FixedArgs: fixed, Tunable: tun, ParamPoly: in.ParamPoly, MACPoly: in.MACPoly, RefHW: in.RefHW,
-		Layout: in.Layout, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, HWAdd: in.HWAdd, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
+		Layout: in.Layout, SizeArgs: in.SizeArgs, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, HWAdd: in.HWAdd, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
 		WidthRules: append([]tree.WidthRule(nil), in.WidthRules...), CallableArgs: append([]tree.CallableArg(nil), in.CallableArgs...),
 	}
 	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg && in.OutRatio <= 1 {

@@ -22,6 +22,9 @@ type Guess struct {
 	// Optional marks those with a default of their own.
 	Callables map[string]string `json:"callables,omitempty"`
 	Optional  map[string]bool   `json:"optional,omitempty"`
+	// NoneDefault are optional callables whose default is None; the probe
+	// passes the table's default when the module calls the None.
+	NoneDefault map[string]bool `json:"none_default,omitempty"`
 }
 
 // callableKind says whether an argument takes a layer class, by its name,
@@ -44,9 +47,12 @@ func callableKind(p Param) string {
 		return kind
 	}
 	d := strings.TrimSpace(p.Default)
-	if d == "None" || d == "" {
-		// None often means "no such layer"; only a required argument or a
-		// class default is replaced or offered alternatives.
+	if d == "None" {
+		// None often means "no such layer": the module keeps it unless the
+		// probe finds it calls the None (see noneDefault).
+		return kind
+	}
+	if d == "" {
 		return ""
 	}
 	if isDottedName(d) {
@@ -136,6 +142,8 @@ func fixedGuess(name string) (any, bool) {
 		return 16, true
 	case "bn_size":
 		return 4, true
+	case "patch_size", "patch_stride":
+		return 2, true
 	case "radix", "focal_level":
 		return 2, true
 	case "cardinality":
@@ -198,6 +206,16 @@ func guessArgs(params []Param) (g *Guess, missing []string) {
 	// not a block: its input-channel argument is not taken as a width.
 	wholeModel := false
 	for _, p := range params {
+		if p.HasDefault && p.Name == "flatten" && p.Default == "True" {
+			g.Fixed[p.Name] = false // a patch embedding keeps (N, C, H, W)
+			continue
+		}
+		if p.HasDefault && (p.Name == "img_size" || p.Name == "image_size") {
+			// A patch embedding checks its input against img_size; None
+			// (timm) makes it follow the input.
+			g.Fixed[p.Name] = nil
+			continue
+		}
 		if strings.EqualFold(p.Name, "num_classes") {
 			wholeModel = true
 		}
@@ -245,6 +263,16 @@ func guessArgs(params []Param) (g *Guess, missing []string) {
 			g.Fixed[p.Name] = true // the token layout is (B, N, C)
 			continue
 		}
+		if p.HasDefault && p.Name == "flatten" && p.Default == "True" {
+			g.Fixed[p.Name] = false // a patch embedding keeps (N, C, H, W)
+			continue
+		}
+		if p.HasDefault && (p.Name == "img_size" || p.Name == "image_size") {
+			// A patch embedding checks its input against img_size; None
+			// (timm) makes it follow the input.
+			g.Fixed[p.Name] = nil
+			continue
+		}
 		if strings.EqualFold(p.Name, "num_classes") {
 			g.Fixed[p.Name] = 10 // a head's output, not ImageNet's 1000
 			continue
@@ -256,6 +284,12 @@ func guessArgs(params []Param) (g *Guess, missing []string) {
 			g.Callables[p.Name] = k
 			if p.HasDefault {
 				g.Optional[p.Name] = true
+			}
+			if p.HasDefault && strings.TrimSpace(p.Default) == "None" {
+				if g.NoneDefault == nil {
+					g.NoneDefault = map[string]bool{}
+				}
+				g.NoneDefault[p.Name] = true
 			}
 			continue
 		}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"strings"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/arbor-nas/arbor/tree"
@@ -144,7 +145,7 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	}
 	req := probeRequest{ModuleID: m.ID, Name: m.Name, QualName: m.QualName, Source: m.Source, Kwargs: kw,
 		InArg: g.InArg, OutArg: g.OutArg, StrideArg: g.StrideArg, Widths: cfg.ProbeWidths, HW: cfg.RefHW,
-		Divisors: g.Divisors, SoftTimeout: min(2, cfg.ProbeTimeout.Seconds()/4)}
+		Divisors: g.Divisors, SizeArgs: m.SizeArgs, SoftTimeout: min(2, cfg.ProbeTimeout.Seconds()/4)}
 	if len(g.Callables) > 0 {
 		req.Callables = g.Callables
 		req.CallableDefaults, req.CallableExprs = map[string]string{}, map[string]string{}
@@ -155,9 +156,8 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 			req.CallableExprs[c.Name] = c.Expr
 		}
 		req.Preamble = tree.CallablePreamble()
-		for _, a := range sortedKeys(g.Optional) {
-			req.Optional = append(req.Optional, a)
-		}
+		req.Optional = sortedKeys(g.Optional)
+		req.NoneDefault = sortedKeys(g.NoneDefault)
 	}
 	r, err := p.probe(ctx, req)
 	if err != nil {
@@ -197,6 +197,9 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	if r.Layout != "nchw" {
 		in.Layout = r.Layout
 	}
+	if in.Layout == tree.LayoutTokens {
+		in.SizeArgs = m.SizeArgs
+	}
 	if r.Ratio > 1 {
 		in.OutRatio = r.Ratio
 		in.SameWidth = r.IdentityRatio || r.SameWidth
@@ -220,7 +223,7 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	}
 	for _, a := range sortedKeys(g.Callables) {
 		ca := tree.CallableArg{Arg: a, Kind: r.CallableKinds[a], Default: r.CallablesUsed[a]}
-		if g.Optional[a] {
+		if g.Optional[a] && !slices.Contains(r.CallablesRequired, a) {
 			// The module has its own default: keep it, offer the table's
 			// alternatives of the kind.
 			ca.Default = ""

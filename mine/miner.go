@@ -300,7 +300,11 @@ func modulesOf(f *srcFile) []*Module {
 		params, initFrom, perr := ctorParams(ri, f, c, 0)
 		m.Params, m.InitFrom = nonNilP(params), initFrom
 		m.Forward = forwardParams(ri, f, c, 0)
+		m.SizeArgs = sizeArgs(m.Forward)
 		m.TensorInputs = tensorInputs(m.Forward)
+		if m.SizeArgs != "" {
+			m.TensorInputs = 1 // the spatial size is passed by the token adapter
+		}
 		m.Submodules = c.Submodules
 		m.Category = categorize(c.Name, f.rel, c.Submodules)
 		switch {
@@ -462,4 +466,27 @@ func nonNilP(s []Param) []Param {
 		return []Param{}
 	}
 	return s
+}
+
+// sizeArgs recognises token blocks that take the spatial size besides the
+// tokens (PVT, Twins, CoaT, XCiT): forward(x, size) with a size-named
+// second parameter gives "size" (called with (H, W)); forward(x, H, W)
+// gives "hw". Anything else is "".
+func sizeArgs(fwd []Param) string {
+	var req []Param
+	for _, p := range fwd {
+		if p.Kind == "positional" && !p.HasDefault {
+			req = append(req, p)
+		}
+	}
+	switch {
+	case len(req) == 2:
+		switch strings.ToLower(req[1].Name) {
+		case "size", "feat_size", "hw_shape", "hw_size", "x_size", "input_size":
+			return "size"
+		}
+	case len(req) == 3 && req[1].Name == "H" && req[2].Name == "W":
+		return "hw"
+	}
+	return ""
 }

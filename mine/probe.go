@@ -40,12 +40,15 @@ type probeRequest struct {
 	StrideArg string         `json:"stride_arg,omitempty"`
 	Widths    [3]int         `json:"widths"`
 	HW        int            `json:"hw"`
+	// SizeArgs: forward also takes the spatial size ("size" or "hw").
+	SizeArgs string `json:"size_args,omitempty"`
 	// Divisors are arguments whose value must divide the width.
 	Divisors map[string]int `json:"divisors,omitempty"`
 	// Callables maps callable arguments to their kind; the probe takes the
 	// kind's default from CallableDefaults, evaluated after Preamble.
 	Callables        map[string]string `json:"callables,omitempty"`
 	Optional         []string          `json:"optional,omitempty"` // callables with a default of their own
+	NoneDefault      []string          `json:"none_default,omitempty"`
 	CallableDefaults map[string]string `json:"callable_defaults,omitempty"`
 	CallableExprs    map[string]string `json:"callable_exprs,omitempty"`
 	Preamble         string            `json:"preamble,omitempty"`
@@ -79,6 +82,8 @@ type probeReply struct {
 	OutHW         int               `json:"out_hw"`
 	CallablesUsed map[string]string `json:"callables"`
 	CallableKinds map[string]string `json:"callable_kinds"`
+	// CallablesRequired were passed in every probe run (not alternatives).
+	CallablesRequired []string `json:"callables_required"`
 }
 
 // startupTimeout covers importing torch in a fresh child.

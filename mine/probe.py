@@ -48,7 +48,7 @@ def load(req, n):
     return mod, cls
 
 
-def count_macs(m, x):
+def count_macs(m, x, extra_args=()):
     """Multiply-accumulates of the convolutions and linear layers, found by
     duck typing so that mined copies of torch's own layers count too."""
     total = [0]
@@ -76,7 +76,7 @@ def count_macs(m, x):
         elif hasattr(sub, "in_features") and w.dim() == 2:
             hooks.append(sub.register_forward_hook(linear_hook))
     try:
-        y = m(x)
+        y = m(x, *extra_args)
     finally:
         for h in hooks:
             h.remove()
@@ -168,8 +168,12 @@ def run(cls, req, layout, cin, cout, extra=None):
     m.eval()
     hw, batch = req["hw"], 2
     x = make_input(layout, batch, cin, hw)
+    size = req.get("size_args")
+    if size and layout != "tokens":
+        raise ValueError("a module taking the spatial size besides its input is probed on tokens only")
+    extra_args = {"size": ((hw, hw),), "hw": (hw, hw)}.get(size, ())
     with torch.no_grad():
-        y, macs = count_macs(m, x)
+        y, macs = count_macs(m, x, extra_args)
     shape = to_chw(layout, y, batch, hw)
     params = sum(p.numel() for p in m.parameters())
     return shape, int(params), int(macs)
@@ -249,7 +253,7 @@ def probe_layout(cls, req, layout):
     for v in (req.get("divisors") or {}).values():
         if int(v) > 1:
             d = lcm(d, int(v))
-    tries = [d] + [lcm(d, k) for k in (16, 32, 64) if lcm(d, k) != d]
+    tries = [d] + [lcm(d, k) for k in (16, 32, 64, 128) if lcm(d, k) != d]
     first = None
     for i, dd in enumerate(tries):
         widths = scaled(base, dd) if dd > 1 else base
@@ -328,6 +332,7 @@ def probe_layout(cls, req, layout):
         except Exception as e:
             out["stride_error"] = "%s: %s" % (type(e).__name__, e)
     _, names, kinds = callables_for(req, layout)
+    required = sorted(names)
     # A callable with a default of its own keeps it; the table's entry of
     # its kind is offered as an alternative only if the module runs with it.
     okw, onames, okinds = callables_for(req, layout, optional=True)
@@ -337,6 +342,7 @@ def probe_layout(cls, req, layout):
         except Exception:
             continue
         names[arg], kinds[arg] = onames[arg], okinds[arg]
+    out["callables_required"] = required
     out["callables"] = names
     out["callable_kinds"] = kinds
     out["layout"] = layout
@@ -351,7 +357,8 @@ TOO_SMALL = ("Kernel size can't be greater", "must be divisible by patch size", 
 
 def probe_layouts(cls, req):
     first = None
-    for layout in LAYOUTS:
+    # A module that takes the spatial size besides its input is a token block.
+    for layout in (["tokens"] if req.get("size_args") else LAYOUTS):
         try:
             out = probe_layout(cls, req, layout)
             out["hw"] = req["hw"]
@@ -369,7 +376,17 @@ def probe(req, n):
     mod, cls = load(req, n)
     try:
         try:
-            return probe_layouts(cls, req)
+            try:
+                return probe_layouts(cls, req)
+            except Exception as e:
+                # norm_layer=None that the module calls anyway: pass the
+                # table's default as if the argument were required.
+                none = set(req.get("none_default") or [])
+                if not none or "'NoneType' object is not callable" not in str(e):
+                    raise
+                req = dict(req)
+                req["optional"] = [a for a in (req.get("optional") or []) if a not in none]
+                return probe_layouts(cls, req)
         except Exception as e:
             if not any(t in str(e) for t in TOO_SMALL) or req["hw"] >= 32:
                 raise

@@ -120,7 +120,7 @@ func TestGuessArgs(t *testing.T) {
 }
 
 // Callable arguments are recognised by name, then by their default: a
-// required one or a class default is a callable, None or a string is not.
+// required one, a class default or None is a callable, a string is not.
 // Divisor arguments get a width rule with the value the probe will use.
 func TestGuessCallablesAndDivisors(t *testing.T) {
 	g, missing := guessArgs([]Param{p("dim"), p("norm_layer"), pd("act_layer", "nn.GELU"), pd("conv_layer", "None"),
@@ -128,11 +128,14 @@ func TestGuessCallablesAndDivisors(t *testing.T) {
 	if len(missing) != 0 {
 		t.Fatalf("missing %v", missing)
 	}
-	if got := mustJSON(g.Callables); got != `{"act_layer":"act","norm_layer":"norm"}` {
+	if got := mustJSON(g.Callables); got != `{"act_layer":"act","conv_layer":"conv","norm_layer":"norm"}` {
 		t.Errorf("callables = %s", got)
 	}
-	if got := mustJSON(g.Optional); got != `{"act_layer":true}` {
+	if got := mustJSON(g.Optional); got != `{"act_layer":true,"conv_layer":true}` {
 		t.Errorf("optional = %s", got)
+	}
+	if got := mustJSON(g.NoneDefault); got != `{"conv_layer":true}` {
+		t.Errorf("none_default = %s", got)
 	}
 	if got := mustJSON(g.Divisors); got != `{"num_heads":8}` {
 		t.Errorf("divisors = %s (groups guessed 1 is no rule, head_dim None is none)", got)

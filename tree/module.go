@@ -40,6 +40,10 @@ type ModuleSpec struct {
 	// "" is NCHW. The tree stays NCHW and renders any other layout behind
 	// a parameter-free adapter: NCHW -> layout -> module -> NCHW.
 	Layout string `json:"layout,omitempty"`
+	// SizeArgs, for LayoutTokens: forward also takes the spatial size,
+	// "size" as forward(x, (H, W)) or "hw" as forward(x, H, W) (PVT, Twins,
+	// CoaT and XCiT blocks); the adapter passes it.
+	SizeArgs string `json:"size_args,omitempty"`
 	// OutRatio k > 1: the output width is k times OutArg's value (ResNet's
 	// Bottleneck: planes * expansion 4); OutArg's value defaults to in/k.
 	OutRatio int `json:"out_ratio,omitempty"`

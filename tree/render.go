@@ -343,6 +343,11 @@ func (r *renderer) module(n *Node, in Shape) Shape {
 	}
 	r.b = append(r.b, ')')
 	if adapted {
+		if m.Layout == LayoutTokens && (m.SizeArgs == "size" || m.SizeArgs == "hw") {
+			r.b = append(r.b, ", size=\""...)
+			r.b = append(r.b, m.SizeArgs...)
+			r.b = append(r.b, '"')
+		}
 		r.b = append(r.b, ')')
 	}
 	return call.out

@@ -110,15 +110,24 @@ class _Cell(nn.Module):
         return states[-1]
 `,
 	helperTokens: `class _Tokens(nn.Module):
-    """Layout adapter: (N, C, H, W) -> (N, H*W, C) tokens -> module -> back."""
+    """Layout adapter: (N, C, H, W) -> (N, H*W, C) tokens -> module -> back.
+    size "size" also passes (H, W), "hw" passes H, W (token blocks that need
+    the spatial layout of their tokens)."""
 
-    def __init__(self, m):
+    def __init__(self, m, size=""):
         super().__init__()
         self.m = m
+        self.size = size
 
     def forward(self, x):
         n, _, h, w = x.shape
-        y = self.m(x.flatten(2).transpose(1, 2))
+        t = x.flatten(2).transpose(1, 2)
+        if self.size == "size":
+            y = self.m(t, (h, w))
+        elif self.size == "hw":
+            y = self.m(t, h, w)
+        else:
+            y = self.m(t)
         return y.transpose(1, 2).reshape(n, -1, h, w)
 `,
 	helperNHWC: `class _NHWC(nn.Module):
