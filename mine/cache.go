@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/gob"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -44,6 +43,7 @@ func loadCache(path, fp string) (*cache, error) {
 		return c, fmt.Errorf("open mining cache %s: %w", path, err)
 	}
 	defer fh.Close()
+	registerGobTypes()
 	dec := gob.NewDecoder(bufio.NewReaderSize(fh, 1<<20))
 	var h cacheHeader
 	var factsGob []byte
@@ -57,11 +57,12 @@ func loadCache(path, fp string) (*cache, error) {
 		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
 	}
 	if h.Fingerprint == fp {
-		// The catalog is stored in its JSON form: gob cannot encode the
-		// interface-typed argument values ([]any) that probes record.
-		var catJSON []byte
 		var cat Catalog
-		if err := dec.Decode(&catJSON); err == nil && json.Unmarshal(catJSON, &cat) == nil {
+		if err := dec.Decode(&cat); err == nil {
+			// gob drops empty-but-present slices; the catalog file keeps them.
+			for _, m := range cat.Modules {
+				m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
+			}
 			c.reuse = &cat
 			return c, nil
 		}
@@ -74,6 +75,14 @@ func loadCache(path, fp string) (*cache, error) {
 		c.facts = facts
 	}
 	return c, nil
+}
+
+// registerGobTypes names the concrete types that argument values (decoded
+// JSON literals held in `any`) take, which gob must know to encode them.
+// Registering the same type again is a no-op.
+func registerGobTypes() {
+	gob.Register([]any(nil))
+	gob.Register(map[string]any(nil))
 }
 
 // encodeFacts is run concurrently with resolution.
@@ -89,6 +98,7 @@ func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
 	if path == "" {
 		return nil
 	}
+	registerGobTypes()
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".mine-cache-*")
 	if err != nil {
 		return fmt.Errorf("write mining cache %s: %w", path, err)
@@ -100,10 +110,7 @@ func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
 		err = enc.Encode(factsGob)
 	}
 	if err == nil {
-		var catJSON []byte
-		if catJSON, err = cat.encode(); err == nil {
-			err = enc.Encode(catJSON)
-		}
+		err = enc.Encode(cat)
 	}
 	if err == nil {
 		err = w.Flush()
