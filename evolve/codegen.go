@@ -60,6 +60,7 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 	start := time.Now()
 	user := fmt.Sprintf("Task: %s\n\nCurrent network:\n```python\n%s```\n", c.Task, parentSource)
 	req := openai.ChatCompletionRequest{
+		//lint:ignore SA1019 max_tokens, not max_completion_tokens, is what vLLM, Ollama and llama.cpp servers read
 		Model: c.model.Name, MaxTokens: max(c.cfg.MaxTokens, 4096), Temperature: float32(c.cfg.Temperature),
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: codegenSystem},
@@ -95,6 +96,8 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 		}
 	}()
 	if err != nil {
+		// An HTTP error body may echo the key: redact before storing.
+		err = c.cfg.Redactor().Error(err)
 		rec.Outcome, rec.Error = llm.OutcomeError, err.Error()
 		return "", u, fmt.Errorf("codegen request: %w", err)
 	}
@@ -116,7 +119,7 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 		return "", u, errors.New("codegen: the answer defines no class Candidate")
 	}
 	rec.Outcome = llm.OutcomeOK
-	return src, u, nil
+	return c.cfg.Redactor().Redact(src), u, nil
 }
 
 func sha(s string) string {

@@ -119,7 +119,7 @@ func TestCodegenBaseline(t *testing.T) {
 	if sum.Codegen == nil || sum.Codegen.Proposed != 3 || sum.Codegen.Invalid != 2 {
 		t.Fatalf("codegen rate %+v, want 3 proposed, 2 invalid", sum.Codegen)
 	}
-	if sum.LLM.Calls != 3 {
-		t.Fatalf("%d LLM calls stored, want 3", sum.LLM.Calls)
+	if sum.LLM.Decisions != 3 {
+		t.Fatalf("%d LLM decisions stored, want 3", sum.LLM.Decisions)
 	}
 }

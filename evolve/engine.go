@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,12 @@ type Attacher interface {
 type Screener interface {
 	Observe(s Sample) error
 	Pick(ctx context.Context, children []Sample) (int, error)
+}
+
+// Ranker is implemented by Screeners that score children (higher is
+// better); nil scores mean the model cannot rank yet.
+type Ranker interface {
+	Scores(ctx context.Context, children []Sample) ([]float64, error)
 }
 
 // Sample is what a Screener sees of a candidate.
@@ -95,6 +102,10 @@ type Engine struct {
 	Events   func(Event)
 	Progress func(train.Progress)
 	Log      *slog.Logger
+	// Redactor cleans every string that comes from outside (the resolver's
+	// rationale, the coder's source, gate and training errors) before it is
+	// stored or published; its zero value removes the known key shapes.
+	Redactor llm.Redactor
 	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
 	Abort <-chan struct{}
 
@@ -103,6 +114,9 @@ type Engine struct {
 	arch       *archive
 	primitives []*tree.Node // insert/swap primitive palette, built once
 	optCache   map[optionsKey][]option
+	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
+	filtered   map[string]int        // children the pre-gate removed, by stage
+	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64
 	trained    int
@@ -165,7 +179,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	queue, err := e.load(ctx)
 	if err != nil {
-		return err
+		return e.Redactor.Error(err)
 	}
 	e.started = time.Now()
 
@@ -253,6 +267,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	msg := e.stopWhy
+	fatal = e.Redactor.Error(fatal)
 	switch {
 	case fatal != nil:
 		msg = "stopped by error: " + fatal.Error()
@@ -361,6 +376,7 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 	if c.Status == StatusRejected && planned {
 		e.Planner.Update(c.Op, c.Category, false)
 	}
+	c.Rationale, c.Reason = e.Redactor.Redact(c.Rationale), e.Redactor.Redact(c.Reason)
 	state, err := e.Planner.MarshalBinary()
 	if err != nil {
 		return err
@@ -370,7 +386,11 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 		e.rejected++
 		evs = append(evs, e.event(Event{Kind: EventRejected, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Gate: c.Gate, Reason: c.Reason}))
 	}
-	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs}); err != nil {
+	pre, err := json.Marshal(e.filtered)
+	if err != nil {
+		return err
+	}
+	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs, Meta: map[string]string{MetaPreGate: string(pre)}}); err != nil {
 		return err
 	}
 	e.arch.add(c)
@@ -440,14 +460,15 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 		return fmt.Errorf("evolve: evaluator failed on %s: %w", c.ID, d.err)
 	}
 	if d.res.Status == train.StatusCancelled && e.draining {
-		// Cut short by the drain: not the candidate's fault, so it is
-		// re-queued on resume without spending its one retry.
-		c.Attempts--
+		// Cut short by the drain: not the candidate's fault, so it stays
+		// pending and is re-queued on resume, its interruption on record.
+		c.Interrupted++
 		c.Result.Handle = d.res.Handle
 		return e.Store.Apply(ctx, Write{Update: c})
 	}
 	c.Result = d.res
 	c.Result.ID = c.ID
+	c.Result.Error = e.Redactor.Redact(c.Result.Error) // a child's stderr tail
 	c.FinishedAt = time.Now().UTC()
 	if d.res.Status == train.StatusOK {
 		c.Status = StatusTrained
@@ -518,6 +539,7 @@ func (e *Engine) reward(c *Candidate) int {
 // event stamps the progress counters on ev.
 func (e *Engine) event(ev Event) Event {
 	ev.Time = time.Now().UTC()
+	ev.Message, ev.Reason = e.Redactor.Redact(ev.Message), e.Redactor.Redact(ev.Reason)
 	ev.Trained = e.trained
 	ev.Budget = e.Config.Budget.Trained
 	if ev.InFlight == 0 {

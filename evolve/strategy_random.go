@@ -24,11 +24,21 @@ func (randomStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Propos
 	return randomMutation(ctx, env, env.NewProposal(seq), parent, seq)
 }
 
-// randomMutation is one uniform step from parent: a uniform usable
-// operation, then a uniform option with uniform arguments.
+// randomMutation is one uniform step from parent: a uniform operation
+// among those with a pre-gated option, then a uniform option and value.
+// A parent with nothing left to offer passes the turn to the next best.
 func randomMutation(ctx context.Context, env *Env, p *Proposal, parent *Candidate, trial int64) (*Proposal, error) {
+	for _, par := range env.ParentsFrom(parent) {
+		_, offers, ok, err := env.UniformOffers(par, trial, 0)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		p.SetParent(par)
+		return env.Resolve(ctx, p, offers, string(llm.Diversity), nil, trial)
+	}
 	p.SetParent(parent)
-	ops := env.UsableOps()
-	op := ops[env.Rand(trial, StreamOp).IntN(len(ops))]
-	return env.Decide(ctx, p, parent, op, string(llm.Diversity), nil, trial)
+	return p.Reject(GateProposal, "no operation has an option that passes the gate at any feasible parent: the space around the archive is exhausted"), nil
 }

@@ -3,6 +3,7 @@ package evolve
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -21,9 +22,26 @@ type Summary struct {
 	TrainStatus map[string]int `json:"train_status"`
 	Best        *Best          `json:"best"`
 	LLM         LLMSpend       `json:"llm"`
+	// PreGate counts the children the pre-gate removed, by stage, before
+	// any resolver saw them: they cost no LLM call and are not stored.
+	PreGate map[string]int `json:"pregate_filtered"`
+	// LLMPerTrained is LLM use per trained candidate.
+	LLMPerTrained LLMPerTrained `json:"llm_per_trained"`
 	// Codegen counts the codegen strategy's proposals and how many were
 	// invalid (failed execution at the gate or in training).
 	Codegen *CodegenRate `json:"codegen,omitempty"`
+}
+
+// LLMPerTrained divides the run's LLM use by the trained candidates, in the
+// vocabulary of LLMSpend.
+type LLMPerTrained struct {
+	// Decisions: resolved decisions (one call record each, however many
+	// requests it took).
+	Decisions float64 `json:"decisions"`
+	// Requests: HTTP requests, retries and repairs included.
+	Requests float64 `json:"requests"`
+	// Proposals: candidates proposed (stored), seeds excluded.
+	Proposals float64 `json:"proposals"`
 }
 
 // Best is the best feasible candidate by validation accuracy.
@@ -87,6 +105,22 @@ func (s *Store) Summary(ctx context.Context) (Summary, error) {
 	}
 	if sum.LLM, err = s.Spend(ctx); err != nil {
 		return Summary{}, err
+	}
+	sum.PreGate = map[string]int{}
+	if pre, ok, err := s.Meta(ctx, MetaPreGate); err != nil {
+		return Summary{}, err
+	} else if ok {
+		if err := json.Unmarshal([]byte(pre), &sum.PreGate); err != nil {
+			return fail("pre-gate counts", err)
+		}
+	}
+	var proposals int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM candidates WHERE op<>?`, OpSeed).Scan(&proposals); err != nil {
+		return fail("proposals", err)
+	}
+	if sum.Trained > 0 {
+		n := float64(sum.Trained)
+		sum.LLMPerTrained = LLMPerTrained{Decisions: float64(sum.LLM.Decisions) / n, Requests: float64(sum.LLM.Requests) / n, Proposals: float64(proposals) / n}
 	}
 	var cg CodegenRate
 	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN (status=? AND gate IN (?,?,?)) OR status=? THEN 1 ELSE 0 END),0)

@@ -3,10 +3,6 @@ package llm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
-	"sync"
 	"time"
 )
 
@@ -39,9 +35,12 @@ type CallRecord struct {
 	TokensOut  int           `json:"tokens_out"`
 	CostUSD    float64       `json:"cost_usd"`
 	Latency    time.Duration `json:"latency_ns"`
-	Attempts   int           `json:"attempts"`
+	Attempts   int           `json:"attempts"` // model answers received
+	Requests   int           `json:"requests"` // HTTP requests sent (see Usage)
 	Retries    int           `json:"retries"`
+	Repairs    int           `json:"repairs"`
 	Outcome    Outcome       `json:"outcome"`
+	Fallback   bool          `json:"fallback,omitempty"` // the choice is a seeded random one
 	OptionID   string        `json:"option_id,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	// Prompt and Answer are kept only with llm.record_text, each capped at
@@ -53,25 +52,6 @@ type CallRecord struct {
 // CallLogger persists call records; the run store implements it.
 type CallLogger interface {
 	LogCall(CallRecord) error
-}
-
-// JSONLog writes call records as JSON lines, safe for concurrent use.
-type JSONLog struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-// NewJSONLog writes records to w.
-func NewJSONLog(w io.Writer) *JSONLog { return &JSONLog{enc: json.NewEncoder(w)} }
-
-// LogCall implements CallLogger.
-func (l *JSONLog) LogCall(r CallRecord) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.enc.Encode(r); err != nil {
-		return fmt.Errorf("write llm call record: %w", err)
-	}
-	return nil
 }
 
 func hashText(s string) string {

@@ -45,8 +45,11 @@ type Config struct {
 	// Seed of model selection and the offline resolver; `arbor evolve` sets
 	// it to evolve.seed.
 	Seed uint64 `mapstructure:"seed" yaml:"seed"`
-	// Spending caps over the whole run; 0 means unlimited. When a cap would
-	// be exceeded, the offline resolver decides instead.
+	// Spending caps over the whole run, kept in the run store so they hold
+	// across kill -9 and --resume (a request counts before it is sent); 0
+	// means unlimited. When a cap would be exceeded, the offline resolver
+	// decides instead (counted as fallbacks). The words are those of the
+	// LLM-use vocabulary at the end of this reference.
 	Limits Limits `mapstructure:"limits" yaml:"limits"`
 	// Prompt rendering and its token budget.
 	Prompts PromptConfig `mapstructure:"prompts" yaml:"prompts"`
@@ -77,11 +80,13 @@ func (m ModelConfig) Cost(promptTokens, completionTokens int) float64 {
 // checked before each call against what has been spent plus the worst case
 // of the call about to be made.
 type Limits struct {
-	// Most LLM calls in the run.
+	// Most HTTP requests in the run: every request counts (first tries,
+	// retries, repairs, failed ones), not decisions.
 	MaxCalls int `mapstructure:"max_calls" yaml:"max_calls"`
-	// Most tokens (prompt + answer) in the run.
+	// Most tokens (prompt + completion, as the server reports them) in the
+	// run; a request in flight counts at its worst case until it settles.
 	MaxTokens int `mapstructure:"max_tokens" yaml:"max_tokens"`
-	// Most US dollars spent in the run.
+	// Most US dollars (usd) spent in the run, from llm.models prices.
 	MaxUSD float64 `mapstructure:"max_usd" yaml:"max_usd"`
 }
 
@@ -90,9 +95,6 @@ type PromptConfig struct {
 	// Directory whose *.tmpl files replace the embedded prompt templates of
 	// the same name.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// Most options shown in one prompt; more are sampled with diversity
-	// across modules and paths.
-	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
 	// Cap on each module's source in the prompt, in tokens.
 	MaxSourceTokens int `mapstructure:"max_source_tokens" yaml:"max_source_tokens"`
 	// Cap on the whole prompt, in tokens; sources are cut and then options
@@ -105,6 +107,15 @@ type OfflineConfig struct {
 	// How the offline resolver fills arguments: `uniform` (draw within each
 	// range) or `defaults` (declared defaults where given).
 	Args string `mapstructure:"args" yaml:"args"`
+	// How the offline resolver follows the prompt category: `categories`
+	// (exploit: the option nearest the winning edits; reverse: the one
+	// undoing the last losing edit; diversity: the least explored path or
+	// module) or `uniform` (a uniform draw whatever the category, for
+	// ablations).
+	Policy string `mapstructure:"policy" yaml:"policy"`
+	// With an endpoint, resolve diversity decisions with the offline
+	// `categories` rule instead of a call (the method's minimal LLM use).
+	Diversity bool `mapstructure:"diversity" yaml:"diversity"`
 }
 
 // DefaultConfig is offline: no endpoint, so no network and no spend.
@@ -121,11 +132,10 @@ func DefaultConfig() Config {
 		Seed:           1,
 		RecordMaxBytes: 16 << 10,
 		Prompts: PromptConfig{
-			MaxOptions:      24,
 			MaxSourceTokens: 400,
 			MaxPromptTokens: 6000,
 		},
-		Offline: OfflineConfig{Args: "uniform"},
+		Offline: OfflineConfig{Args: "uniform", Policy: PolicyCategories},
 	}
 }
 
@@ -219,9 +229,6 @@ func (c Config) Validate() error {
 	if c.Limits.MaxUSD < 0 {
 		bad("limits.max_usd", "must be >= 0 (0 = unlimited)")
 	}
-	if c.Prompts.MaxOptions < 1 {
-		bad("prompts.max_options", "must be >= 1")
-	}
 	if c.Prompts.MaxSourceTokens < 0 {
 		bad("prompts.max_source_tokens", "must be >= 0")
 	}
@@ -230,6 +237,9 @@ func (c Config) Validate() error {
 	}
 	if c.Offline.Args != "uniform" && c.Offline.Args != "defaults" {
 		bad("offline.args", "%q must be uniform or defaults", c.Offline.Args)
+	}
+	if c.Offline.Policy != PolicyCategories && c.Offline.Policy != PolicyUniform {
+		bad("offline.policy", "%q must be %s or %s", c.Offline.Policy, PolicyCategories, PolicyUniform)
 	}
 	if c.RecordText && c.RecordMaxBytes < 1 {
 		bad("record_max_bytes", "must be >= 1 when llm.record_text is true")

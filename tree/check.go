@@ -130,6 +130,10 @@ func (c *checker) tree(t *Tree) (Shape, int64, int64, error) {
 }
 
 func (c *checker) infer(n *Node, p *pathRef, in Shape) (out Shape, params, macs int64, err error) {
+	if p.depth > MaxDepth {
+		// A tree built in memory (a chain of wraps) must stay parseable.
+		return in, 0, 0, depthError(p.String())
+	}
 	if c.memo != nil {
 		if v, ok := c.memo[memoKey{n, in}]; ok {
 			return v.out, v.params, v.macs, nil
@@ -268,6 +272,12 @@ func checkChildNames(p *pathRef, n *Node) error {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("a residual has a body and an optional shortcut (1 or 2 children), got %d", len(n.Children))}
 		}
 	}
+	// Few children: compare pairwise without allocating; many: a set, so
+	// a wide node costs linear time.
+	var seen map[string]bool
+	if len(n.Children) > 16 {
+		seen = make(map[string]bool, len(n.Children))
+	}
 	for i, ch := range n.Children {
 		if ch == nil {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("child %d is null", i)}
@@ -275,10 +285,17 @@ func checkChildNames(p *pathRef, n *Node) error {
 		if !validName(ch.Name) {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("child %d has bad name %q: names match [A-Za-z_][A-Za-z0-9_]*", i, ch.Name)}
 		}
-		for _, prev := range n.Children[:i] {
-			if prev.Name == ch.Name {
-				return &NodeError{Path: p.String(), Reason: fmt.Sprintf("two children are named %q: names must be unique among siblings", ch.Name)}
+		dup := false
+		if seen != nil {
+			dup = seen[ch.Name]
+			seen[ch.Name] = true
+		} else {
+			for _, prev := range n.Children[:i] {
+				dup = dup || prev.Name == ch.Name
 			}
+		}
+		if dup {
+			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("two children are named %q: names must be unique among siblings", ch.Name)}
 		}
 	}
 	return nil
@@ -440,4 +457,21 @@ func checkModuleArgs(p *pathRef, n *Node, m *ModuleSpec) error {
 		return &ArgError{Path: p.String(), Arg: k, Reason: fmt.Sprintf("module %q has no such tunable argument; tunable: %s", n.Module, specNames(specs))}
 	}
 	return nil
+}
+
+// Measurer validates and counts many trees that share subtrees, such as
+// the children of one parent: results are memoized by (node, input shape),
+// so only the nodes on an edited path are inferred again. Its verdicts
+// equal Check's; it keeps no per-node report.
+type Measurer struct{ c checker }
+
+// NewMeasurer returns a Measurer for trees resolved against cat.
+func NewMeasurer(cat Catalog) *Measurer {
+	return &Measurer{checker{cat: cat, memo: make(map[memoKey]memoVal, 1024)}}
+}
+
+// Measure validates t and returns its parameter and MAC counts.
+func (m *Measurer) Measure(t *Tree) (params, macs int64, err error) {
+	_, params, macs, err = m.c.tree(t)
+	return params, macs, err
 }

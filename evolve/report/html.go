@@ -13,9 +13,12 @@ import (
 	"github.com/arbor-nas/arbor/evolve"
 )
 
-// Write writes every figure as PNG and SVG and index.html into dir, and
-// returns the files written.
+// Write writes every figure as PNG and SVG and index.html into dir (made
+// if missing), and returns the files written.
 func Write(dir string, d Data) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	var files []string
 	for _, rp := range Figures() {
 		p, err := rp.Draw(d)
@@ -69,7 +72,7 @@ func htmlView(d Data) htmlPage {
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),
 		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
-		fmt.Sprintf("LLM: %d calls, %d tokens, $%.4f", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost),
+		sum.LLM.String(),
 	}
 	if sum.Best != nil {
 		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, Count(sum.Best.Params), Count(sum.Best.FLOPs))

@@ -74,6 +74,11 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	if len(sum.RejectedByReason) > 0 {
 		fmt.Fprintf(w, "rejected by gate: %s\n", CountsLine(sum.RejectedByReason))
+	} else {
+		fmt.Fprintln(w, "rejected by gate: none")
+	}
+	if len(sum.PreGate) > 0 {
+		fmt.Fprintf(w, "filtered by the pre-gate before any resolver saw them (not stored, no LLM call): %s\n", CountsLine(sum.PreGate))
 	}
 
 	if len(fs.Ops) > 0 {
@@ -125,10 +130,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 
 	fmt.Fprintln(w)
-	if sum.LLM.Calls == 0 {
-		fmt.Fprintln(w, "LLM: no calls (offline resolver), $0")
-	} else {
-		fmt.Fprintf(w, "LLM: %d calls, %d tokens, $%.4f\n", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost)
+	fmt.Fprintln(w, sum.LLM.String())
+	if sum.Trained > 0 {
+		pt := sum.LLMPerTrained
+		fmt.Fprintf(w, "per trained candidate: %.2f decisions, %.2f HTTP requests, %.2f proposals\n", pt.Decisions, pt.Requests, pt.Proposals)
 	}
 	if sum.Codegen != nil {
 		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)
