@@ -85,11 +85,11 @@ def count_macs(m, x, extra_args=()):
 
 # The layouts a module may expect, tried in this order: the tree's own
 # NCHW first, then (B, N, C) tokens, channels-last and (B, C, L).
-LAYOUTS = ["nchw", "pooled", "tokens", "nhwc", "ncl"]
+LAYOUTS = ["nchw", "pooled", "tokens", "nhwc", "ncl", "vec"]
 
 # Kinds of callable arguments by layout: where the channels sit decides
 # which norm fits.
-NORM_KIND = {"nchw": "norm", "pooled": "norm", "tokens": "token-norm", "nhwc": "token-norm", "ncl": "seq-norm"}
+NORM_KIND = {"nchw": "norm", "pooled": "norm", "tokens": "token-norm", "nhwc": "token-norm", "ncl": "seq-norm", "vec": "seq-norm"}
 
 _preambles = {}
 
@@ -127,6 +127,8 @@ def make_input(layout, batch, c, hw):
         return torch.randn(batch, hw, hw, c)
     if layout == "ncl":
         return torch.randn(batch, c, hw * hw)
+    if layout == "vec":
+        return torch.randn(batch, c)
     return torch.randn(batch, c, hw, hw)
 
 
@@ -134,9 +136,12 @@ def to_chw(layout, y, batch, hw):
     """The output as (C, H, W), or an error when the layout is not kept."""
     if not torch.is_tensor(y):
         raise TypeError("forward returned %s, not a tensor" % type(y).__name__)
-    want = {"tokens": 3, "ncl": 3, "pooled": 2}.get(layout, 4)
+    want = {"tokens": 3, "ncl": 3, "pooled": 2, "vec": 2}.get(layout, 4)
     if y.dim() != want or y.shape[0] != batch:
-        raise ValueError("output shape %s is not %s" % (tuple(y.shape), {"nchw": "(N, C, H, W)", "pooled": "(N, C)", "tokens": "(N, L, C)", "nhwc": "(N, H, W, C)", "ncl": "(N, C, L)"}[layout]))
+        raise ValueError("output shape %s is not %s" % (tuple(y.shape), {"nchw": "(N, C, H, W)", "pooled": "(N, C)", "tokens": "(N, L, C)", "nhwc": "(N, H, W, C)", "ncl": "(N, C, L)", "vec": "(N, C)"}[layout]))
+    if layout == "vec":
+        # Features (N, C) in and out: a module after the global pool.
+        return [int(y.shape[1]), hw, hw]
     if layout == "pooled":
         # A pooling head: NCHW in, (N, C) out, used as (N, C, 1, 1).
         return [int(y.shape[1]), 1, 1]

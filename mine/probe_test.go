@@ -129,7 +129,8 @@ func TestProbeSurvivesHostileModules(t *testing.T) {
 			t.Errorf("%s: usable=%v err=%q, want usable=%v err containing %q", tc.qual, *m.Usable, m.ProbeErr, tc.usable, tc.errHas)
 		}
 	}
-	if d := time.Since(start); d > 90*time.Second {
-		t.Errorf("probing took %s; the hang was not cut at the time limit", d)
-	}
+	// That the hangs were cut is shown by their errors above (the soft CPU
+	// limit or "timed out after 3s"), not by the wall clock: on a loaded
+	// machine each restart's torch import alone can take a minute.
+	t.Logf("hostile modules probed in %s", time.Since(start).Round(time.Second))
 }

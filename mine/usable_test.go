@@ -116,8 +116,14 @@ func TestSampledUsableModulesRunInResNet20(t *testing.T) {
 		}
 		cand := tree.Module("mined", s.ID, nil)
 		var stage []tree.Option
+		// A module on pooled (N, C) features fits only after the head's
+		// global pool, like the tree's own linear.
+		where := func(p string) bool { return strings.HasPrefix(p, "/stage") && strings.Count(p, "/") == 1 }
+		if s.Layout == tree.LayoutVec {
+			where = func(p string) bool { return p == "/head" }
+		}
 		for _, o := range tree.Options(seed, tree.OpInsert, []*tree.Node{cand}, specs) {
-			if strings.HasPrefix(o.Path, "/stage") && strings.Count(o.Path, "/") == 1 {
+			if where(o.Path) {
 				stage = append(stage, o)
 			}
 		}

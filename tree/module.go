@@ -87,6 +87,10 @@ const (
 	// LayoutPooled takes NCHW and returns (B, C): a pooling head; the tree
 	// sees (C, 1, 1), as after adaptiveavgpool2d.
 	LayoutPooled = "pooled"
+	// LayoutVec takes and returns (B, C) features: a module that works
+	// after the global pool (a norm + linear head); the input must be
+	// (C, 1, 1), as for the tree's own linear.
+	LayoutVec = "vec"
 )
 
 // WidthRule says the width must be divisible by argument Arg's value;

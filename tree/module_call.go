@@ -57,6 +57,10 @@ func moduleCallAt(n *Node, m *ModuleSpec, in Shape, p *pathRef) (moduleCall, err
 		cout = intArg(n, m.OutArg, in.C)
 		c.outArg = cout
 	}
+	if m.Layout == LayoutVec && (in.H != 1 || in.W != 1) {
+		return c, &ShapeError{Path: p.String(), Want: Shape{in.C, 1, 1}, Got: in,
+			Reason: fmt.Sprintf("module %q takes (N, C) features: put it after adaptiveavgpool2d", n.Module)}
+	}
 	if m.WidthMultiple > 1 && in.C%m.WidthMultiple != 0 {
 		return c, &ShapeError{Path: p.String(), Want: Shape{roundUp(in.C, m.WidthMultiple), in.H, in.W}, Got: in,
 			Reason: fmt.Sprintf("module %q needs an input width that is a multiple of %d", n.Module, m.WidthMultiple)}
@@ -142,7 +146,7 @@ func (c moduleCall) counts(m *ModuleSpec, in Shape) (params, macs int64) {
 	}
 	poly := func(k [3]float64) float64 { return k[0] + k[1]*(ci+co)/2 + k[2]*ci*co }
 	mac := poly(m.MACPoly)
-	if m.RefHW > 0 {
+	if m.RefHW > 0 && m.Layout != LayoutVec {
 		// MACs follow the input's resolution for modules that resize.
 		hw := float64(c.out.H * c.out.W)
 		if m.Downsample > 1 || m.OutHW > 0 || m.HWAdd != 0 {
@@ -282,6 +286,8 @@ func layoutHelper(layout string) (int, bool) {
 		return helperNCL, true
 	case LayoutPooled:
 		return helperPooled, true
+	case LayoutVec:
+		return helperVec, true
 	}
 	return 0, false
 }

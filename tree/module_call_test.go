@@ -111,6 +111,16 @@ class Pad(nn.Module):
         return nn.functional.pad(x, (1, 1, 1, 1))
 
 
+class NormLinear(nn.Module):
+    def __init__(self, in_features):
+        super().__init__()
+        self.bn = nn.BatchNorm1d(in_features)
+        self.fc = nn.Linear(in_features, 5)
+
+    def forward(self, x):
+        return self.fc(self.bn(x))
+
+
 class MeanHead(nn.Module):
     def __init__(self, in_features):
         super().__init__()
@@ -143,6 +153,8 @@ func layoutCatalog() MapCatalog {
 		"t/head": {ID: "t/head", Name: "MeanHead", Source: srcResize, InArg: "in_features", Inputs: 1, Layout: LayoutPooled, OutHW: 1,
 			OutLinear: &[2]float64{8, 0}, ParamPoly: [3]float64{8, 8, 0}, RefHW: 12},
 		"t/pad": {ID: "t/pad", Name: "Pad", Source: srcResize, SameWidth: true, Inputs: 1, HWAdd: 2, RefHW: 12},
+		"t/vec": {ID: "t/vec", Name: "NormLinear", Source: srcResize, InArg: "in_features", Inputs: 1, Layout: LayoutVec,
+			OutLinear: &[2]float64{5, 0}, ParamPoly: [3]float64{5, 7, 0}, RefHW: 12},
 		"t/seq": {ID: "t/seq", Name: "Seq1d", Source: srcSeq, InArg: "channels", SameWidth: true, PreservesShape: true, Inputs: 1,
 			Layout: LayoutNCL, ParamPoly: [3]float64{0, 1, 3}, RefHW: 12},
 	}
@@ -181,6 +193,8 @@ func TestModuleContractShapes(t *testing.T) {
 		{name: "global pool", mods: []*Node{Module("m", "t/gpool", nil)}, width: 16, params: 0, exact: true, hw: 1},
 		{name: "padding grows H and W", mods: []*Node{Module("m", "t/pad", nil)}, width: 16, params: 0, exact: true, hw: 10},
 		{name: "pooling head", mods: []*Node{Module("m", "t/head", nil)}, width: 8, params: 8*16 + 8, exact: true, hw: 1},
+		{name: "features after the pool", mods: []*Node{Op("p", "adaptiveavgpool2d", nil), Module("m", "t/vec", nil)}, width: 5, params: 2*16 + 16*5 + 5, exact: true, hw: 1},
+		{name: "features need the pool first", mods: []*Node{Module("m", "t/vec", nil)}, errArg: "shape"},
 		{name: "ncl", mods: []*Node{Module("m", "t/seq", nil)}, width: 16, params: 16*16*3 + 16, exact: true},
 	}
 	var torch []torchCase

@@ -15,10 +15,11 @@ const (
 	helperNHWC
 	helperNCL
 	helperPooled
+	helperVec
 	numHelpers
 )
 
-var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL", "_Pooled"}
+var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL", "_Pooled", "_Vec"}
 
 var helperSources = [numHelpers]string{
 	helperSeq: `def _seq(*named):
@@ -160,5 +161,15 @@ class _Cell(nn.Module):
 
     def forward(self, x):
         return self.m(x)[:, :, None, None]
+`,
+	helperVec: `class _Vec(nn.Module):
+    """Layout adapter: (N, C, 1, 1) -> (N, C) features -> module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x.flatten(1))[:, :, None, None]
 `,
 }
