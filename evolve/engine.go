@@ -116,6 +116,7 @@ type Engine struct {
 	optCache   map[optionsKey][]option
 	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
 	filtered   map[string]int        // children the pre-gate removed, by stage
+	composites map[string]*tree.Node // the run's composite blocks, by name: part of the palette
 	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64

@@ -86,8 +86,9 @@ type probeReply struct {
 	CallablesRequired []string `json:"callables_required"`
 }
 
-// startupTimeout covers importing torch in a fresh child.
-const startupTimeout = 120 * time.Second
+// startupTimeout covers importing torch in a fresh child, which takes
+// minutes on a loaded 2-core machine.
+const startupTimeout = 5 * time.Minute
 
 // NewProber finds the interpreter and starts the child in a private
 // temporary working directory with the allow-listed environment (no API

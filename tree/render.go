@@ -61,6 +61,7 @@ func Render(t *Tree, cat Catalog) (string, error) {
 			sb.WriteString(c.Helper)
 		}
 	}
+	r.writeBlocks(&sb)
 	sb.WriteString("\n\nclass Candidate(nn.Module):\n    def __init__(self):\n        super().__init__()\n")
 	sb.Write(body)
 	sb.WriteString("\n\n    def forward(self, x):\n        return self.net(x).flatten(1)\n")
@@ -79,8 +80,13 @@ type renderer struct {
 	used    [numHelpers]bool
 	modules []renderedModule
 	defined map[string]bool // top-level Python names taken so far
+	blocks  []blockClass    // composite-block classes, in first-use order
 	// callables are the CallableTable entries passed to modules.
 	callables map[string]bool
+	// widthDependent is set when a module's arguments depend on its input
+	// width other than through InArg (an expansion ratio, an adapted
+	// divisor, a linear output width): such a block cannot be generic.
+	widthDependent bool
 }
 
 const spaces = "                                                                                                                                "
@@ -101,6 +107,9 @@ func (r *renderer) int(i int) { r.b = strconv.AppendInt(r.b, int64(i), 10) }
 func (r *renderer) node(n *Node, in Shape, d int) Shape {
 	switch n.Kind {
 	case KindSeq:
+		if n.Block != "" {
+			return r.block(n, in, d)
+		}
 		if len(n.Children) == 0 {
 			r.b = append(r.b, "nn.Sequential()"...)
 			return in
@@ -320,7 +329,14 @@ func (r *renderer) op(n *Node, in Shape) Shape {
 
 func (r *renderer) module(n *Node, in Shape) Shape {
 	m, _ := r.cat.Module(n.Module)
-	call, _ := moduleCallAt(n, m, in, &pathRef{})
+	call, err := moduleCallAt(n, m, in, &pathRef{})
+	if err != nil {
+		// Only a block's trial renders at sentinel widths get here.
+		call.out = in
+	}
+	if err != nil || m.OutRatio > 1 || len(call.divisors) > 0 || m.OutLinear != nil || m.WidthMultiple > 1 {
+		r.widthDependent = true
+	}
 	class := r.moduleClass(m)
 	h, adapted := layoutHelper(m.Layout)
 	if adapted {

@@ -165,9 +165,12 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 		eng.Resolver = res
 	}
 	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
-		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
-			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
-		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
+		// The provider rewrites sources with prompts/codegen*.tmpl, its
+		// repair loop and the llm.limits spend limits.
+		if !cfg.LLM.Online() {
+			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
+		}
+		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log)); err != nil {
 			return Input(err)
 		}
 	}
