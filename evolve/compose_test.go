@@ -155,8 +155,35 @@ func TestComposeCreatesComposite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gate.Close()
-	r, err := gate.Check(ctx, composed[0].Source, [3]int{1, 28, 28}, 10, train.Limits{})
+	r, err := gate.Check(ctx, composed[0].Source, [3]int{1, 28, 28}, 10)
 	if err != nil || r.Status != train.StatusOK || r.Params != composed[0].Params {
 		t.Fatalf("PyTorch on %s: %+v, %v (tree counts %d parameters)", composed[0].ID, r, err, composed[0].Params)
+	}
+}
+
+// measured is a DryRunner that reports fixed counts.
+type measured struct{ params, flops int64 }
+
+func (m measured) Check(context.Context, string, [3]int, int) (train.GateResult, error) {
+	return train.GateResult{Status: train.StatusOK, Params: m.params, FLOPs: m.flops}, nil
+}
+
+// TestEvolveJudgesDryRunCounts: the dry run only measures; the engine
+// applies train.limits to PyTorch's counts, with the rule it applies to
+// the tree's.
+func TestEvolveJudgesDryRunCounts(t *testing.T) {
+	e := &Engine{Config: Config{DryRun: true}, Job: train.Job{Limits: train.Limits{MaxParams: 1000, MaxFLOPs: 5000}}}
+	for _, tc := range []struct {
+		m    measured
+		gate string
+	}{{measured{999, 5000}, ""}, {measured{1001, 10}, GateConstraints}, {measured{10, 5001}, GateConstraints}} {
+		e.DryRun = tc.m
+		p := &Proposal{Candidate: &Candidate{ID: "c1"}}
+		if err := e.dryRun(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Candidate.Gate != tc.gate || (tc.gate != "" && !strings.HasPrefix(p.Candidate.Reason, "dry-run: max_")) {
+			t.Fatalf("%+v: gate %q (%s), want %q", tc.m, p.Candidate.Gate, p.Candidate.Reason, tc.gate)
+		}
 	}
 }

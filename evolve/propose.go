@@ -96,7 +96,7 @@ func (e *Engine) dryRun(ctx context.Context, p *Proposal) error {
 		return nil
 	}
 	// The gate measures (PyTorch's own counts); evolve judges the constraints.
-	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes, train.Limits{})
+	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
