@@ -6,22 +6,21 @@ import (
 	"github.com/arbor-nas/arbor/llm"
 )
 
-// StrategyRandom is uniform operation and option, with no LLM.
+// StrategyRandom is random search: uniform draws from the space.
 const StrategyRandom = "random"
 
-// randomStrategy is the random-mutation baseline: a parent drawn as
-// evolve.parents configures, a uniform operation, a uniform option, no
-// planner and no LLM.
+// randomStrategy is random search: every candidate is an independent
+// draw from the space around the seed (Env.SampleSpace: a uniform cell on
+// NAS-Bench-201, a random valid edit chain of random length on an
+// open-ended tree). Nothing it learns steers the next draw; a draw that
+// repeats a known architecture is rejected by the gate for free, so a run
+// samples without replacement.
 type randomStrategy struct{}
 
 func (randomStrategy) Name() string { return StrategyRandom }
 
 func (randomStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	parent := env.SelectParent(env.Rand(seq, StreamParent))
-	if parent == nil {
-		return nil, ErrNoParent
-	}
-	return randomMutation(ctx, env, env.NewProposal(seq), parent, seq)
+	return env.sampleProposal(ctx, env.NewProposal(seq), seq)
 }
 
 // randomMutation is one uniform step from parent: a uniform usable

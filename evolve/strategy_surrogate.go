@@ -42,6 +42,20 @@ func (surrogateStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Pro
 			env.Planner().Update(p.Candidate.Op, p.Candidate.Category, false)
 		}
 	}
+	// The escape from local optima: draws from the whole space compete
+	// with the children, so a stalled search can jump.
+	for i := range env.Config().Surrogate.Global {
+		trial := seq*int64(k) + int64(i) + 1<<41
+		p, err := env.sampleProposal(ctx, env.NewProposal(seq), trial)
+		if err != nil {
+			return nil, err
+		}
+		env.Gate(p)
+		if !p.Rejected() {
+			p.Candidate.Rationale = "surrogate escape: " + p.Candidate.Rationale
+			passed = append(passed, p)
+		}
+	}
 	if len(passed) == 0 {
 		// Store the last failure so the rejection is visible; its planner
 		// update already happened above.

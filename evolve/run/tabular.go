@@ -30,6 +30,9 @@ func UseTable(eng *evolve.Engine, eval train.Evaluator, dataset string) error {
 	}
 	eng.Evaluator = eval
 	eng.Arch = tree.NB201Arch
+	// Only cell-edge changes stay in the table's space; every strategy
+	// (random search's uniform cells included) sees just those.
+	eng.Filter = evolve.CellEdges
 	eng.Job.Input = [3]int{3, 32, 32}
 	eng.Job.Classes = classes
 	eng.Config.DryRun = false

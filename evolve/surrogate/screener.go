@@ -20,6 +20,11 @@ type Config struct {
 	// Penalty for children close to an already trained neighbour, in units of
 	// the signal's standard deviation.
 	Diversity float64 `mapstructure:"diversity" yaml:"diversity"`
+	// Draws from the whole search space (random search's draws) screened
+	// together with the K children, so the search can leave a local optimum
+	// when a far-away architecture looks better than every neighbour; 0
+	// screens the children only.
+	Global int `mapstructure:"global" yaml:"global"`
 	// Trained candidates needed before the surrogate screens; until then the
 	// planner's own pick is trained.
 	MinObserved int `mapstructure:"min_observed" yaml:"min_observed"`
@@ -42,6 +47,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.K < 1:
 		return fmt.Errorf("surrogate.k: must be >= 1, got %d", c.K)
+	case c.Global < 0:
+		return fmt.Errorf("surrogate.global: must be >= 0, got %d", c.Global)
 	case c.Acquisition != AcqEI && c.Acquisition != AcqUCB:
 		return fmt.Errorf("surrogate.acquisition: %q is not one of ei, ucb", c.Acquisition)
 	case c.Xi < 0:
