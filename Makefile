@@ -3,10 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/arbor
 APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
+# Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
+APT_PKGS += chromium fonts-liberation
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS ?= -mod=mod
 
-.PHONY: setup build test bench lint demo test-slurm clean
+.PHONY: setup build test bench lint lint-tools demo test-slurm clean
 
 # setup is idempotent: it installs only the Debian packages that are missing.
 setup:
@@ -20,19 +22,37 @@ setup:
 	else echo "setup: Debian packages present"; fi
 	$(GO) mod download
 	@/usr/bin/python3 -c 'import torch, torchvision; print("setup: torch", torch.__version__, "torchvision", torchvision.__version__)'
+	@$(MAKE) --no-print-directory lint-tools
 
 build:
 	$(GO) build -o $(BIN) ./cmd/arbor
 
 test: build
-	$(GO) test -count=1 -timeout 40m ./...
+	ARBOR_BROWSER_TESTS=required $(GO) test -count=1 -timeout 40m ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 20x ./...
 
-lint:
+# The linters, pinned, installed into bin/ (make setup installs them too).
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION := v0.39.0
+TOOLS := $(CURDIR)/bin
+
+lint-tools:
+	@[ -x $(TOOLS)/staticcheck ] && $(TOOLS)/staticcheck -version | grep -q $(STATICCHECK_VERSION:v%=%) || \
+	  GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@[ -x $(TOOLS)/deadcode ] && $(GO) version -m $(TOOLS)/deadcode | grep -q 'mod.*$(DEADCODE_VERSION)' || \
+	  GOBIN=$(TOOLS) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+
+# lint: gofmt, go vet, staticcheck and deadcode (-test: code that neither
+# the command nor a test reaches), each must come back clean.
+lint: lint-tools
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "gofmt: clean"
 	$(GO) vet ./...
+	$(TOOLS)/staticcheck ./...
+	@out=$$($(TOOLS)/deadcode -test ./...); if [ -n "$$out" ]; then echo "deadcode: unreachable functions:"; echo "$$out"; exit 1; fi
+	@echo "deadcode: clean"
 
 # demo: set-up, build, mine torchvision, run a real short search, write the report.
 # A second run reuses the packages, the build and the mined catalog (content-hash cache).

@@ -18,18 +18,23 @@ type archive struct {
 	byHash   map[string]string
 	byCode   map[string]string
 	best     *Candidate
-	// lastWin is the most recent candidate with reward 1: what "repeat" repeats.
+	// lastWin is the most recent candidate with reward 1.
 	lastWin *Candidate
+	// children counts the proposals made from each parent.
+	children map[string]int
 }
 
 func newArchive() *archive {
-	return &archive{byID: map[string]*Candidate{}, byHash: map[string]string{}, byCode: map[string]string{}}
+	return &archive{byID: map[string]*Candidate{}, byHash: map[string]string{}, byCode: map[string]string{}, children: map[string]int{}}
 }
 
 // add registers a proposed candidate and its hashes.
 func (a *archive) add(c *Candidate) {
 	a.byID[c.ID] = c
 	a.order = append(a.order, c)
+	if c.ParentID != "" {
+		a.children[c.ParentID]++
+	}
 	a.remember(c)
 }
 

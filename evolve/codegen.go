@@ -60,6 +60,7 @@ func (c *OpenAICoder) Rewrite(ctx context.Context, parentSource string, trial in
 	start := time.Now()
 	user := fmt.Sprintf("Task: %s\n\nCurrent network:\n```python\n%s```\n", c.Task, parentSource)
 	req := openai.ChatCompletionRequest{
+		//lint:ignore SA1019 max_tokens, not max_completion_tokens, is what vLLM, Ollama and llama.cpp servers read
 		Model: c.model.Name, MaxTokens: max(c.cfg.MaxTokens, 4096), Temperature: float32(c.cfg.Temperature),
 		Messages: []openai.ChatCompletionMessage{
 			{Role: openai.ChatMessageRoleSystem, Content: codegenSystem},

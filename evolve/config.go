@@ -38,12 +38,15 @@ type Config struct {
 	Planner PlannerConfig `mapstructure:"planner" yaml:"planner"`
 	// Regularized evolution (strategy evolution) only.
 	Evolution EvolutionConfig `mapstructure:"evolution" yaml:"evolution"`
-	// Surrogate screening (strategy thompson+surrogate) only: K resolved
-	// children are scored by a Gaussian process and one is trained.
+	// Surrogate screening (strategy thompson+surrogate) only: up to K
+	// pre-gated children are scored by a Gaussian process and the resolver
+	// picks among the best M.
 	Surrogate surrogate.Config `mapstructure:"surrogate" yaml:"surrogate"`
 
-	// Options offered per decision; when more are valid, a seeded diverse
-	// sample is offered.
+	// Options offered per decision, each already applied and through the
+	// cheap gate (shapes, space, constraints, dedup); when more are valid, a
+	// seeded diverse sample is gated and offered. The one setting for how
+	// many options a resolver sees.
 	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
 	// Instantiate each child and run a forward and backward pass in a child
 	// process before it may train.

@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,6 +40,12 @@ type Attacher interface {
 type Screener interface {
 	Observe(s Sample) error
 	Pick(ctx context.Context, children []Sample) (int, error)
+}
+
+// Ranker is implemented by Screeners that score children (higher is
+// better); nil scores mean the model cannot rank yet.
+type Ranker interface {
+	Scores(ctx context.Context, children []Sample) ([]float64, error)
 }
 
 // Sample is what a Screener sees of a candidate.
@@ -103,6 +110,9 @@ type Engine struct {
 	arch       *archive
 	primitives []*tree.Node // insert/swap primitive palette, built once
 	optCache   map[optionsKey][]option
+	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
+	filtered   map[string]int        // children the pre-gate removed, by stage
+	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64
 	trained    int
@@ -370,7 +380,11 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 		e.rejected++
 		evs = append(evs, e.event(Event{Kind: EventRejected, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Gate: c.Gate, Reason: c.Reason}))
 	}
-	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs}); err != nil {
+	pre, err := json.Marshal(e.filtered)
+	if err != nil {
+		return err
+	}
+	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs, Meta: map[string]string{MetaPreGate: string(pre)}}); err != nil {
 		return err
 	}
 	e.arch.add(c)

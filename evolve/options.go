@@ -2,7 +2,6 @@ package evolve
 
 import (
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -14,16 +13,18 @@ import (
 // option is one enumerated tree option, as the engine offers it to the
 // resolver and applies the choice.
 type option struct {
-	tree.Option
-	cat tree.Catalog
+	*tree.Option // shared with the options cache: never modified
+	cat          tree.Catalog
 }
 
 // treeOps maps a planner operation to the tree transformations that
-// realise it. Insert includes "wrap in residual" and duplicate (deepen),
-// the paper's insert variants. Repeat reuses the last win's
-// transformation and prefers the very same change (path and module or
-// argument) when it is still valid on the new parent.
-func (e *Engine) treeOps(op string) ([]tree.OpKind, func(option) bool) {
+// realise it, and for repeat a filter. Insert includes "wrap in residual"
+// and duplicate (deepen), the paper's insert variants. Repeat re-applies
+// the last successful transformation of parent's lineage: the same kind,
+// the same module or argument, in the same direction, at another site or
+// by a further step (the very same edit is a duplicate, which the gate
+// removes).
+func (e *Engine) treeOps(op string, parent *Candidate) ([]tree.OpKind, func(option, tree.Value) bool) {
 	switch op {
 	case OpChangeArg:
 		return []tree.OpKind{tree.OpChangeArg}, nil
@@ -36,19 +37,15 @@ func (e *Engine) treeOps(op string) ([]tree.OpKind, func(option) bool) {
 	case OpCompose:
 		return []tree.OpKind{tree.OpCompose}, nil
 	case OpRepeat:
-		w := e.arch.lastWin
-		if w == nil || w.Transform == "" {
+		w := e.lineageWin(parent)
+		if w == nil {
 			return nil, nil
 		}
-		arg := ""
-		if tree.OpKind(w.Transform) == tree.OpChangeArg {
-			for k := range w.Args {
-				arg = k
-			}
+		t, err := e.treeOf(parent)
+		if err != nil || t == nil {
+			return nil, nil
 		}
-		return []tree.OpKind{tree.OpKind(w.Transform)}, func(o option) bool {
-			return o.Path == w.Path && o.moduleName() == w.Module && o.Arg == arg
-		}
+		return []tree.OpKind{tree.OpKind(w.Transform)}, e.editOf(w).repeats(t)
 	}
 	return nil, nil
 }
@@ -58,50 +55,74 @@ func (e *Engine) treeOps(op string) ([]tree.OpKind, func(option) bool) {
 // paletteModules catalog modules: a 300-module catalog would otherwise
 // enumerate tens of thousands of options per proposal, and a fresh sample
 // each time keeps the offers diverse.
-func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind, rng *rand.Rand) ([]option, error) {
+func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind) ([]option, error) {
 	if len(kinds) == 0 {
 		return nil, fmt.Errorf("no transformation to enumerate")
 	}
 	if e.primitives == nil {
 		e.primitives = candidateNodes(nil)
 	}
+	// Trees are immutable, so a parent's options never change for one
+	// palette, and parents are drawn again and again from the top-k: the
+	// list is cached (shared, never modified). Insert and swap bring in a
+	// palette sample that is drawn afresh every paletteEpoch proposals from
+	// the same parent.
+	key := optionsKey{parent: parentID, kind: kinds[0], n: len(kinds)}
+	palette := slices.Contains(kinds, tree.OpInsert) || slices.Contains(kinds, tree.OpSwap)
+	if palette {
+		key.epoch = e.arch.children[parentID] / paletteEpoch
+	}
+	if opts, ok := e.optCache[key]; ok {
+		return opts, nil
+	}
+	var nodes []*tree.Node
+	if palette {
+		nodes = e.palette(rand.New(rand.NewPCG(e.Config.Seed^uint64(rngPalette), uint64(key.epoch)<<32^hashString(parentID))))
+	}
 	var out []option
 	for _, k := range kinds {
 		if k == tree.OpInsert || k == tree.OpSwap {
-			out = append(out, e.enumerate(t, k, e.palette(rng))...)
-			continue
+			out = append(out, e.enumerate(t, k, nodes)...)
+		} else {
+			out = append(out, e.enumerate(t, k, nil)...)
 		}
-		// Trees are immutable, so a parent's options of a palette-free kind
-		// never change: parents are drawn again and again from the top-k.
-		key := optionsKey{parentID, k}
-		opts, ok := e.optCache[key]
-		if !ok {
-			opts = e.enumerate(t, k, nil)
-			if len(e.optCache) >= optCacheSize {
-				clear(e.optCache)
-			}
-			e.optCache[key] = opts
-		}
-		out = append(out, opts...)
 	}
+	if len(e.optCache) >= optCacheSize {
+		clear(e.optCache)
+	}
+	e.optCache[key] = out
 	return out, nil
+}
+
+// paletteEpoch is how many proposals from one parent share a palette sample.
+const paletteEpoch = 4
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
 }
 
 type optionsKey struct {
 	parent string
-	kind   tree.OpKind
+	kind   tree.OpKind // the first kind
+	n      int         // how many kinds
+	epoch  int
 }
 
 // optCacheSize bounds the cache of enumerated options (a few parents' worth).
 const optCacheSize = 64
 
 func (e *Engine) enumerate(t *tree.Tree, k tree.OpKind, palette []*tree.Node) []option {
-	var out []option
-	for _, o := range tree.Options(t, k, palette, e.Catalog) {
-		if e.Filter != nil && !e.Filter(t, o) {
+	raw := tree.Options(t, k, palette, e.Catalog)
+	out := make([]option, 0, len(raw))
+	for i := range raw {
+		if e.Filter != nil && !e.Filter(t, raw[i]) {
 			continue
 		}
-		out = append(out, option{Option: o, cat: e.Catalog})
+		out = append(out, option{Option: &raw[i], cat: e.Catalog})
 	}
 	return out
 }
@@ -147,7 +168,6 @@ func candidateNodes(mods []*tree.ModuleSpec) []*tree.Node {
 		tree.Op("", "gelu", nil),
 		tree.Op("", "silu", nil),
 		tree.Op("", "hardswish", nil),
-		tree.Op("", "identity", nil),
 		tree.Op("", "dropout", tree.A("p", 0.1)),
 		tree.Op("", "maxpool2d", tree.A("kernel", 3, "stride", 1, "padding", 1)),
 		tree.Op("", "avgpool2d", tree.A("kernel", 3, "stride", 1, "padding", 1)),
@@ -242,48 +262,14 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 	}
 }
 
-// tunable reports whether an argument of a brought-in node may be set by
-// the resolver: widths and strides change shapes, and the option was
-// validated with the node's own, so they stay as they are.
-func tunable(spec tree.ArgSpec, n *tree.Node, m *tree.ModuleSpec) bool {
-	switch spec.Name {
-	case "out", "stride", "groups", "padding", "size":
-		return false
-	case "kernel":
-		// A pool's padding does not follow its kernel, so the kernel changes the shape.
-		if n.Kind == tree.KindOp && (n.Op == "maxpool2d" || n.Op == "avgpool2d") {
-			return false
-		}
-	}
-	if m != nil && (spec.Name == m.OutArg || spec.Name == m.StrideArg || spec.Name == m.InArg) {
-		return false
-	}
-	return true
-}
-
-// decisionOption converts the option for the resolver.
+// decisionOption converts the option for the resolver: what it does and,
+// for a module, the module's interface and source. Argument values are
+// added by the caller, from the pre-gated children.
 func (o option) decisionOption(id string, cat tree.Catalog) llm.Option {
 	d := llm.Option{ID: id, Path: o.Path, Description: o.describe()}
-	switch o.Op {
-	case tree.OpInsert, tree.OpSwap:
-		var ms *tree.ModuleSpec
-		if o.Node.Kind == tree.KindModule && cat != nil {
-			if m, ok := cat.Module(o.Node.Module); ok {
-				ms = m
-				d.Module = &llm.ModuleInfo{ID: m.ID, Name: m.Name, Category: m.Category, Interface: moduleInterface(m), Source: m.Source}
-			}
-		}
-		for _, spec := range tree.ArgSpecs(o.Node, cat) {
-			if !tunable(spec, o.Node, ms) {
-				continue
-			}
-			if r, ok := argRange(spec, o.Node.Args[spec.Name], nil); ok {
-				d.Args = append(d.Args, r)
-			}
-		}
-	case tree.OpChangeArg:
-		if r, ok := argRange(o.Range, o.Current, o.Choices); ok {
-			d.Args = []llm.ArgRange{r}
+	if (o.Op == tree.OpInsert || o.Op == tree.OpSwap) && o.Node.Kind == tree.KindModule && cat != nil {
+		if m, ok := cat.Module(o.Node.Module); ok {
+			d.Module = &llm.ModuleInfo{ID: m.ID, Name: m.Name, Category: m.Category, Interface: moduleInterface(m), Source: m.Source}
 		}
 	}
 	return d
@@ -307,52 +293,6 @@ func moduleInterface(m *tree.ModuleSpec) string {
 	return b.String()
 }
 
-// argRange converts a tree argument spec into the resolver's range. Small
-// domains become enums of their valid values (so any answer is valid);
-// wide integer ranges (widths) are narrowed to [cur/2, 2*cur].
-func argRange(spec tree.ArgSpec, cur tree.Value, choices []tree.Value) (llm.ArgRange, bool) {
-	r := llm.ArgRange{Name: spec.Name}
-	if len(choices) > 0 {
-		r.Type = llm.ArgEnum
-		for _, c := range choices {
-			r.Choices = append(r.Choices, choiceString(c))
-		}
-		// An answer that omits the argument gets the first valid alternative.
-		r.Default = r.Choices[0]
-		return r, true
-	}
-	switch spec.Type {
-	case tree.TypeInt:
-		r.Type, r.Min, r.Max = llm.ArgInt, spec.Min, spec.Max
-		if c, ok := cur.AsInt(); ok && c > 0 && spec.Max-spec.Min > 64 {
-			r.Min = math.Max(spec.Min, math.Floor(float64(c)/2))
-			r.Max = math.Min(spec.Max, float64(2*c))
-		}
-		if i, ok := cur.AsInt(); ok {
-			r.Default = i
-		} else if i, ok := spec.Default.AsInt(); ok {
-			r.Default = i
-		}
-	case tree.TypeFloat:
-		r.Type, r.Min, r.Max = llm.ArgFloat, spec.Min, spec.Max
-		if f, ok := cur.AsFloat(); ok {
-			r.Default = f
-		} else if f, ok := spec.Default.AsFloat(); ok {
-			r.Default = f
-		}
-	case tree.TypeBool:
-		r.Type = llm.ArgBool
-		if b, ok := cur.AsBool(); ok {
-			r.Default = b
-		}
-	case tree.TypeEnum:
-		r.Type, r.Choices = llm.ArgEnum, spec.Choices
-	default:
-		return r, false // strings and int lists are not offered
-	}
-	return r, true
-}
-
 // choiceString is how an offered value is named in an enum: strings bare
 // (nor_conv_3x3, not "nor_conv_3x3"), other values as JSON.
 func choiceString(v tree.Value) string {
@@ -362,88 +302,20 @@ func choiceString(v tree.Value) string {
 	return v.String()
 }
 
-// toValue converts a resolver's argument back to a tree value. Enum
-// answers for non-enum arguments are matched against the offered values.
-func toValue(spec tree.ArgSpec, choices []tree.Value, x any) (tree.Value, error) {
-	if len(choices) > 0 {
-		s := fmt.Sprint(x)
-		for _, c := range choices {
-			if choiceString(c) == s {
-				return c, nil
-			}
-		}
-		return tree.Value{}, fmt.Errorf("argument %s: %q is not one of the offered values", spec.Name, s)
-	}
-	switch v := x.(type) {
-	case int:
-		if spec.Type == tree.TypeFloat {
-			return tree.Float(float64(v)), nil
-		}
-		return tree.Int(v), nil
-	case float64:
-		if spec.Type == tree.TypeInt {
-			return tree.Int(int(math.Round(v))), nil
-		}
-		return tree.Float(v), nil
-	case bool:
-		return tree.Bool(v), nil
-	case string:
-		return tree.String(v), nil
-	case []int:
-		return tree.Ints(v...), nil
-	}
-	return tree.Value{}, fmt.Errorf("argument %s: unsupported value %v (%T)", spec.Name, x, x)
-}
-
-// apply applies the option with the resolver's arguments.
-func (o option) apply(t *tree.Tree, args map[string]any, cat tree.Catalog) (*tree.Tree, error) {
-	to := o.Option
-	switch o.Op {
-	case tree.OpChangeArg:
-		x, ok := args[o.Arg]
-		if !ok {
-			return nil, fmt.Errorf("the choice sets no value for %s", o.Arg)
-		}
-		v, err := toValue(o.Range, o.Choices, x)
-		if err != nil {
-			return nil, err
-		}
-		to.Value = v
-	case tree.OpInsert, tree.OpSwap:
-		if len(args) > 0 {
-			n := *o.Node
-			n.Args = make(map[string]tree.Value, len(o.Node.Args)+len(args))
-			for k, v := range o.Node.Args {
-				n.Args[k] = v
-			}
-			specs := tree.ArgSpecs(o.Node, cat)
-			for _, k := range slices.Sorted(mapKeys(args)) {
-				i := slices.IndexFunc(specs, func(s tree.ArgSpec) bool { return s.Name == k })
-				if i < 0 {
-					return nil, fmt.Errorf("argument %s is not an argument of %s", k, o.nodeLabel())
-				}
-				v, err := toValue(specs[i], nil, args[k])
-				if err != nil {
-					return nil, err
-				}
-				n.Args[k] = v
-			}
-			to.Node = &n
-		}
-	}
-	nt, err := tree.Apply(t, to, cat)
+// applyOption applies a tree option the tools listed for t; the result
+// is checked by the gate. Compose also places the new block a second time
+// (grouping alone computes the same function).
+func (o option) applyOption(t *tree.Tree, to tree.Option, cat tree.Catalog) (*tree.Tree, error) {
+	nt, err := tree.ApplyListed(t, to, cat)
 	if err != nil || o.Op != tree.OpCompose {
 		return nt, err
 	}
-	// Grouping alone computes the same function (and hashes the same as
-	// the parent, so dedup would reject it): the new block is reused at
-	// once by duplicating it, which is what makes a composite worth having.
 	p, err := nt.Find(o.Path)
 	if err != nil || o.Index >= len(p.Children) {
 		return nil, fmt.Errorf("compose: the new block under %s is missing", o.Path)
 	}
 	block := strings.TrimSuffix(o.Path, "/") + "/" + p.Children[o.Index].Name
-	return tree.Duplicate(nt, block, cat)
+	return tree.ApplyListed(nt, tree.Option{Op: tree.OpDuplicate, Path: block}, cat)
 }
 
 // outline is the parent tree as an indented list of paths, for the prompt.
@@ -477,11 +349,28 @@ func outline(t *tree.Tree) string {
 
 // CellEdges is an Engine.Filter for cell search spaces (NAS-Bench-201):
 // it keeps only changes of a cell's edge operations, the one kind of edit
-// that stays inside the space.
+// that stays inside the space. Cells tied to one genotype share their
+// edges, so only the first cell of a tie group offers them: the same
+// change offered once per cell would be gated 15 times on NAS-Bench-201's
+// skeleton for one child.
 func CellEdges(t *tree.Tree, o tree.Option) bool {
 	if o.Op != tree.OpChangeArg || !strings.HasPrefix(o.Arg, "e") {
 		return false
 	}
 	n, err := t.Find(o.Path)
-	return err == nil && n.Kind == tree.KindCell
+	if err != nil || n.Kind != tree.KindCell {
+		return false
+	}
+	tie := tree.CellTie(n)
+	if tie == "" {
+		return true
+	}
+	first := ""
+	t.Walk(func(path string, m *tree.Node) bool {
+		if first == "" && m.Kind == tree.KindCell && tree.CellTie(m) == tie {
+			first = path
+		}
+		return first == ""
+	})
+	return first == o.Path
 }

@@ -5,10 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"math/rand/v2"
 	"time"
 
-	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -55,65 +54,6 @@ func (e *Engine) proposeGated(ctx context.Context) (*Candidate, error) {
 	return p.Candidate, nil
 }
 
-// decide is Env.Decide: options of op at parent, a resolver's choice, the
-// transformation applied.
-func (e *Engine) decide(ctx context.Context, p *Proposal, parent *Candidate, op, cat string, resolver llm.Resolver, trial int64) (*Proposal, error) {
-	t := e.trees[parent.ID]
-	if t == nil {
-		return nil, fmt.Errorf("evolve: parent %s has no parsed tree", parent.ID)
-	}
-	p.Candidate.Op, p.Candidate.Category = op, cat
-
-	// Options for the operation (repeat reuses the last win's operation).
-	kinds, prefer := e.treeOps(op)
-	opts, err := e.options(parent.ID, t, kinds, e.rngFor(trial, rngPalette))
-	if err != nil {
-		return p.Reject(GateProposal, "%s: enumerate options: %v", op, err), nil
-	}
-	if len(opts) == 0 {
-		return p.Reject(GateProposal, "%s: no valid option at parent %s", op, parent.ID), nil
-	}
-	shown := diverseSample(opts, e.Config.MaxOptions, prefer, e.rngFor(trial, rngOptions))
-
-	// Resolve: one option and its arguments.
-	d := llm.Decision{Operation: string(op), Category: llm.Category(cat), Parent: e.parentSummary(parent, t),
-		Options: make([]llm.Option, len(shown)), Trial: int(trial)}
-	for i, o := range shown {
-		d.Options[i] = o.decisionOption(fmt.Sprintf("o%d", i+1), e.Catalog)
-	}
-	if resolver == nil {
-		resolver = llm.NewOffline(e.Config.Seed^uint64(rngResolve), llm.OfflineConfig{Args: "uniform"})
-	}
-	choice, err := resolver.Resolve(ctx, d)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return p.Reject(GateProposal, "%s: resolver: %v", op, err), nil
-	}
-	p.Candidate.Rationale = choice.Rationale
-	p.SetUsage(choice.Usage)
-	var picked *option
-	for i := range d.Options {
-		if d.Options[i].ID == choice.OptionID {
-			picked = &shown[i]
-		}
-	}
-	if picked == nil {
-		return p.Reject(GateProposal, "%s: resolver chose %q, which was not offered", op, choice.OptionID), nil
-	}
-	c := p.Candidate
-	c.Path, c.Module, c.Args, c.Transform = picked.Path, picked.moduleName(), choice.Args, string(picked.Op)
-
-	// Transform.
-	child, err := picked.apply(t, choice.Args, e.Catalog)
-	if err != nil {
-		return p.Reject(GateProposal, "%s at %s: %v", picked.Op, picked.Path, err), nil
-	}
-	p.Child = child
-	return p, nil
-}
-
 // opAllowed: "repeat" needs an earlier success to repeat.
 func (e *Engine) opAllowed(op string) bool {
 	if op == OpRepeat {
@@ -132,44 +72,15 @@ func (e *Engine) usableOps() []string {
 	return ops
 }
 
-// cheapGate runs the gate stages that need no Python: shapes,
+// cheapGate runs the gate stages that need no Python on a proposal the
+// strategy made directly (seeds, plug-ins): shapes, the space,
 // constraints, and dedup by structural and normalized-code hash.
 func (e *Engine) cheapGate(p *Proposal) {
-	if js, err := p.Child.MarshalJSON(); err == nil {
-		p.Candidate.Tree = js
-	}
-	rep, err := tree.Check(p.Child, e.Catalog)
-	if err != nil {
-		p.Reject(GateShape, "%v", err)
-		return
-	}
-	p.Candidate.Params, p.Candidate.FLOPs, p.Candidate.Hash = rep.Params, rep.FLOPs, rep.Hash
-	if e.Arch != nil {
-		if _, err := e.Arch(p.Child); err != nil {
-			p.Reject(GateSpace, "%v", err)
-			return
-		}
-	}
-	if l := e.Job.Limits; l.MaxParams > 0 && rep.Params > l.MaxParams {
-		p.Reject(GateConstraints, "max_params: %d parameters > %d", rep.Params, l.MaxParams)
-		return
-	} else if l.MaxFLOPs > 0 && rep.FLOPs > l.MaxFLOPs {
-		p.Reject(GateConstraints, "max_flops: %d FLOPs > %d", rep.FLOPs, l.MaxFLOPs)
-		return
-	}
-	if id, which, dup := e.arch.duplicateOf(p.Candidate.Hash, ""); dup {
-		p.Reject(GateDuplicate, "same %s as %s", which, id)
-		return
-	}
-	src, err := tree.Render(p.Child, e.Catalog)
-	if err != nil {
-		p.Reject(GateShape, "render: %v", err)
-		return
-	}
-	p.Candidate.Source = src
-	p.Candidate.CodeHash = codeHash(src)
-	if id, which, dup := e.arch.duplicateOf("", p.Candidate.CodeHash); dup {
-		p.Reject(GateDuplicate, "same %s as %s", which, id)
+	g, stage, reason := e.gateTree(p.Child, nil, nil)
+	p.accept(g)
+	if stage != "" {
+		p.gated = false
+		p.Reject(stage, "%s", reason)
 	}
 }
 
@@ -184,23 +95,24 @@ func (e *Engine) dryRun(ctx context.Context, p *Proposal) error {
 	if !e.Config.DryRun || e.DryRun == nil {
 		return nil
 	}
-	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes, e.Job.Limits)
+	// The gate measures (PyTorch's own counts); evolve judges the constraints.
+	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes, train.Limits{})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("evolve: dry-run gate failed on %s: %w", p.Candidate.ID, err)
 	}
-	if !r.OK() {
+	if r.Status != train.StatusOK {
 		reason := string(r.Status)
-		if r.Violation != "" {
-			p.Reject(GateConstraints, "dry-run: %s", r.Violation)
-			return nil
-		}
 		if r.Error != "" {
 			reason += ": " + r.Error
 		}
 		p.Reject(GateDryRun, "%s", reason)
+		return nil
+	}
+	if why := e.violates(r.Params, r.FLOPs); why != "" {
+		p.Reject(GateConstraints, "dry-run: %s", why)
 	}
 	return nil
 }
@@ -253,81 +165,14 @@ func (e *Engine) treeOf(c *Candidate) (*tree.Tree, error) {
 }
 
 func (e *Engine) sample(c *Candidate, t *tree.Tree) Sample {
-	s := Sample{ID: c.ID, Tree: t, Op: c.Op, ValAcc: c.Result.ValAcc, Params: c.Params, FLOPs: c.FLOPs}
-	if t != nil && e.Arch != nil {
-		s.Arch, _ = e.Arch(t)
-	}
-	return s
+	return Sample{ID: c.ID, Tree: t, Arch: e.archOf(t), Op: c.Op, ValAcc: c.Result.ValAcc, Params: c.Params, FLOPs: c.FLOPs}
 }
 
-// parentSummary is what the resolver sees of the parent.
-func (e *Engine) parentSummary(parent *Candidate, t *tree.Tree) llm.ParentSummary {
-	s := llm.ParentSummary{Outline: outline(t), Metrics: map[string]float64{
-		"val_acc": parent.Result.ValAcc, "params": float64(parent.Params), "flops": float64(parent.FLOPs)}}
-	// Lineage, oldest first, at most 5 steps.
-	var steps []llm.Step
-	for c := parent; c != nil && c.Op != OpSeed && len(steps) < 5; c = e.arch.byID[c.ParentID] {
-		steps = append(steps, llm.Step{Op: c.Op, Path: c.Path, Module: c.Module, Reward: float64(max(c.Reward, 0))})
+// archOf is t's evaluator key, "" when unknown.
+func (e *Engine) archOf(t *tree.Tree) string {
+	if t == nil || e.Arch == nil {
+		return ""
 	}
-	for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
-		steps[i], steps[j] = steps[j], steps[i]
-	}
-	s.History = steps
-	return s
-}
-
-// diverseSample bounds the options: it shuffles them, then takes them
-// round-robin across groups (the module or primitive they bring, or the
-// argument they change), so a large catalog never offers the same few
-// modules every time. When prefer matches some options (repeat: the same
-// change as the last win), only those are offered.
-func diverseSample(opts []option, n int, prefer func(option) bool, rng *rand.Rand) []option {
-	if len(opts) <= n && prefer == nil {
-		return opts
-	}
-	var first []option
-	if prefer != nil {
-		for _, o := range opts {
-			if prefer(o) {
-				first = append(first, o)
-			}
-		}
-		if len(first) > 0 {
-			rng.Shuffle(len(first), func(i, j int) { first[i], first[j] = first[j], first[i] })
-			return first[:min(n, len(first))]
-		}
-		if len(opts) <= n {
-			return opts
-		}
-	}
-	// Indices, not option copies: a large tree has thousands of options.
-	perm := rng.Perm(len(opts))
-	slot := map[groupKey]int{}
-	var groups [][]int
-	for _, i := range perm {
-		g := opts[i].group()
-		k, ok := slot[g]
-		if !ok {
-			k = len(groups)
-			slot[g] = k
-			groups = append(groups, nil)
-		}
-		if len(groups[k]) < n { // no group can contribute more than n
-			groups[k] = append(groups[k], i)
-		}
-	}
-	out := make([]option, 0, n)
-	for round := 0; len(out) < n; round++ {
-		added := false
-		for _, g := range groups {
-			if round < len(g) && len(out) < n {
-				out = append(out, opts[g[round]])
-				added = true
-			}
-		}
-		if !added {
-			break
-		}
-	}
-	return out
+	a, _ := e.Arch(t)
+	return a
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The read helpers below serve the inspection commands (status, best,
@@ -13,9 +14,11 @@ import (
 // OpenStoreReadOnly while a search is writing it.
 
 // Calls returns every stored LLM call in the order it was made.
-func (s *Store) Calls(ctx context.Context) ([]CallRow, error) {
+func (s *Store) Calls(ctx context.Context) ([]CallRow, error) { return s.queryCalls(ctx, "") }
+
+func (s *Store) queryCalls(ctx context.Context, where string, args ...any) ([]CallRow, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT time,candidate_id,model,category,tokens_in,tokens_out,cost,latency_ms,attempts,outcome,record
-		FROM llm_calls ORDER BY seq`)
+		FROM llm_calls`+where+` ORDER BY seq`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("run store %s: llm calls: %w", s.path, err)
 	}
@@ -148,4 +151,49 @@ func (s *Store) LastEvent(ctx context.Context) (ev Event, ok bool, err error) {
 		return Event{}, false, fmt.Errorf("run store %s: last event: %w", s.path, err)
 	}
 	return ev, true, nil
+}
+
+// CandidatesAfter returns the candidates proposed after seq (seq > after),
+// in proposal order, without their Tree and Source (the bulk of a row; read
+// one candidate whole with Candidate): a live view reads only what is new
+// since its last read, and a listing of thousands stays fast.
+func (s *Store) CandidatesAfter(ctx context.Context, after int64) ([]Candidate, error) {
+	return s.queryCandidates(ctx, `SELECT `+candidateColsNoText+` FROM candidates WHERE seq>? ORDER BY seq`, after)
+}
+
+// candidateColsNoText is candidateCols with empty tree and source.
+var candidateColsNoText = strings.Replace(candidateCols, "tree,source,", "'','',", 1)
+
+// EventsAfter returns the events stored after position after (0: all), in
+// order, and the position of the last one returned (after when none). A
+// candidate's change and its event are written in one transaction, so the
+// events since a position name every candidate that changed since then.
+func (s *Store) EventsAfter(ctx context.Context, after int64) ([]Event, int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, data FROM events WHERE seq>? ORDER BY seq`, after)
+	if err != nil {
+		return nil, after, fmt.Errorf("run store %s: events: %w", s.path, err)
+	}
+	defer rows.Close()
+	var out []Event
+	last := after
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&last, &data); err != nil {
+			return nil, after, fmt.Errorf("run store %s: events: %w", s.path, err)
+		}
+		var ev Event
+		if err := json.Unmarshal([]byte(data), &ev); err != nil {
+			return nil, after, fmt.Errorf("run store %s: event %d: %w", s.path, last, err)
+		}
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, after, fmt.Errorf("run store %s: events: %w", s.path, err)
+	}
+	return out, last, nil
+}
+
+// CallsFor returns the stored LLM calls made for one candidate, in order.
+func (s *Store) CallsFor(ctx context.Context, candidateID string) ([]CallRow, error) {
+	return s.queryCalls(ctx, ` WHERE candidate_id=?`, candidateID)
 }

@@ -18,6 +18,9 @@ const (
 	MetaSeed     = "seed"
 	MetaStrategy = "strategy"
 	MetaCreated  = "created"
+	// MetaPreGate holds the pre-gate's counts of children removed before
+	// any resolver saw them, by gate stage (JSON object).
+	MetaPreGate = "pregate_filtered"
 )
 
 // load prepares the engine from the store: on a fresh store it writes the
@@ -28,6 +31,8 @@ func (e *Engine) load(ctx context.Context) ([]*Candidate, error) {
 	e.trees = map[string]*tree.Tree{}
 	e.inFlight = map[string]*Candidate{}
 	e.optCache = map[optionsKey][]option{}
+	e.exhausted = map[optionsKey]bool{}
+	e.filtered = map[string]int{}
 	cands, err := e.Store.Candidates(ctx)
 	if err != nil {
 		return nil, err
@@ -83,6 +88,13 @@ func (e *Engine) resume(ctx context.Context, cands []Candidate) ([]*Candidate, e
 	state, err := e.Store.PlannerState(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if pre, ok, err := e.Store.Meta(ctx, MetaPreGate); err != nil {
+		return nil, err
+	} else if ok {
+		if err := json.Unmarshal([]byte(pre), &e.filtered); err != nil {
+			return nil, fmt.Errorf("run store %s: meta %s: %w", e.Store.Path(), MetaPreGate, err)
+		}
 	}
 	if state != nil {
 		if err := e.Planner.UnmarshalBinary(state); err != nil {

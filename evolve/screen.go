@@ -32,6 +32,28 @@ func (a surrogateScreener) Observe(s Sample) error {
 	return a.s.Observe(f, s.ValAcc)
 }
 
+// Scores implements Ranker: the acquisition value of each child, nil
+// while the model has too few observations.
+func (a surrogateScreener) Scores(ctx context.Context, children []Sample) ([]float64, error) {
+	feats := make([]surrogate.Features, len(children))
+	for i, c := range children {
+		f, err := surrogate.FromTree(c.Tree)
+		if err != nil {
+			return nil, fmt.Errorf("surrogate features of child %d: %w", i, err)
+		}
+		feats[i] = f
+	}
+	_, scores, err := a.s.Choose(feats)
+	if err != nil || scores == nil {
+		return nil, err
+	}
+	out := make([]float64, len(scores))
+	for i, s := range scores {
+		out[i] = s.Acq
+	}
+	return out, nil
+}
+
 func (a surrogateScreener) Pick(ctx context.Context, children []Sample) (int, error) {
 	feats := make([]surrogate.Features, len(children))
 	for i, c := range children {

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -50,8 +49,7 @@ func (v *Env) SampleSpace(ctx context.Context, trial int64) (*tree.Tree, string,
 		t := seed
 		for _, o := range opts {
 			vals := append([]tree.Value{o.Current}, o.Choices...)
-			o.Value = vals[rng.IntN(len(vals))]
-			nt, err := tree.Apply(t, o.Option, v.e.Catalog)
+			nt, err := o.applyValue(t, vals[rng.IntN(len(vals))], v.e.Catalog)
 			if err != nil {
 				return nil, "", fmt.Errorf("evolve: sampling the space: %s: %w", o.describe(), err)
 			}
@@ -65,7 +63,7 @@ func (v *Env) SampleSpace(ctx context.Context, trial int64) (*tree.Tree, string,
 		if done == n {
 			break
 		}
-		nt, err := v.randomEdit(ctx, t, rng, trial)
+		nt, err := v.randomEdit(t, rng)
 		if err != nil {
 			return nil, "", err
 		}
@@ -88,7 +86,7 @@ func (v *Env) categorical(t *tree.Tree) ([]option, bool) {
 		if op == OpRepeat {
 			continue
 		}
-		kinds, _ := v.e.treeOps(op)
+		kinds, _ := v.e.treeOps(op, nil)
 		for _, k := range kinds {
 			var palette []*tree.Node
 			if k == tree.OpInsert || k == tree.OpSwap {
@@ -119,15 +117,16 @@ func (v *Env) palette() []*tree.Node {
 
 // randomEdit applies one uniform valid edit to t: a uniform usable
 // operation (repeat excluded: it needs a lineage), a uniform option of it
-// and uniform arguments. It returns nil when the drawn operation has no
+// and a uniform one of its values (the listed or discretised values the
+// option tools offer). It returns nil when the drawn operation has no
 // option on t or the edit does not apply.
-func (v *Env) randomEdit(ctx context.Context, t *tree.Tree, rng *rand.Rand, trial int64) (*tree.Tree, error) {
+func (v *Env) randomEdit(t *tree.Tree, rng *rand.Rand) (*tree.Tree, error) {
 	ops := slices.DeleteFunc(slices.Clone(v.e.usableOps()), func(op string) bool { return op == OpRepeat })
 	if len(ops) == 0 {
 		return nil, fmt.Errorf("evolve.planner.ops: no operation can sample the space")
 	}
 	op := ops[rng.IntN(len(ops))]
-	kinds, _ := v.e.treeOps(op)
+	kinds, _ := v.e.treeOps(op, nil)
 	var opts []option
 	for _, k := range kinds {
 		var palette []*tree.Node
@@ -143,12 +142,11 @@ func (v *Env) randomEdit(ctx context.Context, t *tree.Tree, rng *rand.Rand, tria
 		return nil, nil
 	}
 	o := opts[rng.IntN(len(opts))]
-	d := llm.Decision{Operation: op, Category: llm.Diversity, Options: []llm.Option{o.decisionOption("o1", v.e.Catalog)}, Trial: int(trial)}
-	choice, err := llm.NewOffline(rng.Uint64(), llm.OfflineConfig{Args: "uniform"}).Resolve(ctx, d)
-	if err != nil {
-		return nil, err
+	vals := v.e.optionValues(o)
+	if len(vals) == 0 {
+		return nil, nil
 	}
-	nt, err := o.apply(t, choice.Args, v.e.Catalog)
+	nt, err := o.applyValue(t, vals[rng.IntN(len(vals))], v.e.Catalog)
 	if err != nil {
 		return nil, nil
 	}
@@ -165,4 +163,79 @@ func (v *Env) sampleProposal(ctx context.Context, p *Proposal, trial int64) (*Pr
 	p.Candidate.Rationale = how
 	p.Child = t
 	return p, nil
+}
+
+// uniformChild fills p with a uniformly drawn unexplored child of parent:
+// (option, value) pairs of a uniform usable operation are tried in a
+// seeded random order and the first child that passes the cheap gate
+// (shape, space, constraints, dedup against every earlier proposal) is
+// taken. It is the uniform mutation of evolution and random-walk, without
+// gating the whole neighbourhood to train one child. It reports false
+// when no operation has a passing child at parent.
+func (v *Env) uniformChild(p *Proposal, parent *Candidate, trial int64) (bool, error) {
+	t, err := v.Tree(parent)
+	if err != nil {
+		return false, err
+	}
+	rng := v.Rand(trial, StreamChild)
+	ops := slices.DeleteFunc(slices.Clone(v.e.usableOps()), func(op string) bool { return op == OpRepeat })
+	rng.Shuffle(len(ops), func(i, j int) { ops[i], ops[j] = ops[j], ops[i] })
+	m := tree.NewMeasurer(v.e.Catalog)
+	for _, op := range ops {
+		kinds, _ := v.e.treeOps(op, parent)
+		opts, err := v.e.options(parent.ID, t, kinds)
+		if err != nil || len(opts) == 0 {
+			continue
+		}
+		type pair struct {
+			o int
+			v tree.Value
+		}
+		var pairs []pair
+		for i, o := range opts {
+			for _, val := range v.e.optionValues(o) {
+				pairs = append(pairs, pair{i, val})
+			}
+		}
+		rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
+		for _, pr := range pairs[:min(len(pairs), maxUniformTries)] {
+			o := opts[pr.o]
+			child, err := o.applyValue(t, pr.v, v.e.Catalog)
+			if err != nil {
+				continue
+			}
+			g, stage, _ := v.e.gateTree(child, nil, m)
+			if stage != "" {
+				continue
+			}
+			p.SetParent(parent)
+			c := p.Candidate
+			c.Op, c.Path, c.Module, c.Transform = op, o.Path, o.moduleName(), string(o.Op)
+			if o.Op == tree.OpChangeArg {
+				c.Args = map[string]any{o.Arg: valueAny(pr.v)}
+			}
+			c.Rationale = "uniform mutation: " + o.describe()
+			p.accept(g)
+			p.gated = true
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// maxUniformTries bounds the children gated per operation by uniformChild.
+const maxUniformTries = 256
+
+// Mutate is one uniform random edit of parent (uniformChild); when parent
+// has no unexplored child left, the next parents from the best down are
+// tried, so an exhausted neighbourhood does not stop the search.
+func (v *Env) Mutate(p *Proposal, parent *Candidate, trial int64) (*Proposal, error) {
+	for _, par := range v.ParentsFrom(parent) {
+		ok, err := v.uniformChild(p, par, trial)
+		if err != nil || ok {
+			return p, err
+		}
+	}
+	p.SetParent(parent)
+	return p.Reject(GateProposal, "no operation has an option that passes the gate at any feasible parent: the space around the archive is exhausted"), nil
 }

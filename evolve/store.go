@@ -258,6 +258,7 @@ type Write struct {
 	Update  *Candidate // a candidate whose status/result changed
 	Planner []byte     // planner state to save (nil: unchanged)
 	Events  []Event
+	Meta    map[string]string // run metadata to set (the pre-gate's counts)
 }
 
 // Apply commits w in one transaction.
@@ -281,6 +282,11 @@ func (s *Store) Apply(ctx context.Context, w Write) error {
 		}
 		if w.Planner != nil {
 			if _, err := tx.Exec(`INSERT INTO planner(id,state) VALUES(1,?) ON CONFLICT(id) DO UPDATE SET state=excluded.state`, w.Planner); err != nil {
+				return err
+			}
+		}
+		for k, v := range w.Meta {
+			if _, err := tx.Exec(`INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, k, v); err != nil {
 				return err
 			}
 		}

@@ -242,10 +242,42 @@ func (v *Env) Gate(p *Proposal) {
 	p.gated = true
 }
 
-// Decide is the planner path for one child of parent: the options of
-// operation op, a resolver's choice among them in prompt category cat,
-// and the transformation applied. trial keys the random streams. A nil
-// resolver means a seeded uniform offline choice.
-func (v *Env) Decide(ctx context.Context, p *Proposal, parent *Candidate, op, cat string, resolver llm.Resolver, trial int64) (*Proposal, error) {
-	return v.e.decide(ctx, p, parent, op, cat, resolver, trial)
+// Offers lists up to quota pre-gated options of operation op at parent
+// (quota <= 0: evolve.max_options): every one already applied and passed
+// the cheap gate. trial keys the random streams.
+func (v *Env) Offers(parent *Candidate, op string, trial int64, quota int) (*Offers, error) {
+	if quota <= 0 {
+		quota = v.e.Config.MaxOptions
+	}
+	return v.e.cachedOffers(parent, op, trial, quota)
 }
+
+// PlannedOffers draws the planner's operation and category at parent,
+// masking for this draw every operation without a pre-gated option (no
+// reward update). ok is false when no operation has one.
+func (v *Env) PlannedOffers(parent *Candidate, trial int64, quota int) (op, cat string, offers *Offers, ok bool, err error) {
+	if quota <= 0 {
+		quota = v.e.Config.MaxOptions
+	}
+	return v.e.plannedOffers(parent, trial, quota)
+}
+
+// UniformOffers is PlannedOffers with a uniform operation draw.
+func (v *Env) UniformOffers(parent *Candidate, trial int64, quota int) (op string, offers *Offers, ok bool, err error) {
+	if quota <= 0 {
+		quota = v.e.Config.MaxOptions
+	}
+	return v.e.uniformOffers(parent, trial, quota)
+}
+
+// Resolve asks resolver (nil: a seeded uniform offline choice) to pick
+// one of offers in prompt category cat and fills p with the chosen child,
+// already gated.
+func (v *Env) Resolve(ctx context.Context, p *Proposal, offers *Offers, cat string, resolver llm.Resolver, trial int64) (*Proposal, error) {
+	return v.e.resolve(ctx, p, offers, cat, resolver, trial)
+}
+
+// ParentsFrom is the order in which to try parents after first: the rest
+// of the feasible archive, best first. A strategy moves on when a parent's
+// neighbourhood has nothing left to offer.
+func (v *Env) ParentsFrom(first *Candidate) []*Candidate { return v.e.parentsFrom(first) }

@@ -29,7 +29,7 @@ func (evolutionStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Pro
 		return nil, ErrNoParent
 	}
 	parent := tournament(pop, cfg.Sample, env.Rand(seq, StreamParent))
-	return randomMutation(ctx, env, env.NewProposal(seq), parent, seq)
+	return env.Mutate(env.NewProposal(seq), parent, seq)
 }
 
 func (evolutionStrategy) ValidateConfig(c Config) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -31,9 +30,19 @@ func (localSearchStrategy) Propose(ctx context.Context, env *Env, seq int64) (*P
 		return nil, ErrNoParent
 	}
 	p := env.NewProposal(seq)
-	ok, err := env.unexploredNeighbour(ctx, p, cur, seq)
-	if err != nil || ok {
-		return p, err
+	// The offers are pre-gated: every child in them is new to the archive.
+	_, offers, ok, err := env.UniformOffers(cur, seq, env.Config().MaxOptions)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		p.SetParent(cur)
+		if p, err = env.Resolve(ctx, p, offers, CatDiversity, nil, seq); err != nil {
+			return nil, err
+		}
+		p.Candidate.Category = ""
+		p.Candidate.Rationale = "local search: unexplored neighbour of the current point " + cur.ID + " (" + p.Candidate.Rationale + ")"
+		return p, nil
 	}
 	if _, err := env.sampleProposal(ctx, p, seq); err != nil {
 		return nil, err
@@ -63,83 +72,6 @@ func climbPoint(feasible []*Candidate) *Candidate {
 	return cur
 }
 
-// maxNeighbours bounds the neighbours tried per proposal on a large tree.
-const maxNeighbours = 512
-
-// edit is one concrete one-step change: an option and its arguments.
-type edit struct {
-	op   string // planner operation
-	o    option
-	args map[string]any
-}
-
-// unexploredNeighbour fills p with a uniformly drawn one-edit child of
-// parent that is not yet in the archive (structural hash). It reports
-// false when every neighbour it tried is known. Options with listed
-// values contribute one neighbour per value; others one draw of uniform
-// arguments. Tied cells (one genotype shared by several cells) are one
-// neighbourhood, not one per cell.
-func (v *Env) unexploredNeighbour(ctx context.Context, p *Proposal, parent *Candidate, trial int64) (bool, error) {
-	t, err := v.Tree(parent)
-	if err != nil {
-		return false, err
-	}
-	rng := v.Rand(trial, "neighbour")
-	var edits []edit
-	seen := map[string]bool{}
-	for _, op := range v.e.usableOps() {
-		if op == OpRepeat {
-			continue
-		}
-		kinds, _ := v.e.treeOps(op)
-		for _, k := range kinds {
-			var palette []*tree.Node
-			if k == tree.OpInsert || k == tree.OpSwap {
-				if v.e.primitives == nil {
-					v.e.primitives = candidateNodes(nil)
-				}
-				palette = v.e.palette(rng)
-			}
-			for _, o := range v.e.enumerate(t, k, palette) {
-				if len(o.Choices) == 0 {
-					edits = append(edits, edit{op: op, o: o})
-					continue
-				}
-				for _, c := range o.Choices {
-					key := neighbourKey(t, o, c)
-					if !seen[key] {
-						seen[key] = true
-						edits = append(edits, edit{op: op, o: o, args: map[string]any{o.Arg: choiceString(c)}})
-					}
-				}
-			}
-		}
-	}
-	rng.Shuffle(len(edits), func(i, j int) { edits[i], edits[j] = edits[j], edits[i] })
-	for _, ed := range edits[:min(len(edits), maxNeighbours)] {
-		args := ed.args
-		if args == nil {
-			d := llm.Decision{Operation: ed.op, Category: llm.Diversity, Options: []llm.Option{ed.o.decisionOption("o1", v.e.Catalog)}, Trial: int(trial)}
-			ch, err := llm.NewOffline(rng.Uint64(), llm.OfflineConfig{Args: "uniform"}).Resolve(ctx, d)
-			if err != nil {
-				return false, err
-			}
-			args = ch.Args
-		}
-		child, err := ed.o.apply(t, args, v.e.Catalog)
-		if err != nil || v.Duplicate(tree.Hash(child), "") != "" {
-			continue
-		}
-		p.SetParent(parent)
-		c := p.Candidate
-		c.Op, c.Path, c.Module, c.Args, c.Transform = ed.op, ed.o.Path, ed.o.moduleName(), args, string(ed.o.Op)
-		c.Rationale = fmt.Sprintf("local search: unexplored neighbour of %s: %s", parent.ID, ed.o.describe())
-		p.Child = child
-		return true, nil
-	}
-	return false, nil
-}
-
 // neighbourKey identifies the child a listed value makes: a tied cell's
 // edge is the same change in every cell of its tie group.
 func neighbourKey(t *tree.Tree, o option, val tree.Value) string {
@@ -151,4 +83,3 @@ func neighbourKey(t *tree.Tree, o option, val tree.Value) string {
 	}
 	return where + "\x00" + o.Arg + "\x00" + val.String()
 }
-

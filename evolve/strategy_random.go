@@ -1,10 +1,6 @@
 package evolve
 
-import (
-	"context"
-
-	"github.com/arbor-nas/arbor/llm"
-)
+import "context"
 
 // StrategyRandom is random search: uniform draws from the space.
 const StrategyRandom = "random"
@@ -21,13 +17,4 @@ func (randomStrategy) Name() string { return StrategyRandom }
 
 func (randomStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
 	return env.sampleProposal(ctx, env.NewProposal(seq), seq)
-}
-
-// randomMutation is one uniform step from parent: a uniform usable
-// operation, then a uniform option with uniform arguments.
-func randomMutation(ctx context.Context, env *Env, p *Proposal, parent *Candidate, trial int64) (*Proposal, error) {
-	p.SetParent(parent)
-	ops := env.UsableOps()
-	op := ops[env.Rand(trial, StreamOp).IntN(len(ops))]
-	return env.Decide(ctx, p, parent, op, string(llm.Diversity), nil, trial)
 }

@@ -19,5 +19,5 @@ func (randomWalkStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Pr
 		return nil, ErrNoParent
 	}
 	parent := feasible[env.Rand(seq, StreamParent).IntN(len(feasible))]
-	return randomMutation(ctx, env, env.NewProposal(seq), parent, seq)
+	return env.Mutate(env.NewProposal(seq), parent, seq)
 }

@@ -1,18 +1,21 @@
 package evolve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // StrategySurrogate is thompson with K children screened by a surrogate.
 const StrategySurrogate = "thompson+surrogate"
 
-// surrogateStrategy is thompson+surrogate: K children are drawn as
-// thompson would draw them and cheaply gated; the Screener picks the one
-// to train. The others are not stored: they cost nothing and may be
-// proposed again later.
+// surrogateStrategy is thompson+surrogate: the planner chooses the
+// operation as thompson does; up to K pre-gated children of it are
+// scored by the surrogate, and the resolver is shown only the top M. So
+// one resolver call is made per trained candidate (plus repairs), and the
+// surrogate, not the LLM, does the wide screening.
 type surrogateStrategy struct{}
 
 func (surrogateStrategy) Name() string { return StrategySurrogate }
@@ -25,60 +28,80 @@ func (surrogateStrategy) Check(e *Engine) error {
 }
 
 func (surrogateStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	k := env.Config().Surrogate.K
-	var passed []*Proposal
-	var last *Proposal
-	for i := range k {
-		p, err := plannedChild(ctx, env, env.NewProposal(seq), seq*int64(k)+int64(i)+1<<40)
+	cfg := env.Config().Surrogate
+	var jump *Proposal
+	rank := func(o *Offers) (*Offers, error) {
+		var err error
+		if jump, err = escapeJump(ctx, env, o, seq, cfg.Global); err != nil || jump != nil {
+			return nil, cmp.Or(err, errJump)
+		}
+		return topBySurrogate(ctx, env, o, cfg.M)
+	}
+	p, err := plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank)
+	if jump != nil {
+		return jump, nil
+	}
+	return p, err
+}
+
+// topBySurrogate keeps the m children of o the screener ranks best (all
+// of them while it has too few observations to rank: then the first m in
+// the offers' diverse order).
+func topBySurrogate(ctx context.Context, env *Env, o *Offers, m int) (*Offers, error) {
+	type ref struct{ i, j int }
+	var refs []ref
+	var samples []Sample
+	for i, x := range o.list {
+		for j, c := range x.children {
+			refs = append(refs, ref{i, j})
+			samples = append(samples, Sample{ID: fmt.Sprintf("option %d value %d", i+1, j+1), Tree: c.child,
+				Arch: env.e.archOf(c.child), Op: o.Op, Params: c.params, FLOPs: c.flops})
+		}
+	}
+	if len(refs) <= m {
+		return o, nil
+	}
+	order := make([]int, len(refs))
+	for k := range order {
+		order[k] = k
+	}
+	scr := env.Engine().Screener
+	if r, ok := scr.(Ranker); ok {
+		scores, err := r.Scores(ctx, samples)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("evolve: surrogate: %w", err)
 		}
-		env.Gate(p)
-		last = p
-		if !p.Rejected() {
-			passed = append(passed, p)
-		} else if p.Planned {
-			// A child that fails the gate teaches the planner even when unstored.
-			env.Planner().Update(p.Candidate.Op, p.Candidate.Category, false)
+		if scores != nil {
+			slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(scores[b], scores[a]) })
 		}
-	}
-	// The escape from local optima: draws from the whole space compete
-	// with the children, so a stalled search can jump.
-	for i := range env.Config().Surrogate.Global {
-		trial := seq*int64(k) + int64(i) + 1<<41
-		p, err := env.sampleProposal(ctx, env.NewProposal(seq), trial)
+	} else {
+		best, err := scr.Pick(ctx, samples)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("evolve: surrogate screener: %w", err)
 		}
-		env.Gate(p)
-		if !p.Rejected() {
-			p.Candidate.Rationale = "surrogate escape: " + p.Candidate.Rationale
-			passed = append(passed, p)
+		if best < 0 || best >= len(samples) {
+			return nil, fmt.Errorf("evolve: surrogate screener picked child %d of %d", best, len(samples))
+		}
+		order[0], order[best] = order[best], order[0]
+	}
+	keep := map[ref]bool{}
+	for _, k := range order[:m] {
+		keep[refs[k]] = true
+	}
+	out := *o
+	out.list = nil
+	for i, x := range o.list {
+		var kids []offerChild
+		for j, c := range x.children {
+			if keep[ref{i, j}] {
+				kids = append(kids, c)
+			}
+		}
+		if len(kids) > 0 {
+			out.list = append(out.list, offer{opt: x.opt, children: kids})
 		}
 	}
-	if len(passed) == 0 {
-		// Store the last failure so the rejection is visible; its planner
-		// update already happened above.
-		last.Planned = false
-		return last, nil
-	}
-	if len(passed) == 1 {
-		return passed[0], nil
-	}
-	children := make([]Sample, len(passed))
-	for i, p := range passed {
-		children[i] = env.e.sample(p.Candidate, p.Child)
-	}
-	best, err := env.Engine().Screener.Pick(ctx, children)
-	if err != nil {
-		return nil, fmt.Errorf("evolve: surrogate screener: %w", err)
-	}
-	if best < 0 || best >= len(passed) {
-		return nil, fmt.Errorf("evolve: surrogate screener picked child %d of %d", best, len(passed))
-	}
-	p := passed[best]
-	p.Candidate.Rationale += fmt.Sprintf(" (surrogate picked 1 of %d gated children)", len(passed))
-	return p, nil
+	return &out, nil
 }
 
 func (surrogateStrategy) ValidateConfig(c Config) error {

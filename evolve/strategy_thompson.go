@@ -1,9 +1,6 @@
 package evolve
 
-import (
-	"context"
-	"errors"
-)
+import "context"
 
 // StrategyThompson is the full method: the H-Thompson planner and a resolver.
 const StrategyThompson = "thompson"
@@ -16,22 +13,36 @@ type thompsonStrategy struct{}
 func (thompsonStrategy) Name() string { return StrategyThompson }
 
 func (thompsonStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	return plannedChild(ctx, env, env.NewProposal(seq), seq)
+	return plannedChild(ctx, env, env.NewProposal(seq), seq, 0, nil)
 }
 
-// plannedChild draws a parent and the planner's operation and category,
-// then decides the child with the engine's resolver. trial keys the
-// random streams.
-func plannedChild(ctx context.Context, env *Env, p *Proposal, trial int64) (*Proposal, error) {
-	parent := env.SelectParent(env.Rand(trial, StreamParent))
-	if parent == nil {
+// plannedChild draws a parent, the planner's operation and category
+// (operations without a pre-gated option masked), and lets the engine's
+// resolver pick among the offers, after rank (when set) has narrowed
+// them. A parent with nothing left to offer passes the turn to the next
+// best one. trial keys the random streams.
+func plannedChild(ctx context.Context, env *Env, p *Proposal, trial int64, quota int, rank func(*Offers) (*Offers, error)) (*Proposal, error) {
+	first := env.SelectParent(env.Rand(trial, StreamParent))
+	if first == nil {
 		return nil, ErrNoParent
 	}
-	p.SetParent(parent)
-	op, cat, ok := env.Planner().Choose(env.e.opAllowed)
-	if !ok {
-		return nil, errors.New("evolve.planner.ops: no operation is usable")
+	for _, parent := range env.ParentsFrom(first) {
+		_, cat, offers, ok, err := env.PlannedOffers(parent, trial, quota)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		p.SetParent(parent)
+		p.Planned = true
+		if rank != nil {
+			if offers, err = rank(offers); err != nil {
+				return nil, err
+			}
+		}
+		return env.Resolve(ctx, p, offers, cat, env.Engine().Resolver, trial)
 	}
-	p.Planned = true
-	return env.Decide(ctx, p, parent, op, cat, env.Engine().Resolver, trial)
+	p.SetParent(first)
+	return p.Reject(GateProposal, "no operation has an option that passes the gate at any feasible parent: the space around the archive is exhausted"), nil
 }

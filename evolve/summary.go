@@ -3,6 +3,7 @@ package evolve
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -21,9 +22,25 @@ type Summary struct {
 	TrainStatus map[string]int `json:"train_status"`
 	Best        *Best          `json:"best"`
 	LLM         LLMSpend       `json:"llm"`
+	// PreGate counts the children the pre-gate removed, by stage, before
+	// any resolver saw them: they cost no LLM call and are not stored.
+	PreGate map[string]int `json:"pregate_filtered"`
+	// LLMPerTrained is LLM use per trained candidate.
+	LLMPerTrained LLMPerTrained `json:"llm_per_trained"`
 	// Codegen counts the codegen strategy's proposals and how many were
 	// invalid (failed execution at the gate or in training).
 	Codegen *CodegenRate `json:"codegen,omitempty"`
+}
+
+// LLMPerTrained divides the run's LLM use by the trained candidates.
+type LLMPerTrained struct {
+	// Calls: resolved decisions (one call record each, however many
+	// requests it took).
+	Calls float64 `json:"calls"`
+	// Answers: model answers requested, repairs included.
+	Answers float64 `json:"answers"`
+	// Proposals: candidates proposed (stored), seeds excluded.
+	Proposals float64 `json:"proposals"`
 }
 
 // Best is the best feasible candidate by validation accuracy.
@@ -87,6 +104,25 @@ func (s *Store) Summary(ctx context.Context) (Summary, error) {
 	}
 	if sum.LLM, err = s.Spend(ctx); err != nil {
 		return Summary{}, err
+	}
+	sum.PreGate = map[string]int{}
+	if pre, ok, err := s.Meta(ctx, MetaPreGate); err != nil {
+		return Summary{}, err
+	} else if ok {
+		if err := json.Unmarshal([]byte(pre), &sum.PreGate); err != nil {
+			return fail("pre-gate counts", err)
+		}
+	}
+	var answers, proposals int
+	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(attempts),0) FROM llm_calls`).Scan(&answers); err != nil {
+		return fail("llm answers", err)
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM candidates WHERE op<>?`, OpSeed).Scan(&proposals); err != nil {
+		return fail("proposals", err)
+	}
+	if sum.Trained > 0 {
+		n := float64(sum.Trained)
+		sum.LLMPerTrained = LLMPerTrained{Calls: float64(sum.LLM.Calls) / n, Answers: float64(answers) / n, Proposals: float64(proposals) / n}
 	}
 	var cg CodegenRate
 	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN (status=? AND gate IN (?,?,?)) OR status=? THEN 1 ELSE 0 END),0)

@@ -3,10 +3,6 @@ package llm
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
-	"sync"
 	"time"
 )
 
@@ -53,25 +49,6 @@ type CallRecord struct {
 // CallLogger persists call records; the run store implements it.
 type CallLogger interface {
 	LogCall(CallRecord) error
-}
-
-// JSONLog writes call records as JSON lines, safe for concurrent use.
-type JSONLog struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-// NewJSONLog writes records to w.
-func NewJSONLog(w io.Writer) *JSONLog { return &JSONLog{enc: json.NewEncoder(w)} }
-
-// LogCall implements CallLogger.
-func (l *JSONLog) LogCall(r CallRecord) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err := l.enc.Encode(r); err != nil {
-		return fmt.Errorf("write llm call record: %w", err)
-	}
-	return nil
 }
 
 func hashText(s string) string {

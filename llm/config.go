@@ -90,9 +90,6 @@ type PromptConfig struct {
 	// Directory whose *.tmpl files replace the embedded prompt templates of
 	// the same name.
 	Dir string `mapstructure:"dir" yaml:"dir"`
-	// Most options shown in one prompt; more are sampled with diversity
-	// across modules and paths.
-	MaxOptions int `mapstructure:"max_options" yaml:"max_options"`
 	// Cap on each module's source in the prompt, in tokens.
 	MaxSourceTokens int `mapstructure:"max_source_tokens" yaml:"max_source_tokens"`
 	// Cap on the whole prompt, in tokens; sources are cut and then options
@@ -105,6 +102,15 @@ type OfflineConfig struct {
 	// How the offline resolver fills arguments: `uniform` (draw within each
 	// range) or `defaults` (declared defaults where given).
 	Args string `mapstructure:"args" yaml:"args"`
+	// How the offline resolver follows the prompt category: `categories`
+	// (exploit: the option nearest the winning edits; reverse: the one
+	// undoing the last losing edit; diversity: the least explored path or
+	// module) or `uniform` (a uniform draw whatever the category, for
+	// ablations).
+	Policy string `mapstructure:"policy" yaml:"policy"`
+	// With an endpoint, resolve diversity decisions with the offline
+	// `categories` rule instead of a call (the method's minimal LLM use).
+	Diversity bool `mapstructure:"diversity" yaml:"diversity"`
 }
 
 // DefaultConfig is offline: no endpoint, so no network and no spend.
@@ -121,11 +127,10 @@ func DefaultConfig() Config {
 		Seed:           1,
 		RecordMaxBytes: 16 << 10,
 		Prompts: PromptConfig{
-			MaxOptions:      24,
 			MaxSourceTokens: 400,
 			MaxPromptTokens: 6000,
 		},
-		Offline: OfflineConfig{Args: "uniform"},
+		Offline: OfflineConfig{Args: "uniform", Policy: PolicyCategories},
 	}
 }
 
@@ -219,9 +224,6 @@ func (c Config) Validate() error {
 	if c.Limits.MaxUSD < 0 {
 		bad("limits.max_usd", "must be >= 0 (0 = unlimited)")
 	}
-	if c.Prompts.MaxOptions < 1 {
-		bad("prompts.max_options", "must be >= 1")
-	}
 	if c.Prompts.MaxSourceTokens < 0 {
 		bad("prompts.max_source_tokens", "must be >= 0")
 	}
@@ -230,6 +232,9 @@ func (c Config) Validate() error {
 	}
 	if c.Offline.Args != "uniform" && c.Offline.Args != "defaults" {
 		bad("offline.args", "%q must be uniform or defaults", c.Offline.Args)
+	}
+	if c.Offline.Policy != PolicyCategories && c.Offline.Policy != PolicyUniform {
+		bad("offline.policy", "%q must be %s or %s", c.Offline.Policy, PolicyCategories, PolicyUniform)
 	}
 	if c.RecordText && c.RecordMaxBytes < 1 {
 		bad("record_max_bytes", "must be >= 1 when llm.record_text is true")

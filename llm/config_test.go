@@ -27,7 +27,6 @@ func TestConfigValidate(t *testing.T) {
 		{"timeout", func(c *Config) { c.Timeout = 0 }, "llm.timeout"},
 		{"backoff", func(c *Config) { c.BackoffMax = time.Microsecond }, "llm.backoff_max"},
 		{"repairs", func(c *Config) { c.MaxRepairs = -1 }, "llm.max_repairs"},
-		{"max options", func(c *Config) { c.Prompts.MaxOptions = 0 }, "llm.prompts.max_options"},
 		{"offline args", func(c *Config) { c.Offline.Args = "greedy" }, "llm.offline.args"},
 		{"limits", func(c *Config) { c.Limits.MaxCalls = -1 }, "llm.limits.max_calls"},
 	}

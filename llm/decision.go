@@ -49,13 +49,23 @@ type ParentSummary struct {
 	History []Step             `json:"history,omitempty"` // recent lineage, oldest first
 }
 
-// Step is one past operation in the parent's lineage.
+// Step is one past edit near the parent: in its lineage, or a child of it
+// already tried.
 type Step struct {
-	Op     string  `json:"op"`
-	Path   string  `json:"path,omitempty"`
-	Module string  `json:"module,omitempty"`
-	Reward float64 `json:"reward"` // 1 when the child beat its parent
-	Note   string  `json:"note,omitempty"`
+	Op        string  `json:"op"`
+	Transform string  `json:"transform,omitempty"` // the tree transformation (change_arg, insert, ...)
+	Path      string  `json:"path,omitempty"`
+	Module    string  `json:"module,omitempty"`
+	Arg       string  `json:"arg,omitempty"`    // change-arg: the argument
+	Before    string  `json:"before,omitempty"` // change-arg: its value before the edit
+	After     string  `json:"after,omitempty"`  // change-arg: its value after the edit
+	Reward    float64 `json:"reward"`           // 1 when the child beat its parent
+	// Delta is the child's validation accuracy minus its parent's, in points.
+	Delta float64 `json:"delta"`
+	// Tried marks a child of the parent (a sibling of the decision's
+	// child); otherwise the step is one of the parent's ancestors.
+	Tried bool   `json:"tried,omitempty"`
+	Note  string `json:"note,omitempty"`
 }
 
 // Option is one valid concrete transformation the tools enumerated.
@@ -65,6 +75,16 @@ type Option struct {
 	Description string      `json:"description"`
 	Module      *ModuleInfo `json:"module,omitempty"`
 	Args        []ArgRange  `json:"args,omitempty"`
+	// Transform is the tree transformation (change_arg, insert, swap,
+	// delete, compose, ...); Arg and Current name a change-arg's argument
+	// and its value now.
+	Transform string `json:"transform,omitempty"`
+	Node      string `json:"node,omitempty"` // the module ID or primitive insert and swap bring in
+	Arg       string `json:"arg,omitempty"`
+	Current   string `json:"current,omitempty"`
+	// Uses counts how often the run has already edited this option's path
+	// or brought in its module: what diversity minimises.
+	Uses int `json:"uses,omitempty"`
 }
 
 // ModuleInfo is the part of a mined module a model needs to judge it.

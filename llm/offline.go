@@ -5,28 +5,45 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 )
 
 // OfflineModel is the Usage.Model of choices made without a model.
 const OfflineModel = "offline"
 
-// Offline resolves decisions without any network: it draws an offered
-// option uniformly and fills its arguments by the configured preference. The
-// reference method found random swaps beat LLM-chosen ones on its ablation,
-// so this is a real baseline, not a stand-in. Draws depend only on the seed
-// and the decision, so results are reproducible under concurrency.
+// Offline resolver policies (llm.offline.policy).
+const (
+	// PolicyCategories follows each prompt category's meaning with simple
+	// rules, so the planner's category choice changes the proposal:
+	// exploit takes the option nearest the winning edits, reverse the one
+	// that undoes or inverts the last losing edit, diversity the least
+	// explored path or module.
+	PolicyCategories = "categories"
+	// PolicyUniform ignores the category: a uniform draw among the
+	// options (the ablation baseline; the reference method found random
+	// swaps hard to beat).
+	PolicyUniform = "uniform"
+)
+
+// Offline resolves decisions without any network. Its draws depend only on
+// the seed and the decision, so results are reproducible under concurrency.
 type Offline struct {
-	seed uint64
-	args string
+	seed   uint64
+	args   string
+	policy string
 }
 
-// NewOffline returns an offline resolver; cfg.Args is "uniform" or "defaults".
+// NewOffline returns an offline resolver; cfg.Args is "uniform" or
+// "defaults", cfg.Policy "categories" (default) or "uniform".
 func NewOffline(seed uint64, cfg OfflineConfig) *Offline {
-	mode := cfg.Args
-	if mode == "" {
-		mode = "uniform"
+	o := &Offline{seed: seed, args: cfg.Args, policy: cfg.Policy}
+	if o.args == "" {
+		o.args = "uniform"
 	}
-	return &Offline{seed: seed, args: mode}
+	if o.policy == "" {
+		o.policy = PolicyCategories
+	}
+	return o
 }
 
 // Resolve implements Resolver.
@@ -38,10 +55,212 @@ func (o *Offline) Resolve(ctx context.Context, d Decision) (Choice, error) {
 		return Choice{}, err
 	}
 	rng := rand.New(rand.NewPCG(o.seed, decisionKey(d, "offline")))
-	c := randomChoice(d.Options, rng, o.args)
-	c.Rationale = fmt.Sprintf("offline resolver: %s draw among %d options (seed %d)", o.args, len(d.Options), o.seed)
+	var c Choice
+	if o.policy == PolicyCategories {
+		c = categoryChoice(d, rng, o.args)
+	} else {
+		c = randomChoice(d.Options, rng, o.args)
+		c.Rationale = fmt.Sprintf("offline resolver: %s draw among %d options (seed %d)", o.args, len(d.Options), o.seed)
+	}
 	c.Usage.Model = OfflineModel
 	return c, nil
+}
+
+// categoryChoice implements PolicyCategories: every option is scored by
+// the category's rule, the best score wins, ties are broken by the seeded
+// draw. The rationale says which rule decided.
+func categoryChoice(d Decision, rng *rand.Rand, mode string) Choice {
+	var score func(Option) (float64, map[string]any)
+	why := ""
+	switch d.Category {
+	case Exploit:
+		wins := steps(d.Parent.History, true)
+		if len(wins) == 0 {
+			break
+		}
+		why = "exploit: nearest to the winning edit " + describeStep(wins[0])
+		score = func(o Option) (float64, map[string]any) { return nearest(o, wins) }
+	case Reverse:
+		losses := steps(d.Parent.History, false)
+		if len(losses) == 0 {
+			break
+		}
+		why = "reverse: against the losing edit " + describeStep(losses[0])
+		score = func(o Option) (float64, map[string]any) { return undo(o, losses[0]) }
+	case Diversity:
+		why = "diversity: the least explored path or module"
+		score = func(o Option) (float64, map[string]any) { return -float64(o.Uses), nil }
+	}
+	if score == nil {
+		c := randomChoice(d.Options, rng, mode)
+		c.Rationale = fmt.Sprintf("offline %s: no edit of that kind in the lineage yet; uniform draw among %d options", d.Category, len(d.Options))
+		return c
+	}
+	best, bestScore := []int(nil), math.Inf(-1)
+	args := make([]map[string]any, len(d.Options))
+	for i, o := range d.Options {
+		s, a := score(o)
+		args[i] = a
+		switch {
+		case s > bestScore:
+			best, bestScore = []int{i}, s
+		case s == bestScore:
+			best = append(best, i)
+		}
+	}
+	i := best[rng.IntN(len(best))]
+	o := d.Options[i]
+	c := Choice{OptionID: o.ID, Args: map[string]any{}}
+	for _, a := range o.Args {
+		if v, ok := args[i][a.Name]; ok {
+			c.Args[a.Name] = v
+		} else {
+			c.Args[a.Name] = sampleArg(a, rng, mode)
+		}
+	}
+	c.Rationale = fmt.Sprintf("offline %s (score %g, %d tied of %d)", why, bestScore, len(best), len(d.Options))
+	return c
+}
+
+// steps returns the history's winning (or losing) edits, most recent
+// first: the parent's children already tried come after its ancestors in
+// the history, so they count as the most recent.
+func steps(h []Step, wins bool) []Step {
+	var out []Step
+	for i := len(h) - 1; i >= 0; i-- {
+		if (h[i].Reward == 1) == wins && h[i].Transform != "" {
+			out = append(out, h[i])
+		}
+	}
+	return out
+}
+
+func describeStep(s Step) string {
+	d := s.Transform + " at " + s.Path
+	if s.Module != "" {
+		d += " (" + s.Module + ")"
+	}
+	if s.Arg != "" {
+		d += fmt.Sprintf(" %s %s -> %s", s.Arg, s.Before, s.After)
+	}
+	return d + fmt.Sprintf(", %+.2f points", s.Delta)
+}
+
+// similarity of an option to an edit: the same transformation, module,
+// argument and place count, the most recent edits the most.
+func similarity(o Option, s Step) float64 {
+	x := 0.0
+	if o.Transform == s.Transform {
+		x += 2
+	}
+	if s.Module != "" && o.Node == s.Module {
+		x += 3
+	}
+	if s.Arg != "" && o.Arg == s.Arg {
+		x += 3
+	}
+	if o.Path == s.Path {
+		x += 1
+	} else if parentOf(o.Path) == parentOf(s.Path) {
+		x += 0.5
+	}
+	return x
+}
+
+// nearest is exploit's score: similarity to the winning edits (weighted
+// by recency) and, for an argument, the value that moves it the way the
+// nearest win moved its own.
+func nearest(o Option, wins []Step) (float64, map[string]any) {
+	score, w := 0.0, 1.0
+	for _, s := range wins {
+		score += w * similarity(o, s)
+		w /= 2
+	}
+	if len(o.Args) == 1 && o.Arg != "" {
+		for _, s := range wins {
+			if s.Arg == "" {
+				continue
+			}
+			if v, ok := towards(o, s.Before, s.After, s.Arg == o.Arg); ok {
+				return score + 1, map[string]any{o.Args[0].Name: v}
+			}
+		}
+	}
+	return score, nil
+}
+
+// undo is reverse's score: the option that undoes the losing edit (the
+// argument back to its value before, the inserted node deleted, the
+// deleted kind inserted) or goes the opposite way, and never the losing
+// direction itself.
+func undo(o Option, s Step) (float64, map[string]any) {
+	inverse := map[string]string{"insert": "delete", "delete": "insert", "wrap_residual": "delete",
+		"duplicate": "delete", "compose": "delete", "swap": "swap", "change_arg": "change_arg"}
+	score := 0.0
+	if o.Transform == inverse[s.Transform] {
+		score += 2
+	}
+	if o.Path == s.Path || parentOf(o.Path) == s.Path || o.Path == parentOf(s.Path) {
+		score += 2
+	}
+	if s.Module != "" && o.Node == s.Module {
+		if o.Transform == s.Transform {
+			score -= 3 // the losing direction again
+		}
+	}
+	if s.Arg != "" && o.Arg == s.Arg {
+		score += 2
+		if v, ok := towards(o, s.After, s.Before, true); ok {
+			return score + 2, map[string]any{o.Args[0].Name: v}
+		}
+	}
+	return score, nil
+}
+
+// towards picks the offered value of o's argument that moves from "from"
+// to "to": "to" itself when offered (and exact), otherwise the smallest
+// step in that numeric direction from the current value.
+func towards(o Option, from, to string, exact bool) (any, bool) {
+	a := o.Args[0]
+	if exact || !isNumber(to) {
+		for _, c := range a.Choices {
+			if c == to {
+				return c, true
+			}
+		}
+	}
+	f, err1 := strconv.ParseFloat(from, 64)
+	t, err2 := strconv.ParseFloat(to, 64)
+	cur, err3 := strconv.ParseFloat(o.Current, 64)
+	if err1 != nil || err2 != nil || err3 != nil || f == t {
+		return nil, false
+	}
+	dir := math.Copysign(1, t-f)
+	best, bestD := "", math.Inf(1)
+	for _, c := range a.Choices {
+		v, err := strconv.ParseFloat(c, 64)
+		if err != nil || (v-cur)*dir <= 0 {
+			continue
+		}
+		if d := math.Abs(v - cur); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best, best != ""
+}
+
+func isNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil
+}
+
+func parentOf(path string) string {
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] == '/' {
+			return path[:i]
+		}
+	}
+	return "/"
 }
 
 // randomChoice draws a valid choice; its result always passes validation

@@ -246,6 +246,7 @@ func (p *Provider) complete(ctx context.Context, model ModelConfig, msgs []opena
 	}
 	seed := int(rng.Int32()) // servers that support seeds become reproducible too
 	req := openai.ChatCompletionRequest{
+		//lint:ignore SA1019 max_tokens, not max_completion_tokens, is what vLLM, Ollama and llama.cpp servers read
 		Model: model.Name, Messages: msgs, MaxTokens: p.cfg.MaxTokens,
 		Temperature: temp, ResponseFormat: rf, Seed: &seed,
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -24,7 +23,7 @@ type Prompt struct {
 	System string
 	User   string
 	Shown  []Option
-	Hidden int // options left out to respect MaxOptions or the token budget
+	Hidden int // options left out to respect the token budget
 	Tokens int // estimated tokens of System + User
 }
 
@@ -89,10 +88,12 @@ type optionView struct {
 
 type argView struct{ Name, Describe string }
 
-// Render builds the prompt for d. Options beyond MaxOptions are sampled for
-// diversity with a draw seeded by seed and the decision; module sources are
-// cut to MaxSourceTokens, then further, and finally options are dropped,
-// until the whole prompt fits MaxPromptTokens.
+// Render builds the prompt for d. Which options are offered, and in what
+// order, is the engine's decision (evolve.max_options); the renderer only
+// fits the prompt to the token budget: module sources are cut to
+// MaxSourceTokens, then further, and finally options are dropped from the
+// end of the list until the whole prompt fits MaxPromptTokens. seed is
+// unused and kept for the signature.
 func (r *Renderer) Render(d Decision, seed uint64) (Prompt, error) {
 	t, ok := r.byCat[d.Category]
 	if !ok {
@@ -102,11 +103,10 @@ func (r *Renderer) Render(d Decision, seed uint64) (Prompt, error) {
 	if err := r.system.Execute(&sys, d); err != nil {
 		return Prompt{}, fmt.Errorf("render system.tmpl: %w", err)
 	}
-	order := diverseOrder(d.Options, rand.New(rand.NewPCG(seed, decisionKey(d, "sample"))))
-	n := min(len(order), max(1, r.cfg.MaxOptions))
+	n := len(d.Options)
 	srcBudget := r.cfg.MaxSourceTokens
 	for {
-		shown := pick(d.Options, order[:n])
+		shown := d.Options[:n]
 		var user bytes.Buffer
 		if err := t.Execute(&user, r.view(d, shown, len(d.Options)-n, srcBudget)); err != nil {
 			return Prompt{}, fmt.Errorf("render %s.tmpl: %w", d.Category, err)
@@ -212,49 +212,4 @@ func indent(n int, s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
-}
-
-// diverseOrder returns option indices in the order they should be shown: a
-// round-robin over groups (one group per module, or per path for options
-// without a module), groups and members shuffled by rng. Any prefix of the
-// order therefore spreads over as many modules and places as it can.
-func diverseOrder(opts []Option, rng *rand.Rand) []int {
-	groups := map[string][]int{}
-	var keys []string
-	for i, o := range opts {
-		k := "path:" + o.Path
-		if o.Module != nil {
-			k = "module:" + o.Module.ID
-		}
-		if _, ok := groups[k]; !ok {
-			keys = append(keys, k)
-		}
-		groups[k] = append(groups[k], i)
-	}
-	rng.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
-	for _, k := range keys {
-		g := groups[k]
-		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
-	}
-	order := make([]int, 0, len(opts))
-	for round := 0; len(order) < len(opts); round++ {
-		for _, k := range keys {
-			if g := groups[k]; round < len(g) {
-				order = append(order, g[round])
-			}
-		}
-	}
-	return order
-}
-
-// pick returns the chosen options in their original order, so prompts read
-// naturally and stay stable when only the sample changes.
-func pick(opts []Option, idx []int) []Option {
-	s := slices.Clone(idx)
-	slices.Sort(s)
-	out := make([]Option, len(s))
-	for i, j := range s {
-		out[i] = opts[j]
-	}
-	return out
 }

@@ -123,45 +123,34 @@ func bigDecision(n, m, sourceLines int) Decision {
 	return d
 }
 
-func TestPromptSamplesOptionsWithDiversity(t *testing.T) {
+func TestPromptKeepsTheEnginesOptions(t *testing.T) {
+	// Which options are offered is the engine's decision: the renderer
+	// shows them all, in order, when they fit the token budget.
 	cfg := DefaultConfig().Prompts
-	cfg.MaxOptions = 10
 	r, err := NewDefaultRenderer(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := bigDecision(200, 10, 3)
+	d := bigDecision(12, 12, 3)
 	p, err := r.Render(d, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(p.Shown) != 10 || p.Hidden != 190 || !strings.Contains(p.User, "10 shown, 190 more not shown") {
-		t.Fatalf("shown %d hidden %d", len(p.Shown), p.Hidden)
+	if fmt.Sprint(ids(p.Shown)) != fmt.Sprint(ids(d.Options)) || p.Hidden != 0 {
+		t.Fatalf("shown %v (hidden %d), want all 12 in order", ids(p.Shown), p.Hidden)
 	}
-	mods := map[string]bool{}
-	for _, o := range p.Shown {
-		mods[o.Module.ID] = true
+	// Over budget, options are dropped from the end; a hidden option cannot
+	// be chosen: the model was never shown it.
+	cfg.MaxPromptTokens, cfg.MaxSourceTokens = 600, 0
+	r, _ = NewDefaultRenderer(cfg)
+	p, err = r.Render(d, 5)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(mods) != 10 {
-		t.Fatalf("10 options should cover all 10 modules, got %v", mods)
+	if p.Hidden == 0 || fmt.Sprint(ids(p.Shown)) != fmt.Sprint(ids(d.Options[:len(p.Shown)])) {
+		t.Fatalf("shown %v hidden %d: want a prefix", ids(p.Shown), p.Hidden)
 	}
-	again, _ := r.Render(d, 5)
-	if fmt.Sprint(ids(again.Shown)) != fmt.Sprint(ids(p.Shown)) {
-		t.Fatal("sampling is not deterministic")
-	}
-	d.Trial = 1
-	other, _ := r.Render(d, 5)
-	if fmt.Sprint(ids(other.Shown)) == fmt.Sprint(ids(p.Shown)) {
-		t.Fatal("another trial should see another sample")
-	}
-	// A hidden option cannot be chosen: the model was never shown it.
-	hidden := ""
-	for _, o := range d.Options {
-		if !contains(ids(p.Shown), o.ID) {
-			hidden = o.ID
-			break
-		}
-	}
+	hidden := d.Options[len(p.Shown)].ID
 	if _, err := ParseAnswer(`{"option":"`+hidden+`","args":{"width":8}}`, p.Shown); err == nil {
 		t.Fatal("a hidden option was accepted")
 	}
@@ -169,7 +158,6 @@ func TestPromptSamplesOptionsWithDiversity(t *testing.T) {
 
 func TestPromptTokenBudget(t *testing.T) {
 	cfg := DefaultConfig().Prompts
-	cfg.MaxOptions = 8
 	cfg.MaxSourceTokens = 120
 	cfg.MaxPromptTokens = 1500
 	r, err := NewDefaultRenderer(cfg)

@@ -29,9 +29,6 @@ func WithLogger(l *slog.Logger) Opt { return func(o *options) { o.log = l } }
 // WithCallLogger receives one CallRecord per resolved decision.
 func WithCallLogger(c CallLogger) Opt { return func(o *options) { o.calls = c } }
 
-// WithHTTPClient sets the HTTP client used to reach the endpoint.
-func WithHTTPClient(c *http.Client) Opt { return func(o *options) { o.client = c } }
-
 // WithSleep replaces the backoff wait; tests use it to observe delays.
 func WithSleep(f func(context.Context, time.Duration) error) Opt {
 	return func(o *options) { o.sleep = f }

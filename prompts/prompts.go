@@ -14,9 +14,6 @@ import (
 //go:embed *.tmpl
 var embedded embed.FS
 
-// Embedded returns the built-in templates.
-func Embedded() fs.FS { return embedded }
-
 // Open returns the templates with every file present in dir taking the place
 // of the built-in one of the same name. An empty dir means the built-ins.
 func Open(dir string) fs.FS {

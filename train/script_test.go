@@ -7,8 +7,6 @@ import (
 	"testing"
 )
 
-func writeExec(path, content string) error { return os.WriteFile(path, []byte(content), 0o755) }
-
 // TestWriteJobDir checks the files the Slurm backend and the pool rely on;
 // job.json is compared with testdata/job.golden.json (-update rewrites it).
 func TestWriteJobDir(t *testing.T) {

@@ -107,16 +107,6 @@ func primitive(op string) *PrimitiveSpec {
 	return nil
 }
 
-// Primitives returns a copy of every primitive's spec, keyed by op name.
-func Primitives() map[string]PrimitiveSpec {
-	m := make(map[string]PrimitiveSpec, len(primitiveTable))
-	for _, p := range primitiveTable {
-		p.Args = append([]ArgSpec(nil), p.Args...)
-		m[p.Name] = p
-	}
-	return m
-}
-
 // PrimitiveNames lists the primitive op names in a fixed order.
 func PrimitiveNames() []string {
 	out := make([]string, len(primitiveTable))

@@ -470,3 +470,20 @@ func checkModuleArgs(p *pathRef, n *Node, m *ModuleSpec) error {
 	}
 	return nil
 }
+
+// Measurer validates and counts many trees that share subtrees, such as
+// the children of one parent: results are memoized by (node, input shape),
+// so only the nodes on an edited path are inferred again. Its verdicts
+// equal Check's; it keeps no per-node report.
+type Measurer struct{ c checker }
+
+// NewMeasurer returns a Measurer for trees resolved against cat.
+func NewMeasurer(cat Catalog) *Measurer {
+	return &Measurer{checker{cat: cat, memo: make(map[memoKey]memoVal, 1024)}}
+}
+
+// Measure validates t and returns its parameter and MAC counts.
+func (m *Measurer) Measure(t *Tree) (params, macs int64, err error) {
+	_, params, macs, err = m.c.tree(t)
+	return params, macs, err
+}

@@ -131,3 +131,65 @@ func otherValue(spec ArgSpec, cur Value) Value {
 	}
 	return Value{}
 }
+
+func TestHashIgnoresFunctionalNoOps(t *testing.T) {
+	base := &Tree{Input: Shape{3, 8, 8}, Classes: 4, Root: Seq("",
+		Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4)))}
+	same := []*Node{
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("i", "identity", nil), Op("r", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("r2", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Seq("g", Op("c", "conv2d", A("out", 8)), Op("r", "relu", nil), Op("i", "identity", nil)), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+	}
+	for i, r := range same {
+		if got, want := Hash(&Tree{Input: base.Input, Classes: 4, Root: r}), Hash(base); got != want {
+			t.Errorf("variant %d computes the same function but hashes differently", i)
+		}
+	}
+	differ := []*Node{
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "relu6", nil), Op("r2", "relu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), Op("r", "gelu", nil), Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+		Seq("", Op("c", "conv2d", A("out", 8)), &Node{Kind: KindBranch, Name: "b", Children: []*Node{Op("i", "identity", nil), Op("r", "relu", nil)}}, Op("p", "adaptiveavgpool2d", nil), Op("fc", "linear", A("out", 4))),
+	}
+	for i, r := range differ {
+		if Hash(&Tree{Input: base.Input, Classes: 4, Root: r}) == Hash(base) {
+			t.Errorf("variant %d computes another function but hashes the same", i)
+		}
+	}
+}
+
+func TestMeasurerAgreesWithCheck(t *testing.T) {
+	m := NewMeasurer(nil)
+	for _, name := range []string{"resnet20", "resnet56", "nb201-resnet"} {
+		s, err := Seed(name, Shape{C: 3, H: 32, W: 32}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		trees := []*Tree{s}
+		for _, k := range []OpKind{OpDelete, OpDuplicate, OpWrapResidual} {
+			for i, o := range Options(s, k, nil, nil) {
+				if i%7 != 0 {
+					continue
+				}
+				c, err := Apply(s, o, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				trees = append(trees, c)
+			}
+		}
+		// And invalid ones: the measurer must reject what Check rejects.
+		if c, err := ApplyListed(s, Option{Op: OpInsert, Path: "/", Index: 0, Node: Op("", "linear", A("out", 5))}, nil); err == nil {
+			trees = append(trees, c)
+		}
+		for i, tr := range trees {
+			rep, cerr := Check(tr, nil)
+			p, f, merr := m.Measure(tr)
+			if (cerr == nil) != (merr == nil) {
+				t.Fatalf("%s tree %d: Check says %v, Measure %v", name, i, cerr, merr)
+			}
+			if cerr == nil && (rep.Params != p || rep.FLOPs != f) {
+				t.Fatalf("%s tree %d: Check counts %d/%d, Measure %d/%d", name, i, rep.Params, rep.FLOPs, p, f)
+			}
+		}
+	}
+}

@@ -382,7 +382,12 @@ func appendNode(b []byte, n *Node, names, flatten bool) []byte {
 }
 
 func appendChildren(b []byte, n *Node, names, flatten, first bool) []byte {
+	var prev *Node
 	for _, c := range n.Children {
+		if flatten && n.Kind == KindSeq && noOpAfter(prev, c) {
+			continue // computes the same function: the structural hash ignores it
+		}
+		prev = c
 		if flatten && n.Kind == KindSeq && c.Kind == KindSeq && len(c.Args) == 0 {
 			if len(c.Children) > 0 {
 				b = appendChildren(b, c, names, flatten, first)
@@ -397,6 +402,23 @@ func appendChildren(b []byte, n *Node, names, flatten, first bool) []byte {
 		b = appendNode(b, c, names, flatten)
 	}
 	return b
+}
+
+// noOpAfter reports whether c, as the child of a seq that follows prev,
+// leaves its input unchanged: an identity, or an idempotent activation
+// right after the same one (relu after relu). Such a child is a functional
+// no-op, so the structural hash drops it.
+func noOpAfter(prev, c *Node) bool {
+	if c.Kind != KindOp {
+		return false
+	}
+	switch c.Op {
+	case "identity":
+		return true
+	case "relu", "relu6":
+		return prev != nil && prev.Kind == KindOp && prev.Op == c.Op && len(prev.Args) == 0 && len(c.Args) == 0
+	}
+	return false
 }
 
 // nodeArgSpecsForCanon returns the specs used to omit defaults; module

@@ -68,6 +68,32 @@ func Apply(t *Tree, o Option, cat Catalog) (*Tree, error) {
 	return nil, &TransformError{Op: o.Op, Path: o.Path, Reason: "unknown operation"}
 }
 
+// ApplyListed applies an option that Options listed for t, without
+// validating the result: the caller checks the child anyway (tree.Check),
+// so the validation Apply does would be a second full check.
+func ApplyListed(t *Tree, o Option, cat Catalog) (*Tree, error) {
+	switch o.Op {
+	case OpChangeArg:
+		if o.Value.IsZero() {
+			return nil, &TransformError{Op: o.Op, Path: o.Path, Reason: "no value chosen: set Option.Value"}
+		}
+		return changeArg(t, o.Path, o.Arg, o.Value, cat)
+	case OpSwap:
+		return swap(t, o.Path, o.Node)
+	case OpInsert:
+		return insert(t, o.Path, o.Index, o.Node)
+	case OpDelete:
+		return del(t, o.Path)
+	case OpCompose:
+		return compose(t, o.Path, o.Index, o.To, o.Name)
+	case OpDuplicate:
+		return duplicate(t, o.Path)
+	case OpWrapResidual:
+		return wrapResidual(t, o.Path)
+	}
+	return nil, &TransformError{Op: o.Op, Path: o.Path, Reason: "unknown operation"}
+}
+
 // Options lists every (place, candidate) at which op yields a valid tree,
 // in a deterministic order (tree pre-order, then index, then candidate).
 // candidates are used by insert and swap; invalid candidates are skipped.

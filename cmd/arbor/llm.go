@@ -10,8 +10,8 @@ import (
 	"os/signal"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/llm"
 )
 
@@ -45,7 +45,7 @@ for the decision format.`,
 			if cfgPath == "" || decisionPath == "" {
 				return usagef("llm try: --config and --decision are required")
 			}
-			cfg, err := loadLLMConfig(cfgPath)
+			full, err := run.Load(cfgPath, nil)
 			if err != nil {
 				return err
 			}
@@ -59,34 +59,12 @@ for the decision format.`,
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			return runLLMTry(ctx, c.OutOrStdout(), c.ErrOrStderr(), cfg, d)
+			return runLLMTry(ctx, c.OutOrStdout(), c.ErrOrStderr(), full.LLM, d)
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "YAML configuration with an llm: section")
 	cmd.Flags().StringVar(&decisionPath, "decision", "", "decision JSON file (see llm/testdata/decision.json)")
 	return cmd
-}
-
-// loadLLMConfig is the one place this command reads configuration: the
-// llm: section of a YAML file over llm.DefaultConfig(). Unknown keys are
-// errors, so a typo does not silently fall back to a default.
-func loadLLMConfig(path string) (llm.Config, error) {
-	v := viper.New()
-	v.SetConfigFile(path)
-	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		return llm.Config{}, usagef("config %s: %v", path, err)
-	}
-	cfg := llm.DefaultConfig()
-	if sub := v.Sub("llm"); sub != nil {
-		if err := sub.UnmarshalExact(&cfg); err != nil {
-			return llm.Config{}, usagef("config %s: llm section: %v", path, err)
-		}
-	}
-	if err := cfg.Validate(); err != nil {
-		return llm.Config{}, usagef("config %s: %v", path, err)
-	}
-	return cfg, nil
 }
 
 // lastCall keeps the call record of the resolution to print it.

@@ -54,12 +54,12 @@ func TestLLMTryAgainstMock(t *testing.T) {
 }
 
 func TestLLMTryOffline(t *testing.T) {
-	cfg := writeLLMConfig(t, "llm:\n  seed: 9\n  prompts:\n    max_options: 3\n")
+	cfg := writeLLMConfig(t, "llm:\n  seed: 9\n  prompts:\n    max_prompt_tokens: 700\n    max_source_tokens: 0\n")
 	out, err := runLLMTryCmd(t, "--config", cfg, "--decision", llmTryDecision)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	for _, want := range []string{"using the offline resolver", "3 options shown, 2 hidden", "no model asked", `"model": "offline"`} {
+	for _, want := range []string{"using the offline resolver", "2 options shown, 3 hidden", "no model asked", `"model": "offline"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

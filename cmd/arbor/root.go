@@ -31,6 +31,7 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newBestCmd(),
 		newLineageCmd(),
 		newReportCmd(),
+		newServeCmd(),
 	)
 	return root
 }

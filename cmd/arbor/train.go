@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve/run"
-	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -72,21 +70,23 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	var cat tree.Catalog
+	var cat tree.Catalog // nil, not a nil map, when there is no catalog
 	if cfg.Run.Catalog != "" {
-		c, err := mine.LoadCatalog(cfg.Run.Catalog)
-		if err != nil {
-			return asUsage(fmt.Errorf("run.catalog: %w", err))
+		if cat, err = run.LoadCatalog(cfg.Run.Catalog); err != nil {
+			return err
 		}
-		cat = c.Specs()
 	}
 	input, classes, err := train.DatasetShape(cfg.Train.Dataset.Name)
 	if err != nil {
 		return asUsage(fmt.Errorf("train.dataset.name: %w", err))
 	}
-	t, err := loadTrainTree(arg, tree.Shape{C: input[0], H: input[1], W: input[2]}, classes, cat)
+	t, err := run.SeedTree(arg, input, classes, cat)
 	if err != nil {
-		return asUsage(err)
+		return asUsage(fmt.Errorf("train: %w", err))
+	}
+	if want := (tree.Shape{C: input[0], H: input[1], W: input[2]}); t.Input != want || t.Classes != classes {
+		return usagef("train: %s is built for input %s with %d classes, but the dataset has %s with %d; pass --dataset to match",
+			arg, t.Input, t.Classes, want, classes)
 	}
 	rep, err := tree.Check(t, cat)
 	if err != nil {
@@ -132,28 +132,6 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 		return fmt.Errorf("train %s: status %s", arg, res.Status)
 	}
 	return nil
-}
-
-// loadTrainTree reads a tree file or builds a built-in seed for the dataset.
-func loadTrainTree(arg string, input tree.Shape, classes int, cat tree.Catalog) (*tree.Tree, error) {
-	if slices.Contains(tree.Seeds(), arg) {
-		if _, err := os.Stat(arg); err != nil {
-			return tree.Seed(arg, input, classes)
-		}
-	}
-	data, err := os.ReadFile(arg)
-	if err != nil {
-		return nil, fmt.Errorf("train: %q is neither a tree file nor a seed (%s): %w", arg, strings.Join(tree.Seeds(), ", "), err)
-	}
-	t, err := tree.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("train: %s: %w", arg, err)
-	}
-	if t.Input != input || t.Classes != classes {
-		return nil, fmt.Errorf("train: %s is built for input %s with %d classes, but the dataset has %s with %d; pass --dataset to match",
-			arg, t.Input, t.Classes, input, classes)
-	}
-	return t, nil
 }
 
 // progressPrinter shows one line per epoch end and at most one every 5 s.

@@ -75,7 +75,7 @@ func TestTrainCmdUsageErrors(t *testing.T) {
 	}{
 		{"no args", nil, "want one TREE.json"},
 		{"two args", []string{"a.json", "b.json"}, "want one TREE.json"},
-		{"missing file", []string{"nope.json"}, "neither a tree file nor a seed"},
+		{"missing file", []string{"nope.json"}, "neither a built-in seed"},
 		{"bad dataset", []string{"resnet20", "--dataset", "svhn"}, "train.dataset.name"},
 		{"shape mismatch", []string{cifarTree, "--dataset", "fashion-mnist"}, "pass --dataset"},
 		{"bad epochs", []string{"resnet20", "--epochs", "0"}, "train.recipe.epochs"},

@@ -195,13 +195,9 @@ func newTreeRenderCmd() *cobra.Command {
 		Short: "Render a tree to one standalone PyTorch file (class Candidate)",
 		Args:  exactArgs(1, "one tree FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := loadTreeCatalog(catalog)
+			t, cat, err := treeAndCatalog(args[0], catalog)
 			if err != nil {
 				return err
-			}
-			t, err := readTree(args[0])
-			if err != nil {
-				return asUsage(err)
 			}
 			src, err := tree.Render(t, cat)
 			if err != nil {
@@ -341,13 +337,9 @@ func newTreeOptionsCmd() *cobra.Command {
 		Short: "List every place where an operation yields a valid tree",
 		Args:  exactArgs(1, "one tree FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cat, err := loadTreeCatalog(catalog)
+			t, cat, err := treeAndCatalog(args[0], catalog)
 			if err != nil {
 				return err
-			}
-			t, err := readTree(args[0])
-			if err != nil {
-				return asUsage(err)
 			}
 			if err := tree.Validate(t, cat); err != nil {
 				return asUsage(fmt.Errorf("%s: %w", args[0], err))
@@ -414,6 +406,20 @@ func loadTreeCatalog(path string) (tree.Catalog, error) {
 		return nil, asUsage(fmt.Errorf("--catalog: %w", err))
 	}
 	return cat.Specs(), nil
+}
+
+// treeAndCatalog reads the tree FILE and the catalog (none when empty);
+// every failure is bad input.
+func treeAndCatalog(file, catalog string) (*tree.Tree, tree.Catalog, error) {
+	cat, err := loadTreeCatalog(catalog)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := readTree(file)
+	if err != nil {
+		return nil, nil, asUsage(err)
+	}
+	return t, cat, nil
 }
 
 func readTree(path string) (*tree.Tree, error) {

@@ -30,6 +30,8 @@ func variants() []variant {
 		{name: evolve.StrategyLocalSearch, strategy: evolve.StrategyLocalSearch, doc: "first-improvement hill climbing with random restarts"},
 		{name: PlannerOff, strategy: evolve.StrategyThompson, doc: "ablation: planner off (uniform operation and category), category semantics in the resolver",
 			tweak: func(c *evolve.Config) { c.Planner.Epsilon = 1 }},
+		{name: UniformResolver, strategy: evolve.StrategyThompson, doc: "ablation: planner on, the offline resolver's uniform draw whatever the category",
+			offline: func(c *llm.OfflineConfig) { c.Policy = llm.PolicyUniform }},
 		{name: evolve.StrategyThompson, strategy: evolve.StrategyThompson, doc: "the method: H-Thompson planner, offline resolver with category semantics"},
 		{name: evolve.StrategySurrogate, strategy: evolve.StrategySurrogate, doc: "thompson with K children screened by the GP surrogate"},
 	}
@@ -38,6 +40,11 @@ func variants() []variant {
 // PlannerOff is the ablation with the planner's draws made uniform
 // (epsilon 1: every operation and category draw is uniform).
 const PlannerOff = "planner-off"
+
+// UniformResolver is the ablation with the category semantics off: the
+// offline resolver draws uniformly among the options whatever the
+// planner's category.
+const UniformResolver = "uniform-resolver"
 
 // Names lists every strategy name the benchmark accepts.
 func Names() []string {

@@ -13,9 +13,12 @@ import (
 	"github.com/arbor-nas/arbor/evolve"
 )
 
-// Write writes every figure as PNG and SVG and index.html into dir, and
-// returns the files written.
+// Write writes every figure as PNG and SVG and index.html into dir (made
+// if missing), and returns the files written.
 func Write(dir string, d Data) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	var files []string
 	for _, rp := range Figures() {
 		p, err := rp.Draw(d)

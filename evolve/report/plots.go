@@ -60,9 +60,9 @@ func ReadData(ctx context.Context, dir string, s *evolve.Store) (Data, error) {
 	return d, nil
 }
 
-// trainingOrder returns the candidates that reached the evaluator
+// TrainingOrder returns the candidates that reached the evaluator
 // (trained or failed) in the order they finished.
-func trainingOrder(cs []evolve.Candidate) []evolve.Candidate {
+func TrainingOrder(cs []evolve.Candidate) []evolve.Candidate {
 	var out []evolve.Candidate
 	for _, c := range cs {
 		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
@@ -180,7 +180,7 @@ func newReportPlot(title, x, y string) *plot.Plot {
 // plotBestSoFar: best validation accuracy against candidates trained, over
 // every trained candidate's own accuracy.
 func plotBestSoFar(d Data) (*plot.Plot, error) {
-	order := trainingOrder(d.Cands)
+	order := TrainingOrder(d.Cands)
 	p := newReportPlot(fmt.Sprintf("Best validation accuracy so far (%d candidates trained)", len(order)),
 		"candidates trained (in the order they finished)", "validation accuracy (%)")
 	var each plotter.XYs
@@ -315,7 +315,7 @@ func plotPareto(d Data) (*plot.Plot, error) {
 // plotOpSuccess: per operation, the share of its trained children that
 // beat their parent, cumulative over the run.
 func plotOpSuccess(d Data) (*plot.Plot, error) {
-	order := trainingOrder(d.Cands)
+	order := TrainingOrder(d.Cands)
 	minN := opSuccessMin(len(order))
 	series := opSuccessSeries(order, minN)
 	p := newReportPlot("Success rate per operation: share of its trained children that beat their parent",

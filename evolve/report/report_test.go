@@ -59,7 +59,7 @@ func TestReportSeries(t *testing.T) {
 		c(5, "insert", evolve.StatusTrained, 55, 0, 4),
 		c(6, "swap", evolve.StatusTrained, 70, 1, 5),
 	}
-	order := trainingOrder(cs)
+	order := TrainingOrder(cs)
 	var ids []string
 	for _, o := range order {
 		ids = append(ids, o.ID)

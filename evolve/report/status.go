@@ -74,6 +74,11 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	if len(sum.RejectedByReason) > 0 {
 		fmt.Fprintf(w, "rejected by gate: %s\n", CountsLine(sum.RejectedByReason))
+	} else {
+		fmt.Fprintln(w, "rejected by gate: none")
+	}
+	if len(sum.PreGate) > 0 {
+		fmt.Fprintf(w, "filtered by the pre-gate before any resolver saw them (not stored, no LLM call): %s\n", CountsLine(sum.PreGate))
 	}
 
 	if len(fs.Ops) > 0 {
@@ -129,6 +134,10 @@ func WriteStatus(w io.Writer, fs Status) {
 		fmt.Fprintln(w, "LLM: no calls (offline resolver), $0")
 	} else {
 		fmt.Fprintf(w, "LLM: %d calls, %d tokens, $%.4f\n", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost)
+	}
+	if sum.Trained > 0 {
+		pt := sum.LLMPerTrained
+		fmt.Fprintf(w, "per trained candidate: %.2f LLM calls, %.2f model answers (repairs included), %.2f proposals\n", pt.Calls, pt.Answers, pt.Proposals)
 	}
 	if sum.Codegen != nil {
 		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)

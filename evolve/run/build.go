@@ -121,11 +121,10 @@ func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logg
 func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	cfg, eng := r.Config, r.Engine
 	if cfg.Run.Catalog != "" {
-		cat, err := mine.LoadCatalog(cfg.Run.Catalog)
+		specs, err := LoadCatalog(cfg.Run.Catalog)
 		if err != nil {
-			return Input(fmt.Errorf("run.catalog: %w", err))
+			return err
 		}
-		specs := cat.Specs()
 		eng.Catalog = specs
 		for _, id := range slices.Sorted(maps.Keys(specs)) {
 			eng.Modules = append(eng.Modules, specs[id])
@@ -159,6 +158,19 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 		}
 	}
 	return nil
+}
+
+// LoadCatalog reads the modules of the catalog file at path (run.catalog;
+// empty: none).
+func LoadCatalog(path string) (tree.MapCatalog, error) {
+	if path == "" {
+		return nil, nil
+	}
+	cat, err := mine.LoadCatalog(path)
+	if err != nil {
+		return nil, Input(fmt.Errorf("run.catalog: %w", err))
+	}
+	return cat.Specs(), nil
 }
 
 // SeedTree builds the starting architecture: a built-in seed name or a

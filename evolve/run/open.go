@@ -7,7 +7,6 @@ import (
 	"os"
 
 	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -109,11 +108,11 @@ func Catalog(ctx context.Context, s *evolve.Store) (tree.Catalog, error) {
 		return nil, err
 	}
 	if cfg.Run.Catalog == "" {
-		return nil, nil
+		return nil, nil // a nil Catalog, not a nil map in one: no catalog
 	}
-	cat, err := mine.LoadCatalog(cfg.Run.Catalog)
+	cat, err := LoadCatalog(cfg.Run.Catalog)
 	if err != nil {
-		return nil, fmt.Errorf("the run's catalog (run.catalog %s): %w", cfg.Run.Catalog, err)
+		return nil, fmt.Errorf("the run's catalog: %w", err)
 	}
-	return cat.Specs(), nil
+	return cat, nil
 }

@@ -8,8 +8,12 @@ import (
 
 // Config is the surrogate section of a thompson+surrogate search.
 type Config struct {
-	// Resolved children drawn per step; the surrogate picks one to train.
+	// Pre-gated children the surrogate scores per step (options of the
+	// planner's operation, each already through the cheap gate).
 	K int `mapstructure:"k" yaml:"k"`
+	// Best-scored children the resolver is shown; it picks the one to
+	// train, in one call.
+	M int `mapstructure:"m" yaml:"m"`
 	// Acquisition function: `ei` (expected improvement) or `ucb` (upper
 	// confidence bound).
 	Acquisition string `mapstructure:"acquisition" yaml:"acquisition"`
@@ -39,7 +43,7 @@ type Config struct {
 // UCB is the default because it explores more, which matters when the
 // search is stuck near a local optimum.
 func DefaultConfig() Config {
-	return Config{K: 32, Acquisition: AcqUCB, Xi: 0, Beta: 2, Diversity: 0.02, MinObserved: 8, MaxExact: 512}
+	return Config{K: 32, M: 4, Global: 8, Acquisition: AcqUCB, Xi: 0, Beta: 2, Diversity: 0.02, MinObserved: 8, MaxExact: 512}
 }
 
 // Validate names the offending key.
@@ -49,6 +53,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("surrogate.k: must be >= 1, got %d", c.K)
 	case c.Global < 0:
 		return fmt.Errorf("surrogate.global: must be >= 0, got %d", c.Global)
+	case c.M < 1 || c.M > c.K:
+		return fmt.Errorf("surrogate.m: must be in [1, k=%d], got %d", c.K, c.M)
 	case c.Acquisition != AcqEI && c.Acquisition != AcqUCB:
 		return fmt.Errorf("surrogate.acquisition: %q is not one of ei, ucb", c.Acquisition)
 	case c.Xi < 0:

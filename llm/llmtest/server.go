@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +31,11 @@ type Step struct {
 	// FromSchema answers with the first option of the request's JSON schema
 	// (structured output) and empty args; Content is ignored.
 	FromSchema bool
+	// RandomOption answers with an option drawn uniformly from those the
+	// prompt lists ("[o3] at ..." lines of the last user message) and empty
+	// args, as a model that knows nothing would; Content is ignored. The
+	// draw is seeded by the request number, so runs repeat.
+	RandomOption bool
 	// EchoAuth puts the request's Authorization header in the error body,
 	// as a misconfigured proxy might, to test that keys are scrubbed.
 	EchoAuth bool
@@ -66,6 +73,9 @@ func EmptyChoices() Step { return Step{NoChoices: true} }
 
 // Reset drops the connection.
 func Reset() Step { return Step{Reset: true} }
+
+// RandomOffered answers with a uniformly drawn offered option.
+func RandomOffered() Step { return Step{RandomOption: true} }
 
 // SchemaAnswer answers from the request's response_format schema.
 func SchemaAnswer() Step { return Step{FromSchema: true} }
@@ -251,6 +261,12 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req ChatRequest, s
 	if step.FromSchema {
 		content = schemaAnswer(req)
 	}
+	if step.RandomOption {
+		s.mu.Lock()
+		n := len(s.reqs)
+		s.mu.Unlock()
+		content = randomAnswer(req, n)
+	}
 	pt, ct := step.PromptTokens, step.CompletionTokens
 	if pt == 0 {
 		for _, m := range req.Messages {
@@ -308,4 +324,23 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": "invalid_request_error"}})
+}
+
+var optionLine = regexp.MustCompile(`(?m)^\[(o[0-9]+)\] `)
+
+// randomAnswer picks one of the options listed in the last user message.
+func randomAnswer(req ChatRequest, n int) string {
+	var user string
+	for _, m := range req.Messages {
+		if m.Role == "user" {
+			user = m.Content
+		}
+	}
+	ids := optionLine.FindAllStringSubmatch(user, -1)
+	if len(ids) == 0 {
+		return `{"error": "no [oN] option lines in the prompt"}`
+	}
+	rng := rand.New(rand.NewPCG(uint64(n), 0x5eed))
+	b, _ := json.Marshal(map[string]any{"option": ids[rng.IntN(len(ids))][1], "args": map[string]any{}, "rationale": "a uniformly drawn offered option"})
+	return string(b)
 }

@@ -1,0 +1,293 @@
+package dashboard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// runSource is one run store as the dashboard knows it. refresh reads only
+// what changed since the last refresh: the events after the last seen one,
+// the candidates proposed since, and the candidates those events name.
+type runSource struct {
+	name, dir string
+
+	mu      sync.Mutex
+	store   *evolve.Store
+	version int64 // bumped on every refresh that found a change
+	err     error // the last refresh's error, shown on the page
+	loaded  bool
+
+	lastEvent int64
+	cands     []evolve.Candidate
+	index     map[string]int // candidate ID -> position in cands
+	pending   map[string]bool
+
+	summary    evolve.Summary
+	ops        []evolve.OpStats
+	post       evolve.Posteriors
+	hasPost    bool
+	last       evolve.Event
+	hasLast    bool
+	firstEvent time.Time
+	// procStart and trained0 are the current process's start (the last
+	// run-started or resumed event) and the trained count then: the ETA's
+	// rate is measured since.
+	procStart time.Time
+	trained0  int
+	finished  bool
+	stopWhy   string
+	cfg       storedConfig
+	// bestID's tree size, read when the best changes.
+	bestID               string
+	bestNodes, bestDepth int
+
+	// views caches the JSON of each view at the current version.
+	views map[string][]byte
+
+	// cost is what the last refresh and the views built since took; the
+	// next refresh waits dutyFactor times that (see Server.Watch).
+	cost   time.Duration
+	nextAt time.Time
+}
+
+// dutyFactor bounds the dashboard's work on a run to about 1/dutyFactor
+// of the time: after a refresh (and the views built from it) that took d,
+// the next waits d*dutyFactor. A small run refreshes on every poll; a run
+// of thousands of candidates every few seconds.
+const dutyFactor = 100
+
+// due reports whether the run may be refreshed at now.
+func (r *runSource) due(now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !now.Before(r.nextAt)
+}
+
+func newRunSource(name, dir string) *runSource {
+	return &runSource{name: name, dir: dir, index: map[string]int{}, pending: map[string]bool{}, views: map[string][]byte{}}
+}
+
+// storedConfig is the part of the run's stored configuration the
+// dashboard shows: strategy, budgets, limits and the module catalog.
+type storedConfig struct {
+	Strategy  string
+	Budget    evolve.BudgetConfig
+	Parallel  int
+	Catalog   string
+	MaxParams int64
+	MaxFLOPs  int64
+	Evaluator string
+}
+
+func readStoredConfig(ctx context.Context, s *evolve.Store) (storedConfig, error) {
+	cfg, ok, err := run.StoredConfig(ctx, s)
+	if err != nil || !ok {
+		return storedConfig{}, err
+	}
+	return storedConfig{Strategy: cfg.Evolve.Strategy, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
+		MaxParams: cfg.Train.Limits.MaxParams, MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Evaluator: cfg.Run.Evaluator}, nil
+}
+
+// refresh brings the source up to date with its store. It reports whether
+// anything changed. Errors are kept for the page as well as returned.
+func (r *runSource) refresh(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now()
+	changed, err := r.refreshLocked(ctx)
+	took := time.Since(start)
+	r.cost += took
+	r.nextAt = start.Add(dutyFactor * r.cost)
+	r.cost = 0
+	if err != nil {
+		if r.err == nil || r.err.Error() != err.Error() {
+			changed = true
+			r.version++
+			clear(r.views)
+		}
+		r.err = err
+		return changed, err
+	}
+	if r.err != nil {
+		r.err = nil
+		changed = true
+	}
+	if changed {
+		r.version++
+		clear(r.views)
+	}
+	return changed, nil
+}
+
+func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
+	if r.store == nil {
+		if _, err := os.Stat(filepath.Join(r.dir, evolve.StoreFile)); err != nil {
+			return false, fmt.Errorf("%s: no run store yet", r.dir)
+		}
+		s, err := evolve.OpenStoreReadOnly(r.dir)
+		if err != nil {
+			// The file exists before its schema is committed: try again later.
+			return false, err
+		}
+		r.store = s
+	}
+	s := r.store
+	evs, lastSeq, err := s.EventsAfter(ctx, r.lastEvent)
+	if err != nil {
+		return false, err
+	}
+	if len(evs) == 0 && r.loaded {
+		return false, nil
+	}
+	if !r.loaded {
+		if r.cfg, err = readStoredConfig(ctx, s); err != nil {
+			return false, err
+		}
+	}
+	var maxSeq int64
+	if n := len(r.cands); n > 0 {
+		maxSeq = r.cands[n-1].Seq
+	}
+	named := map[string]bool{}
+	for _, ev := range evs {
+		if r.firstEvent.IsZero() {
+			r.firstEvent = ev.Time
+		}
+		switch ev.Kind {
+		case evolve.EventRunStarted, evolve.EventResumed:
+			r.procStart, r.trained0 = ev.Time, ev.Trained
+			r.finished, r.stopWhy = false, ""
+		case evolve.EventRunFinished:
+			r.finished, r.stopWhy = true, ev.Message
+		}
+		if ev.CandidateID != "" {
+			named[ev.CandidateID] = true
+		}
+	}
+	fresh, err := s.CandidatesAfter(ctx, maxSeq)
+	if err != nil {
+		return false, err
+	}
+	// Re-read the known candidates that changed: those the new events name
+	// and those still pending (a job's finish is an event too; pending ones
+	// are re-read in case an event was written by a process we missed).
+	for id := range r.pending {
+		named[id] = true
+	}
+	for id := range named {
+		i, ok := r.index[id]
+		if !ok {
+			continue // new: in fresh
+		}
+		c, err := s.Candidate(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		// Trees and sources are read per candidate page, not kept for all.
+		c.Tree, c.Source = nil, ""
+		r.cands[i] = c
+		r.track(c)
+	}
+	for _, c := range fresh {
+		r.index[c.ID] = len(r.cands)
+		r.cands = append(r.cands, c)
+		r.track(c)
+	}
+	if r.summary, err = s.Summary(ctx); err != nil {
+		return false, err
+	}
+	if r.ops, err = s.OpStats(ctx); err != nil {
+		return false, err
+	}
+	if r.post, r.hasPost, err = s.Posteriors(ctx); err != nil {
+		return false, err
+	}
+	if r.last, r.hasLast, err = s.LastEvent(ctx); err != nil {
+		return false, err
+	}
+	if b, ok := best(r.cands); ok && b.ID != r.bestID {
+		full, err := s.Candidate(ctx, b.ID)
+		if err != nil {
+			return false, err
+		}
+		r.bestID, r.bestNodes, r.bestDepth = b.ID, 0, 0
+		if t, err := tree.Parse(full.Tree); err == nil {
+			t.Walk(func(p string, _ *tree.Node) bool {
+				r.bestNodes++
+				r.bestDepth = max(r.bestDepth, strings.Count(p, "/"))
+				return true
+			})
+		}
+	}
+	r.lastEvent = lastSeq
+	r.loaded = true
+	return true, nil
+}
+
+func (r *runSource) track(c evolve.Candidate) {
+	if c.Status == evolve.StatusPending {
+		r.pending[c.ID] = true
+	} else {
+		delete(r.pending, c.ID)
+	}
+}
+
+// candidate returns a copy of one candidate, and ok false when unknown.
+func (r *runSource) candidate(id string) (evolve.Candidate, bool) {
+	i, ok := r.index[id]
+	if !ok {
+		return evolve.Candidate{}, false
+	}
+	return r.cands[i], true
+}
+
+// view returns the cached JSON of a view at the current version, building
+// it with build on a miss. The caller holds no lock.
+func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.loaded {
+		if r.err != nil {
+			return nil, r.err
+		}
+		return nil, errors.New("run not loaded yet")
+	}
+	if b, ok := r.views[key]; ok {
+		return b, nil
+	}
+	start := time.Now()
+	defer func() { r.cost += time.Since(start) }()
+	v, err := build()
+	if err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	// Per-candidate pages are not cached: there may be thousands.
+	if len(r.views) < 64 {
+		r.views[key] = b
+	}
+	return b, nil
+}
+
+func (r *runSource) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.store != nil {
+		r.store.Close()
+		r.store = nil
+	}
+}

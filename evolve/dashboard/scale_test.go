@@ -1,0 +1,276 @@
+package dashboard
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/train"
+)
+
+// BenchmarkFirstPaint2000 measures the time from navigation to the run
+// page, in headless Chromium, until the overview cards and the candidates
+// table are drawn (the page marks that moment), for a real run of 2,000
+// candidates. cold: a new server that reads the store for this visit;
+// warm: the server has the run loaded (as it has while it watches it).
+func BenchmarkFirstPaint2000(b *testing.B) {
+	table := loadTable(b)
+	root := b.TempDir()
+	dir := largeRun(b, table, filepath.Join(root, "big"), 2000)
+	s, err := evolve.OpenStoreReadOnly(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sum, _ := s.Summary(context.Background())
+	s.Close()
+	b.Logf("run: %d candidates, %d trained, %v rejected by gate", sum.Candidates, sum.Trained, sum.RejectedByReason)
+	br := newBrowser(b)
+	name := url.PathEscape(filepath.Base(root) + "/big")
+	// paint returns the time from navigation to the drawn page, and to the
+	// moment its data had arrived, in ms (the page's own marks).
+	paint := func(b *testing.B, base string) (float64, float64) {
+		b.Helper()
+		br.do(b, "blank", chromedp.Navigate("about:blank"))
+		br.do(b, "open the run", chromedp.Navigate(base+"/#/run/"+name),
+			chromedp.WaitVisible(chromedp.CSS(`#candidates tbody tr.cand-row`)))
+		ms := get(b, br, "first paint", chromedp.Evaluate[string](`document.body.dataset.firstPaint + " " + document.body.dataset.dataLoaded`))
+		var paint, data float64
+		if _, err := fmt.Sscan(ms, &paint, &data); err != nil {
+			b.Fatalf("%q: %v", ms, err)
+		}
+		return paint, data
+	}
+	// One untimed visit first: Chromium's own first start is not the page's.
+	{
+		srv, err := New(Options{Dirs: []string{root}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		paint(b, hs.URL)
+		br.do(b, "blank", chromedp.Navigate("about:blank"))
+		hs.CloseClientConnections()
+		hs.Close()
+		srv.Close()
+	}
+	for _, warm := range []bool{false, true} {
+		mode := "cold"
+		if warm {
+			mode = "warm"
+		}
+		b.Run(mode, func(b *testing.B) {
+			var total, data float64
+			for i := 0; i < b.N; i++ {
+				srv, err := New(Options{Dirs: []string{root}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				hs := httptest.NewServer(srv.Handler())
+				if warm {
+					paint(b, hs.URL)
+				}
+				p, d := paint(b, hs.URL)
+				total += p
+				data += d
+				// Leave the page before its server goes, or the live stream breaks.
+				br.do(b, "blank", chromedp.Navigate("about:blank"))
+				hs.CloseClientConnections()
+				hs.Close()
+				srv.Close()
+			}
+			b.ReportMetric(total/float64(b.N), "ms-first-paint")
+			b.ReportMetric(data/float64(b.N), "ms-data-loaded")
+		})
+	}
+	br.clean(b)
+}
+
+// BenchmarkLiveOverhead runs the same real search (tabular evaluator, not
+// paced: the worst case, a search that never waits for training) without
+// and with the dashboard watching it and a live client that refetches the
+// overview, the table and the charts on every change notice (at most once
+// a second, as the page does). Each iteration runs both, alternating which
+// goes first. It reports the median over iterations of the wall-time
+// overhead and of the CPU-time overhead (this process's user+system time,
+// which counts the dashboard's work and not other processes' load).
+//
+// unpaced: a 300-candidate search that never waits (the worst case);
+// paced: each job takes 100 ms, still far shorter than real training.
+func BenchmarkLiveOverhead(b *testing.B) {
+	table := loadTable(b)
+	b.Run("unpaced", func(b *testing.B) { liveOverhead(b, table, 300, 0) })
+	b.Run("paced", func(b *testing.B) { liveOverhead(b, table, 150, 100*time.Millisecond) })
+}
+
+func liveOverhead(b *testing.B, table *train.NB201Table, budget int, pace time.Duration) {
+	var busy, servedWall time.Duration
+	one := func(watch bool) (wall, cpu time.Duration) {
+		root := b.TempDir()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		cpu0 := cpuTime(b)
+		start := time.Now()
+		if watch {
+			srv, err := New(Options{Dirs: []string{root}, Scan: time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer func() {
+				busy += srv.Busy()
+				srv.Close()
+			}()
+			go srv.Watch(ctx)
+			hs := httptest.NewServer(srv.Handler())
+			defer func() { hs.CloseClientConnections(); hs.Close() }()
+			go liveClient(ctx, hs.URL, filepath.Base(root)+"/r")
+		}
+		e, store := search{Dir: filepath.Join(root, "r"), Budget: budget, Workers: 2, Seed: 4, ParentsK: 25, Pace: pace}.engine(b, table)
+		defer store.Close()
+		if err := e.Run(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start), cpuTime(b) - cpu0
+	}
+	var wallPct, cpuPct []float64
+	var baseWall time.Duration
+	for i := 0; i < b.N; i++ {
+		var bw, bc, sw, sc time.Duration
+		if i%2 == 0 {
+			bw, bc = one(false)
+			sw, sc = one(true)
+		} else {
+			sw, sc = one(true)
+			bw, bc = one(false)
+		}
+		baseWall += bw
+		servedWall += sw
+		wallPct = append(wallPct, 100*(sw.Seconds()-bw.Seconds())/bw.Seconds())
+		cpuPct = append(cpuPct, 100*(sc.Seconds()-bc.Seconds())/bc.Seconds())
+	}
+	b.ReportMetric(baseWall.Seconds()/float64(b.N), "s-baseline")
+	b.ReportMetric(servedWall.Seconds()/float64(b.N), "s-served")
+	b.ReportMetric(median(wallPct), "%-wall-overhead")
+	b.ReportMetric(median(cpuPct), "%-cpu-overhead")
+	// The dashboard's own work (refreshes and answers) over the search's
+	// wall time: the share of one core it took, unaffected by other load
+	// on the machine except through its own slowdown.
+	b.ReportMetric(100*busy.Seconds()/servedWall.Seconds(), "%-dashboard-busy")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 1 {
+		return s[n/2]
+	} else {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+}
+
+// cpuTime is this process's user plus system CPU time so far.
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// liveClient does what the run page does: it listens to the change
+// notices and, at most once a second, fetches the overview, the table and
+// the charts of the run.
+func liveClient(ctx context.Context, base, run string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
+	if err != nil {
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	notices := make(chan struct{}, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data:") && strings.Contains(sc.Text(), run) {
+				select {
+				case notices <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-notices:
+		}
+		if wait := time.Second - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		for _, view := range []string{"overview", "candidates", "charts"} {
+			r, err := http.Get(base + "/api/run/" + view + "?run=" + url.QueryEscape(run))
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			r.Body.Close()
+		}
+	}
+}
+
+// BenchmarkColdLoad2000 is the server's share of a cold first paint: read
+// a 2,000-candidate run store and build the overview, table and charts.
+func BenchmarkColdLoad2000(b *testing.B) {
+	table := loadTable(b)
+	dir := largeRun(b, table, filepath.Join(b.TempDir(), "big"), 2000)
+	ctx := context.Background()
+	var read, views time.Duration
+	for i := 0; i < b.N; i++ {
+		r := newRunSource("big", dir)
+		t0 := time.Now()
+		if _, err := r.refresh(ctx); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		for _, v := range []string{"overview", "candidates", "charts"} {
+			if _, err := r.view(v, func() (any, error) {
+				switch v {
+				case "overview":
+					return r.overviewView(time.Now()), nil
+				case "candidates":
+					return r.rowsView(), nil
+				}
+				return r.chartsView(), nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		read += t1.Sub(t0)
+		views += time.Since(t1)
+		r.close()
+	}
+	b.ReportMetric(float64(read.Milliseconds())/float64(b.N), "ms-read")
+	b.ReportMetric(float64(views.Milliseconds())/float64(b.N), "ms-views")
+}
