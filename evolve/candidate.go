@@ -20,7 +20,8 @@ const (
 	// StatusTrained: the evaluator returned status ok.
 	StatusTrained Status = "trained"
 	// StatusFailed: the evaluator returned a failure class (build-error,
-	// oom, timeout, ...), or the job was lost in flight twice.
+	// oom, timeout, crashed, ...) from the job's own evidence. A job lost
+	// because arbor died is never failed: see Candidate.Interrupted.
 	StatusFailed Status = "failed"
 )
 
@@ -70,9 +71,15 @@ type Candidate struct {
 	// Result is the evaluator's answer; zero until trained.
 	Result train.Result `json:"result"`
 	// Reward is the planner's reward for it: 1, 0, or -1 while unknown.
-	Reward   int     `json:"reward"`
-	Attempts int     `json:"attempts"`
-	EngineMS float64 `json:"engine_ms"` // time spent proposing and gating it
+	Reward   int `json:"reward"`
+	Attempts int `json:"attempts"`
+	// Interrupted counts the times its training was cut off because arbor
+	// itself stopped (kill -9, a crash, a drain): never the candidate's
+	// fault, so it is re-queued however often that happens. Only the job's
+	// own evidence (its exit status, a signal the pool sent to its process
+	// group, an OOM) makes it failed.
+	Interrupted int     `json:"interrupted,omitempty"`
+	EngineMS    float64 `json:"engine_ms"` // time spent proposing and gating it
 
 	LLMTokens int     `json:"llm_tokens,omitempty"`
 	LLMCost   float64 `json:"llm_cost,omitempty"`

@@ -102,6 +102,10 @@ type Engine struct {
 	Events   func(Event)
 	Progress func(train.Progress)
 	Log      *slog.Logger
+	// Redactor cleans every string that comes from outside (the resolver's
+	// rationale, the coder's source, gate and training errors) before it is
+	// stored or published; its zero value removes the known key shapes.
+	Redactor llm.Redactor
 	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
 	Abort <-chan struct{}
 
@@ -175,7 +179,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	queue, err := e.load(ctx)
 	if err != nil {
-		return err
+		return e.Redactor.Error(err)
 	}
 	e.started = time.Now()
 
@@ -263,6 +267,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 	msg := e.stopWhy
+	fatal = e.Redactor.Error(fatal)
 	switch {
 	case fatal != nil:
 		msg = "stopped by error: " + fatal.Error()
@@ -371,6 +376,7 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 	if c.Status == StatusRejected && planned {
 		e.Planner.Update(c.Op, c.Category, false)
 	}
+	c.Rationale, c.Reason = e.Redactor.Redact(c.Rationale), e.Redactor.Redact(c.Reason)
 	state, err := e.Planner.MarshalBinary()
 	if err != nil {
 		return err
@@ -454,14 +460,15 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 		return fmt.Errorf("evolve: evaluator failed on %s: %w", c.ID, d.err)
 	}
 	if d.res.Status == train.StatusCancelled && e.draining {
-		// Cut short by the drain: not the candidate's fault, so it is
-		// re-queued on resume without spending its one retry.
-		c.Attempts--
+		// Cut short by the drain: not the candidate's fault, so it stays
+		// pending and is re-queued on resume, its interruption on record.
+		c.Interrupted++
 		c.Result.Handle = d.res.Handle
 		return e.Store.Apply(ctx, Write{Update: c})
 	}
 	c.Result = d.res
 	c.Result.ID = c.ID
+	c.Result.Error = e.Redactor.Redact(c.Result.Error) // a child's stderr tail
 	c.FinishedAt = time.Now().UTC()
 	if d.res.Status == train.StatusOK {
 		c.Status = StatusTrained
@@ -532,6 +539,7 @@ func (e *Engine) reward(c *Candidate) int {
 // event stamps the progress counters on ev.
 func (e *Engine) event(ev Event) Event {
 	ev.Time = time.Now().UTC()
+	ev.Message, ev.Reason = e.Redactor.Redact(ev.Message), e.Redactor.Redact(ev.Reason)
 	ev.Trained = e.trained
 	ev.Budget = e.Config.Budget.Trained
 	if ev.InFlight == 0 {

@@ -129,7 +129,7 @@ func TestSearchWithMockedLLM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.LLM.Calls != len(calls) || sum.Trained != budget {
+	if sum.LLM.Decisions != len(calls) || sum.LLM.Requests != len(srv.Requests()) || sum.Trained != budget {
 		t.Fatalf("summary: %+v", sum)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -80,10 +79,11 @@ func (e *Engine) fresh(ctx context.Context) ([]*Candidate, error) {
 }
 
 // resume rebuilds the archive, counters and planner from the store. Seeds
-// are not re-added; pending candidates (in flight when the previous
-// process stopped) are re-queued once: one that was already started twice
-// is marked failed instead, so a candidate that kills its worker cannot
-// stall the run forever.
+// are not re-added. Pending candidates (queued or in flight when the
+// previous process stopped) are re-queued, however often that happened: a
+// job lost because arbor died says nothing about the candidate, so it is
+// counted in Candidate.Interrupted, never as a failure. Only the job's own
+// evidence (exit status, a signal from the pool, OOM) fails a candidate.
 func (e *Engine) resume(ctx context.Context, cands []Candidate) ([]*Candidate, error) {
 	state, err := e.Store.PlannerState(ctx)
 	if err != nil {
@@ -131,30 +131,18 @@ func (e *Engine) resume(ctx context.Context, cands []Candidate) ([]*Candidate, e
 	var queue []*Candidate
 	lost := 0
 	for _, c := range pending {
-		if c.Attempts >= 2 {
-			c.Status = StatusFailed
-			c.Result.Status = train.StatusCrashed
-			c.Result.Error = fmt.Sprintf("lost in flight %d times (the process died while it trained); not retried again", c.Attempts)
-			c.Reward = 0
-			c.FinishedAt = time.Now().UTC()
-			e.Planner.Update(c.Op, c.Category, false)
-			state, err := e.Planner.MarshalBinary()
-			if err != nil {
+		if c.Attempts > c.Interrupted {
+			// Started and never finished: the previous process died while
+			// it trained. The evidence is stored before it trains again.
+			c.Interrupted = c.Attempts
+			if err := e.Store.Apply(ctx, Write{Update: c}); err != nil {
 				return nil, err
 			}
-			e.trained++
-			ev := e.event(Event{Kind: EventFinished, CandidateID: c.ID, ParentID: c.ParentID, Op: c.Op, Status: string(c.Result.Status), Message: c.Result.Error})
-			if err := e.Store.Apply(ctx, Write{Update: c, Planner: state, Events: []Event{ev}}); err != nil {
-				return nil, err
-			}
-			e.arch.finished(c)
-			e.publish(ev)
 			lost++
-			continue
 		}
 		queue = append(queue, c)
 	}
-	e.emit(ctx, Event{Kind: EventResumed, Message: fmt.Sprintf("resumed after candidate %s: %d trained, %d rejected, %d re-queued, %d given up after two lost attempts",
+	e.emit(ctx, Event{Kind: EventResumed, Message: fmt.Sprintf("resumed after candidate %s: %d trained, %d rejected, %d re-queued (%d of them lost in flight when arbor stopped, not counted against them)",
 		candidateID(e.seq), e.trained, e.rejected, len(queue), lost)})
 	return queue, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 // StoreFile is the name of the run store inside a run directory.
 const StoreFile = "run.db"
 
-// schemaVersion is bumped when the tables change incompatibly.
-const schemaVersion = 1
+// schemaVersion is bumped when the tables change; openExisting migrates
+// older stores forward (see migrations).
+const schemaVersion = 2
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -62,6 +64,7 @@ CREATE TABLE IF NOT EXISTS candidates (
 	curve       TEXT NOT NULL DEFAULT '[]',
 	reward      INTEGER NOT NULL DEFAULT -1,
 	attempts    INTEGER NOT NULL DEFAULT 0,
+	interrupted INTEGER NOT NULL DEFAULT 0,
 	engine_ms   REAL NOT NULL DEFAULT 0,
 	llm_tokens  INTEGER NOT NULL DEFAULT 0,
 	llm_cost    REAL NOT NULL DEFAULT 0,
@@ -89,6 +92,13 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 	attempts     INTEGER NOT NULL DEFAULT 0,
 	outcome      TEXT NOT NULL DEFAULT '',
 	record       TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS llm_spend (
+	id                INTEGER PRIMARY KEY CHECK (id = 1),
+	requests          INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	cost              REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS events (
 	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -172,10 +182,49 @@ func openExisting(dir string, readOnly bool) (*Store, error) {
 		return nil, fmt.Errorf("run store %s is not an arbor run store or is corrupt: %w", path, err)
 	}
 	if v != fmt.Sprint(schemaVersion) {
-		s.Close()
-		return nil, fmt.Errorf("run store %s has schema version %s, this arbor reads %d", path, v, schemaVersion)
+		if err := s.migrate(v); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
+}
+
+// migrations[v] brings a store of schema version v to v+1.
+var migrations = map[string]string{
+	"1": `ALTER TABLE candidates ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS llm_spend (
+	id                INTEGER PRIMARY KEY CHECK (id = 1),
+	requests          INTEGER NOT NULL DEFAULT 0,
+	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+	completion_tokens INTEGER NOT NULL DEFAULT 0,
+	cost              REAL NOT NULL DEFAULT 0
+);`,
+}
+
+// migrate upgrades a store written by an older arbor, one version at a
+// time, each step in one transaction.
+func (s *Store) migrate(from string) error {
+	for v := from; v != fmt.Sprint(schemaVersion); {
+		step, ok := migrations[v]
+		if !ok {
+			return fmt.Errorf("run store %s has schema version %s, this arbor reads %d", s.path, v, schemaVersion)
+		}
+		n, _ := strconv.Atoi(v)
+		next := strconv.Itoa(n + 1)
+		err := s.tx(context.Background(), "migrate schema "+v+" to "+next, func(tx *sql.Tx) error {
+			if _, err := tx.Exec(step); err != nil {
+				return err
+			}
+			_, err := tx.Exec(`UPDATE meta SET value=? WHERE key='schema_version'`, next)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		v = next
+	}
+	return nil
 }
 
 func openStore(path string, readOnly bool) (*Store, error) {
@@ -315,12 +364,12 @@ func insertCandidate(tx *sql.Tx, c *Candidate) error {
 	tree := string(c.Tree)
 	_, err = tx.Exec(`INSERT INTO candidates(seq,id,parent_id,strategy,op,transform,category,path,module,args,rationale,fallback,
 		tree,source,hash,code_hash,params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,
-		peak_mem_mb,device,error,handle,curve,reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		peak_mem_mb,device,error,handle,curve,reward,attempts,interrupted,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		c.Seq, c.ID, c.ParentID, c.Strategy, c.Op, c.Transform, c.Category, c.Path, c.Module, string(args), c.Rationale, c.Fallback,
 		tree, c.Source, c.Hash, c.CodeHash, c.Params, c.FLOPs, c.Gate, c.Reason, string(c.Status), string(c.Result.Status),
 		c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS, c.Result.WallS, c.Result.PeakMemMB, c.Result.Device,
-		c.Result.Error, c.Result.Handle, string(curve), c.Reward, c.Attempts, c.EngineMS, c.LLMTokens, c.LLMCost,
+		c.Result.Error, c.Result.Handle, string(curve), c.Reward, c.Attempts, c.Interrupted, c.EngineMS, c.LLMTokens, c.LLMCost,
 		ts(c.ProposedAt), ts(c.StartedAt), ts(c.FinishedAt))
 	return err
 }
@@ -338,11 +387,11 @@ func updateCandidate(tx *sql.Tx, c *Candidate) error {
 		flops = c.Result.FLOPs
 	}
 	res, err := tx.Exec(`UPDATE candidates SET status=?,gate=?,reason=?,train_status=?,val_acc=?,test_acc=?,latency_ms=?,
-		wall_s=?,peak_mem_mb=?,device=?,error=?,handle=?,curve=?,reward=?,attempts=?,params=?,flops=?,started_at=?,finished_at=?
+		wall_s=?,peak_mem_mb=?,device=?,error=?,handle=?,curve=?,reward=?,attempts=?,interrupted=?,params=?,flops=?,started_at=?,finished_at=?
 		WHERE id=?`,
 		string(c.Status), c.Gate, c.Reason, string(c.Result.Status), c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS,
 		c.Result.WallS, c.Result.PeakMemMB, c.Result.Device, c.Result.Error, c.Result.Handle, string(curve), c.Reward,
-		c.Attempts, params, flops, ts(c.StartedAt), ts(c.FinishedAt), c.ID)
+		c.Attempts, c.Interrupted, params, flops, ts(c.StartedAt), ts(c.FinishedAt), c.ID)
 	if err != nil {
 		return err
 	}
@@ -354,7 +403,7 @@ func updateCandidate(tx *sql.Tx, c *Candidate) error {
 
 const candidateCols = `seq,id,parent_id,strategy,op,transform,category,path,module,args,rationale,fallback,tree,source,hash,code_hash,
 	params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,peak_mem_mb,device,error,handle,curve,
-	reward,attempts,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at`
+	reward,attempts,interrupted,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at`
 
 // Candidates returns every candidate in proposal order.
 func (s *Store) Candidates(ctx context.Context) ([]Candidate, error) {
@@ -387,7 +436,7 @@ func (s *Store) queryCandidates(ctx context.Context, q string, args ...any) ([]C
 			&c.Rationale, &c.Fallback, &tree, &c.Source, &c.Hash, &c.CodeHash, &c.Params, &c.FLOPs, &c.Gate, &c.Reason,
 			&status, &trainStatus, &c.Result.ValAcc, &c.Result.TestAcc, &c.Result.LatencyMS, &c.Result.WallS,
 			&c.Result.PeakMemMB, &c.Result.Device, &c.Result.Error, &c.Result.Handle, &curve, &c.Reward, &c.Attempts,
-			&c.EngineMS, &c.LLMTokens, &c.LLMCost, &proposed, &started, &finished); err != nil {
+			&c.Interrupted, &c.EngineMS, &c.LLMTokens, &c.LLMCost, &proposed, &started, &finished); err != nil {
 			return nil, fmt.Errorf("run store %s: read candidate: %w", s.path, err)
 		}
 		if argsJSON != "" && argsJSON != "null" {
@@ -481,23 +530,96 @@ func (s *Store) AddCall(ctx context.Context, c CallRow) error {
 	})
 }
 
-// LLMSpend is the LLM usage of a run.
+// LLMSpend is the LLM usage of a run, in the one vocabulary that arbor
+// status, --json and docs/configuration.md use:
+//   - Decisions: decisions settled by the online resolver, one call record
+//     each, including those that sent no request (a limit was reached);
+//   - Requests: HTTP requests sent to the endpoint, every one (first tries,
+//     retries, repairs, failed ones); llm.limits.max_calls counts these;
+//   - Retries: requests re-sent after 429, 5xx, 408, a timeout or a broken
+//     connection; Repairs: requests that sent an invalid answer back;
+//   - Fallbacks: decisions that ended in a seeded random valid choice;
+//   - Tokens (prompt + completion) and Cost in US dollars, as max_tokens
+//     and max_usd count them.
+//
+// Requests, Tokens and Cost come from the whole-run spend ledger when the
+// run has one: it counts a request before it is sent (at its worst case
+// until it settles), so one cut off by a kill is counted too.
 type LLMSpend struct {
-	Calls  int     `json:"calls"`
-	Tokens int     `json:"tokens"`
-	Cost   float64 `json:"cost"`
+	Decisions int     `json:"decisions"`
+	Requests  int     `json:"requests"`
+	Retries   int     `json:"retries"`
+	Repairs   int     `json:"repairs"`
+	Fallbacks int     `json:"fallbacks"`
+	Tokens    int     `json:"tokens"`
+	Cost      float64 `json:"usd"`
 }
 
-// Spend sums the stored LLM calls.
+// String is the one-line account that arbor status and reports print.
+func (sp LLMSpend) String() string {
+	if sp.Decisions == 0 && sp.Requests == 0 {
+		return "LLM: no requests (offline resolver), $0"
+	}
+	return fmt.Sprintf("LLM: %d decisions, %d HTTP requests (%d retries, %d repairs), %d fallbacks, %d tokens, $%.4f",
+		sp.Decisions, sp.Requests, sp.Retries, sp.Repairs, sp.Fallbacks, sp.Tokens, sp.Cost)
+}
+
+// Spend sums the stored LLM calls and reads the spend ledger.
 func (s *Store) Spend(ctx context.Context) (LLMSpend, error) {
 	var sp LLMSpend
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(tokens_in+tokens_out),0), COALESCE(SUM(cost),0) FROM llm_calls`).
-		Scan(&sp.Calls, &sp.Tokens, &sp.Cost)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(COALESCE(json_extract(record,'$.requests'), attempts+COALESCE(json_extract(record,'$.retries'),0))),0),
+		COALESCE(SUM(COALESCE(json_extract(record,'$.retries'),0)),0),
+		COALESCE(SUM(COALESCE(json_extract(record,'$.repairs'),0)),0),
+		COALESCE(SUM(CASE WHEN outcome IN ('fallback','budget') THEN 1 ELSE 0 END),0),
+		COALESCE(SUM(tokens_in+tokens_out),0), COALESCE(SUM(cost),0) FROM llm_calls`).
+		Scan(&sp.Decisions, &sp.Requests, &sp.Retries, &sp.Repairs, &sp.Fallbacks, &sp.Tokens, &sp.Cost)
 	if err != nil {
 		return sp, fmt.Errorf("run store %s: llm spend: %w", s.path, err)
 	}
+	led, ok, err := s.loadSpend(ctx)
+	if err != nil {
+		return sp, err
+	}
+	if ok {
+		sp.Requests = max(sp.Requests, led.Requests)
+		sp.Tokens = max(sp.Tokens, led.PromptTokens+led.CompletionTokens)
+		sp.Cost = max(sp.Cost, led.CostUSD)
+	}
 	return sp, nil
 }
+
+func (s *Store) loadSpend(ctx context.Context) (llm.SpendTotals, bool, error) {
+	var t llm.SpendTotals
+	err := s.db.QueryRowContext(ctx, `SELECT requests, prompt_tokens, completion_tokens, cost FROM llm_spend WHERE id=1`).
+		Scan(&t.Requests, &t.PromptTokens, &t.CompletionTokens, &t.CostUSD)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, false, nil
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("run store %s: llm spend ledger: %w", s.path, err)
+	}
+	return t, true, nil
+}
+
+// LoadSpend implements llm.SpendLedger: the whole run's LLM spend so far.
+func (s *Store) LoadSpend() (llm.SpendTotals, error) {
+	t, _, err := s.loadSpend(context.Background())
+	return t, err
+}
+
+// SaveSpend implements llm.SpendLedger.
+func (s *Store) SaveSpend(t llm.SpendTotals) error {
+	return s.tx(context.Background(), "save llm spend", func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO llm_spend(id,requests,prompt_tokens,completion_tokens,cost) VALUES(1,?,?,?,?)
+			ON CONFLICT(id) DO UPDATE SET requests=excluded.requests, prompt_tokens=excluded.prompt_tokens,
+			completion_tokens=excluded.completion_tokens, cost=excluded.cost`,
+			t.Requests, t.PromptTokens, t.CompletionTokens, t.CostUSD)
+		return err
+	})
+}
+
+var _ llm.SpendLedger = (*Store)(nil)
 
 // LogCall implements llm.CallLogger: every resolved decision's call
 // record is stored, with the candidate it was for (Trial is its seq).

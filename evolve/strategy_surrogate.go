@@ -37,7 +37,7 @@ func (surrogateStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Pro
 		}
 		return topBySurrogate(ctx, env, o, cfg.M)
 	}
-	p, err := plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank)
+	p, err := plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank, env.Engine().Resolver)
 	if jump != nil {
 		return jump, nil
 	}

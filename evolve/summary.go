@@ -32,13 +32,14 @@ type Summary struct {
 	Codegen *CodegenRate `json:"codegen,omitempty"`
 }
 
-// LLMPerTrained divides the run's LLM use by the trained candidates.
+// LLMPerTrained divides the run's LLM use by the trained candidates, in the
+// vocabulary of LLMSpend.
 type LLMPerTrained struct {
-	// Calls: resolved decisions (one call record each, however many
+	// Decisions: resolved decisions (one call record each, however many
 	// requests it took).
-	Calls float64 `json:"calls"`
-	// Answers: model answers requested, repairs included.
-	Answers float64 `json:"answers"`
+	Decisions float64 `json:"decisions"`
+	// Requests: HTTP requests, retries and repairs included.
+	Requests float64 `json:"requests"`
 	// Proposals: candidates proposed (stored), seeds excluded.
 	Proposals float64 `json:"proposals"`
 }
@@ -113,16 +114,13 @@ func (s *Store) Summary(ctx context.Context) (Summary, error) {
 			return fail("pre-gate counts", err)
 		}
 	}
-	var answers, proposals int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(attempts),0) FROM llm_calls`).Scan(&answers); err != nil {
-		return fail("llm answers", err)
-	}
+	var proposals int
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM candidates WHERE op<>?`, OpSeed).Scan(&proposals); err != nil {
 		return fail("proposals", err)
 	}
 	if sum.Trained > 0 {
 		n := float64(sum.Trained)
-		sum.LLMPerTrained = LLMPerTrained{Calls: float64(sum.LLM.Calls) / n, Answers: float64(answers) / n, Proposals: float64(proposals) / n}
+		sum.LLMPerTrained = LLMPerTrained{Decisions: float64(sum.LLM.Decisions) / n, Requests: float64(sum.LLM.Requests) / n, Proposals: float64(proposals) / n}
 	}
 	var cg CodegenRate
 	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN (status=? AND gate IN (?,?,?)) OR status=? THEN 1 ELSE 0 END),0)

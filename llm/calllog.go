@@ -35,9 +35,12 @@ type CallRecord struct {
 	TokensOut  int           `json:"tokens_out"`
 	CostUSD    float64       `json:"cost_usd"`
 	Latency    time.Duration `json:"latency_ns"`
-	Attempts   int           `json:"attempts"`
+	Attempts   int           `json:"attempts"` // model answers received
+	Requests   int           `json:"requests"` // HTTP requests sent (see Usage)
 	Retries    int           `json:"retries"`
+	Repairs    int           `json:"repairs"`
 	Outcome    Outcome       `json:"outcome"`
+	Fallback   bool          `json:"fallback,omitempty"` // the choice is a seeded random one
 	OptionID   string        `json:"option_id,omitempty"`
 	Error      string        `json:"error,omitempty"`
 	// Prompt and Answer are kept only with llm.record_text, each capped at

@@ -104,6 +104,9 @@ func (p *Provider) Rewrite(ctx context.Context, parentSource string, trial int) 
 	rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, "retry")))
 	var lastProblem string
 	for attempt := 0; attempt <= p.cfg.MaxRepairs; attempt++ {
+		if attempt > 0 && len(msgs) > 2 && msgs[len(msgs)-1].Role == openai.ChatMessageRoleUser {
+			u.Repairs++ // this request sends a rejected answer back
+		}
 		resp, reason, err := p.complete(ctx, model, msgs, nil, &u, rng)
 		if reason != "" {
 			u.Degraded = reason
@@ -131,7 +134,8 @@ func (p *Provider) Rewrite(ctx context.Context, parentSource string, trial int) 
 			}
 			u.Latency = p.o.now().Sub(start)
 			p.finishRecord(&rec, u, tr)
-			return src, u, nil
+			// The source is the model's text and is stored with the candidate.
+			return p.redact(src), u, nil
 		}
 		lastProblem = verr.Error()
 		ex.Problem = lastProblem

@@ -44,7 +44,7 @@ func TestConcurrentSpendLimit(t *testing.T) {
 	n := len(h.srv.Requests())
 	pt, ct := h.srv.Usage()
 	tot := h.p.Spend()
-	if n != 60 || degraded != 160-60 || tot.Calls != 60 || tot.PromptTokens != pt || tot.CompletionTokens != ct {
+	if n != 60 || degraded != 160-60 || tot.Requests != 60 || tot.PromptTokens != pt || tot.CompletionTokens != ct {
 		t.Fatalf("requests %d, degraded %d, spend %+v, server tokens %d/%d", n, degraded, tot, pt, ct)
 	}
 }

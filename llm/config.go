@@ -45,8 +45,11 @@ type Config struct {
 	// Seed of model selection and the offline resolver; `arbor evolve` sets
 	// it to evolve.seed.
 	Seed uint64 `mapstructure:"seed" yaml:"seed"`
-	// Spending caps over the whole run; 0 means unlimited. When a cap would
-	// be exceeded, the offline resolver decides instead.
+	// Spending caps over the whole run, kept in the run store so they hold
+	// across kill -9 and --resume (a request counts before it is sent); 0
+	// means unlimited. When a cap would be exceeded, the offline resolver
+	// decides instead (counted as fallbacks). The words are those of the
+	// LLM-use vocabulary at the end of this reference.
 	Limits Limits `mapstructure:"limits" yaml:"limits"`
 	// Prompt rendering and its token budget.
 	Prompts PromptConfig `mapstructure:"prompts" yaml:"prompts"`
@@ -77,11 +80,13 @@ func (m ModelConfig) Cost(promptTokens, completionTokens int) float64 {
 // checked before each call against what has been spent plus the worst case
 // of the call about to be made.
 type Limits struct {
-	// Most LLM calls in the run.
+	// Most HTTP requests in the run: every request counts (first tries,
+	// retries, repairs, failed ones), not decisions.
 	MaxCalls int `mapstructure:"max_calls" yaml:"max_calls"`
-	// Most tokens (prompt + answer) in the run.
+	// Most tokens (prompt + completion, as the server reports them) in the
+	// run; a request in flight counts at its worst case until it settles.
 	MaxTokens int `mapstructure:"max_tokens" yaml:"max_tokens"`
-	// Most US dollars spent in the run.
+	// Most US dollars (usd) spent in the run, from llm.models prices.
 	MaxUSD float64 `mapstructure:"max_usd" yaml:"max_usd"`
 }
 

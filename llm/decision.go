@@ -134,8 +134,10 @@ type Usage struct {
 	CompletionTokens int           `json:"completion_tokens"`
 	CostUSD          float64       `json:"cost_usd"`
 	Latency          time.Duration `json:"latency_ns"`
-	Attempts         int           `json:"attempts"` // model answers requested: 1 + repairs
-	Retries          int           `json:"retries"`  // transport retries (429, 5xx, timeouts)
+	Attempts         int           `json:"attempts"` // model answers received
+	Requests         int           `json:"requests"` // HTTP requests sent: first tries, retries and repairs
+	Retries          int           `json:"retries"`  // requests re-sent after 429, 5xx, timeouts
+	Repairs          int           `json:"repairs"`  // requests that sent an invalid answer back
 	Fallback         bool          `json:"fallback"` // the choice is a seeded random one, not the model's
 	// Degraded says why the model was not asked at all (spend limit reached);
 	// empty when it was.

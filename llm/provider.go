@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -26,7 +27,7 @@ type Provider struct {
 	cfg      Config
 	o        options
 	client   *openai.Client
-	key      string // never logged, recorded or put in an error
+	red      Redactor // the key is never logged, recorded or put in an error
 	renderer *Renderer
 	spend    *spend
 	models   []ModelConfig
@@ -68,8 +69,23 @@ func NewProvider(cfg Config, opts ...Opt) (*Provider, error) {
 	cc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	cc.HTTPClient = headerDoer{inner: o.client}
 	p := &Provider{
-		cfg: cfg, o: o, client: openai.NewClientWithConfig(cc), key: key,
-		renderer: r, spend: newSpend(cfg.Limits), models: cfg.ModelList(),
+		cfg: cfg, o: o, client: openai.NewClientWithConfig(cc), red: NewRedactor(key),
+		renderer: r, spend: newSpend(cfg.Limits, o.ledger), models: cfg.ModelList(),
+	}
+	// Whatever the provider logs passes the redactor, whoever wrote the line.
+	p.o.log = slog.New(p.red.Handler(o.log.Handler()))
+	if o.ledger != nil {
+		// Limits are whole-run limits: start from what earlier processes of
+		// this run spent, their unsettled reservations included.
+		spent, err := o.ledger.LoadSpend()
+		if err != nil {
+			return nil, fmt.Errorf("llm: restore spend: %w", err)
+		}
+		p.spend.total = spent
+		if spent.Requests > 0 {
+			o.log.Info("llm: spend restored from the run store", "requests", spent.Requests,
+				"tokens", spent.PromptTokens+spent.CompletionTokens, "usd", spent.CostUSD)
+		}
 	}
 	o.log.Info("llm: using OpenAI-compatible endpoint", "base_url", cfg.BaseURL, "models", len(p.models), "structured", cfg.Structured)
 	return p, nil
@@ -88,6 +104,11 @@ func (p *Provider) Resolve(ctx context.Context, d Decision) (Choice, error) {
 func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace, error) {
 	if err := d.Validate(); err != nil {
 		return Choice{}, Trace{}, err
+	}
+	if d.Category == Diversity && p.cfg.Offline.Diversity {
+		// The method's "minimal LLM use": diversity is resolved by rule.
+		c, err := NewOffline(p.cfg.Seed, OfflineConfig{Args: p.cfg.Offline.Args, Policy: PolicyCategories}).Resolve(ctx, d)
+		return c, Trace{}, err
 	}
 	start := p.o.now()
 	prompt, err := p.renderer.Render(d, p.cfg.Seed)
@@ -118,11 +139,16 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 
 	var choice Choice
 	valid := false
+	repairing := false
 	for attempt := 0; attempt <= p.cfg.MaxRepairs && !valid; attempt++ {
 		resp, degradeReason, err := p.complete(ctx, model, msgs, rf, &u, retryRNG)
 		if degradeReason != "" {
 			u.Degraded = degradeReason
 			break
+		}
+		if repairing {
+			u.Repairs++
+			repairing = false
 		}
 		if err != nil {
 			return p.fail(rec, u, tr, start, fmt.Sprintf("llm resolve trial %d (%s, %s) with model %s", d.Trial, d.Operation, d.Category, model.Name), err)
@@ -143,6 +169,7 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 				openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: capBytes(answer, maxEchoedAnswer)},
 				openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repairRequest(verr)},
 			)
+			repairing = true
 		}
 		tr.Exchanges = append(tr.Exchanges, ex)
 	}
@@ -155,12 +182,13 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	default:
 		// Never leave the search without a move: a seeded random valid
 		// choice, marked as such in the usage and the record.
-		stream := "fallback"
 		if u.Degraded != "" {
-			stream = "offline" // the very draw the offline resolver would make
+			// The very choice the offline resolver would make.
+			choice, _ = NewOffline(p.cfg.Seed, p.cfg.Offline).Resolve(context.WithoutCancel(ctx), d)
+		} else {
+			rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, "fallback")))
+			choice = randomChoice(d.Options, rng, p.cfg.Offline.Args)
 		}
-		rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, stream)))
-		choice = randomChoice(d.Options, rng, p.cfg.Offline.Args)
 		u.Fallback = true
 		if u.Degraded != "" {
 			rec.Outcome = OutcomeBudget
@@ -176,9 +204,12 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	}
 	u.Latency = p.o.now().Sub(start)
 	choice.Usage = u
+	// The rationale is the model's text: it is stored with the candidate and
+	// printed by arbor lineage, so it crosses the boundary here.
+	choice.Rationale = p.red.Redact(choice.Rationale)
 	rec.OptionID = choice.OptionID
 	p.finishRecord(&rec, u, tr)
-	return choice, tr, nil
+	return choice, p.redactTrace(tr), nil
 }
 
 // fail records a call that ended in an error and returns that error with
@@ -203,7 +234,7 @@ func (p *Provider) fail(rec CallRecord, u Usage, tr Trace, start time.Time, labe
 	u.Latency = p.o.now().Sub(start)
 	p.finishRecord(&rec, u, tr)
 	p.o.log.Error("llm: call failed", "trial", rec.Trial, "outcome", rec.Outcome, "err", msg)
-	return Choice{}, tr, &scrubbedError{msg: msg, sentinel: sentinel}
+	return Choice{}, p.redactTrace(tr), &scrubbedError{msg: msg, sentinel: sentinel}
 }
 
 func ctxErr(err error) error {
@@ -216,6 +247,7 @@ func ctxErr(err error) error {
 func (p *Provider) finishRecord(rec *CallRecord, u Usage, tr Trace) {
 	rec.TokensIn, rec.TokensOut, rec.CostUSD = u.PromptTokens, u.CompletionTokens, u.CostUSD
 	rec.Latency, rec.Attempts, rec.Retries = u.Latency, u.Attempts, u.Retries
+	rec.Requests, rec.Repairs, rec.Fallback = u.Requests, u.Repairs, u.Fallback
 	var answers []string
 	for _, e := range tr.Exchanges {
 		answers = append(answers, e.Answer)
@@ -260,6 +292,7 @@ func (p *Provider) complete(ctx context.Context, model ModelConfig, msgs []opena
 		if reason != "" {
 			return openai.ChatCompletionResponse{}, reason, nil
 		}
+		u.Requests++
 		trace := &httpTrace{}
 		callCtx, cancel := context.WithTimeout(context.WithValue(ctx, traceKey{}, trace), p.cfg.Timeout)
 		resp, err := p.client.CreateChatCompletion(callCtx, req)
@@ -319,13 +352,22 @@ func repairRequest(err error) string {
 		"\nReply again with exactly one JSON object {\"option\": ..., \"args\": {...}, \"rationale\": ...} that uses only the listed option ids and argument ranges."
 }
 
-// redact removes the API key from text that may have echoed it, such as an
-// error body from a misbehaving proxy.
-func (p *Provider) redact(s string) string {
-	if len(p.key) < 4 {
-		return s
+// redact removes the API key and other credentials from text that may have
+// echoed them, such as an error body from a misbehaving proxy.
+func (p *Provider) redact(s string) string { return p.red.Redact(s) }
+
+// Redactor is the provider's redactor (its key and the known shapes).
+func (p *Provider) Redactor() Redactor { return p.red }
+
+// redactTrace returns tr with every model answer and problem redacted, for
+// callers that print it (arbor llm try).
+func (p *Provider) redactTrace(tr Trace) Trace {
+	ex := make([]Exchange, len(tr.Exchanges))
+	for i, e := range tr.Exchanges {
+		ex[i] = Exchange{Model: e.Model, Answer: p.redact(e.Answer), Problem: p.redact(e.Problem)}
 	}
-	return strings.ReplaceAll(s, p.key, "[redacted]")
+	tr.Exchanges = ex
+	return tr
 }
 
 // scrubbedError carries a message already cleaned of the key, and the

@@ -292,8 +292,8 @@ func TestSpendAddsUpToServerUsage(t *testing.T) {
 	if math.Abs(sumUSD-wantUSD) > 1e-12 || math.Abs(tot.CostUSD-wantUSD) > 1e-12 {
 		t.Fatalf("cost: choices %.12f, spend %.12f, want %.12f", sumUSD, tot.CostUSD, wantUSD)
 	}
-	if tot.Calls != len(h.srv.Requests()) {
-		t.Fatalf("calls %d, server saw %d", tot.Calls, len(h.srv.Requests()))
+	if tot.Requests != len(h.srv.Requests()) {
+		t.Fatalf("calls %d, server saw %d", tot.Requests, len(h.srv.Requests()))
 	}
 	var recIn int
 	for _, r := range h.rec.all() {

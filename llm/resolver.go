@@ -18,6 +18,7 @@ type Opt func(*options)
 type options struct {
 	log    *slog.Logger
 	calls  CallLogger
+	ledger SpendLedger
 	client *http.Client
 	sleep  func(context.Context, time.Duration) error
 	now    func() time.Time
@@ -28,6 +29,10 @@ func WithLogger(l *slog.Logger) Opt { return func(o *options) { o.log = l } }
 
 // WithCallLogger receives one CallRecord per resolved decision.
 func WithCallLogger(c CallLogger) Opt { return func(o *options) { o.calls = c } }
+
+// WithSpendLedger persists the provider's spend (the run store), and
+// restores it when the provider starts, so limits count the whole run.
+func WithSpendLedger(l SpendLedger) Opt { return func(o *options) { o.ledger = l } }
 
 // WithSleep replaces the backoff wait; tests use it to observe delays.
 func WithSleep(f func(context.Context, time.Duration) error) Opt {

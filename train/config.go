@@ -21,6 +21,11 @@ type Config struct {
 	WorkDir string `mapstructure:"work_dir" yaml:"work_dir"`
 	// Keep each job's directory (source, log, result) after it finishes.
 	KeepDirs bool `mapstructure:"keep_dirs" yaml:"keep_dirs"`
+	// TempDir is where the pool's temporary directory goes when WorkDir is
+	// empty (default os.TempDir()). It is not a configuration key: arbor
+	// evolve sets it to the run directory, so that kills leave nothing in
+	// /tmp and the next process sweeps what a killed one left.
+	TempDir string `mapstructure:"-" yaml:"-" json:"-"`
 	// Keep one interpreter per worker with torch already imported, so jobs do
 	// not wait for Python to start.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
@@ -71,10 +76,11 @@ func DefaultConfig() Config {
 }
 
 // DatasetShape is the (C,H,W) input and the class count of a named dataset.
-// The synthetic dataset takes any shape; its default mimics Fashion-MNIST.
+// The generated datasets (synthetic, gratings) take any shape; their default
+// mimics Fashion-MNIST.
 func DatasetShape(name string) (input [3]int, classes int, err error) {
 	switch name {
-	case "fashion-mnist", "mnist", "synthetic":
+	case "fashion-mnist", "mnist", "synthetic", "gratings":
 		return [3]int{1, 28, 28}, 10, nil
 	case "cifar10":
 		return [3]int{3, 32, 32}, 10, nil
@@ -83,7 +89,7 @@ func DatasetShape(name string) (input [3]int, classes int, err error) {
 	case "imagenet16-120":
 		return [3]int{3, 16, 16}, 120, nil
 	}
-	return input, 0, fmt.Errorf("unknown dataset %q (want fashion-mnist, mnist, cifar10, cifar100, imagenet16-120 or synthetic)", name)
+	return input, 0, fmt.Errorf("unknown dataset %q (want fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic or gratings)", name)
 }
 
 // Job builds a job for source from the configured recipe, dataset and limits.

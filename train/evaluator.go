@@ -52,9 +52,11 @@ type Recipe struct {
 
 // Dataset names the data a job trains on.
 type Dataset struct {
-	// fashion-mnist, mnist, cifar10, cifar100, imagenet16-120 or synthetic
-	// (generated, for smoke tests).
-	Name string `json:"name" mapstructure:"name"` // fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
+	// fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic
+	// (generated: class templates under noise, linearly separable, for unit
+	// tests) or gratings (generated: oriented gratings under noise, where
+	// capacity pays, for smoke searches).
+	Name string `json:"name" mapstructure:"name"`
 	// Dataset folder; empty: /usr/share/datasets/NAME (Debian's
 	// dataset-fashion-mnist for fashion-mnist). cifar10/100 and
 	// imagenet16-120 need it.

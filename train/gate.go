@@ -39,6 +39,9 @@ type GateOptions struct {
 	Timeout time.Duration // per candidate; the process is killed and restarted past it
 	Threads int           // torch CPU threads inside the gate
 	Log     *slog.Logger
+	// TempDir is where the gate's directory goes (default os.TempDir());
+	// directories there left by killed gates are removed at start.
+	TempDir string
 }
 
 // Gate is the dry-run gate: one resident Python process (torch imported
@@ -55,6 +58,8 @@ type Gate struct {
 	mu sync.Mutex // guards dir
 }
 
+const gatePrefix = "arbor-gate-"
+
 // NewGate prepares a gate that runs python (see child.FindPython). The
 // process starts on the first Check.
 func NewGate(python string, opts GateOptions) (*Gate, error) {
@@ -67,7 +72,8 @@ func NewGate(python string, opts GateOptions) (*Gate, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	dir, err := os.MkdirTemp("", "arbor-gate-")
+	SweepStale(opts.TempDir, gatePrefix, opts.Log)
+	dir, err := MakeOwnedTemp(opts.TempDir, gatePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("train: gate dir: %w", err)
 	}

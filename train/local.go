@@ -75,12 +75,17 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers),
 		spares: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
 	if cfg.WorkDir == "" {
-		l.root, err = os.MkdirTemp("", "arbor-train-")
+		// Pools killed with kill -9 could not remove theirs.
+		SweepStale(cfg.TempDir, poolPrefix, log)
+		l.root, err = MakeOwnedTemp(cfg.TempDir, poolPrefix)
 		l.ownDir = true
 	} else {
 		l.root, err = filepath.Abs(cfg.WorkDir)
 		if err == nil {
 			err = os.MkdirAll(l.root, 0o755)
+		}
+		if err == nil {
+			SweepStale(l.root, jobPrefix, log)
 		}
 	}
 	if err != nil {
@@ -164,6 +169,12 @@ func (l *Local) done(c *trainer) {
 	l.mu.Unlock()
 }
 
+// Name prefixes of the pool's temporary directory and of its job directories.
+const (
+	poolPrefix = "arbor-train-"
+	jobPrefix  = "job-"
+)
+
 // startupLimit bounds how long an interpreter may take to import torch and
 // take its job, apart from the job's own wall-time limit.
 const startupLimit = 3 * time.Minute
@@ -196,7 +207,7 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	if len(name) > 64 {
 		name = name[:64]
 	}
-	dir, err := os.MkdirTemp(l.root, "job-"+name+"-")
+	dir, err := MakeOwnedTemp(l.root, jobPrefix+name+"-")
 	if err != nil {
 		return res, fmt.Errorf("train: job dir for %q under %s: %w", job.ID, l.root, err)
 	}

@@ -24,7 +24,9 @@ import pickle
 import random
 import re
 import resource
+import signal
 import sys
+import threading
 import time
 import traceback
 import types
@@ -196,6 +198,7 @@ AUGMENT = {
     "cifar100": (4, True),
     "imagenet16-120": (2, True),
     "synthetic": (0, False),
+    "gratings": (0, False),
 }
 
 DEFAULT_PATHS = {
@@ -306,6 +309,37 @@ def synthetic(input_shape, classes, n_train=2048, n_test=512):
     return tx, ty, ex, ey, classes
 
 
+def gratings(input_shape, classes, n_train=4096, n_test=1024):
+    """A small learnable dataset in which capacity matters (the smoke search's).
+
+    Each class is an oriented texture: a grating of the class's orientation
+    and frequency, at a random phase, under noise. The phase is random, so
+    the class is not in any pixel's expected value and a linear model stays
+    near chance; neighbouring classes differ by a few degrees, so telling
+    them apart takes enough filters and nonlinear depth, which is what
+    deeper or wider networks buy. The data does not depend on the job seed,
+    only the split and the training order do, like a real dataset."""
+    g = np.random.default_rng(20260417)
+    c, h, w = input_shape
+    n_freq = 2 if classes >= 4 else 1
+    n_orient = (classes + n_freq - 1) // n_freq
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    noise = 2.0  # at this level a one-layer net is at chance and a three-stage one near 100%
+
+    def make(n):
+        y = g.integers(0, classes, size=n)
+        theta = (y % n_orient) * np.pi / n_orient
+        freq = np.where(y // n_orient == 0, 0.12, 0.25).astype(np.float32)
+        phase = g.uniform(0, 2 * np.pi, size=n)
+        arg = 2 * np.pi * freq[:, None, None] * (np.cos(theta)[:, None, None] * xx + np.sin(theta)[:, None, None] * yy) + phase[:, None, None]
+        x = np.sin(arg)[:, None].repeat(c, axis=1) + g.normal(0, noise, size=(n, c, h, w))
+        return x.astype(np.float32), y.astype(np.int64)
+
+    tx, ty = make(n_train)
+    ex, ey = make(n_test)
+    return tx, ty, ex, ey, classes
+
+
 def load_dataset(spec, input_shape, classes):
     name = spec.get("name") or "fashion-mnist"
     path = spec.get("path") or DEFAULT_PATHS.get(name, "")
@@ -321,8 +355,10 @@ def load_dataset(spec, input_shape, classes):
         tx, ty, ex, ey, k = load_imagenet16(path)
     elif name == "synthetic":
         tx, ty, ex, ey, k = synthetic(input_shape, classes)
+    elif name == "gratings":
+        tx, ty, ex, ey, k = gratings(input_shape, classes)
     else:
-        raise ValueError("unknown dataset %r (fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic)" % name)
+        raise ValueError("unknown dataset %r (fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic, gratings)" % name)
     if tuple(tx.shape[1:]) != tuple(input_shape):
         raise ValueError("dataset %s has images of shape %s but the job's input is %s" % (name, tuple(tx.shape[1:]), tuple(input_shape)))
     if k != classes:
@@ -610,6 +646,24 @@ def run_job(job_path, out_path):
     write_result(out_path, result)
 
 
+def watch_parent():
+    """Kills this process group once arbor, the parent, is gone: a kill -9
+    leaves no one to stop the job, and an orphan would keep training into a
+    directory the next arbor removes."""
+    ppid = os.getppid()
+
+    def loop():
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != ppid:
+                try:
+                    os.killpg(os.getpgid(0), signal.SIGKILL)
+                finally:
+                    os._exit(1)
+
+    threading.Thread(target=loop, name="arbor-parent-watch", daemon=True).start()
+
+
 def serve():
     """Waits (torch already imported) for one line {"dir", "job", "out"}, runs
     that job in that directory, and exits: one process per job, started early."""
@@ -674,6 +728,8 @@ def main():
     ap.add_argument("--serve", action="store_true")
     ap.add_argument("--gate", action="store_true")
     a = ap.parse_args()
+    if a.gate or a.serve:
+        watch_parent()
     if a.gate:
         gate()
     elif a.serve:

@@ -131,6 +131,10 @@ func (c *checker) tree(t *Tree) (Shape, int64, int64, error) {
 }
 
 func (c *checker) infer(n *Node, p *pathRef, in Shape) (out Shape, params, macs int64, err error) {
+	if p.depth > MaxDepth {
+		// A tree built in memory (a chain of wraps) must stay parseable.
+		return in, 0, 0, depthError(p.String())
+	}
 	if c.memo != nil {
 		if v, ok := c.memo[memoKey{n, in}]; ok {
 			return v.out, v.params, v.macs, nil
@@ -269,6 +273,12 @@ func checkChildNames(p *pathRef, n *Node) error {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("a residual has a body and an optional shortcut (1 or 2 children), got %d", len(n.Children))}
 		}
 	}
+	// Few children: compare pairwise without allocating; many: a set, so
+	// a wide node costs linear time.
+	var seen map[string]bool
+	if len(n.Children) > 16 {
+		seen = make(map[string]bool, len(n.Children))
+	}
 	for i, ch := range n.Children {
 		if ch == nil {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("child %d is null", i)}
@@ -276,10 +286,17 @@ func checkChildNames(p *pathRef, n *Node) error {
 		if !validName(ch.Name) {
 			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("child %d has bad name %q: names match [A-Za-z_][A-Za-z0-9_]*", i, ch.Name)}
 		}
-		for _, prev := range n.Children[:i] {
-			if prev.Name == ch.Name {
-				return &NodeError{Path: p.String(), Reason: fmt.Sprintf("two children are named %q: names must be unique among siblings", ch.Name)}
+		dup := false
+		if seen != nil {
+			dup = seen[ch.Name]
+			seen[ch.Name] = true
+		} else {
+			for _, prev := range n.Children[:i] {
+				dup = dup || prev.Name == ch.Name
 			}
+		}
+		if dup {
+			return &NodeError{Path: p.String(), Reason: fmt.Sprintf("two children are named %q: names must be unique among siblings", ch.Name)}
 		}
 	}
 	return nil

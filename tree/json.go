@@ -19,25 +19,30 @@ import (
 //	 "op": "conv2d", "module": "catalog-id", "args": {"out": 32}, "children": [NODE...]}
 
 type jsonTree struct {
-	Schema  *int            `json:"schema"`
-	Input   []int           `json:"input"`
-	Classes int             `json:"classes"`
-	Root    json.RawMessage `json:"root"`
+	Schema  *int      `json:"schema"`
+	Input   []int     `json:"input"`
+	Classes int       `json:"classes"`
+	Root    *jsonNode `json:"root"`
 }
 
+// jsonNode decodes a whole subtree in the one pass over the document, so
+// parsing is linear in its size however deeply it nests.
 type jsonNode struct {
 	Kind     string                     `json:"kind"`
 	Name     string                     `json:"name"`
 	Op       string                     `json:"op"`
 	Module   string                     `json:"module"`
 	Args     map[string]json.RawMessage `json:"args"`
-	Children []json.RawMessage          `json:"children"`
+	Children []*jsonNode                `json:"children"`
 }
 
 // Parse reads a tree from JSON and validates its structure and arguments
 // (not shapes: see Check). Malformed JSON gives a *ParseError with line and
 // column; validation errors name the node path.
 func Parse(data []byte) (*Tree, error) {
+	if err := checkJSONDepth(data, 1); err != nil {
+		return nil, err
+	}
 	var jt jsonTree
 	if err := decodeStrict(data, &jt, 0); err != nil {
 		return nil, err
@@ -48,12 +53,11 @@ func Parse(data []byte) (*Tree, error) {
 	if len(jt.Input) != 3 {
 		return nil, fmt.Errorf("tree field \"input\": want [C, H, W], got %v", jt.Input)
 	}
-	if len(jt.Root) == 0 {
+	if jt.Root == nil {
 		return nil, fmt.Errorf("tree field \"root\" is missing")
 	}
 	t := &Tree{Input: Shape{jt.Input[0], jt.Input[1], jt.Input[2]}, Classes: jt.Classes}
-	rootOff := bytes.Index(data, jt.Root) // raw messages alias data; positions stay exact
-	root, err := parseNode(data, jt.Root, rootOff, "/")
+	root, err := buildNode(jt.Root, "/")
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +77,14 @@ func Parse(data []byte) (*Tree, error) {
 // ParseNode reads one node (e.g. a candidate for Insert or Swap) and
 // validates its structure and arguments.
 func ParseNode(data []byte) (*Node, error) {
-	n, err := parseNode(data, data, 0, "/")
+	if err := checkJSONDepth(data, 0); err != nil {
+		return nil, err
+	}
+	var jn jsonNode
+	if err := decodeStrict(data, &jn, 0); err != nil {
+		return nil, err
+	}
+	n, err := buildNode(&jn, "/")
 	if err != nil {
 		return nil, err
 	}
@@ -142,13 +153,11 @@ func lineCol(data []byte, off int) (int, int) {
 	return line, col
 }
 
-func parseNode(full, raw []byte, base int, path string) (*Node, error) {
-	if base < 0 {
-		base = 0
-	}
-	var jn jsonNode
-	if err := decodeAt(full, raw, base, &jn); err != nil {
-		return nil, err
+// buildNode turns a decoded node into a Node, parsing argument values and
+// naming the path of any that is bad.
+func buildNode(jn *jsonNode, path string) (*Node, error) {
+	if jn == nil {
+		return nil, &NodeError{Path: path, Reason: "null node"}
 	}
 	n := &Node{Kind: Kind(jn.Kind), Name: jn.Name, Op: jn.Op, Module: jn.Module}
 	if len(jn.Args) > 0 {
@@ -161,16 +170,15 @@ func parseNode(full, raw []byte, base int, path string) (*Node, error) {
 			n.Args[k] = v
 		}
 	}
-	for i, rc := range jn.Children {
-		off := bytes.Index(raw, rc)
+	if len(jn.Children) > 0 {
+		n.Children = make([]*Node, 0, len(jn.Children))
+	}
+	for i, jc := range jn.Children {
 		name := fmt.Sprintf("[%d]", i)
-		var peek struct {
-			Name string `json:"name"`
+		if jc != nil && jc.Name != "" {
+			name = jc.Name
 		}
-		if json.Unmarshal(rc, &peek) == nil && peek.Name != "" {
-			name = peek.Name
-		}
-		ch, err := parseNode(full, rc, base+off, childPath(path, name))
+		ch, err := buildNode(jc, childPath(path, name))
 		if err != nil {
 			return nil, err
 		}

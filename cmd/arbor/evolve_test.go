@@ -97,8 +97,8 @@ func TestCrashResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			if c.Status == evolve.StatusPending && c.Attempts != 0 {
-				t.Fatalf("after a drain, %s is pending with %d attempts spent; a drain must not spend the retry", c.ID, c.Attempts)
+			if c.Status == evolve.StatusPending && c.Attempts != c.Interrupted {
+				t.Fatalf("after a drain, %s is pending with %d attempts and %d interruptions; a drain must record its cut as an interruption", c.ID, c.Attempts, c.Interrupted)
 			}
 		}
 	}

@@ -594,15 +594,15 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 	report.WriteStatus(&b, fs)
 	out := b.String()
 	for _, want := range []string{"finished: budget reached", "trained 12 of a budget of 12", "rejected by gate:", "posterior mean",
-		"planner posterior means by prompt category", "LLM: ", "calls", "top "} {
+		"planner posterior means by prompt category", "LLM: ", "decisions", "HTTP requests", "top "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("full status lacks %q:\n%s", want, out)
 		}
 	}
-	// One stored call per resolved decision; a decision may take several
-	// HTTP requests (repairs).
-	if fs.Summary.LLM.Calls == 0 || fs.Summary.LLM.Calls > r.llmCalls {
-		t.Errorf("status counts %d LLM calls, the server answered %d requests", fs.Summary.LLM.Calls, r.llmCalls)
+	// One stored call record per resolved decision; a decision may take
+	// several HTTP requests (repairs, retries), and status counts both.
+	if l := fs.Summary.LLM; l.Decisions == 0 || l.Decisions > r.llmCalls || l.Requests != r.llmCalls {
+		t.Errorf("status counts %d decisions and %d requests; the server answered %d requests", l.Decisions, l.Requests, r.llmCalls)
 	}
 	if len(fs.Top) != min(5, len(report.Feasible(readStore(t, r.withLLM)))) || fs.Top[0].ID != fs.Summary.Best.ID {
 		t.Errorf("top %d, first %s, best %s", len(fs.Top), fs.Top[0].ID, fs.Summary.Best.ID)

@@ -59,9 +59,10 @@ func TestStatusJSON(t *testing.T) {
 			Params int64   `json:"params"`
 		} `json:"best"`
 		LLM struct {
-			Calls  int     `json:"calls"`
-			Tokens int     `json:"tokens"`
-			Cost   float64 `json:"cost"`
+			Decisions int     `json:"decisions"`
+			Requests  int     `json:"requests"`
+			Tokens    int     `json:"tokens"`
+			Cost      float64 `json:"usd"`
 		} `json:"llm"`
 	}
 	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
@@ -74,7 +75,7 @@ func TestStatusJSON(t *testing.T) {
 	if got.Best.ID != "c00002" || got.Best.ValAcc != 85.5 || got.Best.Params != 900 {
 		t.Fatalf("best wrong: %+v", got.Best)
 	}
-	if got.LLM.Calls != 2 || got.LLM.Tokens != 370 || got.LLM.Cost < 0.0199 || got.LLM.Cost > 0.0201 {
+	if got.LLM.Decisions != 2 || got.LLM.Tokens != 370 || got.LLM.Cost < 0.0199 || got.LLM.Cost > 0.0201 {
 		t.Fatalf("llm wrong: %+v", got.LLM)
 	}
 }

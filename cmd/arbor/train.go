@@ -47,7 +47,7 @@ training does not end with status ok.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file (YAML; the train section is used)")
-	fl.StringVar(&f.dataset, "dataset", "", "dataset: fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic")
+	fl.StringVar(&f.dataset, "dataset", "", "dataset: fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic, gratings")
 	fl.IntVar(&f.epochs, "epochs", 0, "epochs (overrides train.recipe.epochs)")
 	fl.Float64Var(&f.subset, "subset", -1, "training images: a fraction in (0,1], a count, or 0 for all (overrides train.recipe.subset)")
 	fl.Int64Var(&f.seed, "seed", 0, "random seed of the split, initialisation and data order")
@@ -73,7 +73,7 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	var cat tree.Catalog // nil, not a nil map, when there is no catalog
 	if cfg.Run.Catalog != "" {
 		if cat, err = run.LoadCatalog(cfg.Run.Catalog); err != nil {
-			return err
+			return asUsage(fmt.Errorf("run.catalog: %w", err))
 		}
 	}
 	input, classes, err := train.DatasetShape(cfg.Train.Dataset.Name)

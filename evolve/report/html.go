@@ -72,7 +72,7 @@ func htmlView(d Data) htmlPage {
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),
 		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
-		fmt.Sprintf("LLM: %d calls, %d tokens, $%.4f", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost),
+		sum.LLM.String(),
 	}
 	if sum.Best != nil {
 		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, Count(sum.Best.Params), Count(sum.Best.FLOPs))

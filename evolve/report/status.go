@@ -130,14 +130,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 
 	fmt.Fprintln(w)
-	if sum.LLM.Calls == 0 {
-		fmt.Fprintln(w, "LLM: no calls (offline resolver), $0")
-	} else {
-		fmt.Fprintf(w, "LLM: %d calls, %d tokens, $%.4f\n", sum.LLM.Calls, sum.LLM.Tokens, sum.LLM.Cost)
-	}
+	fmt.Fprintln(w, sum.LLM.String())
 	if sum.Trained > 0 {
 		pt := sum.LLMPerTrained
-		fmt.Fprintf(w, "per trained candidate: %.2f LLM calls, %.2f model answers (repairs included), %.2f proposals\n", pt.Calls, pt.Answers, pt.Proposals)
+		fmt.Fprintf(w, "per trained candidate: %.2f decisions, %.2f HTTP requests, %.2f proposals\n", pt.Decisions, pt.Requests, pt.Proposals)
 	}
 	if sum.Codegen != nil {
 		fmt.Fprintf(w, "codegen: %d proposed, %d invalid (%.1f%%)\n", sum.Codegen.Proposed, sum.Codegen.Invalid, 100*sum.Codegen.Rate)

@@ -18,6 +18,10 @@ import (
 	"github.com/arbor-nas/arbor/tree"
 )
 
+// TempDir is the run directory's folder for the temporary directories of
+// the worker pool, its jobs and the gate.
+const TempDir = "tmp"
+
 // Run is a search assembled from a configuration: the engine with its
 // evaluator, gate, catalog, seed and resolver, ready for Engine.Run.
 // Close releases what Build started (worker pools, the gate, the table),
@@ -52,9 +56,21 @@ func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logge
 	if err != nil {
 		return nil, Input(err)
 	}
+	// One redactor at the boundary: whatever comes from the endpoint or a
+	// child process passes it before it is stored, logged or published.
+	red := cfg.LLM.Redactor()
+	log = slog.New(red.Handler(log.Handler()))
+	// Temporary directories live under the run directory, so kills leave
+	// nothing in /tmp; the next process sweeps what a killed one left.
+	tmp := filepath.Join(cfg.Run.Dir, TempDir)
+	cfg.Train.TempDir = tmp
 	r := &Run{Config: cfg}
+	r.closed = append(r.closed, func() error {
+		os.Remove(tmp) // only when empty: a live process may still use it
+		return nil
+	})
 	eng := &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Evolve.Planner, cfg.Evolve.Seed),
-		Config: cfg.Evolve, Job: job, Log: log}
+		Config: cfg.Evolve, Job: job, Log: log, Redactor: red}
 	r.Engine = eng
 	if err := r.evaluator(ctx, store, log); err != nil {
 		r.Close()
@@ -105,7 +121,8 @@ func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logg
 		eng.Evaluator = local
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{
-				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log})
+				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log,
+				TempDir: cfg.Train.TempDir})
 			if err != nil {
 				return err
 			}
@@ -123,7 +140,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	if cfg.Run.Catalog != "" {
 		specs, err := LoadCatalog(cfg.Run.Catalog)
 		if err != nil {
-			return err
+			return Input(fmt.Errorf("run.catalog: %w", err))
 		}
 		eng.Catalog = specs
 		for _, id := range slices.Sorted(maps.Keys(specs)) {
@@ -139,16 +156,21 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 
 	switch cfg.Evolve.Strategy {
 	case evolve.StrategyThompson, evolve.StrategySurrogate:
-		res, err := llm.New(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log))
+		// The store is the spend ledger: llm.limits count the whole run,
+		// across kill -9 and --resume.
+		res, err := llm.New(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log), llm.WithSpendLedger(store))
 		if err != nil {
 			return Input(err)
 		}
 		eng.Resolver = res
 	}
 	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
-		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
-			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
-		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
+		// The provider rewrites sources with prompts/codegen*.tmpl, its
+		// repair loop and the llm.limits spend limits.
+		if !cfg.LLM.Online() {
+			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
+		}
+		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log)); err != nil {
 			return Input(err)
 		}
 	}
@@ -160,15 +182,12 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	return nil
 }
 
-// LoadCatalog reads the modules of the catalog file at path (run.catalog;
-// empty: none).
+// LoadCatalog reads the usable modules of the catalog file at path (from
+// `arbor mine --probe`); a missing or broken file is bad input.
 func LoadCatalog(path string) (tree.MapCatalog, error) {
-	if path == "" {
-		return nil, nil
-	}
 	cat, err := mine.LoadCatalog(path)
 	if err != nil {
-		return nil, Input(fmt.Errorf("run.catalog: %w", err))
+		return nil, Input(err)
 	}
 	return cat.Specs(), nil
 }

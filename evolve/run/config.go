@@ -9,9 +9,13 @@ package run
 import (
 	"errors"
 	"fmt"
+	"github.com/arbor-nas/arbor/tree"
 	"os"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -147,7 +151,7 @@ func Load(path string, overrides map[string]any) (Config, error) {
 		if err != nil {
 			return Config{}, Input(fmt.Errorf("config %s: %w", path, err))
 		}
-		if err := checkKeys(fileV.AllKeys(), leaves, path); err != nil {
+		if err := checkKeys(fileV, leaves, path); err != nil {
 			return Config{}, Input(err)
 		}
 		if err := v.MergeConfigMap(fileV.AllSettings()); err != nil {
@@ -162,12 +166,32 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	}
 	cfg := Default()
 	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("config %s: %w", where, typeErrors(err)))
+	}
+	if path != "" {
+		cfg.Evolve.SeedArch = besideConfig(path, cfg.Evolve.SeedArch)
 	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	return cfg, nil
+}
+
+// besideConfig resolves a seed tree file that is not found from the
+// working directory against the config file's directory, so an example
+// config and its seed file work from anywhere.
+func besideConfig(config, file string) string {
+	if file == "" || filepath.IsAbs(file) || slices.Contains(tree.Seeds(), file) {
+		return file
+	}
+	if _, err := os.Stat(file); err == nil {
+		return file
+	}
+	alt := filepath.Join(filepath.Dir(config), file)
+	if _, err := os.Stat(alt); err == nil {
+		return alt
+	}
+	return file
 }
 
 func mapsKeys(m map[string]any) func(func(string) bool) {
@@ -181,12 +205,18 @@ func mapsKeys(m map[string]any) func(func(string) bool) {
 }
 
 // checkKeys reports the first key of the file that the schema does not
-// have (viper lowercases keys, as the schema's are).
-func checkKeys(keys []string, leaves map[string]bool, path string) error {
+// have (viper lowercases keys, as the schema's are). A key that names a
+// section but holds a scalar or a list is a type error, and says so.
+func checkKeys(file *viper.Viper, leaves map[string]bool, path string) error {
+	keys := file.AllKeys()
 	slices.Sort(keys)
 	for _, k := range keys {
 		if leaves[k] || underLeaf(k, leaves) {
 			continue
+		}
+		if sub := sectionKeys(k, leaves); len(sub) > 0 {
+			return fmt.Errorf("config %s: %s must be a mapping (with keys %s), got %s %s",
+				path, k, strings.Join(sub, ", "), yamlKind(file.Get(k)), yamlValue(file.Get(k)))
 		}
 		section, _, _ := strings.Cut(k, ".")
 		var known []string
@@ -205,6 +235,109 @@ func checkKeys(keys []string, leaves map[string]bool, path string) error {
 		return fmt.Errorf("config %s: unknown key %q%s", path, k, hint)
 	}
 	return nil
+}
+
+// sectionKeys lists the direct keys of section k, or nil when k is not a
+// section of the schema.
+func sectionKeys(k string, leaves map[string]bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for l := range leaves {
+		rest, ok := strings.CutPrefix(l, k+".")
+		if !ok {
+			continue
+		}
+		first, _, _ := strings.Cut(rest, ".")
+		if !seen[first] {
+			seen[first] = true
+			out = append(out, first)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// yamlKind names the YAML type of a decoded value, for type errors.
+func yamlKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "the string"
+	case bool:
+		return "the boolean"
+	case int, int64, uint64, float64:
+		return "the number"
+	case []any:
+		return "the list"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+func yamlValue(v any) string {
+	if v == nil {
+		return ""
+	}
+	s := fmt.Sprint(v)
+	if len(s) > 60 {
+		s = s[:60] + "…"
+	}
+	if _, ok := v.(string); ok {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+// mapstructure's decoding errors, one per line.
+var (
+	wrongType = regexp.MustCompile(`^'([^']+)' expected type '([^']+)', got unconvertible type '([^']+)'(?:, value: '(.*)')?$`)
+	badParse  = regexp.MustCompile(`^'([^']+)' cannot parse value as '([^']+)': (.*)$`)
+)
+
+// typeErrors rewrites the decoder's errors as type errors that name the
+// key, the type it must have and what the file gave instead.
+func typeErrors(err error) error {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "* "))
+		switch m := wrongType.FindStringSubmatch(line); {
+		case m != nil:
+			got := strings.NewReplacer("map[string]interface {}", "mapping", "[]interface {}", "list").Replace(m[3])
+			out = append(out, fmt.Sprintf("%s must be %s, got a %s", m[1], goTypeName(m[2]), got))
+			continue
+		}
+		if m := badParse.FindStringSubmatch(line); m != nil {
+			out = append(out, fmt.Sprintf("%s must be %s: %s", m[1], goTypeName(m[2]), m[3]))
+			continue
+		}
+		if line != "" && !strings.HasPrefix(line, "decoding failed") {
+			out = append(out, line)
+		}
+	}
+	if len(out) == 0 {
+		return err
+	}
+	return errors.New(strings.Join(out, "; "))
+}
+
+func goTypeName(t string) string {
+	switch {
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	case t == "bool":
+		return "a boolean (true or false)"
+	case t == "string":
+		return "a string"
+	case t == "time.Duration":
+		return "a duration such as 90s or 2h"
+	case strings.HasPrefix(t, "[]"):
+		return "a list"
+	case strings.HasPrefix(t, "map["):
+		return "a mapping"
+	}
+	return "of type " + t
 }
 
 // underLeaf: a key below a map- or list-valued leaf (llm.models[i].name

@@ -47,6 +47,30 @@ func TestLoad(t *testing.T) {
 			wantUsage: true,
 		},
 		{
+			name:      "a scalar where a section belongs is a type error",
+			yaml:      "evolve: {budget: 7}\n",
+			wantErr:   []string{"evolve.budget must be a mapping", "trained", "got the number 7"},
+			wantUsage: true,
+		},
+		{
+			name:      "a list where a section belongs is a type error",
+			yaml:      "train:\n  recipe: [1, 2]\n",
+			wantErr:   []string{"train.recipe must be a mapping", "got the list"},
+			wantUsage: true,
+		},
+		{
+			name:      "a mapping where a number belongs is a type error",
+			yaml:      "evolve:\n  seed: {a: 1}\n",
+			wantErr:   []string{"evolve.seed must be an integer, got a mapping"},
+			wantUsage: true,
+		},
+		{
+			name:      "a word where a boolean belongs is a type error",
+			yaml:      "evolve:\n  dry_run: maybe\n",
+			wantErr:   []string{"evolve.dry_run must be a boolean"},
+			wantUsage: true,
+		},
+		{
 			name:      "unknown section",
 			yaml:      "evolution:\n  seed: 3\n",
 			wantErr:   []string{`"evolution.seed"`, "sections: run, evolve, llm, train, mine"},

@@ -64,7 +64,7 @@ func CheckFiles(cfg Config) error {
 		}
 	default:
 		d := cfg.Train.Dataset
-		if d.Name != "synthetic" {
+		if d.Name != "synthetic" && d.Name != "gratings" { // generated, no files
 			dir := d.Path
 			if dir == "" {
 				dir = filepath.Join("/usr/share/datasets", d.Name)

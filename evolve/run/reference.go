@@ -269,7 +269,30 @@ Durations are written like ` + "`30s`, `20m`, `2h`" + `. Accuracies are in perce
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(llmVocabulary)
 	return b.String()
 }
+
+// llmVocabulary is the one meaning of each word about LLM use, shared by
+// arbor status, --json (the "llm" object) and the limits above.
+const llmVocabulary = `## LLM use: one vocabulary
+
+` + "`arbor status`" + `, ` + "`arbor status --json`" + ` (object ` + "`llm`" + `), reports and the limits above use these words
+and no others:
+
+| word | JSON | counts |
+|---|---|---|
+| decisions | ` + "`decisions`" + ` | decisions settled by the online resolver, one call record each, including those that sent no request because a limit was reached |
+| HTTP requests | ` + "`requests`" + ` | every request sent to the endpoint: first tries, retries and repairs, failed ones too; counted before it is sent, so one cut off by a kill counts. ` + "`llm.limits.max_calls`" + ` limits this |
+| retries | ` + "`retries`" + ` | requests re-sent after 429, 5xx, 408, a timeout or a broken connection (` + "`llm.max_retries`" + ` per request) |
+| repairs | ` + "`repairs`" + ` | requests that sent an invalid answer back with the error (` + "`llm.max_repairs`" + ` per decision) |
+| fallbacks | ` + "`fallbacks`" + ` | decisions that ended in a seeded random valid choice: no valid answer after the repairs, or a limit reached |
+| tokens | ` + "`tokens`" + ` | prompt + completion tokens as the server reports them; ` + "`llm.limits.max_tokens`" + ` limits this |
+| usd | ` + "`usd`" + ` | US dollars from ` + "`llm.models`" + ` prices; ` + "`llm.limits.max_usd`" + ` and ` + "`evolve.budget.llm_usd`" + ` limit this |
+
+Every string that comes from the endpoint (answers, rationales, error bodies) or from a child
+process passes one redaction before it is stored, logged, printed or sent as an event: the
+key named by ` + "`llm.api_key_env`" + `, any ` + "`Authorization`" + `/` + "`Bearer`" + ` value and ` + "`sk-…`" + ` shaped keys become ` + "`[redacted]`" + `.
+`
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

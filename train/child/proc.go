@@ -41,6 +41,10 @@ func Start(cmd *exec.Cmd, onLine func([]byte)) (*Proc, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	// A child whose parent dies (kill -9 of arbor) is killed too, rather
+	// than left training as an orphan; the trainer also watches its parent
+	// and kills its whole group.
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	p := &Proc{cmd: cmd, exited: make(chan struct{}), stderr: &tailBuffer{max: 8 << 10}}
 
 	inR, inW, err := os.Pipe()
