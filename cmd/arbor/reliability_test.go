@@ -263,6 +263,24 @@ train:
 `, filepath.Join(dir, "run"), seed, parallel, budget, parallel))
 }
 
+// startedJobs is how many training jobs the run has started so far.
+func startedJobs(run string) int {
+	s, err := evolve.OpenStoreReadOnly(run)
+	if err != nil {
+		return 0
+	}
+	defer s.Close()
+	cs, err := s.Candidates(context.Background())
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, c := range cs {
+		n += c.Attempts
+	}
+	return n
+}
+
 // waitCandidate polls the store until cond holds for candidate id.
 func waitCandidate(t *testing.T, run, id string, d time.Duration, cond func(evolve.Candidate) bool) evolve.Candidate {
 	t.Helper()
@@ -357,24 +375,30 @@ func TestChaosKills(t *testing.T) {
 		}
 		return cmd
 	}
+	// Half the kills land at a random moment after the process starts
+	// (start-up, gate, first proposals), half at a random moment after it
+	// has started a training job (training, storing, proposing the next).
 	var kills []string
-	for range 10 {
+	for i := range 10 {
 		args := []string{"evolve", "--resume", run, "--quiet"}
 		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
 			args = []string{"evolve", "--config", cfg, "--quiet"}
 		}
-		after := time.Duration(500+rng.IntN(6000)) * time.Millisecond
+		before := startedJobs(run)
 		cmd := start(args...)
+		began := time.Now()
+		what := "start"
+		if i%2 == 1 {
+			what = "job start"
+			for startedJobs(run) == before && time.Since(began) < 2*time.Minute {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		after := time.Duration(200+rng.IntN(2500)) * time.Millisecond
 		time.Sleep(after)
 		cmd.Process.Kill()
 		cmd.Wait()
-		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
-			continue // killed before the store existed: the next start is a fresh one
-		}
-		kills = append(kills, after.Round(time.Millisecond).String())
-	}
-	if len(kills) == 0 {
-		t.Fatal("no kill landed after the store was created")
+		kills = append(kills, fmt.Sprintf("%v after %s", after.Round(time.Millisecond), what))
 	}
 	args := []string{"evolve", "--resume", run, "--quiet"}
 	if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
@@ -415,6 +439,9 @@ func TestChaosKills(t *testing.T) {
 	if trained != budget {
 		t.Errorf("%d trained, want exactly the budget %d", trained, budget)
 	}
+	if interrupted == 0 {
+		t.Errorf("no kill interrupted a training job: the test did not exercise resume of in-flight work")
+	}
 	var left []string
 	for _, dir := range []string{tmpdir, filepath.Join(run, "tmp")} {
 		entries, _ := os.ReadDir(dir)
@@ -425,5 +452,5 @@ func TestChaosKills(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("temporary files left after the run: %v", left)
 	}
-	t.Logf("kills at %v after start; %d candidates, %d trained, %d trainings interrupted by kills and re-queued", kills, len(cands), trained, interrupted)
+	t.Logf("kills: %v; %d candidates, %d trained, %d trainings interrupted by kills and re-queued", kills, len(cands), trained, interrupted)
 }
