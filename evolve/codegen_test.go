@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,23 +22,20 @@ const validRewrite = "Here is a leaner network.\n```python\nimport torch\nimport
 const brokenRewrite = "```python\nimport torch.nn as nn\n\n\nclass Candidate(nn.Module):\n    def __init__(self):\n" +
 	"        super().__init__()\n        raise RuntimeError('the model wrote a bug')\n\n    def forward(self, x):\n        return x\n```\n"
 
-// TestCodegenBaseline runs the codegen strategy end to end: the mocked
-// model's rewrites go through the real dry-run gate and the real trainer;
-// invalid ones are rejected and counted separately.
-func TestCodegenBaseline(t *testing.T) {
+const validRewrite2 = "```python\nimport torch.nn as nn\n\n\nclass Candidate(nn.Module):\n" +
+	"    def __init__(self):\n        super().__init__()\n        self.f = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(),\n" +
+	"                               nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))\n\n    def forward(self, x):\n        return self.f(x)\n```\n"
+
+// codegenRig is a codegen search on synthetic 1x28x28 data with the real
+// trainer, the real dry-run gate and the llm provider against srv.
+func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits) (*Engine, *Store) {
+	t.Helper()
 	ctx := context.Background()
 	python, err := child.FindPython(ctx, "")
 	if err != nil {
 		t.Skipf("no Python with torch: %v", err)
 	}
-	srv := llmtest.New(
-		llmtest.Reply("I would add attention here, it is great."), // no code at all
-		llmtest.Reply(brokenRewrite),
-		llmtest.Reply(validRewrite),
-	)
-	defer srv.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-
 	tcfg := train.DefaultConfig()
 	tcfg.Python = python
 	tcfg.Dataset = train.Dataset{Name: "synthetic", ValSplit: 0.25}
@@ -47,25 +45,25 @@ func TestCodegenBaseline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer local.Close()
+	t.Cleanup(func() { local.Close() })
 	gate, err := train.NewGate(python, train.GateOptions{Timeout: 60 * time.Second, Log: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer gate.Close()
-
+	t.Cleanup(func() { gate.Close() })
 	store, err := CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	lcfg := llm.DefaultConfig()
-	lcfg.BaseURL, lcfg.Model, lcfg.MaxRetries = srv.URL(), "mock-coder", 0
+	lcfg.BaseURL, lcfg.Model, lcfg.MaxRetries, lcfg.Limits = srv.URL(), "mock-coder", 0, limits
 	job, err := tcfg.Job("", "", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	coder, err := NewOpenAICoder(lcfg, store, "input 1x28x28, 10 classes")
+	job.Limits.MaxParams = 400_000
+	coder, err := llm.NewProvider(lcfg, llm.WithCallLogger(store), llm.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,9 +73,48 @@ func TestCodegenBaseline(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.Strategy = StrategyCodegen
-	cfg.Budget.Trained = 2
-	e := &Engine{Store: store, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
-		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}
+	cfg.Budget.Trained = budget
+	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
+		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}, store
+}
+
+// checkSpend: the stored spend equals what the mock reported.
+func checkSpend(t *testing.T, store *Store, srv *llmtest.Server) {
+	t.Helper()
+	sum, err := store.Summary(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out := srv.Usage()
+	if sum.LLM.Tokens != in+out {
+		t.Fatalf("stored %d tokens, the mock reported %d", sum.LLM.Tokens, in+out)
+	}
+	cands, err := store.Candidates(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := 0
+	for _, c := range cands {
+		tokens += c.LLMTokens
+	}
+	if tokens != in+out {
+		t.Fatalf("candidates carry %d tokens, the mock reported %d", tokens, in+out)
+	}
+}
+
+// TestCodegenBaseline runs the codegen strategy end to end through the
+// llm provider: an answer without source is repaired, a rewrite that
+// crashes is stopped by the dry run, one that breaks the constraints by
+// the constraints on PyTorch's counts, a valid one trains.
+func TestCodegenBaseline(t *testing.T) {
+	ctx := context.Background()
+	srv := llmtest.New(
+		llmtest.Reply("I would add attention here, it is great."), // no code at all: repaired
+		llmtest.Reply(brokenRewrite),
+		llmtest.Reply(validRewrite), // 8 channels: 266 parameters
+	)
+	defer srv.Close()
+	e, store := codegenRig(t, srv, 2, llm.Limits{})
 	runErr := e.Run(ctx)
 	cands, err := store.Candidates(ctx)
 	if err != nil {
@@ -95,7 +132,6 @@ func TestCodegenBaseline(t *testing.T) {
 		gate   string
 	}{
 		{OpSeed, StatusTrained, GatePass},
-		{OpCodegen, StatusRejected, GateProposal},
 		{OpCodegen, StatusRejected, GateDryRun},
 		{OpCodegen, StatusTrained, GatePass},
 	}
@@ -109,17 +145,57 @@ func TestCodegenBaseline(t *testing.T) {
 		}
 	}
 	const wantParams = (8*9 + 8) + 2*8 + (8*10 + 10) // conv with bias, batch norm, linear
-	if cands[3].Result.Params != wantParams {
-		t.Errorf("rewritten net has %d params, want %d as PyTorch counts them", cands[3].Result.Params, wantParams)
+	if cands[2].Result.Params != wantParams {
+		t.Errorf("rewritten net has %d params, want %d as PyTorch counts them", cands[2].Result.Params, wantParams)
 	}
 	sum, err := store.Summary(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Codegen == nil || sum.Codegen.Proposed != 3 || sum.Codegen.Invalid != 2 {
-		t.Fatalf("codegen rate %+v, want 3 proposed, 2 invalid", sum.Codegen)
+	if sum.Codegen == nil || sum.Codegen.Proposed != 2 || sum.Codegen.Invalid != 1 {
+		t.Fatalf("codegen rate %+v, want 2 proposed, 1 invalid", sum.Codegen)
 	}
-	if sum.LLM.Decisions != 3 {
-		t.Fatalf("%d LLM decisions stored, want 3", sum.LLM.Decisions)
+	if sum.LLM.Decisions != 2 || sum.LLM.Requests != 3 || sum.LLM.Repairs != 1 || len(srv.Requests()) != 3 {
+		t.Fatalf("stored %+v, mock saw %d requests: want 2 decisions, 3 requests, 1 repair", sum.LLM, len(srv.Requests()))
 	}
+	if !strings.Contains(srv.Requests()[0].Body.Messages[1].Content, "at most 400000 parameters") {
+		t.Error("the codegen prompt does not state the constraints")
+	}
+	checkSpend(t, store, srv)
+}
+
+// TestCodegenSpendLimit: llm.limits.max_calls stops the calls; the search
+// goes on offline, by tree transformations, and the spend equals the
+// mock's usage.
+func TestCodegenSpendLimit(t *testing.T) {
+	ctx := context.Background()
+	srv := llmtest.New(llmtest.Reply(validRewrite), llmtest.Reply(validRewrite2))
+	defer srv.Close()
+	e, store := codegenRig(t, srv, 5, llm.Limits{MaxCalls: 2})
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(srv.Requests()); n != 2 {
+		t.Fatalf("%d requests, want llm.limits.max_calls = 2", n)
+	}
+	cands, err := store.Candidates(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codegen, offline int
+	for _, c := range cands {
+		switch {
+		case c.Op == OpCodegen && c.Status == StatusTrained:
+			codegen++
+		case c.Op != OpSeed && c.Op != OpCodegen && c.Status == StatusTrained:
+			offline++
+			if c.LLMTokens != 0 || c.Tree == nil {
+				t.Errorf("offline child %s: %d tokens, tree %v", c.ID, c.LLMTokens, c.Tree != nil)
+			}
+		}
+	}
+	if codegen != 2 || offline != 2 {
+		t.Fatalf("%d codegen and %d offline children trained, want 2 and 2", codegen, offline)
+	}
+	checkSpend(t, store, srv)
 }

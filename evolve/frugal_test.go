@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/arbor-nas/arbor/llm"
@@ -149,4 +150,48 @@ func TestFrugalNB201(t *testing.T) {
 	if got, want := sum.LLMPerTrained.Decisions, float64(f.callRows)/float64(sum.Trained); got != want {
 		t.Errorf("status says %.3f decisions per trained candidate, the store %.3f", got, want)
 	}
+}
+
+// TestSurrogateOneCallPerTrained: thompson+surrogate scores up to K
+// pre-gated children and shows the resolver only the top M, so the LLM
+// calls equal the trained candidates, plus repairs, and the spend equals
+// the mock's usage.
+func TestSurrogateOneCallPerTrained(t *testing.T) {
+	table := loadTable(t)
+	srv := llmtest.New(llmtest.Malformed(), llmtest.Prose(`{"option": "o99", "args": {}}`)) // two answers repaired
+	step := llmtest.RandomOffered()
+	srv.Default = &step
+	defer srv.Close()
+	store, err := CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	cfg := llm.DefaultConfig()
+	cfg.BaseURL, cfg.Model = srv.URL(), "mock-model"
+	res, err := llm.New(cfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := nb201Example(t, table, store, res)
+	e.Config.Strategy = StrategySurrogate
+	e.Config.Budget.Trained = 40
+	e.Config.Surrogate.MinObserved = 8
+	if e.Screener, err = NewSurrogateScreener(e.Config.Surrogate); err != nil {
+		t.Fatal(err)
+	}
+	runEngine(t, e)
+	f := measure(t, store, srv)
+	repairs := 2
+	t.Logf("surrogate: %d trained, %d proposals, %d call records, %d requests", f.trained, f.proposals, f.callRows, f.requests)
+	if f.callRows != f.trained || f.requests != f.trained+repairs {
+		t.Fatalf("%d calls and %d requests for %d trained children, want %d and %d (+%d repairs)", f.callRows, f.requests, f.trained, f.trained, f.trained+repairs, repairs)
+	}
+	for i, r := range srv.Requests() {
+		user := r.Body.Messages[1].Content
+		if n := strings.Count(user, "\n["); n > e.Config.Surrogate.M {
+			t.Fatalf("request %d shows %d options, more than surrogate.m = %d", i, n, e.Config.Surrogate.M)
+		}
+	}
+	checkSpend(t, store, srv)
 }

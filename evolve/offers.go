@@ -85,10 +85,11 @@ func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*
 	if err != nil {
 		return nil, err
 	}
-	if t == nil {
-		return nil, fmt.Errorf("evolve: parent %s has no tree", parent.ID)
-	}
 	out := &Offers{Op: op, parent: parent, tree: t, Filtered: map[string]int{}}
+	if t == nil { // a codegen candidate: no tree to transform
+		out.complete = true
+		return out, nil
+	}
 	kinds, prefer := e.treeOps(op, parent)
 	if len(kinds) == 0 {
 		out.complete = true

@@ -32,7 +32,7 @@ func (surrogateStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Pro
 	rank := func(o *Offers) (*Offers, error) {
 		return topBySurrogate(ctx, env, o, cfg.M)
 	}
-	return plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank)
+	return plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank, env.Engine().Resolver)
 }
 
 // topBySurrogate keeps the m children of o the screener ranks best (all

@@ -1,6 +1,10 @@
 package evolve
 
-import "context"
+import (
+	"context"
+
+	"github.com/arbor-nas/arbor/llm"
+)
 
 // StrategyThompson is the full method: the H-Thompson planner and a resolver.
 const StrategyThompson = "thompson"
@@ -13,15 +17,15 @@ type thompsonStrategy struct{}
 func (thompsonStrategy) Name() string { return StrategyThompson }
 
 func (thompsonStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	return plannedChild(ctx, env, env.NewProposal(seq), seq, 0, nil)
+	return plannedChild(ctx, env, env.NewProposal(seq), seq, 0, nil, env.Engine().Resolver)
 }
 
 // plannedChild draws a parent, the planner's operation and category
 // (operations without a pre-gated option masked), and lets the engine's
-// resolver pick among the offers, after rank (when set) has narrowed
+// resolver (nil: the seeded offline one) pick among the offers, after rank (when set) has narrowed
 // them. A parent with nothing left to offer passes the turn to the next
 // best one. trial keys the random streams.
-func plannedChild(ctx context.Context, env *Env, p *Proposal, trial int64, quota int, rank func(*Offers) (*Offers, error)) (*Proposal, error) {
+func plannedChild(ctx context.Context, env *Env, p *Proposal, trial int64, quota int, rank func(*Offers) (*Offers, error), resolver llm.Resolver) (*Proposal, error) {
 	first := env.SelectParent(env.Rand(trial, StreamParent))
 	if first == nil {
 		return nil, ErrNoParent
@@ -41,7 +45,7 @@ func plannedChild(ctx context.Context, env *Env, p *Proposal, trial int64, quota
 				return nil, err
 			}
 		}
-		return env.Resolve(ctx, p, offers, cat, env.Engine().Resolver, trial)
+		return env.Resolve(ctx, p, offers, cat, resolver, trial)
 	}
 	p.SetParent(first)
 	return p.Reject(GateProposal, "no operation has an option that passes the gate at any feasible parent: the space around the archive is exhausted"), nil

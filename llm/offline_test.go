@@ -17,7 +17,8 @@ func newTestRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0))
 
 func TestOfflineDeterministicAndValid(t *testing.T) {
 	d := loadDecision(t)
-	a, b := NewOffline(7, OfflineConfig{}), NewOffline(7, OfflineConfig{})
+	uniform := OfflineConfig{Policy: PolicyUniform}
+	a, b := NewOffline(7, uniform), NewOffline(7, uniform)
 	counts := map[string]int{}
 	for i := range 500 {
 		d.Trial = i
@@ -48,7 +49,7 @@ func TestOfflineDeterministicAndValid(t *testing.T) {
 	c7, _ := a.Resolve(context.Background(), d)
 	same := 0
 	for seed := range uint64(20) {
-		c, _ := NewOffline(seed+100, OfflineConfig{}).Resolve(context.Background(), d)
+		c, _ := NewOffline(seed+100, uniform).Resolve(context.Background(), d)
 		if reflect.DeepEqual(c.Args, c7.Args) && c.OptionID == c7.OptionID {
 			same++
 		}
@@ -128,5 +129,66 @@ func TestNewPicksOfflineWithoutEndpoint(t *testing.T) {
 	}
 	if _, ok := r.(*Provider); !ok {
 		t.Fatalf("got %T, want *Provider", r)
+	}
+}
+
+// TestOfflineCategories: for one parent with a lineage, the offline
+// exploit, reverse and diversity choices differ, each as its category
+// defines it, and the uniform policy ignores the category.
+func TestOfflineCategories(t *testing.T) {
+	d := Decision{Operation: "change-arg", Trial: 4, Parent: ParentSummary{Outline: "x", History: []Step{
+		// The lineage widened stage2 and won; the last child tried widened the stem and lost.
+		{Op: "change-arg", Transform: "change_arg", Path: "/stage2/conv", Arg: "out", Before: "32", After: "48", Reward: 1, Delta: 0.8},
+		{Op: "insert", Transform: "insert", Path: "/stage3", Module: "relu6", Reward: 1, Delta: 0.2},
+		{Op: "change-arg", Transform: "change_arg", Path: "/stem/conv", Arg: "out", Before: "16", After: "24", Reward: 0, Delta: -1.1, Tried: true},
+	}}}
+	enum := func(cur string, vals ...string) []ArgRange {
+		return []ArgRange{{Name: "out", Type: ArgEnum, Choices: vals, Default: vals[0]}}
+	}
+	d.Options = []Option{
+		{ID: "o1", Path: "/stage2/conv", Description: "width of stage2", Transform: "change_arg", Arg: "out", Current: "48", Args: enum("48", "24", "64", "96"), Uses: 4},
+		{ID: "o2", Path: "/stem/conv", Description: "width of the stem", Transform: "change_arg", Arg: "out", Current: "24", Args: enum("24", "8", "16", "32"), Uses: 3},
+		{ID: "o3", Path: "/stage1/conv", Description: "width of stage1", Transform: "change_arg", Arg: "out", Current: "16", Args: enum("16", "8", "24"), Uses: 2},
+		{ID: "o4", Path: "/head/fc", Description: "bias of the head", Transform: "change_arg", Arg: "bias", Current: "true", Args: []ArgRange{{Name: "bias", Type: ArgEnum, Choices: []string{"false"}, Default: "false"}}, Uses: 0},
+	}
+	want := map[Category]struct{ option, out string }{
+		Exploit:   {"o1", "64"}, // continue the winning widening at stage2, one step further up
+		Reverse:   {"o2", "16"}, // undo the losing stem widening: back to its value before
+		Diversity: {"o4", ""},   // the least explored place
+	}
+	seen := map[string]bool{}
+	for _, cat := range Categories() {
+		d.Category = cat
+		for _, seed := range []uint64{1, 2, 3} {
+			c, err := NewOffline(seed, OfflineConfig{}).Resolve(context.Background(), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			revalidate(t, d, c)
+			w := want[cat]
+			if c.OptionID != w.option || (w.out != "" && c.Args["out"] != w.out) {
+				t.Fatalf("%s (seed %d) chose %s %v (%s), want %s out=%s", cat, seed, c.OptionID, c.Args, c.Rationale, w.option, w.out)
+			}
+			seen[c.OptionID] = true
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("the three categories did not choose three different options: %v", seen)
+	}
+	// The ablation policy ignores the category: every category draws all
+	// options about uniformly.
+	for _, cat := range Categories() {
+		d.Category = cat
+		counts := map[string]int{}
+		for trial := range 400 {
+			d.Trial = trial
+			c, _ := NewOffline(1, OfflineConfig{Policy: PolicyUniform}).Resolve(context.Background(), d)
+			counts[c.OptionID]++
+		}
+		for _, o := range d.Options {
+			if counts[o.ID] < 60 {
+				t.Fatalf("uniform policy, %s: %v is not uniform over 4 options", cat, counts)
+			}
+		}
 	}
 }

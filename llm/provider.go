@@ -105,6 +105,11 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	if err := d.Validate(); err != nil {
 		return Choice{}, Trace{}, err
 	}
+	if d.Category == Diversity && p.cfg.Offline.Diversity {
+		// The method's "minimal LLM use": diversity is resolved by rule.
+		c, err := NewOffline(p.cfg.Seed, OfflineConfig{Args: p.cfg.Offline.Args, Policy: PolicyCategories}).Resolve(ctx, d)
+		return c, Trace{}, err
+	}
 	start := p.o.now()
 	prompt, err := p.renderer.Render(d, p.cfg.Seed)
 	if err != nil {
@@ -177,12 +182,13 @@ func (p *Provider) ResolveTrace(ctx context.Context, d Decision) (Choice, Trace,
 	default:
 		// Never leave the search without a move: a seeded random valid
 		// choice, marked as such in the usage and the record.
-		stream := "fallback"
 		if u.Degraded != "" {
-			stream = "offline" // the very draw the offline resolver would make
+			// The very choice the offline resolver would make.
+			choice, _ = NewOffline(p.cfg.Seed, p.cfg.Offline).Resolve(context.WithoutCancel(ctx), d)
+		} else {
+			rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, "fallback")))
+			choice = randomChoice(d.Options, rng, p.cfg.Offline.Args)
 		}
-		rng := rand.New(rand.NewPCG(p.cfg.Seed, decisionKey(d, stream)))
-		choice = randomChoice(d.Options, rng, p.cfg.Offline.Args)
 		u.Fallback = true
 		if u.Degraded != "" {
 			rec.Outcome = OutcomeBudget

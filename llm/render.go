@@ -72,8 +72,12 @@ type promptView struct {
 	Category    Category
 	Metrics     []metricView
 	Outline     string
-	History     []Step
+	History     []Step // the parent's ancestors, oldest first
+	Tried       []Step // the parent's children already tried, oldest first
+	Wins        []Step // winning edits (ancestors and tried), most recent first
+	Losses      []Step // losing edits, most recent first
 	RecentPaths []string
+	ShowUses    bool // diversity: how explored each option is
 	Options     []optionView
 	Hidden      int
 }
@@ -84,6 +88,7 @@ type optionView struct {
 	ID, Path, Description string
 	Module                *ModuleInfo
 	Args                  []argView
+	Uses                  int
 }
 
 type argView struct{ Name, Describe string }
@@ -132,7 +137,8 @@ func (r *Renderer) Render(d Decision, seed uint64) (Prompt, error) {
 func EstimateTokens(s string) int { return (len(s) + 3) / 4 }
 
 func (r *Renderer) view(d Decision, shown []Option, hidden, srcBudget int) promptView {
-	v := promptView{Operation: d.Operation, Category: d.Category, Outline: strings.TrimRight(d.Parent.Outline, "\n"), Hidden: hidden}
+	v := promptView{Operation: d.Operation, Category: d.Category, Outline: strings.TrimRight(d.Parent.Outline, "\n"), Hidden: hidden,
+		ShowUses: d.Category == Diversity}
 	names := make([]string, 0, len(d.Parent.Metrics))
 	for k := range d.Parent.Metrics {
 		names = append(names, k)
@@ -145,14 +151,27 @@ func (r *Renderer) view(d Decision, shown []Option, hidden, srcBudget int) promp
 	if len(h) > historyShown {
 		h = h[len(h)-historyShown:]
 	}
-	v.History = h
+	for _, st := range h {
+		if st.Tried {
+			v.Tried = append(v.Tried, st)
+		} else {
+			v.History = append(v.History, st)
+		}
+	}
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Reward == 1 {
+			v.Wins = append(v.Wins, h[i])
+		} else {
+			v.Losses = append(v.Losses, h[i])
+		}
+	}
 	for i := len(h) - 1; i >= 0 && len(v.RecentPaths) < 5; i-- {
 		if p := h[i].Path; p != "" && !slices.Contains(v.RecentPaths, p) {
 			v.RecentPaths = append(v.RecentPaths, p)
 		}
 	}
 	for _, o := range shown {
-		ov := optionView{ID: o.ID, Path: o.Path, Description: o.Description}
+		ov := optionView{ID: o.ID, Path: o.Path, Description: o.Description, Uses: o.Uses}
 		if o.Module != nil {
 			m := *o.Module
 			m.Source = trimSource(m.Source, srcBudget)

@@ -53,7 +53,7 @@ func TestPromptCategoriesDiffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := loadDecision(t)
-	marks := map[Category]string{Exploit: "use your judgement", Reverse: "backbone/stage1, backbone/stage3, backbone/stage2", Diversity: "Strategy: diversity"}
+	marks := map[Category]string{Exploit: "Winning edits near this parent", Reverse: "out 16 -> 24; reward 0, accuracy -1.05 points", Diversity: "(explored 3 times)"}
 	for cat, mark := range marks {
 		d.Category = cat
 		p, err := r.Render(d, 1)
@@ -94,7 +94,7 @@ MY OWN STRATEGY for {{.Operation}}
 		t.Fatal("the embedded system prompt should still be used")
 	}
 	d.Category = Exploit
-	if p, _ := r.Render(d, 1); !strings.Contains(p.User, "use your judgement") {
+	if p, _ := r.Render(d, 1); !strings.Contains(p.User, "Strategy: exploit") {
 		t.Fatal("files not overridden must come from the embedded set")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "exploit.tmpl"), []byte("{{.Nope"), 0o644); err != nil {

@@ -10,9 +10,7 @@ import (
 	"strings"
 
 	"github.com/arbor-nas/arbor/evolve/bench"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // benchFlags are the flags of `arbor bench nasbench201`: the benchmark's
@@ -101,9 +99,7 @@ func runBench(ctx context.Context, f benchFlags, stdout, stderr io.Writer) error
 		}
 	}
 	var done func()
-	if w, ok := stderr.(*os.File); ok && term.IsTerminal(int(w.Fd())) {
-		bar := progressbar.NewOptions(len(f.opts.Runs()), progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription("bench"),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+	if bar := countBar(stderr, len(f.opts.Runs()), "bench"); bar != nil {
 		done = func() { bar.Add(1) }
 	}
 	rep, err := bench.Bench(ctx, f.opts, done)

@@ -14,9 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
@@ -140,9 +138,7 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 		}
 		fmt.Fprintf(cmd.ErrOrStderr(), "probing %d ok modules in PyTorch (%d results reused from %s)...\n", n-reused, reused, f.out)
 		var progress func(done, total int)
-		if f, ok := cmd.ErrOrStderr().(*os.File); ok && term.IsTerminal(int(f.Fd())) && n-reused > 0 {
-			bar := progressbar.NewOptions(n-reused, progressbar.OptionSetWriter(f), progressbar.OptionSetDescription("probe"),
-				progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+		if bar := countBar(cmd.ErrOrStderr(), n-reused, "probe"); bar != nil {
 			progress = func(done, total int) { _ = bar.Set(done) }
 			defer bar.Finish()
 		}

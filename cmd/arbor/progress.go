@@ -50,6 +50,16 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// countBar is a progress bar of n steps on w when w is a terminal, so
+// that logs and pipes get no control characters; nil otherwise.
+func countBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
+	if n <= 0 || !isTerminal(w) {
+		return nil
+	}
+	return progressbar.NewOptions(n, progressbar.OptionSetWriter(w), progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionClearOnFinish())
+}
+
 // eventSchema versions the --json event stream. Every line is one JSON
 // object: "schema" (this string) and the fields of evolve.Event, described
 // in eventFieldDocs and docs/events.md. A field is never renamed or

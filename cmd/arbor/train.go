@@ -73,7 +73,7 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	var cat tree.Catalog // nil, not a nil map, when there is no catalog
 	if cfg.Run.Catalog != "" {
 		if cat, err = run.LoadCatalog(cfg.Run.Catalog); err != nil {
-			return err
+			return asUsage(fmt.Errorf("run.catalog: %w", err))
 		}
 	}
 	input, classes, err := train.DatasetShape(cfg.Train.Dataset.Name)

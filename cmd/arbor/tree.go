@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -401,11 +401,11 @@ func loadTreeCatalog(path string) (tree.Catalog, error) {
 	if path == "" {
 		return nil, nil
 	}
-	cat, err := mine.LoadCatalog(path)
+	cat, err := run.LoadCatalog(path)
 	if err != nil {
 		return nil, asUsage(fmt.Errorf("--catalog: %w", err))
 	}
-	return cat.Specs(), nil
+	return cat, nil
 }
 
 // treeAndCatalog reads the tree FILE and the catalog (none when empty);

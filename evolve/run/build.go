@@ -140,7 +140,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	if cfg.Run.Catalog != "" {
 		specs, err := LoadCatalog(cfg.Run.Catalog)
 		if err != nil {
-			return err
+			return Input(fmt.Errorf("run.catalog: %w", err))
 		}
 		eng.Catalog = specs
 		for _, id := range slices.Sorted(maps.Keys(specs)) {
@@ -165,9 +165,12 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 		eng.Resolver = res
 	}
 	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
-		task := fmt.Sprintf("input (C,H,W) = %v, %d classes, at most %d parameters and %d multiply-accumulates",
-			eng.Job.Input, eng.Job.Classes, eng.Job.Limits.MaxParams, eng.Job.Limits.MaxFLOPs)
-		if eng.Coder, err = evolve.NewOpenAICoder(cfg.LLM, store, task); err != nil {
+		// The provider rewrites sources with prompts/codegen*.tmpl, its
+		// repair loop and the llm.limits spend limits.
+		if !cfg.LLM.Online() {
+			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
+		}
+		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log)); err != nil {
 			return Input(err)
 		}
 	}
@@ -179,15 +182,12 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	return nil
 }
 
-// LoadCatalog reads the modules of the catalog file at path (run.catalog;
-// empty: none).
+// LoadCatalog reads the usable modules of the catalog file at path (from
+// `arbor mine --probe`); a missing or broken file is bad input.
 func LoadCatalog(path string) (tree.MapCatalog, error) {
-	if path == "" {
-		return nil, nil
-	}
 	cat, err := mine.LoadCatalog(path)
 	if err != nil {
-		return nil, Input(fmt.Errorf("run.catalog: %w", err))
+		return nil, Input(err)
 	}
 	return cat.Specs(), nil
 }

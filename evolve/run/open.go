@@ -112,7 +112,7 @@ func Catalog(ctx context.Context, s *evolve.Store) (tree.Catalog, error) {
 	}
 	cat, err := LoadCatalog(cfg.Run.Catalog)
 	if err != nil {
-		return nil, fmt.Errorf("the run's catalog: %w", err)
+		return nil, fmt.Errorf("the run's catalog (run.catalog %s): %w", cfg.Run.Catalog, err)
 	}
 	return cat, nil
 }
