@@ -258,13 +258,8 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		Store:   store,
 		Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed),
 		Seeds:   seeds,
-		// Only a cell edge's operation changes: the benchmark compares
-		// strategies inside the table's space. arbor evolve offers every
-		// operation and lets the space gate reject what leaves it.
-		Filter: evolve.CellEdges,
-		Job:    train.Job{Dataset: train.Dataset{Name: o.Dataset}},
-		Config: cfg,
-		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Config:  cfg,
+		Log:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if err := run.UseTable(eng, timed, o.Dataset); err != nil {
 		res.Err = err

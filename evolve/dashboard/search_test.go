@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -141,8 +140,6 @@ func runSearch(tb testing.TB, table *train.NB201Table, s search) string {
 	}
 	return s.Dir
 }
-
-func runDir(tb testing.TB, name string) string { return filepath.Join(tb.TempDir(), name) }
 
 // largeRun runs a real search (offline resolver, four jobs in flight)
 // until its store holds at least n candidates, then stops it the way

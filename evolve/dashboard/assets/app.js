@@ -289,6 +289,12 @@
     }
     return [`${l.calls || 0} calls`, `${human(l.tokens || 0)} tokens`];
   }
+  // perTrained is LLM use per trained candidate, whatever the store names it.
+  function perTrained(p) {
+    if (!p || typeof p !== "object") return null;
+    const parts = Object.entries(p).filter(([, v]) => typeof v === "number").map(([k, v]) => `${v.toFixed(2)} ${k}`);
+    return parts.length ? h("div", { class: "muted" }, "per trained: " + parts.join(" · ")) : null;
+  }
   const llmCost = (l) => usd(l ? ("usd" in l ? l.usd : l.cost) : 0);
 
   // cards is the overview of one run.
@@ -311,10 +317,13 @@
         h("div", { class: "s" }, (o.in_flight || []).slice(0, 6).map((f, i) => [i ? ", " : "", h("a", { href: candLink(o.name, f.id) }, f.id), " " + f.op]))),
       h("div", { class: "card" }, h("div", { class: "k" }, "rejected by the gate"),
         h("div", { class: "v" }, nrej),
-        h("div", { class: "s" }, rej.map(([g, n]) => `${g || "-"} ${n}`).join(" · ") || "none")),
+        h("div", { class: "s" }, rej.map(([g, n]) => `${g || "-"} ${n}`).join(" · ") || "none"),
+        Object.keys(o.pregate_filtered || {}).length ? h("div", { class: "s muted" }, "filtered before any proposal: " +
+          Object.entries(o.pregate_filtered).sort((a, b) => b[1] - a[1]).map(([g, n]) => `${g} ${n}`).join(" · ")) : null),
       h("div", { class: "card" }, h("div", { class: "k" }, "LLM"),
         h("div", { class: "v" }, llmCost(o.llm)),
-        h("div", { class: "s" }, llmLines(o.llm).map((l) => h("div", null, l)))),
+        h("div", { class: "s" }, llmLines(o.llm).map((l) => h("div", null, l)),
+          perTrained(o.llm_per_trained))),
       h("div", { class: "card" }, h("div", { class: "k" }, o.state === "finished" ? "finished" : "ETA"),
         h("div", { class: "v" }, o.state === "finished" ? dur(o.elapsed_s) : (o.eta_s >= 0 ? dur(o.eta_s) : "?")),
         h("div", { class: "s" }, state, h("br"), `elapsed ${dur(o.elapsed_s)}` + (o.strategy ? ` · ${o.strategy}` : "") + (o.evaluator ? ` · ${o.evaluator}` : ""))));
@@ -419,9 +428,10 @@
         }), ch.posterior_exact === false && names.length ? h("p", { class: "muted" }, "Replayed from the stored rewards; it does not end exactly at the saved planner state (a resumed run with another planner configuration?).") : null));
       // rejections
       const items = Object.entries(ch.rejections || {}).sort((a, b) => b[1] - a[1]).map(([k, n]) => ["gate: " + (k || "-"), n, PALETTE[0]])
-        .concat(Object.entries(ch.failures || {}).sort((a, b) => b[1] - a[1]).map(([k, n]) => ["training: " + k, n, PALETTE[5]]));
+        .concat(Object.entries(ch.failures || {}).sort((a, b) => b[1] - a[1]).map(([k, n]) => ["training: " + k, n, PALETTE[5]]))
+        .concat(Object.entries(ch.pregate_filtered || {}).sort((a, b) => b[1] - a[1]).map(([k, n]) => ["pre-gate: " + k, n, PALETTE[2]]));
       const rot = Object.keys(ch.rejections_over_time || {}).sort();
-      chartsBox.appendChild(h("div", { class: "panel", id: "chart-rejections" }, h("h3", null, "Rejections per gate stage and training failures"),
+      chartsBox.appendChild(h("div", { class: "panel", id: "chart-rejections" }, h("h3", null, "Rejections per gate stage, training failures, children filtered before proposal"),
         bars(items),
         rot.length ? legend(rot.map((n, i) => [n, PALETTE[i % PALETTE.length]])) : null,
         rot.length ? chart({ height: 200, series: rot.map((n, i) => ({ name: n, color: PALETTE[i % PALETTE.length], points: ch.rejections_over_time[n], line: true })), xlabel: "proposals", ylabel: "rejected (cumulative)" }) : null));
@@ -490,10 +500,10 @@
     const c = await api("/api/run/candidate?" + q({ run, id }));
     if (!alive()) return null;
     clear(app);
-    const delta = c.lineage.length > 1 ? c.lineage[c.lineage.length - 1].delta : undefined;
-    app.append(h("h1", null, c.id, " ", h("span", { class: "badge" }, c.outcome)),
+    const delta = c.delta;
+    app.append(h("h1", null, c.id, " ", h("span", { class: "badge" }, c.status)),
       h("div", { class: "cards" },
-        h("div", { class: "card" }, h("div", { class: "k" }, "validation accuracy"), h("div", { class: "v" }, c.status === "trained" ? fmtPct(c.result.val_acc) : "-"),
+        h("div", { class: "card" }, h("div", { class: "k" }, "validation accuracy"), h("div", { class: "v" }, c.status === "ok" ? fmtPct(c.result.val_acc) : "-"),
           h("div", { class: "s" }, delta !== undefined ? h("span", { class: delta > 0 ? "delta-pos" : "delta-neg" }, `${delta >= 0 ? "+" : ""}${delta.toFixed(2)} vs parent`) : "", c.result.test_acc ? ` · test ${fmtPct(c.result.test_acc)}` : "")),
         h("div", { class: "card" }, h("div", { class: "k" }, "size"), h("div", { class: "v" }, human(c.params)), h("div", { class: "s" }, `parameters · ${human(c.flops)} FLOPs`)),
         h("div", { class: "card" }, h("div", { class: "k" }, "made by"), h("div", { class: "v" }, c.op),

@@ -1,0 +1,124 @@
+package dashboard
+
+import (
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/arbor-nas/arbor/evolve"
+)
+
+// overview is the run's state at a glance: what the overview cards show.
+type overview struct {
+	Name       string         `json:"name"`
+	Dir        string         `json:"dir"`
+	Version    int64          `json:"version"`
+	Error      string         `json:"error,omitempty"`
+	State      string         `json:"state"` // running | finished | empty
+	StopReason string         `json:"stop_reason,omitempty"`
+	Strategy   string         `json:"strategy,omitempty"`
+	Evaluator  string         `json:"evaluator,omitempty"`
+	Trained    int            `json:"trained"`
+	Budget     int            `json:"budget"`
+	WallBudget float64        `json:"wall_budget_s,omitempty"`
+	Candidates int            `json:"candidates"`
+	ByStatus   map[string]int `json:"by_status"`
+	Rejected   map[string]int `json:"rejected_by_gate"`
+	// PreGate counts the children removed before any resolver saw them.
+	PreGate       map[string]int `json:"pregate_filtered"`
+	LLMPerTrained any            `json:"llm_per_trained"`
+	TrainStat     map[string]int `json:"train_status"`
+	InFlight      []inFlight     `json:"in_flight"`
+	Best          *bestView      `json:"best"`
+	LLM           any            `json:"llm"`
+	Ops           []opView       `json:"ops"`
+	StartedAt     time.Time      `json:"started_at,omitzero"`
+	LastAt        time.Time      `json:"last_activity,omitzero"`
+	ElapsedS      float64        `json:"elapsed_s"`
+	// ETAS is the time left to the training budget at the rate since the
+	// current process started; -1 when unknown.
+	ETAS float64 `json:"eta_s"`
+}
+
+type inFlight struct {
+	ID        string    `json:"id"`
+	ParentID  string    `json:"parent_id,omitempty"`
+	Op        string    `json:"op"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+}
+
+type bestView struct {
+	ID     string  `json:"id"`
+	ValAcc float64 `json:"val_acc"`
+	Params int64   `json:"params"`
+	FLOPs  int64   `json:"flops"`
+	Nodes  int     `json:"nodes"` // tree size
+	Depth  int     `json:"depth"`
+}
+
+type opView struct {
+	evolve.OpStats
+	Success   float64 `json:"success"`
+	Posterior float64 `json:"posterior"` // mean; 0 when none
+}
+
+func (r *runSource) overviewView(now time.Time) overview {
+	o := overview{Name: r.name, Dir: r.dir, Version: r.version, State: "empty", Strategy: r.cfg.Strategy, Evaluator: r.cfg.Evaluator,
+		Trained: r.summary.Trained, Budget: r.cfg.Budget.Trained, WallBudget: r.cfg.Budget.WallTime.Seconds(),
+		Candidates: r.summary.Candidates, ByStatus: r.summary.ByStatus, Rejected: r.summary.RejectedByReason,
+		TrainStat: r.summary.TrainStatus, LLM: r.summary.LLM, PreGate: r.summary.PreGate, LLMPerTrained: r.summary.LLMPerTrained, InFlight: []inFlight{}, ETAS: -1}
+	if r.err != nil {
+		o.Error = r.err.Error()
+	}
+	if r.hasLast {
+		o.State = "running"
+		if r.last.Budget > 0 {
+			o.Budget = r.last.Budget
+		}
+		o.LastAt = r.last.Time
+	}
+	if r.finished {
+		o.State, o.StopReason = "finished", r.stopWhy
+	}
+	o.StartedAt = r.firstEvent
+	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
+		c, _ := r.candidate(id)
+		o.InFlight = append(o.InFlight, inFlight{ID: c.ID, ParentID: c.ParentID, Op: c.Op, StartedAt: c.StartedAt})
+	}
+	if b, ok := best(r.cands); ok {
+		o.Best = &bestView{ID: b.ID, ValAcc: b.Result.ValAcc, Params: b.Params, FLOPs: b.FLOPs}
+		if b.ID == r.bestID {
+			o.Best.Nodes, o.Best.Depth = r.bestNodes, r.bestDepth
+		}
+	}
+	for _, op := range r.ops {
+		v := opView{OpStats: op, Success: op.SuccessRate()}
+		if a, ok := r.post.Ops[op.Op]; ok && r.hasPost {
+			v.Posterior = a.Mean()
+		}
+		o.Ops = append(o.Ops, v)
+	}
+	end := now
+	if r.finished && r.hasLast {
+		end = r.last.Time
+	}
+	if !o.StartedAt.IsZero() {
+		o.ElapsedS = end.Sub(o.StartedAt).Seconds()
+	}
+	if !r.finished && o.Budget > 0 && !r.procStart.IsZero() {
+		done, left := o.Trained-r.trained0, o.Budget-o.Trained
+		el := now.Sub(r.procStart).Seconds()
+		switch {
+		case left <= 0:
+			o.ETAS = 0
+		case done > 0 && el > 0:
+			o.ETAS = el / float64(done) * float64(left)
+		}
+		if w := r.cfg.Budget.WallTime.Seconds(); w > 0 {
+			if rest := max(0, w-el); o.ETAS < 0 || rest < o.ETAS {
+				o.ETAS = rest
+			}
+		}
+	}
+	return o
+}
