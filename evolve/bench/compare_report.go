@@ -183,9 +183,10 @@ func (r *CompareReport) Write() error {
 		ss[i].label = fmt.Sprintf("%s (n=%d)", ss[i].label, r.cell(r.Opts.Strategies[i]).n)
 	}
 	if err := (bandChart{
-		title:  fmt.Sprintf("best validation accuracy so far, mean ± std over %d seeds", r.Opts.Seeds),
-		xLabel: "candidates trained",
-		yLabel: "best validation accuracy (%)",
+		title:        fmt.Sprintf("best validation accuracy so far, mean ± std over %d seeds", r.Opts.Seeds),
+		xLabel:       "candidates trained",
+		yLabel:       "best validation accuracy (%)",
+		legendBottom: true,
 	}).save(files[2], ss); err != nil {
 		return err
 	}

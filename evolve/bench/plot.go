@@ -26,6 +26,8 @@ type bandChart struct {
 	refLabel              string
 	// yFloor bounds the y axis from below at ref - yFloor when ref is set.
 	yFloor float64
+	// legendBottom puts the legend in the lower right, below rising curves.
+	legendBottom bool
 }
 
 var palette = []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255}, {140, 86, 75, 255}, {227, 119, 194, 255}, {127, 127, 127, 255}}
@@ -36,7 +38,7 @@ func (c bandChart) save(path string, ss []series) error {
 	p.Title.Text = c.title
 	p.X.Label.Text = c.xLabel
 	p.Y.Label.Text = c.yLabel
-	p.Legend.Top = true
+	p.Legend.Top = !c.legendBottom
 	p.Legend.Left = false
 	p.Legend.XOffs = -vg.Points(5)
 	p.Add(plotter.NewGrid())
