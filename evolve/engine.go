@@ -15,11 +15,12 @@ import (
 )
 
 // DryRunner is the optional pre-training gate (train.Gate): it builds a
-// candidate and runs a forward and backward pass on a dummy batch, and
-// checks the limits. A result that is not OK rejects the candidate; an
-// error means the gate itself is broken.
+// candidate, runs a forward and backward pass on a dummy batch and counts
+// its parameters and FLOPs. It measures; the engine judges the
+// constraints on its counts. A result that is not OK rejects the
+// candidate; an error means the gate itself is broken.
 type DryRunner interface {
-	Check(ctx context.Context, source string, input [3]int, classes int, limits train.Limits) (train.GateResult, error)
+	Check(ctx context.Context, source string, input [3]int, classes int) (train.GateResult, error)
 }
 
 var _ DryRunner = (*train.Gate)(nil)
@@ -116,6 +117,7 @@ type Engine struct {
 	optCache   map[optionsKey][]option
 	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
 	filtered   map[string]int        // children the pre-gate removed, by stage
+	composites map[string]*tree.Node // the run's composite blocks, by name: part of the palette
 	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
 	seq        int64

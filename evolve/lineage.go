@@ -28,8 +28,10 @@ func (e *Engine) editOf(c *Candidate) edit {
 	if parent != nil && c.Status == StatusTrained && parent.Feasible() {
 		ed.delta = c.Result.ValAcc - parent.Result.ValAcc
 	}
-	for k := range c.Args {
-		ed.arg = k
+	if ed.transform == tree.OpChangeArg {
+		for k := range c.Args {
+			ed.arg = k
+		}
 	}
 	var pt *tree.Tree
 	if parent != nil {

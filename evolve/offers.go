@@ -331,8 +331,16 @@ func (e *Engine) resolve(ctx context.Context, p *Proposal, offers *Offers, cat s
 	}
 	c.Path, c.Module, c.Transform = x.opt.Path, x.opt.moduleName(), string(x.opt.Op)
 	c.Args = nil
-	if x.opt.Op == tree.OpChangeArg {
+	switch x.opt.Op {
+	case tree.OpChangeArg:
 		c.Args = map[string]any{x.opt.Arg: valueAny(kid.value)}
+	case tree.OpCompose:
+		c.Module = x.opt.Name
+		c.Args = map[string]any{"block": x.opt.Name, "definition": blockSummary(x.opt.Node),
+			"span": fmt.Sprintf("%s[%d:%d]", x.opt.Path, x.opt.Index, x.opt.To)}
+		if x.opt.place != nil {
+			c.Args["placed_at"] = fmt.Sprintf("%s[%d]", x.opt.place.path, x.opt.place.index)
+		}
 	}
 	p.accept(kid.gated)
 	return p, nil

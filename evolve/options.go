@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -15,6 +16,14 @@ import (
 type option struct {
 	*tree.Option // shared with the options cache: never modified
 	cat          tree.Catalog
+	// place is where compose puts the new block besides grouping the
+	// span in place (a seq path and an index in it).
+	place *placement
+}
+
+type placement struct {
+	path  string
+	index int
 }
 
 // treeOps maps a planner operation to the tree transformations that
@@ -81,9 +90,12 @@ func (e *Engine) options(parentID string, t *tree.Tree, kinds []tree.OpKind) ([]
 	}
 	var out []option
 	for _, k := range kinds {
-		if k == tree.OpInsert || k == tree.OpSwap {
+		switch k {
+		case tree.OpInsert, tree.OpSwap:
 			out = append(out, e.enumerate(t, k, nodes)...)
-		} else {
+		case tree.OpCompose:
+			out = append(out, e.composeOptions(parentID, t)...)
+		default:
 			out = append(out, e.enumerate(t, k, nil)...)
 		}
 	}
@@ -151,6 +163,10 @@ func (e *Engine) palette(rng *rand.Rand) []*tree.Node {
 	for _, m := range mods {
 		nodes = append(nodes, tree.Module("", m.ID, nil))
 	}
+	// The run's composite blocks join the palette.
+	for _, name := range slices.Sorted(maps.Keys(e.composites)) {
+		nodes = append(nodes, e.composites[name])
+	}
 	return nodes
 }
 
@@ -180,10 +196,14 @@ func candidateNodes(mods []*tree.ModuleSpec) []*tree.Node {
 	return nodes
 }
 
-// moduleName is what the option brings in: a module ID or primitive name.
+// moduleName is what the option brings in: a module ID, a primitive
+// name, or a composite block's name.
 func (o option) moduleName() string {
 	if o.Node == nil {
 		return ""
+	}
+	if o.Node.Block != "" {
+		return o.Node.Block
 	}
 	if o.Node.Kind == tree.KindModule {
 		return o.Node.Module
@@ -224,7 +244,11 @@ func (o option) describe() string {
 	case tree.OpDelete:
 		return fmt.Sprintf("delete the node at %s", o.Path)
 	case tree.OpCompose:
-		return fmt.Sprintf("group children %d..%d of %s into a new block and repeat it", o.Index, o.To-1, o.Path)
+		at := ""
+		if o.place != nil {
+			at = fmt.Sprintf(" and place a copy into %s at position %d", o.place.path, o.place.index)
+		}
+		return fmt.Sprintf("define composite block %s = children %d..%d of %s (%s)%s", o.Name, o.Index, o.To-1, o.Path, blockSummary(o.Node), at)
 	case tree.OpDuplicate:
 		return fmt.Sprintf("duplicate the node at %s (deepen)", o.Path)
 	case tree.OpWrapResidual:
@@ -303,19 +327,89 @@ func choiceString(v tree.Value) string {
 }
 
 // applyOption applies a tree option the tools listed for t; the result
-// is checked by the gate. Compose also places the new block a second time
-// (grouping alone computes the same function).
+// is checked by the gate. Compose defines the block (grouping the span in
+// place, which computes the same function) and places a copy of it at
+// another site, which makes the child a new network.
 func (o option) applyOption(t *tree.Tree, to tree.Option, cat tree.Catalog) (*tree.Tree, error) {
-	nt, err := tree.ApplyListed(t, to, cat)
-	if err != nil || o.Op != tree.OpCompose {
-		return nt, err
+	if o.Op != tree.OpCompose {
+		return tree.ApplyListed(t, to, cat)
 	}
-	p, err := nt.Find(o.Path)
-	if err != nil || o.Index >= len(p.Children) {
-		return nil, fmt.Errorf("compose: the new block under %s is missing", o.Path)
+	if o.place == nil {
+		return nil, fmt.Errorf("compose: the block %s has no site to be placed at", o.Name)
 	}
-	block := strings.TrimSuffix(o.Path, "/") + "/" + p.Children[o.Index].Name
-	return tree.ApplyListed(nt, tree.Option{Op: tree.OpDuplicate, Path: block}, cat)
+	g, block, err := tree.DefineBlock(t, o.Path, o.Index, o.To, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	return tree.ApplyListed(g, tree.Option{Op: tree.OpInsert, Path: o.place.path, Index: o.place.index, Node: block}, cat)
+}
+
+// composeSpans and composeSites bound compose's options per parent: a
+// seeded sample of spans, each with a seeded sample of sites.
+const (
+	composeSpans = 8
+	composeSites = 6
+)
+
+// composeOptions lists compose options at t: a contiguous span of two or
+// more children of a seq below the root (a stage or a block body, never
+// the root's stem-to-head sequence), defined as a composite block and
+// placed at another valid site (not inside itself, not right beside it).
+func (e *Engine) composeOptions(parentID string, t *tree.Tree) []option {
+	var spans []tree.Option
+	for _, o := range tree.Options(t, tree.OpCompose, nil, e.Catalog) {
+		if o.Path != "/" && o.Path != "" {
+			spans = append(spans, o)
+		}
+	}
+	rng := rand.New(rand.NewPCG(e.Config.Seed^0xc0b1, hashString(parentID)))
+	rng.Shuffle(len(spans), func(i, j int) { spans[i], spans[j] = spans[j], spans[i] })
+	var out []option
+	for _, sp := range spans[:min(len(spans), composeSpans)] {
+		g, block, err := tree.DefineBlock(t, sp.Path, sp.Index, sp.To, "")
+		if err != nil {
+			continue
+		}
+		self := strings.TrimSuffix(sp.Path, "/") + "/" + block.Name
+		sites := tree.Options(g, tree.OpInsert, []*tree.Node{block}, e.Catalog)
+		rng.Shuffle(len(sites), func(i, j int) { sites[i], sites[j] = sites[j], sites[i] })
+		n := 0
+		for _, s := range sites {
+			if n == composeSites {
+				break
+			}
+			inside := s.Path == self || strings.HasPrefix(s.Path, self+"/")
+			beside := s.Path == sp.Path && (s.Index == sp.Index || s.Index == sp.Index+1)
+			if inside || beside {
+				continue
+			}
+			o := sp
+			o.Name, o.Node = block.Block, block
+			out = append(out, option{Option: &o, cat: e.Catalog, place: &placement{s.Path, s.Index}})
+			n++
+		}
+	}
+	return out
+}
+
+// blockSummary lists a block's children, e.g. "conv2d(out=16) -> batchnorm2d".
+func blockSummary(n *tree.Node) string {
+	if n == nil {
+		return ""
+	}
+	var parts []string
+	for _, c := range n.Children {
+		label := nodeName(c)
+		var args []string
+		for _, k := range slices.Sorted(maps.Keys(c.Args)) {
+			args = append(args, k+"="+c.Args[k].String())
+		}
+		if len(args) > 0 {
+			label += "(" + strings.Join(args, ", ") + ")"
+		}
+		parts = append(parts, label)
+	}
+	return strings.Join(parts, " -> ")
 }
 
 // outline is the parent tree as an indented list of paths, for the prompt.

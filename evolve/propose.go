@@ -96,7 +96,7 @@ func (e *Engine) dryRun(ctx context.Context, p *Proposal) error {
 		return nil
 	}
 	// The gate measures (PyTorch's own counts); evolve judges the constraints.
-	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes, train.Limits{})
+	r, err := e.DryRun.Check(ctx, p.Candidate.Source, e.Job.Input, e.Job.Classes)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -142,6 +142,7 @@ func (e *Engine) keepTree(c *Candidate) error {
 	if err != nil {
 		return err
 	}
+	e.registerBlocks(t)
 	if e.Screener != nil {
 		if err := e.Screener.Observe(e.sample(c, t)); err != nil {
 			return fmt.Errorf("evolve: surrogate: %w", err)
@@ -175,4 +176,23 @@ func (e *Engine) archOf(t *tree.Tree) string {
 	}
 	a, _ := e.Arch(t)
 	return a
+}
+
+// registerBlocks adds the composite blocks of a feasible tree to the
+// run's palette. The blocks live in the stored trees, so a resumed run
+// finds them again.
+func (e *Engine) registerBlocks(t *tree.Tree) {
+	if t == nil {
+		return
+	}
+	t.Walk(func(_ string, n *tree.Node) bool {
+		if n.Block != "" {
+			if _, ok := e.composites[n.Block]; !ok {
+				b := *n
+				b.Name = n.Block
+				e.composites[n.Block] = &b
+			}
+		}
+		return true
+	})
 }

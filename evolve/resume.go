@@ -31,6 +31,7 @@ func (e *Engine) load(ctx context.Context) ([]*Candidate, error) {
 	e.inFlight = map[string]*Candidate{}
 	e.optCache = map[optionsKey][]option{}
 	e.exhausted = map[optionsKey]bool{}
+	e.composites = map[string]*tree.Node{}
 	e.filtered = map[string]int{}
 	cands, err := e.Store.Candidates(ctx)
 	if err != nil {

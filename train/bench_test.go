@@ -22,7 +22,7 @@ func BenchmarkGateVsFreshProcess(b *testing.B) {
 	input := [3]int{3, 32, 32}
 	src := seedSource(b, "resnet32", input, 10)
 	g := newTestGate(b, time.Minute)
-	if r, err := g.Check(context.Background(), src, input, 10, Limits{}); err != nil || !r.OK() { // start + warm up
+	if r, err := g.Check(context.Background(), src, input, 10); err != nil || !r.OK() { // start + warm up
 		b.Fatalf("%v %+v", err, r)
 	}
 	dir := b.TempDir()
@@ -34,7 +34,7 @@ func BenchmarkGateVsFreshProcess(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		if r, err := g.Check(context.Background(), src, input, 10, Limits{}); err != nil || !r.OK() {
+		if r, err := g.Check(context.Background(), src, input, 10); err != nil || !r.OK() {
 			b.Fatalf("%v %+v", err, r)
 		}
 	}

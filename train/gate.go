@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,18 +20,16 @@ type GateResult struct {
 	// Status is ok when the candidate built and ran forward and backward;
 	// otherwise the failure class (build-error, shape-error, oom, crashed,
 	// timeout, cancelled).
-	Status Status `json:"status"`
-	Params int64  `json:"params"`
-	FLOPs  int64  `json:"flops"` // multiply-accumulates per image
-	Error  string `json:"error,omitempty"`
-	// Violation names the broken constraint of a candidate that runs but is
-	// too large; empty when within limits.
-	Violation string        `json:"violation,omitempty"`
-	Elapsed   time.Duration `json:"elapsed"`
+	Status  Status        `json:"status"`
+	Params  int64         `json:"params"`
+	FLOPs   int64         `json:"flops"` // multiply-accumulates per image
+	Error   string        `json:"error,omitempty"`
+	Elapsed time.Duration `json:"elapsed"`
 }
 
-// OK reports whether the candidate ran and satisfies the constraints.
-func (r GateResult) OK() bool { return r.Status == StatusOK && r.Violation == "" }
+// OK reports whether the candidate built and ran. The gate measures; the
+// caller (evolve) judges the constraints on Params and FLOPs.
+func (r GateResult) OK() bool { return r.Status == StatusOK }
 
 // GateOptions tunes a Gate.
 type GateOptions struct {
@@ -118,10 +115,9 @@ type gateAnswer struct {
 }
 
 // Check dry-runs source (defining class Candidate) on an input of shape
-// (C,H,W) with classes logits and checks limits.MaxParams and MaxFLOPs
-// (0 = unbounded). The error is non-nil only when the gate itself cannot run
+// (C,H,W) with classes logits and counts its parameters and FLOPs. The error is non-nil only when the gate itself cannot run
 // or ctx ends; a failing candidate is a status.
-func (g *Gate) Check(ctx context.Context, source string, input [3]int, classes int, limits Limits) (GateResult, error) {
+func (g *Gate) Check(ctx context.Context, source string, input [3]int, classes int) (GateResult, error) {
 	start := time.Now()
 	g.mu.Lock()
 	closed := g.dir == ""
@@ -149,22 +145,7 @@ func (g *Gate) Check(ctx context.Context, source string, input [3]int, classes i
 	if err := json.Unmarshal(line, &ans); err != nil {
 		return GateResult{}, fmt.Errorf("train: gate answer %q: %w", tail(string(line), 200), err)
 	}
-	r := GateResult{Status: ans.Status, Params: ans.Params, FLOPs: ans.FLOPs, Error: ans.Error, Elapsed: time.Since(start)}
-	if r.Status == StatusOK {
-		r.Violation = violation(r, limits)
-	}
-	return r, nil
-}
-
-func violation(r GateResult, l Limits) string {
-	var v []string
-	if l.MaxParams > 0 && r.Params > l.MaxParams {
-		v = append(v, fmt.Sprintf("params %d > max_params %d", r.Params, l.MaxParams))
-	}
-	if l.MaxFLOPs > 0 && r.FLOPs > l.MaxFLOPs {
-		v = append(v, fmt.Sprintf("flops %d > max_flops %d", r.FLOPs, l.MaxFLOPs))
-	}
-	return strings.Join(v, "; ")
+	return GateResult{Status: ans.Status, Params: ans.Params, FLOPs: ans.FLOPs, Error: ans.Error, Elapsed: time.Since(start)}, nil
 }
 
 func tail(s string, n int) string {

@@ -31,31 +31,29 @@ type gateCase struct {
 	name    string
 	input   [3]int
 	classes int
-	limits  Limits
 }
 
 var gateCases = []gateCase{
-	{"resnet32", [3]int{3, 32, 32}, 10, Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}},
-	{"resnet32", [3]int{3, 32, 32}, 10, Limits{MaxParams: 400_000}},
-	{"resnet20", [3]int{1, 28, 28}, 10, Limits{MaxFLOPs: 30_000_000}},
-	{"tiny", [3]int{1, 8, 8}, 4, Limits{}},
-	{"init_raises", [3]int{1, 8, 8}, 4, Limits{}},
-	{"syntax_error", [3]int{1, 8, 8}, 4, Limits{}},
-	{"shape_error", [3]int{1, 8, 8}, 4, Limits{}},
-	{"wrong_logits", [3]int{1, 8, 8}, 4, Limits{}},
-	{"oom", [3]int{1, 8, 8}, 4, Limits{}},
-	{"forward_bug", [3]int{1, 8, 8}, 4, Limits{}},
-	{"segfault", [3]int{1, 8, 8}, 4, Limits{}},
-	{"tiny", [3]int{1, 8, 8}, 4, Limits{}}, // the gate restarted after the crash
+	{"resnet32", [3]int{3, 32, 32}, 10},
+	{"resnet32", [3]int{3, 32, 32}, 10},
+	{"resnet20", [3]int{1, 28, 28}, 10},
+	{"tiny", [3]int{1, 8, 8}, 4},
+	{"init_raises", [3]int{1, 8, 8}, 4},
+	{"syntax_error", [3]int{1, 8, 8}, 4},
+	{"shape_error", [3]int{1, 8, 8}, 4},
+	{"wrong_logits", [3]int{1, 8, 8}, 4},
+	{"oom", [3]int{1, 8, 8}, 4},
+	{"forward_bug", [3]int{1, 8, 8}, 4},
+	{"segfault", [3]int{1, 8, 8}, 4},
+	{"tiny", [3]int{1, 8, 8}, 4}, // the gate restarted after the crash
 }
 
 // gateGolden is the stable part of a GateResult.
 type gateGolden struct {
-	Name      string `json:"name"`
-	Status    Status `json:"status"`
-	Params    int64  `json:"params"`
-	FLOPs     int64  `json:"flops"`
-	Violation string `json:"violation,omitempty"`
+	Name   string `json:"name"`
+	Status Status `json:"status"`
+	Params int64  `json:"params"`
+	FLOPs  int64  `json:"flops"`
 }
 
 // TestGateGolden dry-runs every test candidate through one resident gate and
@@ -70,17 +68,17 @@ func TestGateGolden(t *testing.T) {
 		} else {
 			src = candidate(t, tc.name)
 		}
-		r, err := g.Check(context.Background(), src, tc.input, tc.classes, tc.limits)
+		r, err := g.Check(context.Background(), src, tc.input, tc.classes)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if r.Status != StatusOK && r.Error == "" {
 			t.Errorf("%s: status %s without error text", tc.name, r.Status)
 		}
-		if r.OK() != (r.Status == StatusOK && r.Violation == "") {
+		if r.OK() != (r.Status == StatusOK) {
 			t.Errorf("%s: OK() inconsistent with %+v", tc.name, r)
 		}
-		got = append(got, gateGolden{tc.name, r.Status, r.Params, r.FLOPs, r.Violation})
+		got = append(got, gateGolden{tc.name, r.Status, r.Params, r.FLOPs})
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -109,18 +107,18 @@ func TestGateGolden(t *testing.T) {
 // children at the timeout, and the next check gets a fresh gate.
 func TestGateHangRestarts(t *testing.T) {
 	g := newTestGate(t, 3*time.Second)
-	if r, err := g.Check(context.Background(), candidate(t, "tiny"), [3]int{1, 8, 8}, 4, Limits{}); err != nil || !r.OK() {
+	if r, err := g.Check(context.Background(), candidate(t, "tiny"), [3]int{1, 8, 8}, 4); err != nil || !r.OK() {
 		t.Fatalf("warm-up: %v %+v", err, r)
 	}
 	pidfile := filepath.Join(t.TempDir(), "pid")
-	r, err := g.Check(context.Background(), hangSource(t, pidfile), [3]int{1, 8, 8}, 4, Limits{})
+	r, err := g.Check(context.Background(), hangSource(t, pidfile), [3]int{1, 8, 8}, 4)
 	if err != nil || r.Status != StatusTimeout {
 		t.Fatalf("hang: %v %+v", err, r)
 	}
 	if pid := waitPID(t, pidfile, time.Second); !gone(pid, 3*time.Second) {
 		t.Errorf("the hung candidate's child %d survived", pid)
 	}
-	if r, err := g.Check(context.Background(), candidate(t, "tiny"), [3]int{1, 8, 8}, 4, Limits{}); err != nil || !r.OK() {
+	if r, err := g.Check(context.Background(), candidate(t, "tiny"), [3]int{1, 8, 8}, 4); err != nil || !r.OK() {
 		t.Fatalf("after restart: %v %+v", err, r)
 	}
 }
@@ -136,7 +134,7 @@ func TestGateCandidateOutput(t *testing.T) {
         sys.stdout.flush()
         assert sys.stdin.read() == ""`, 1)
 	for i := 0; i < 2; i++ {
-		r, err := g.Check(context.Background(), src, [3]int{1, 8, 8}, 4, Limits{})
+		r, err := g.Check(context.Background(), src, [3]int{1, 8, 8}, 4)
 		if err != nil || !r.OK() || r.Params != 1068 {
 			t.Fatalf("check %d: %v %+v", i, err, r)
 		}
@@ -153,7 +151,7 @@ func TestGateCancel(t *testing.T) {
 		cancel()
 	}()
 	start := time.Now()
-	r, err := g.Check(ctx, hangSource(t, pidfile), [3]int{1, 8, 8}, 4, Limits{})
+	r, err := g.Check(ctx, hangSource(t, pidfile), [3]int{1, 8, 8}, 4)
 	if err == nil || r.Status != StatusCancelled {
 		t.Fatalf("want cancelled and an error, got %v %+v", err, r)
 	}
@@ -181,7 +179,7 @@ func TestGateMatchesTree(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := g.Check(context.Background(), src, [3]int{shape.C, shape.H, shape.W}, 10, Limits{})
+			r, err := g.Check(context.Background(), src, [3]int{shape.C, shape.H, shape.W}, 10)
 			if err != nil || r.Status != StatusOK {
 				t.Fatalf("%s %s: %v %s: %s", name, shape, err, r.Status, r.Error)
 			}

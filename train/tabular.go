@@ -13,10 +13,6 @@ type TabularConfig struct {
 	Dataset string `mapstructure:"dataset" yaml:"dataset"`
 }
 
-// DefaultTabularConfig searches CIFAR-10; the table path has no default
-// because the table is never part of the repository.
-func DefaultTabularConfig() TabularConfig { return TabularConfig{Dataset: "cifar10"} }
-
 // Validate names the offending key.
 func (c TabularConfig) Validate() error {
 	if c.Table == "" {

@@ -154,9 +154,6 @@ func TestTabularConfigValidate(t *testing.T) {
 			t.Errorf("%+v: err = %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
-	if DefaultTabularConfig().Dataset != "cifar10" {
-		t.Error("default dataset")
-	}
 }
 
 // BenchmarkLoadNB201Table measures parsing all 15,625 rows once.

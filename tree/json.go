@@ -32,6 +32,7 @@ type jsonNode struct {
 	Name     string                     `json:"name"`
 	Op       string                     `json:"op"`
 	Module   string                     `json:"module"`
+	Block    string                     `json:"block"`
 	Args     map[string]json.RawMessage `json:"args"`
 	Children []*jsonNode                `json:"children"`
 }
@@ -129,7 +130,7 @@ func decodeAt(full, raw []byte, base int, v any) error {
 			if i := bytes.Index(raw, []byte(field)); i >= 0 {
 				off = i
 			}
-			msg += " (allowed: schema, input, classes, root; in nodes: kind, name, op, module, args, children)"
+			msg += " (allowed: schema, input, classes, root; in nodes: kind, name, op, module, block, args, children)"
 		}
 		line, col := lineCol(full, base+off)
 		return &ParseError{Line: line, Col: col, Msg: strings.TrimPrefix(msg, "json: ")}
@@ -159,7 +160,7 @@ func buildNode(jn *jsonNode, path string) (*Node, error) {
 	if jn == nil {
 		return nil, &NodeError{Path: path, Reason: "null node"}
 	}
-	n := &Node{Kind: Kind(jn.Kind), Name: jn.Name, Op: jn.Op, Module: jn.Module}
+	n := &Node{Kind: Kind(jn.Kind), Name: jn.Name, Op: jn.Op, Module: jn.Module, Block: jn.Block}
 	if len(jn.Args) > 0 {
 		n.Args = make(map[string]Value, len(jn.Args))
 		for k, rv := range jn.Args {
@@ -210,6 +211,9 @@ func parseValue(raw json.RawMessage) (Value, error) {
 // validateStructure checks what can be checked without shapes or a
 // catalog: kinds, ops, names, child counts, primitive and cell arguments.
 func validateStructure(path string, n *Node) error {
+	if n.Block != "" && (n.Kind != KindSeq || !validName(n.Block)) {
+		return &NodeError{Path: path, Reason: fmt.Sprintf("block %q: only a seq can be a composite block, and its name must match [A-Za-z_][A-Za-z0-9_]*", n.Block)}
+	}
 	switch n.Kind {
 	case KindSeq, KindResidual, KindBranch, KindRepeat:
 		if err := checkChildNames(pathLiteral(path), n); err != nil {
@@ -365,6 +369,10 @@ func appendNode(b []byte, n *Node, names, flatten bool) []byte {
 			}
 			b = append(b, '}')
 		}
+	}
+	if names && n.Block != "" {
+		key("block")
+		b = appendJSONString(b, n.Block)
 	}
 	if len(n.Children) > 0 {
 		key("children")

@@ -86,6 +86,11 @@ type Node struct {
 	Args map[string]Value
 	// Children are the node's children (seq, residual, branch, repeat).
 	Children []*Node
+	// Block names the composite block a seq instantiates: a group of nodes
+	// that a search defined once and placed in several sites. It does not
+	// change what the seq computes (the structural hash ignores it); Render
+	// gives each block its own nn.Module class. Only seq nodes have one.
+	Block string
 }
 
 // Arg returns the named argument (the zero Value when absent).

@@ -55,6 +55,7 @@ func Render(t *Tree, cat Catalog) (string, error) {
 			sb.WriteString(helperSources[h])
 		}
 	}
+	r.writeBlocks(&sb)
 	sb.WriteString("\n\nclass Candidate(nn.Module):\n    def __init__(self):\n        super().__init__()\n")
 	sb.Write(body)
 	sb.WriteString("\n\n    def forward(self, x):\n        return self.net(x).flatten(1)\n")
@@ -73,6 +74,7 @@ type renderer struct {
 	used    [numHelpers]bool
 	modules []renderedModule
 	defined map[string]bool // top-level Python names taken so far
+	blocks  []blockClass    // composite-block classes, in first-use order
 }
 
 const spaces = "                                                                                                                                "
@@ -93,6 +95,9 @@ func (r *renderer) int(i int) { r.b = strconv.AppendInt(r.b, int64(i), 10) }
 func (r *renderer) node(n *Node, in Shape, d int) Shape {
 	switch n.Kind {
 	case KindSeq:
+		if n.Block != "" {
+			return r.block(n, in, d)
+		}
 		if len(n.Children) == 0 {
 			r.b = append(r.b, "nn.Sequential()"...)
 			return in

@@ -1,0 +1,79 @@
+package evolve
+
+import (
+	"io"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/tree"
+)
+
+// TestFrugalRealTree is the fashion-mnist example's search (ResNet-20 at
+// 1x28x28, all six operations, a mined torchvision catalog) with an
+// endpoint that picks a random offered option, and a synthetic evaluator:
+// it counts proposals and calls per trained candidate. The catalog is
+// mined by `arbor mine .../torchvision/models --probe`; give its path in
+// ARBOR_TEST_CATALOG.
+func TestFrugalRealTree(t *testing.T) {
+	path := os.Getenv("ARBOR_TEST_CATALOG")
+	if path == "" {
+		t.Skip("set ARBOR_TEST_CATALOG to a mined torchvision catalog")
+	}
+	c, err := mine.LoadCatalog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := c.Specs()
+	var mods []*tree.ModuleSpec
+	for _, id := range slices.Sorted(maps.Keys(cat)) {
+		mods = append(mods, cat[id])
+	}
+	t.Logf("catalog: %d usable modules", len(mods))
+	srv := llmtest.New()
+	step := llmtest.RandomOffered()
+	srv.Default = &step
+	defer srv.Close()
+	store, err := CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	lcfg := llm.DefaultConfig()
+	lcfg.BaseURL, lcfg.Model = srv.URL(), "mock-model"
+	res, err := llm.New(lcfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := composeEngine(t, store, 100, AllOps...)
+	e.Resolver, e.Catalog, e.Modules = res, cat, mods
+	e.Config.Parallel = 2
+	runEngine(t, e)
+	f := measure(t, store, srv)
+	slices.Sort(f.engineMS)
+	t.Logf("ResNet-20 + torchvision catalog + random-option endpoint: %d trained, %d proposals (%.3f per trained), %d rejected %v, %d HTTP requests (%.3f per trained), %d calls on rejected children, repeat %d/%d rejected; engine ms median %.1f p90 %.1f",
+		f.trained, f.proposals, float64(f.proposals)/float64(f.trained), f.rejected, f.byGate, f.requests, float64(f.requests)/float64(f.trained), f.callsOnRejected, f.repeatsRejected, f.repeats,
+		f.engineMS[len(f.engineMS)/2], f.engineMS[len(f.engineMS)*9/10])
+	if f.trained != 99 || float64(f.proposals)/float64(f.trained) > 1.2 || float64(f.requests)/float64(f.trained) > 1.1 || f.callsOnRejected != 0 {
+		t.Fatal("the real-tree search is not frugal")
+	}
+	sum, _ := store.Summary(t.Context())
+	t.Logf("pre-gate filtered: %v; ops: %v", sum.PreGate, opsCount(t, store))
+}
+
+func opsCount(t *testing.T, s *Store) map[string]int {
+	cs, _ := s.Candidates(t.Context())
+	m := map[string]int{}
+	for _, c := range cs {
+		m[c.Op]++
+	}
+	return m
+}
+
+var _ train.Evaluator = synthetic{}
