@@ -443,11 +443,28 @@ func outline(t *tree.Tree) string {
 
 // CellEdges is an Engine.Filter for cell search spaces (NAS-Bench-201):
 // it keeps only changes of a cell's edge operations, the one kind of edit
-// that stays inside the space.
+// that stays inside the space. Cells tied to one genotype share their
+// edges, so only the first cell of a tie group offers them: the same
+// change offered once per cell would be gated 15 times on NAS-Bench-201's
+// skeleton for one child.
 func CellEdges(t *tree.Tree, o tree.Option) bool {
 	if o.Op != tree.OpChangeArg || !strings.HasPrefix(o.Arg, "e") {
 		return false
 	}
 	n, err := t.Find(o.Path)
-	return err == nil && n.Kind == tree.KindCell
+	if err != nil || n.Kind != tree.KindCell {
+		return false
+	}
+	tie := tree.CellTie(n)
+	if tie == "" {
+		return true
+	}
+	first := ""
+	t.Walk(func(path string, m *tree.Node) bool {
+		if first == "" && m.Kind == tree.KindCell && tree.CellTie(m) == tie {
+			first = path
+		}
+		return first == ""
+	})
+	return first == o.Path
 }

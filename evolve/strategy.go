@@ -49,6 +49,8 @@ func builtinStrategies() []Strategy {
 	return []Strategy{
 		thompsonStrategy{},
 		randomStrategy{},
+		randomWalkStrategy{},
+		localSearchStrategy{},
 		evolutionStrategy{},
 		codegenStrategy{},
 		surrogateStrategy{},

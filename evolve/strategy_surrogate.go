@@ -29,10 +29,19 @@ func (surrogateStrategy) Check(e *Engine) error {
 
 func (surrogateStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
 	cfg := env.Config().Surrogate
+	var jump *Proposal
 	rank := func(o *Offers) (*Offers, error) {
+		var err error
+		if jump, err = escapeJump(ctx, env, o, seq, cfg.Global); err != nil || jump != nil {
+			return nil, cmp.Or(err, errJump)
+		}
 		return topBySurrogate(ctx, env, o, cfg.M)
 	}
-	return plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank, env.Engine().Resolver)
+	p, err := plannedChild(ctx, env, env.NewProposal(seq), seq, cfg.K, rank, env.Engine().Resolver)
+	if jump != nil {
+		return jump, nil
+	}
+	return p, err
 }
 
 // topBySurrogate keeps the m children of o the screener ranks best (all

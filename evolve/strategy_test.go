@@ -18,7 +18,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 	if best == nil {
 		return nil, ErrNoParent
 	}
-	return randomMutation(ctx, env, env.NewProposal(seq), best, seq)
+	return env.Mutate(env.NewProposal(seq), best, seq)
 }
 
 func TestPluginStrategy(t *testing.T) {

@@ -64,7 +64,14 @@ func (r Redactor) Redact(s string) string {
 		s = strings.ReplaceAll(s, k, Redacted)
 	}
 	for _, re := range secretShapes {
-		s = re.ReplaceAllString(s, "${1}"+Redacted)
+		s = re.ReplaceAllStringFunc(s, func(m string) string {
+			prefix := re.FindStringSubmatch(m)[1]
+			switch strings.ToLower(m[len(prefix):]) {
+			case "bearer", "basic", "token":
+				return m // a scheme whose value is already redacted
+			}
+			return prefix + Redacted
+		})
 	}
 	return s
 }

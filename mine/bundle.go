@@ -2,6 +2,7 @@ package mine
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -18,6 +19,12 @@ type bundler struct {
 	needed   map[nameKey]uint8  // 1 being resolved, 2 available
 	definers map[string]definer // global name -> what defines it
 	err      error
+	// renames gives the bundle-wide name of a global as a file sees it,
+	// for names that two files define differently (see bundle).
+	renames map[nameKey]string
+	// clash is the first such name found: the second definer, and the
+	// first.
+	clash, clashPrev *nameKey
 }
 
 type definer struct {
@@ -41,11 +48,45 @@ func newBundler(ri *rootIndex) *bundler {
 }
 
 // bundle returns the standalone source defining class c of file f under its
-// own name.
+// own name. Python modules are separate namespaces, a bundle is one: when
+// two files define one global name differently (timm's get_same_padding in
+// layers/padding.py and models/efficientvit_mit.py), the second file's
+// definition and every use of it that goes through that file is renamed
+// (get_same_padding_efficientvit_mit), and the bundle is assembled again.
 func bundle(ri *rootIndex, f *srcFile, c *classFacts) (string, error) {
+	renames := map[nameKey]string{}
+	for attempt := 0; ; attempt++ {
+		src, clash, err := bundleOnce(ri, f, c, renames)
+		if clash == nil || attempt >= 8 {
+			return src, err
+		}
+		if clash[0] == (nameKey{f, c.Name}) && clash[1].f != nil {
+			clash[0] = clash[1] // the class keeps its name: rename the other
+		}
+		k := clash[0]
+		if _, done := renames[k]; done {
+			return src, err
+		}
+		stem := strings.TrimSuffix(k.f.rel[strings.LastIndexByte(k.f.rel, '/')+1:], ".py")
+		renames[k] = k.name + "_" + sanitizeIdent(stem)
+	}
+}
+
+func sanitizeIdent(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !isIdentPart(c) {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
+func bundleOnce(ri *rootIndex, f *srcFile, c *classFacts, renames map[nameKey]string) (string, *[2]nameKey, error) {
 	b := newBundler(ri)
+	b.renames = renames
 	if q := qualify(f.mod, c.Path); isAnchorQual(q) {
-		return fmt.Sprintf("from %s import %s\n", f.mod, c.Name), nil
+		return fmt.Sprintf("from %s import %s\n", f.mod, c.Name), nil, nil
 	}
 	if !c.Nested {
 		b.emitUnit(f, c.Unit)
@@ -58,10 +99,13 @@ func bundle(ri *rootIndex, f *srcFile, c *classFacts) (string, error) {
 				b.need(f, name)
 			}
 		}
-		b.chunks = append(b.chunks, dedent(string(src), c.Indent))
+		b.chunks = append(b.chunks, b.renamed(f, dedent(string(src), c.Indent)))
 	}
 	if b.err != nil {
-		return "", b.err
+		if b.clash != nil {
+			return "", &[2]nameKey{*b.clash, *b.clashPrev}, b.err
+		}
+		return "", nil, b.err
 	}
 	var sb strings.Builder
 	for _, s := range b.futures {
@@ -73,7 +117,37 @@ func bundle(ri *rootIndex, f *srcFile, c *classFacts) (string, error) {
 	for _, s := range b.chunks {
 		sb.WriteString("\n\n" + s + "\n")
 	}
-	return sb.String(), nil
+	return sb.String(), nil, nil
+}
+
+// final is the bundle-wide name of global `name` as file f sees it.
+func (b *bundler) final(f *srcFile, name string) string {
+	if nn, ok := b.renames[nameKey{f, name}]; ok {
+		return nn
+	}
+	return name
+}
+
+// follow makes f's view of name carry the rename of the definition it
+// resolved to in file to.
+func (b *bundler) follow(f *srcFile, name string, to *srcFile, toName string) {
+	if nn, ok := b.renames[nameKey{to, toName}]; ok {
+		b.renames[nameKey{f, name}] = nn
+	}
+}
+
+// renamed applies f's renames to a chunk of f's source.
+func (b *bundler) renamed(f *srcFile, text string) string {
+	var m map[string]string
+	for k, v := range b.renames {
+		if k.f == f {
+			if m == nil {
+				m = map[string]string{}
+			}
+			m[k.name] = v
+		}
+	}
+	return renameNames(text, m)
 }
 
 func (b *bundler) fail(err error) {
@@ -139,6 +213,7 @@ func (b *bundler) needFromStars(f *srcFile, name string) {
 			}
 			if t, err := b.ri.lookup(tf, name, 0); err == nil && t.kind != tNone {
 				b.need(tf, name)
+				b.follow(f, name, tf, name)
 				return
 			}
 			continue
@@ -197,8 +272,12 @@ func (b *bundler) importSpec(f *srcFile, im importSpec) {
 		return
 	}
 	b.need(tf, im.Name)
-	if im.Alias != im.Name {
-		b.define(im.Alias, unitKey{f, -1}, fmt.Sprintf("%s = %s", im.Alias, im.Name))
+	b.follow(f, im.Alias, tf, im.Name)
+	if b.final(f, im.Alias) == b.final(tf, im.Name) {
+		return // renamed: f's uses are rewritten to the new name
+	}
+	if a, n := b.final(f, im.Alias), b.final(tf, im.Name); a != n {
+		b.define(a, unitKey{f, -1}, fmt.Sprintf("%s = %s", a, n))
 	}
 }
 
@@ -235,10 +314,10 @@ func (b *bundler) namespace(f *srcFile, alias string, mod *srcFile) {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		fmt.Fprintf(&sb, "%s=%s", a, a)
+		fmt.Fprintf(&sb, "%s=%s", a, b.final(mod, a))
 	}
 	sb.WriteString(")  # stands in for module " + mod.mod)
-	b.define(alias, unitKey{f, -2}, sb.String())
+	b.define(b.final(f, alias), unitKey{f, -2}, b.renamed(f, sb.String()))
 }
 
 // attrUses lists the attributes accessed as `name.attr` in src.
@@ -289,15 +368,19 @@ func (b *bundler) emitUnit(f *srcFile, ui int) {
 		}
 	}
 	text := string(f.src[u.Start:u.End])
+	var inlined map[string]bool
 	if u.Kind == unitCompound {
 		var err error
-		if text, err = absolutize(f, u, text); err != nil {
+		if text, inlined, err = b.rewriteCompound(f, u, text); err != nil {
 			b.fail(err)
 			return
 		}
 	}
+	text = b.renamed(f, text)
 	for _, n := range u.Binds {
-		b.defineOnly(n, k, text)
+		if !inlined[n] {
+			b.defineOnly(b.final(f, n), k, text)
+		}
 	}
 	b.chunks = append(b.chunks, text)
 	b.state[k] = 2
@@ -318,6 +401,10 @@ func (b *bundler) defineOnly(name string, k unitKey, text string) bool {
 			return false // the same definition (e.g. `F = functional` in two files)
 		}
 		if prev.k.f != k.f {
+			if b.clash == nil && k.f != nil {
+				b.clash = &nameKey{k.f, b.original(k.f, name)}
+				b.clashPrev = &nameKey{prev.k.f, b.original(prev.k.f, name)}
+			}
 			b.fail(fmt.Errorf("bundle name collision: %s is defined in both %s and %s", name, prev.k.f.rel, k.f.rel))
 		}
 		return false
@@ -326,29 +413,125 @@ func (b *bundler) defineOnly(name string, k unitKey, text string) bool {
 	return true
 }
 
-// absolutize rewrites relative imports inside a verbatim compound statement
-// (try/except ImportError blocks) to absolute ones.
-func absolutize(f *srcFile, u unit, text string) (string, error) {
-	var sb strings.Builder
-	last := 0
+// original is the name in f's own source of bundle-wide name.
+func (b *bundler) original(f *srcFile, name string) string {
+	for k, v := range b.renames {
+		if k.f == f && v == name {
+			return k.name
+		}
+	}
+	return name
+}
+
+// rewriteCompound prepares a verbatim compound statement (a try/except
+// ImportError block, an if on the Python version) for the flat bundle.
+// Relative imports become absolute. In a cloned (not installed) root an
+// import of an in-root name cannot work at all, so the name's definition is
+// inlined instead and the import statement becomes `pass` (plus `alias =
+// name` for renamed imports): timm's
+//
+//	try:
+//	    from torch.nn.functional import rms_norm
+//	except ImportError:
+//	    from .fast_norm import rms_norm
+//
+// then keeps the inlined fallback whenever torch lacks the function. The
+// names so provided are returned: their definer is the inlined code, not
+// this statement.
+func (b *bundler) rewriteCompound(f *srcFile, u unit, text string) (string, map[string]bool, error) {
+	type edit struct {
+		s, e int
+		repl string
+	}
+	var edits []edit
+	var inlined map[string]bool
+	byStmt := map[int][]importSpec{}
+	var stmts []int
 	for _, im := range u.Imports {
-		if im.Level == 0 || im.ModEnd <= im.ModStart {
+		if im.StmtEnd <= im.StmtStart {
+			continue
+		}
+		if _, ok := byStmt[im.StmtStart]; !ok {
+			stmts = append(stmts, im.StmtStart)
+		}
+		byStmt[im.StmtStart] = append(byStmt[im.StmtStart], im)
+	}
+	handled := map[int]bool{}
+	if !b.ri.installed() {
+		for _, st := range stmts {
+			ims := byStmt[st]
+			ok := true
+			for _, im := range ims {
+				if !b.inRootName(f, im) {
+					ok = false
+					break
+				}
+			}
+			if !ok {
+				continue
+			}
+			repl := "pass"
+			for _, im := range ims {
+				abs, _ := f.absModule(im)
+				tf := b.ri.byMod[abs]
+				b.need(tf, im.Name)
+				b.follow(f, im.Alias, tf, im.Name)
+				if b.final(f, im.Alias) != im.Alias {
+					// renamed: uses are rewritten, nothing to bind
+				} else if im.Alias != im.Name {
+					repl += "; " + im.Alias + " = " + im.Name
+				} else {
+					if inlined == nil {
+						inlined = map[string]bool{}
+					}
+					inlined[im.Name] = true
+				}
+			}
+			edits = append(edits, edit{ims[0].StmtStart - u.Start, ims[0].StmtEnd - u.Start, repl})
+			handled[st] = true
+		}
+	}
+	for _, im := range u.Imports {
+		if handled[im.StmtStart] || im.Level == 0 || im.ModEnd <= im.ModStart {
 			continue
 		}
 		abs, err := f.absModule(im)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
-		s, e := im.ModStart-u.Start, im.ModEnd-u.Start
-		if s < last {
+		edits = append(edits, edit{im.ModStart - u.Start, im.ModEnd - u.Start, abs})
+	}
+	sort.Slice(edits, func(i, j int) bool { return edits[i].s < edits[j].s })
+	var sb strings.Builder
+	last := 0
+	for _, e := range edits {
+		if e.s < last || e.e > len(text) {
 			continue
 		}
-		sb.WriteString(text[last:s])
-		sb.WriteString(abs)
-		last = e
+		sb.WriteString(text[last:e.s])
+		sb.WriteString(e.repl)
+		last = e.e
 	}
 	sb.WriteString(text[last:])
-	return sb.String(), nil
+	return sb.String(), inlined, nil
+}
+
+// inRootName reports whether im imports a name (not a module, not a star)
+// that a mined file of this root defines.
+func (b *bundler) inRootName(f *srcFile, im importSpec) bool {
+	if im.Star || im.Name == "" {
+		return false
+	}
+	abs, err := f.absModule(im)
+	if err != nil {
+		return false
+	}
+	tf := b.ri.byMod[abs]
+	if tf == nil {
+		return false
+	}
+	t, err := b.ri.lookup(tf, im.Name, 0)
+	return err == nil && t.kind == tLocal
 }
 
 func dedent(s string, n int) string {

@@ -11,7 +11,7 @@ import (
 
 // cacheVersion changes whenever fileFacts or the extractor's output changes,
 // so a stale cache is ignored rather than misread.
-const cacheVersion = 5
+const cacheVersion = 6
 
 // The cache file is a gob stream of three values: a cacheHeader, the facts
 // (map of content hash to fileFacts, itself gob-encoded into a []byte so it
@@ -43,6 +43,7 @@ func loadCache(path, fp string) (*cache, error) {
 		return c, fmt.Errorf("open mining cache %s: %w", path, err)
 	}
 	defer fh.Close()
+	registerGobTypes()
 	dec := gob.NewDecoder(bufio.NewReaderSize(fh, 1<<20))
 	var h cacheHeader
 	var factsGob []byte
@@ -76,6 +77,14 @@ func loadCache(path, fp string) (*cache, error) {
 	return c, nil
 }
 
+// registerGobTypes names the concrete types that argument values (decoded
+// JSON literals held in `any`) take, which gob must know to encode them.
+// Registering the same type again is a no-op.
+func registerGobTypes() {
+	gob.Register([]any(nil))
+	gob.Register(map[string]any(nil))
+}
+
 // encodeFacts is run concurrently with resolution.
 func encodeFacts(facts map[string]*fileFacts) ([]byte, error) {
 	var buf bytes.Buffer
@@ -89,6 +98,7 @@ func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
 	if path == "" {
 		return nil
 	}
+	registerGobTypes()
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".mine-cache-*")
 	if err != nil {
 		return fmt.Errorf("write mining cache %s: %w", path, err)

@@ -64,11 +64,14 @@ type Module struct {
 	Reason   string   `json:"reason,omitempty"`
 	AlsoIn   []string `json:"also_in,omitempty"` // merged identical copies
 
-	Params       []Param     `json:"params"`
-	InitFrom     string      `json:"init_from,omitempty"` // class whose __init__ is inherited
-	Forward      []Param     `json:"forward,omitempty"`
-	TensorInputs int         `json:"tensor_inputs"`
-	Submodules   []Submodule `json:"submodules,omitempty"`
+	Params       []Param `json:"params"`
+	InitFrom     string  `json:"init_from,omitempty"` // class whose __init__ is inherited
+	Forward      []Param `json:"forward,omitempty"`
+	TensorInputs int     `json:"tensor_inputs"`
+	// SizeArgs: forward also takes the spatial size: "size" (x, (H, W)) or
+	// "hw" (x, H, W); the token adapter passes it.
+	SizeArgs   string      `json:"size_args,omitempty"`
+	Submodules []Submodule `json:"submodules,omitempty"`
 
 	// Guess is how the probe will call the constructor.
 	Guess *Guess `json:"guess,omitempty"`
@@ -113,6 +116,27 @@ type Interface struct {
 	MACPoly        [3]float64      `json:"mac_poly"`
 	RefHW          int             `json:"ref_hw"`
 	OutShape       []int           `json:"out_shape,omitempty"` // (C,H,W) at the first width
+
+	// Layout is the tensor layout forward takes ("" NCHW; see tree.LayoutTokens).
+	Layout string `json:"layout,omitempty"`
+	// SizeArgs: the module's forward also takes (H, W) ("size") or H, W ("hw").
+	SizeArgs string `json:"size_args,omitempty"`
+	// OutRatio: the output is OutRatio x OutArg's value (Bottleneck expansion).
+	OutRatio int `json:"out_ratio,omitempty"`
+	// OutLinear: output width = OutLinear[0] + OutLinear[1] * input width.
+	OutLinear *[2]float64 `json:"out_linear,omitempty"`
+	// Downsample s: H and W are divided by s (H, W multiples of s);
+	// OutHW k: the output is k x k whatever the input (a global pool).
+	Downsample int `json:"downsample,omitempty"`
+	OutHW      int `json:"out_hw,omitempty"`
+	// HWAdd d: H and W change by d (padding +2, an unpadded 3x3 -2).
+	HWAdd int `json:"hw_add,omitempty"`
+	// WidthMultiple: widths had to be multiples of it (probe result).
+	WidthMultiple int `json:"width_multiple,omitempty"`
+	// WidthRules: arguments whose value must divide the width.
+	WidthRules []tree.WidthRule `json:"width_rules,omitempty"`
+	// CallableArgs: layer-class arguments and the table entry the probe used.
+	CallableArgs []tree.CallableArg `json:"callable_args,omitempty"`
 }
 
 // Usable reports whether the probe found the module usable in a tree.
@@ -289,8 +313,10 @@ func (m *Module) Spec() *tree.ModuleSpec {
 		Source: m.Source, InArg: in.InArg, OutArg: in.OutArg, SameWidth: in.SameWidth,
 		StrideArg: in.StrideArg, PreservesShape: in.PreservesShape, Inputs: in.Inputs,
 		FixedArgs: fixed, Tunable: tun, ParamPoly: in.ParamPoly, MACPoly: in.MACPoly, RefHW: in.RefHW,
+		Layout: in.Layout, SizeArgs: in.SizeArgs, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, HWAdd: in.HWAdd, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
+		WidthRules: append([]tree.WidthRule(nil), in.WidthRules...), CallableArgs: append([]tree.CallableArg(nil), in.CallableArgs...),
 	}
-	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg {
+	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg && in.OutRatio <= 1 {
 		// The module has an output-width argument that must equal the input
 		// width (BasicBlock without a downsample). The tree passes only
 		// InArg to same-width modules, so a subclass ties the two.

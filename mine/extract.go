@@ -169,14 +169,14 @@ func (w *walker) imports(n *sitter.Node) []importSpec {
 			switch c.Type() {
 			case "dotted_name":
 				mod := w.text(c)
-				out = append(out, importSpec{Module: mod, Alias: strings.SplitN(mod, ".", 2)[0]})
+				out = append(out, importSpec{Module: mod, Alias: strings.SplitN(mod, ".", 2)[0], StmtStart: int(n.StartByte()), StmtEnd: int(n.EndByte())})
 			case "aliased_import":
-				out = append(out, importSpec{Module: w.text(c.ChildByFieldName("name")), Alias: w.text(c.ChildByFieldName("alias")), AsAlias: true})
+				out = append(out, importSpec{Module: w.text(c.ChildByFieldName("name")), Alias: w.text(c.ChildByFieldName("alias")), AsAlias: true, StmtStart: int(n.StartByte()), StmtEnd: int(n.EndByte())})
 			}
 		}
 		return out
 	}
-	base := importSpec{}
+	base := importSpec{StmtStart: int(n.StartByte()), StmtEnd: int(n.EndByte())}
 	if m := n.ChildByFieldName("module_name"); m != nil {
 		base.ModStart, base.ModEnd = int(m.StartByte()), int(m.EndByte())
 		if m.Type() == "relative_import" {

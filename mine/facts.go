@@ -46,6 +46,11 @@ type importSpec struct {
 	// inside verbatim compound statements can be rewritten to absolute ones.
 	ModStart int
 	ModEnd   int
+	// StmtStart/StmtEnd span the whole import statement, so an in-root
+	// import inside a compound statement can be replaced by the inlined
+	// definition.
+	StmtStart int
+	StmtEnd   int
 }
 
 type classFacts struct {

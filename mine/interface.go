@@ -5,6 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // ProbeCatalog measures the interface of every `ok` module in real PyTorch
@@ -30,20 +36,69 @@ func ProbeCatalog(ctx context.Context, cat *Catalog, cfg Config, log *slog.Logge
 	if len(todo) == 0 {
 		return nil
 	}
-	p, err := NewProber(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	for i, m := range todo {
-		if err := probeModule(ctx, p, m, cfg); err != nil {
+	// Modules are independent, so cfg.Jobs children probe in parallel;
+	// each result lands in its own module, so the order does not matter.
+	jobs := min(max(cfg.Jobs, 1), len(todo))
+	probers := make([]*Prober, jobs)
+	for i := range probers {
+		p, err := NewProber(ctx, cfg, log)
+		if err != nil {
+			for _, q := range probers[:i] {
+				q.Close()
+			}
 			return err
 		}
-		if progress != nil {
-			progress(i+1, len(todo))
+		probers[i] = p
+	}
+	defer func() {
+		for _, p := range probers {
+			p.Close()
+		}
+	}()
+	next := make(chan *Module)
+	errs := make(chan error, jobs)
+	var mu sync.Mutex
+	done := 0
+	for _, p := range probers {
+		go func(p *Prober) {
+			var first error
+			for m := range next {
+				if first != nil {
+					continue
+				}
+				if err := probeModule(ctx, p, m, cfg); err != nil {
+					first = err
+					continue
+				}
+				if progress != nil {
+					mu.Lock()
+					done++
+					progress(done, len(todo))
+					mu.Unlock()
+				}
+			}
+			errs <- first
+		}(p)
+	}
+feed:
+	for _, m := range todo {
+		select {
+		case next <- m:
+		case <-ctx.Done():
+			break feed
 		}
 	}
-	return nil
+	close(next)
+	var first error
+	for range probers {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
 
 // AdoptProbes copies probe results from an earlier catalog for modules
@@ -77,13 +132,33 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 		m.ProbeErr = fmt.Sprintf("forward takes %d tensor inputs; only single-input modules fit a sequence", m.TensorInputs)
 		return nil
 	}
+	if wholeClassifier(m.Params) {
+		// Built at full ImageNet size, these take seconds to construct and
+		// are models, not blocks; not probing them keeps `arbor mine` fast.
+		m.ProbeErr = "a whole image classifier (in_chans=3 and num_classes): not a block for a tree"
+		return nil
+	}
 	g := m.Guess
 	kw := map[string]any{}
 	for k, v := range g.Fixed {
 		kw[k] = v
 	}
-	req := probeRequest{ID: m.ID, Name: m.Name, QualName: m.QualName, Source: m.Source, Kwargs: kw,
-		InArg: g.InArg, OutArg: g.OutArg, StrideArg: g.StrideArg, Widths: cfg.ProbeWidths, HW: cfg.RefHW}
+	req := probeRequest{ModuleID: m.ID, Name: m.Name, QualName: m.QualName, Source: m.Source, Kwargs: kw,
+		InArg: g.InArg, OutArg: g.OutArg, StrideArg: g.StrideArg, Widths: cfg.ProbeWidths, HW: cfg.RefHW,
+		Divisors: g.Divisors, SizeArgs: m.SizeArgs, SoftTimeout: min(2, cfg.ProbeTimeout.Seconds()/4)}
+	if len(g.Callables) > 0 {
+		req.Callables = g.Callables
+		req.CallableDefaults, req.CallableExprs = map[string]string{}, map[string]string{}
+		for _, c := range tree.CallableTable() {
+			if _, ok := req.CallableDefaults[c.Kind]; !ok {
+				req.CallableDefaults[c.Kind] = c.Name
+			}
+			req.CallableExprs[c.Name] = c.Expr
+		}
+		req.Preamble = tree.CallablePreamble()
+		req.Optional = sortedKeys(g.Optional)
+		req.NoneDefault = sortedKeys(g.NoneDefault)
+	}
 	r, err := p.probe(ctx, req)
 	if err != nil {
 		return fmt.Errorf("probe %s: %w", m.QualName, err)
@@ -109,10 +184,53 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 		m.ProbeErr = "probe reply lacks measurements at three widths"
 		return nil
 	}
+	if len(r.Widths) != 3 {
+		m.ProbeErr = "probe reply lacks the widths it measured at"
+		return nil
+	}
+	w := [3]int{r.Widths[0], r.Widths[1], r.Widths[2]}
 	in := &Interface{
 		InArg: g.InArg, OutArg: g.OutArg, SameWidth: r.SameWidth, PreservesShape: r.PreservesShape,
-		Inputs: 1, FixedArgs: kw, Tunable: g.Tunable, Widths: cfg.ProbeWidths, RefHW: cfg.RefHW,
+		Inputs: 1, FixedArgs: kw, Tunable: g.Tunable, Widths: w, RefHW: cfg.RefHW,
 		OutShape: r.Shapes[0],
+	}
+	if r.Layout != "nchw" {
+		in.Layout = r.Layout
+	}
+	if in.Layout == tree.LayoutTokens {
+		in.SizeArgs = m.SizeArgs
+	}
+	if r.Ratio > 1 {
+		in.OutRatio = r.Ratio
+		in.SameWidth = r.IdentityRatio || r.SameWidth
+	}
+	if r.FixedOutArg != "" {
+		kw[r.FixedOutArg] = 16 // the probe fixed it: the output does not follow it
+	}
+	if len(r.OutLinear) == 2 {
+		in.OutLinear = &[2]float64{r.OutLinear[0], r.OutLinear[1]}
+		in.SameWidth, in.OutArg = false, ""
+	}
+	in.Downsample, in.OutHW, in.HWAdd = r.Downsample, r.OutHW, r.HWAdd
+	if r.HW > 0 {
+		in.RefHW = r.HW
+	}
+	if r.WidthMultiple > 1 {
+		in.WidthMultiple = r.WidthMultiple
+	}
+	for _, a := range sortedKeys(g.Divisors) {
+		in.WidthRules = append(in.WidthRules, tree.WidthRule{Arg: a, Value: g.Divisors[a]})
+	}
+	for _, a := range sortedKeys(g.Callables) {
+		ca := tree.CallableArg{Arg: a, Kind: r.CallableKinds[a], Default: r.CallablesUsed[a]}
+		if g.Optional[a] && !slices.Contains(r.CallablesRequired, a) {
+			// The module has its own default: keep it, offer the table's
+			// alternatives of the kind.
+			ca.Default = ""
+		}
+		if ca.Kind != "" {
+			in.CallableArgs = append(in.CallableArgs, ca)
+		}
 	}
 	if r.StrideOK {
 		in.StrideArg = g.StrideArg
@@ -120,7 +238,6 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	if len(in.FixedArgs) == 0 {
 		in.FixedArgs = nil
 	}
-	w := cfg.ProbeWidths
 	for i := 0; i < 3; i++ {
 		in.Params[i], in.MACs[i] = r.Params[i], r.MACs[i]
 	}
@@ -173,4 +290,28 @@ func missingGuessable(errText string, have map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// wholeClassifier: a constructor with an image's input channels (a 3-channel
+// default) and num_classes is a complete model (timm's ConvNeXt, Xception).
+func wholeClassifier(params []Param) bool {
+	var classes, image bool
+	for _, p := range params {
+		switch strings.ToLower(p.Name) {
+		case "num_classes":
+			classes = true
+		case "in_chans", "in_chs", "in_channels", "input_channels":
+			image = p.HasDefault && strings.TrimSpace(p.Default) == "3"
+		}
+	}
+	return classes && image
 }

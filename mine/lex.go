@@ -102,3 +102,56 @@ func isKeyword(s string) bool {
 	}
 	return false
 }
+
+// renameNames replaces whole identifiers of src found in rename, with the
+// same token rules as freeNames: attribute names (after '.'), strings and
+// comments are left alone.
+func renameNames(src string, rename map[string]string) string {
+	if len(rename) == 0 {
+		return src
+	}
+	var b []byte
+	last := 0
+	afterDot := false
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c == '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+		case c == '"' || c == '\'':
+			i = skipString([]byte(src), i)
+			afterDot = false
+		case c == '.':
+			afterDot = true
+			i++
+		case isIdentStart(c):
+			j := i + 1
+			for j < len(src) && isIdentPart(src[j]) {
+				j++
+			}
+			if j < len(src) && (src[j] == '"' || src[j] == '\'') && j-i <= 2 && isStrPrefix([]byte(src[i:j])) {
+				i = skipString([]byte(src), j)
+				afterDot = false
+				continue
+			}
+			if nn, ok := rename[src[i:j]]; ok && !afterDot {
+				b = append(b, src[last:i]...)
+				b = append(b, nn...)
+				last = j
+			}
+			afterDot = false
+			i = j
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\\':
+			i++
+		default:
+			afterDot = false
+			i++
+		}
+	}
+	if b == nil {
+		return src
+	}
+	return string(append(b, src[last:]...))
+}

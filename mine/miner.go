@@ -294,13 +294,17 @@ func modulesOf(f *srcFile) []*Module {
 		}
 		m := &Module{
 			Name: c.Name, QualName: qualify(f.mod, c.Path), Root: ri.info.Path, File: f.rel,
-			Lines: c.Lines, Doc: c.Doc, Bases: nonNil(c.Bases), Status: StatusOK,
+			Lines: c.Lines, Doc: strings.ToValidUTF8(c.Doc, "\uFFFD"), Bases: nonNil(c.Bases), Status: StatusOK,
 		}
 		m.ID = moduleID(f.src[c.Start:c.End], m.QualName)
 		params, initFrom, perr := ctorParams(ri, f, c, 0)
 		m.Params, m.InitFrom = nonNilP(params), initFrom
 		m.Forward = forwardParams(ri, f, c, 0)
+		m.SizeArgs = sizeArgs(m.Forward)
 		m.TensorInputs = tensorInputs(m.Forward)
+		if m.SizeArgs != "" {
+			m.TensorInputs = 1 // the spatial size is passed by the token adapter
+		}
 		m.Submodules = c.Submodules
 		m.Category = categorize(c.Name, f.rel, c.Submodules)
 		switch {
@@ -312,10 +316,10 @@ func modulesOf(f *srcFile) []*Module {
 			case err != nil:
 				m.Status, m.Reason = StatusUnresolved, err.Error()
 			case perr != nil:
-				m.Source = src
+				m.Source = strings.ToValidUTF8(src, "\uFFFD")
 				m.Status, m.Reason = StatusNeedsArgs, perr.Error()
 			default:
-				m.Source = src
+				m.Source = strings.ToValidUTF8(src, "\uFFFD")
 				g, missing := guessArgs(params)
 				m.Guess = g
 				if len(missing) > 0 {
@@ -462,4 +466,27 @@ func nonNilP(s []Param) []Param {
 		return []Param{}
 	}
 	return s
+}
+
+// sizeArgs recognises token blocks that take the spatial size besides the
+// tokens (PVT, Twins, CoaT, XCiT): forward(x, size) with a size-named
+// second parameter gives "size" (called with (H, W)); forward(x, H, W)
+// gives "hw". Anything else is "".
+func sizeArgs(fwd []Param) string {
+	var req []Param
+	for _, p := range fwd {
+		if p.Kind == "positional" && !p.HasDefault {
+			req = append(req, p)
+		}
+	}
+	switch {
+	case len(req) == 2:
+		switch strings.ToLower(req[1].Name) {
+		case "size", "feat_size", "hw_shape", "hw_size", "x_size", "input_size":
+			return "size"
+		}
+	case len(req) == 3 && req[1].Name == "H" && req[2].Name == "W":
+		return "hw"
+	}
+	return ""
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -45,7 +46,7 @@ type renderCase struct {
 // Every torchvision module the probe marks usable must render inside a
 // tree (conv stem -> module -> pool -> flatten -> linear), instantiate and
 // forward in PyTorch, with tree.Check's parameter count equal to PyTorch's
-// when the module keeps its width.
+// wherever tree.CountExact says it is exact.
 func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 	py := needTorch(t)
 	root := "/usr/lib/python3/dist-packages/torchvision/models"
@@ -77,16 +78,22 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 		if s == nil {
 			continue
 		}
+		// The stem gives the module a width that satisfies its width rules.
+		width := 16
+		if s.WidthMultiple > 1 {
+			width = s.WidthMultiple * ((16 + s.WidthMultiple - 1) / s.WidthMultiple)
+		}
 		build := func(args map[string]tree.Value) *tree.Tree {
 			return &tree.Tree{Input: tree.Shape{C: 3, H: 16, W: 16}, Classes: 10, Root: tree.Seq("net",
-				tree.Op("stem", "conv2d", tree.A("out", 16)),
+				tree.Op("stem", "conv2d", tree.A("out", width)),
 				tree.Module("block", s.ID, args),
 				tree.Op("pool", "adaptiveavgpool2d", nil),
 				tree.Op("flatten", "flatten", nil),
 				tree.Op("fc", "linear", tree.A("out", 10)),
 			)}
 		}
-		cases = append(cases, renderCase{m.QualName, build(nil), true})
+		exact := tree.CountExact(tree.Module("block", s.ID, nil), s, tree.Shape{C: width, H: 16, W: 16})
+		cases = append(cases, renderCase{m.QualName, build(nil), exact})
 		if s.OutArg != "" && !s.SameWidth {
 			cases = append(cases, renderCase{m.QualName + " widened", build(map[string]tree.Value{s.OutArg: tree.Int(24)}), false})
 		}
@@ -119,7 +126,7 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 	want := strings.Count(jobs.String(), "\n")
 	cmd := exec.Command(py, "-c", renderHarness)
 	cmd.Dir = dir
-	cmd.Env = append(scrubbedEnv(os.Environ()), "OMP_NUM_THREADS=1")
+	cmd.Env = child.Env("OMP_NUM_THREADS=1")
 	cmd.Stdin = &jobs
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -88,7 +88,9 @@ func TestGuessArgs(t *testing.T) {
 		{"channels with width default", []Param{pd("channels", "64")}, "channels", "", "", `null`, "", ""},
 		{"stride None means set it", []Param{pd("kernel_size", "3"), pd("stride", "None")}, "", "", "stride", `{"stride":1}`, "", ""},
 		{"hidden width fixed", []Param{p("in_features"), p("hidden_features"), p("out_features")}, "in_features", "out_features", "", `{"hidden_features":16}`, "", ""},
-		{"unguessable", []Param{p("cfg"), p("channels"), p("norm_layer")}, "channels", "", "", `null`, "cfg,norm_layer", ""},
+		{"unguessable", []Param{p("cfg"), p("channels"), p("norm_layer")}, "channels", "", "", `null`, "cfg", ""},
+		{"batch_first forced for tokens", []Param{p("d_model"), p("nhead"), pd("batch_first", "False")}, "d_model", "", "", `{"batch_first":true,"nhead":2}`, "", ""},
+		{"hidden_dim is the width when nothing else is", []Param{p("num_heads"), p("hidden_dim"), p("mlp_dim")}, "hidden_dim", "", "", `{"mlp_dim":16,"num_heads":2}`, "", ""},
 		{"variadic ignored", []Param{{Name: "args", Kind: "var-positional"}, {Name: "kw", Kind: "var-keyword"}}, "", "", "", `null`, "", ""},
 	}
 	for _, tc := range tests {
@@ -114,6 +116,29 @@ func TestGuessArgs(t *testing.T) {
 				t.Errorf("tunables = %v, want none (%s)", tn, tc.tunables)
 			}
 		})
+	}
+}
+
+// Callable arguments are recognised by name, then by their default: a
+// required one, a class default or None is a callable, a string is not.
+// Divisor arguments get a width rule with the value the probe will use.
+func TestGuessCallablesAndDivisors(t *testing.T) {
+	g, missing := guessArgs([]Param{p("dim"), p("norm_layer"), pd("act_layer", "nn.GELU"), pd("conv_layer", "None"),
+		pd("num_heads", "8"), p("groups"), pd("head_dim", "None"), pd("gate_layer", "'sigmoid'")})
+	if len(missing) != 0 {
+		t.Fatalf("missing %v", missing)
+	}
+	if got := mustJSON(g.Callables); got != `{"act_layer":"act","conv_layer":"conv","norm_layer":"norm"}` {
+		t.Errorf("callables = %s", got)
+	}
+	if got := mustJSON(g.Optional); got != `{"act_layer":true,"conv_layer":true}` {
+		t.Errorf("optional = %s", got)
+	}
+	if got := mustJSON(g.NoneDefault); got != `{"conv_layer":true}` {
+		t.Errorf("none_default = %s", got)
+	}
+	if got := mustJSON(g.Divisors); got != `{"num_heads":8}` {
+		t.Errorf("divisors = %s (groups guessed 1 is no rule, head_dim None is none)", got)
 	}
 }
 

@@ -177,9 +177,24 @@ func argSpecs(n *Node, cat Catalog) []ArgSpec {
 func moduleArgSpecs(m *ModuleSpec) []ArgSpec {
 	var specs []ArgSpec
 	seen := map[string]bool{}
-	if m.OutArg != "" && !m.SameWidth {
+	switch {
+	case m.OutArg != "" && !m.SameWidth && m.OutRatio > 1:
+		specs = append(specs, ArgSpec{Name: m.OutArg, Type: TypeInt, Min: 1, Max: 4096, DefaultRule: "input width / ratio",
+			Doc: fmt.Sprintf("output channels = %d x this", m.OutRatio)})
+		seen[m.OutArg] = true
+	case m.OutArg != "" && !m.SameWidth && m.OutLinear == nil:
 		specs = append(specs, ArgSpec{Name: m.OutArg, Type: TypeInt, Min: 1, Max: 4096, DefaultRule: "input width", Doc: "output channels"})
 		seen[m.OutArg] = true
+	}
+	for _, ca := range m.CallableArgs {
+		seen[ca.Arg] = true
+		s := ArgSpec{Name: ca.Arg, Type: TypeEnum, Choices: CallablesOf(ca.Kind), Doc: ca.Kind + " layer class"}
+		if ca.Default != "" {
+			s.Default = String(ca.Default)
+		} else {
+			s.DefaultRule = "the module's own default"
+		}
+		specs = append(specs, s)
 	}
 	for _, r := range m.Tunable {
 		if seen[r.Name] || r.Name == m.InArg {

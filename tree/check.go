@@ -2,7 +2,6 @@ package tree
 
 import (
 	"fmt"
-	"math"
 )
 
 // NodeInfo is what shape inference learned about one node. For the child of
@@ -414,32 +413,7 @@ func opOutput(n *Node, p *pathRef, in Shape) (Shape, int64, int64, error) {
 	return in, 0, 0, nil
 }
 
-// moduleShape gives a module node's output width and stride.
-func moduleShape(n *Node, m *ModuleSpec, in Shape) (Shape, int) {
-	cout := in.C
-	if m.OutArg != "" && !m.SameWidth {
-		cout = intArg(n, m.OutArg, in.C)
-	}
-	stride := 1
-	if m.StrideArg != "" {
-		if v, ok := n.Args[m.StrideArg]; ok {
-			stride, _ = v.AsInt()
-		} else if v, ok := valueFromAny(m.FixedArgs[m.StrideArg]); ok {
-			stride, _ = v.AsInt()
-		}
-		if stride < 1 {
-			stride = 1
-		}
-	}
-	return Shape{cout, (in.H + stride - 1) / stride, (in.W + stride - 1) / stride}, stride
-}
-
-// inferModule applies the ModuleSpec contract. Parameters and MACs come
-// from the probe's polynomials, exact when input and output widths are
-// equal (what the probe measured); for a width-changing module the
-// quadratic term uses in*out and the linear term (in+out)/2, an estimate
-// that is exact for modules whose weights are all in x out (e.g. a 1x1
-// conv) and close for conv blocks.
+// inferModule applies the ModuleSpec contract (see moduleCallAt).
 func (c *checker) inferModule(n *Node, p *pathRef, in Shape) (Shape, int64, int64, error) {
 	if c.cat == nil {
 		return in, 0, 0, &NodeError{Path: p.String(), Reason: fmt.Sprintf("module %q needs a catalog, and none was given (pass --catalog)", n.Module)}
@@ -454,15 +428,12 @@ func (c *checker) inferModule(n *Node, p *pathRef, in Shape) (Shape, int64, int6
 	if err := checkModuleArgs(p, n, m); err != nil {
 		return in, 0, 0, err
 	}
-	out, _ := moduleShape(n, m, in)
-	ci, co := float64(in.C), float64(out.C)
-	poly := func(c [3]float64) float64 { return c[0] + c[1]*(ci+co)/2 + c[2]*ci*co }
-	params := int64(math.Round(poly(m.ParamPoly)))
-	mac := poly(m.MACPoly)
-	if m.RefHW > 0 {
-		mac *= float64(out.H*out.W) / float64(m.RefHW*m.RefHW)
+	call, err := moduleCallAt(n, m, in, p)
+	if err != nil {
+		return in, 0, 0, err
 	}
-	return out, params, int64(math.Round(mac)), nil
+	params, macs := call.counts(m, in)
+	return call.out, params, macs, nil
 }
 
 func checkModuleArgs(p *pathRef, n *Node, m *ModuleSpec) error {

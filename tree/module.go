@@ -36,13 +36,77 @@ type ModuleSpec struct {
 	// Tunable lists constructor arguments a transformation may change, with ranges.
 	Tunable []ArgRange `json:"tunable,omitempty"`
 
+	// Layout is the tensor layout forward takes (see LayoutTokens etc.);
+	// "" is NCHW. The tree stays NCHW and renders any other layout behind
+	// a parameter-free adapter: NCHW -> layout -> module -> NCHW.
+	Layout string `json:"layout,omitempty"`
+	// SizeArgs, for LayoutTokens: forward also takes the spatial size,
+	// "size" as forward(x, (H, W)) or "hw" as forward(x, H, W) (PVT, Twins,
+	// CoaT and XCiT blocks); the adapter passes it.
+	SizeArgs string `json:"size_args,omitempty"`
+	// OutRatio k > 1: the output width is k times OutArg's value (ResNet's
+	// Bottleneck: planes * expansion 4); OutArg's value defaults to in/k.
+	OutRatio int `json:"out_ratio,omitempty"`
+	// OutLinear, when set, is the output width of a module without an
+	// output-width argument as OutLinear[0] + OutLinear[1]*in (Inception
+	// blocks concatenate fixed-width branches and the pooled input).
+	OutLinear *[2]float64 `json:"out_linear,omitempty"`
+	// Downsample s > 1: the module divides H and W by s (patch merging, a
+	// /4 stem); H and W must be multiples of s. OutHW k > 0: the output is
+	// k x k whatever the input (a global pool).
+	Downsample int `json:"downsample,omitempty"`
+	OutHW      int `json:"out_hw,omitempty"`
+	// HWAdd d != 0: H and W change by d (a padding layer +2, an unpadded
+	// 3x3 pool -2).
+	HWAdd int `json:"hw_add,omitempty"`
+	// WidthMultiple > 1: the input width must be a multiple of it (found
+	// by the probe, e.g. a GroupNorm(32) built inside the module).
+	WidthMultiple int `json:"width_multiple,omitempty"`
+	// WidthRules are arguments whose value must divide the width.
+	WidthRules []WidthRule `json:"width_rules,omitempty"`
+	// CallableArgs are constructor arguments that take a layer class; the
+	// tree offers the alternatives of CallableTable by kind.
+	CallableArgs []CallableArg `json:"callable_args,omitempty"`
+
 	// ParamPoly gives the parameter count at width w (in == out == w, probe
-	// args) as c0 + c1*w + c2*w^2, fitted exactly from probes at three widths.
+	// args) as c0 + c1*w + c2*w^2, fitted exactly from probes at three
+	// widths. With OutLinear, w is the input width and the output follows.
 	ParamPoly [3]float64 `json:"param_poly"`
 	// MACPoly is the same for multiply-accumulates at a RefHW x RefHW input;
 	// MACs scale with H*W / (RefHW*RefHW).
 	MACPoly [3]float64 `json:"mac_poly"`
 	RefHW   int        `json:"ref_hw"`
+}
+
+// The tensor layouts a module's forward may take besides NCHW.
+const (
+	LayoutNCHW   = ""
+	LayoutTokens = "tokens" // (B, H*W, C): ViT-style token sequences
+	LayoutNHWC   = "nhwc"   // (B, H, W, C): channels-last, Swin and ConvNeXt blocks
+	LayoutNCL    = "ncl"    // (B, C, H*W): 1-D layers over the flattened pixels
+	// LayoutPooled takes NCHW and returns (B, C): a pooling head; the tree
+	// sees (C, 1, 1), as after adaptiveavgpool2d.
+	LayoutPooled = "pooled"
+	// LayoutVec takes and returns (B, C) features: a module that works
+	// after the global pool (a norm + linear head); the input must be
+	// (C, 1, 1), as for the tree's own linear.
+	LayoutVec = "vec"
+)
+
+// WidthRule says the width must be divisible by argument Arg's value;
+// Value is the value the probe used (the argument's default or guess).
+type WidthRule struct {
+	Arg   string `json:"arg"`
+	Value int    `json:"value"`
+}
+
+// CallableArg is a constructor argument that takes a layer class (norm_layer,
+// act_layer, conv_layer). Default is the CallableTable name used when the
+// node does not set one; "" keeps the module's own default.
+type CallableArg struct {
+	Arg     string `json:"arg"`
+	Kind    string `json:"kind"`
+	Default string `json:"default,omitempty"`
 }
 
 // ArgRange describes a tunable constructor argument of a module.

@@ -19,7 +19,7 @@ func Render(t *Tree, cat Catalog) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	r := renderer{cat: cat, b: make([]byte, 0, 16384)}
+	r := renderer{cat: cat, b: make([]byte, 0, 16384), callables: map[string]bool{}}
 	r.b = append(r.b, "        self.net = "...)
 	r.node(t.Root, t.Input, 2)
 	body := r.b
@@ -55,6 +55,12 @@ func Render(t *Tree, cat Catalog) (string, error) {
 			sb.WriteString(helperSources[h])
 		}
 	}
+	for _, c := range callableTable {
+		if r.callables[c.Name] && c.Helper != "" {
+			sb.WriteString("\n\n")
+			sb.WriteString(c.Helper)
+		}
+	}
 	r.writeBlocks(&sb)
 	sb.WriteString("\n\nclass Candidate(nn.Module):\n    def __init__(self):\n        super().__init__()\n")
 	sb.Write(body)
@@ -75,6 +81,12 @@ type renderer struct {
 	modules []renderedModule
 	defined map[string]bool // top-level Python names taken so far
 	blocks  []blockClass    // composite-block classes, in first-use order
+	// callables are the CallableTable entries passed to modules.
+	callables map[string]bool
+	// widthDependent is set when a module's arguments depend on its input
+	// width other than through InArg (an expansion ratio, an adapted
+	// divisor, a linear output width): such a block cannot be generic.
+	widthDependent bool
 }
 
 const spaces = "                                                                                                                                "
@@ -317,49 +329,44 @@ func (r *renderer) op(n *Node, in Shape) Shape {
 
 func (r *renderer) module(n *Node, in Shape) Shape {
 	m, _ := r.cat.Module(n.Module)
-	out, _ := moduleShape(n, m, in)
+	call, err := moduleCallAt(n, m, in, &pathRef{})
+	if err != nil {
+		// Only a block's trial renders at sentinel widths get here.
+		call.out = in
+	}
+	if err != nil || m.OutRatio > 1 || len(call.divisors) > 0 || m.OutLinear != nil || m.WidthMultiple > 1 {
+		r.widthDependent = true
+	}
 	class := r.moduleClass(m)
+	h, adapted := layoutHelper(m.Layout)
+	if adapted {
+		r.used[h] = true
+		r.b = append(r.b, helperNames[h]...)
+		r.b = append(r.b, '(')
+	}
 	r.b = append(r.b, class...)
 	r.b = append(r.b, '(')
-	first := true
-	kw := func(k string) {
-		if !first {
+	for i, kv := range call.kwargs(n, m, in) {
+		if i > 0 {
 			r.b = append(r.b, ", "...)
 		}
-		first = false
-		r.b = append(r.b, k...)
+		r.b = append(r.b, kv[0]...)
 		r.b = append(r.b, '=')
-	}
-	if m.InArg != "" {
-		kw(m.InArg)
-		r.int(in.C)
-	}
-	if m.OutArg != "" && !m.SameWidth {
-		kw(m.OutArg)
-		r.int(out.C)
-	}
-	keys := make([]string, 0, len(m.FixedArgs)+len(n.Args))
-	for k := range m.FixedArgs {
-		if k != m.InArg && (k != m.OutArg || m.SameWidth) {
-			keys = append(keys, k)
-		}
-	}
-	for k := range n.Args {
-		if _, dup := m.FixedArgs[k]; !dup && k != m.InArg && (k != m.OutArg || m.SameWidth) {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		kw(k)
-		if v, ok := n.Args[k]; ok {
-			r.b = v.appendPy(r.b)
-		} else {
-			r.b = appendPyAny(r.b, m.FixedArgs[k])
+		r.b = append(r.b, kv[1]...)
+		if name := call.callables[kv[0]]; name != "" {
+			r.callables[name] = true
 		}
 	}
 	r.b = append(r.b, ')')
-	return out
+	if adapted {
+		if m.Layout == LayoutTokens && (m.SizeArgs == "size" || m.SizeArgs == "hw") {
+			r.b = append(r.b, ", size=\""...)
+			r.b = append(r.b, m.SizeArgs...)
+			r.b = append(r.b, '"')
+		}
+		r.b = append(r.b, ')')
+	}
+	return call.out
 }
 
 // moduleClass registers m's source on first use and returns the class name
@@ -375,6 +382,9 @@ func (r *renderer) moduleClass(m *ModuleSpec) string {
 		r.defined = map[string]bool{"Candidate": true, "OrderedDict": true, "torch": true, "nn": true, "_cell_op": true}
 		for _, h := range helperNames {
 			r.defined[h] = true
+		}
+		for _, c := range callableTable {
+			r.defined[c.Expr] = c.Helper != ""
 		}
 	}
 	names := topLevelNames(m.Source)

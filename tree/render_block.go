@@ -37,12 +37,13 @@ func (r *renderer) block(n *Node, in Shape, d int) Shape {
 		return body, out
 	}
 	concrete, out := render(in.C)
+	r.widthDependent = false
 	a, _ := render(sentinelA)
 	b, _ := render(sentinelB)
 	ga := strings.ReplaceAll(a, strconv.Itoa(sentinelA), "c_in")
 	gb := strings.ReplaceAll(b, strconv.Itoa(sentinelB), "c_in")
 	bc := blockClass{body: concrete}
-	if ga == gb {
+	if ga == gb && !r.widthDependent {
 		bc = blockClass{body: ga, generic: true}
 	}
 	bc.class = r.blockName(n.Block, bc)

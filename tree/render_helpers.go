@@ -11,10 +11,15 @@ const (
 	helperFlatten
 	helperLinear
 	helperCell
+	helperTokens
+	helperNHWC
+	helperNCL
+	helperPooled
+	helperVec
 	numHelpers
 )
 
-var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell"}
+var helperNames = [numHelpers]string{"_seq", "_Residual", "_proj", "_Branch", "_Zero", "_Flatten", "_Linear", "_Cell", "_Tokens", "_NHWC", "_NCL", "_Pooled", "_Vec"}
 
 var helperSources = [numHelpers]string{
 	helperSeq: `def _seq(*named):
@@ -104,5 +109,67 @@ class _Cell(nn.Module):
                     s = y if s is None else s + y
             states.append(torch.zeros_like(x) if s is None else s)
         return states[-1]
+`,
+	helperTokens: `class _Tokens(nn.Module):
+    """Layout adapter: (N, C, H, W) -> (N, H*W, C) tokens -> module -> back.
+    size "size" also passes (H, W), "hw" passes H, W (token blocks that need
+    the spatial layout of their tokens)."""
+
+    def __init__(self, m, size=""):
+        super().__init__()
+        self.m = m
+        self.size = size
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        t = x.flatten(2).transpose(1, 2)
+        if self.size == "size":
+            y = self.m(t, (h, w))
+        elif self.size == "hw":
+            y = self.m(t, h, w)
+        else:
+            y = self.m(t)
+        return y.transpose(1, 2).reshape(n, -1, h, w)
+`,
+	helperNHWC: `class _NHWC(nn.Module):
+    """Layout adapter: (N, C, H, W) -> channels-last (N, H, W, C) -> module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+`,
+	helperNCL: `class _NCL(nn.Module):
+    """Layout adapter: (N, C, H, W) -> (N, C, H*W) -> 1-D module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        return self.m(x.flatten(2)).reshape(n, -1, h, w)
+`,
+	helperPooled: `class _Pooled(nn.Module):
+    """Layout adapter: a pooling head's (N, C) output as (N, C, 1, 1)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)[:, :, None, None]
+`,
+	helperVec: `class _Vec(nn.Module):
+    """Layout adapter: (N, C, 1, 1) -> (N, C) features -> module -> back."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x.flatten(1))[:, :, None, None]
 `,
 }

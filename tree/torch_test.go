@@ -105,7 +105,7 @@ func runInTorch(t *testing.T, cases []torchCase, cat Catalog) {
 			t.Errorf("%s: PyTorch failed:\n%s", c.name, r.Error)
 			continue
 		}
-		if r.Params != c.params {
+		if c.params >= 0 && r.Params != c.params { // -1: the count is an estimate
 			t.Errorf("%s: PyTorch has %d parameters, Check says %d", c.name, r.Params, c.params)
 		}
 		if len(r.Output) != 2 || r.Output[0] != 2 || r.Output[1] != c.classes {

@@ -22,12 +22,25 @@ type benchFlags struct {
 }
 
 func newBenchCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench nasbench201|compare",
+		Short: "Compare search strategies: on the NAS-Bench-201 table, or on your own task",
+		Args: func(cmd *cobra.Command, args []string) error {
+			return usagef("bench: want exactly one benchmark name, nasbench201 or compare (got %q)", args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return nil },
+	}
+	cmd.AddCommand(newBenchNB201Cmd(), newBenchCompareCmd())
+	return cmd
+}
+
+func newBenchNB201Cmd() *cobra.Command {
 	var f benchFlags
 	o := &f.opts
 	def := bench.DefaultOptions()
 	var budgets, strategies string
 	cmd := &cobra.Command{
-		Use:   "bench nasbench201",
+		Use:   "nasbench201",
 		Short: "Compare search strategies on the NAS-Bench-201 table through the real engine",
 		Long: `bench runs every (strategy, budget, seed) through the same engine as
 'arbor evolve' (loop, gate, dedup, SQLite run store, planner, offline
@@ -41,8 +54,8 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
     --dataset cifar10 --budgets 25,50,100,200 --seeds 100 \
     --strategies random,evolution,thompson,thompson+surrogate --out bench-c10`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || args[0] != "nasbench201" {
-				return usagef("bench: want exactly one benchmark name, nasbench201 (got %q)", args)
+			if len(args) != 0 {
+				return usagef("bench nasbench201 takes no arguments (got %q)", args)
 			}
 			return nil
 		},
@@ -74,6 +87,7 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 	fl.IntVar(&o.K, "k", def.K, "thompson+surrogate: children screened per query")
 	fl.StringVar(&o.Acquisition, "acquisition", def.Acquisition, "thompson+surrogate: ei or ucb")
 	fl.Float64Var(&o.Diversity, "diversity", def.Diversity, "thompson+surrogate: weight of the novelty term in the acquisition")
+	fl.IntVar(&o.Global, "global", def.Global, "thompson+surrogate: draws from the whole space screened together with the K children (the escape from local optima)")
 	fl.IntVar(&o.SurrogateInit, "surrogate-init", def.SurrogateInit, "thompson+surrogate: uniformly random initial architectures (the GP's initial design)")
 	fl.IntVar(&o.SurrogateParentsK, "surrogate-parents-k", 0, "thompson+surrogate: parents drawn from the top K; 0 = the same rule as thompson")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the whole bench to this file")

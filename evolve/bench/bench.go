@@ -47,6 +47,7 @@ type Options struct {
 	K                 int     // thompson+surrogate: children screened per query
 	Acquisition       string  // thompson+surrogate: ei or ucb
 	Diversity         float64 // thompson+surrogate: weight of the novelty term
+	Global            int     // thompson+surrogate: draws from the whole space screened with the K children
 	SurrogateInit     int     // thompson+surrogate: initial random architectures
 	SurrogateParentsK int     // thompson+surrogate: top K for parents; 0: as thompson
 	// StoreDir holds the per-run SQLite stores, each removed after its
@@ -59,7 +60,7 @@ func DefaultOptions() Options {
 	sc := surrogate.DefaultConfig()
 	return Options{Dataset: "cifar10", Budgets: []int{25, 50, 100, 200}, Seeds: 100, Strategies: Strategies(),
 		Workers: runtime.NumCPU(), Init: 10, Population: 20, Sample: 5, K: sc.K, Acquisition: sc.Acquisition,
-		Diversity: sc.Diversity, SurrogateInit: 10}
+		Diversity: sc.Diversity, Global: sc.Global, SurrogateInit: 10}
 }
 
 // Validate checks the options, naming the flag of each mistake, and fills
@@ -90,18 +91,18 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--seeds and --workers must be >= 1")
 	}
 	if len(o.Strategies) == 0 {
-		return fmt.Errorf("--strategies: give at least one of %v", Strategies())
+		return fmt.Errorf("--strategies: give at least one of %v", Names())
 	}
 	for _, s := range o.Strategies {
-		if !slices.Contains(Strategies(), s) {
-			return fmt.Errorf("--strategies: %q is not one of %v", s, Strategies())
+		if !slices.Contains(Names(), s) {
+			return fmt.Errorf("--strategies: %q is not one of %v", s, Names())
 		}
 	}
 	if o.Init < 1 || o.SurrogateInit < 1 || o.SurrogateParentsK < 0 || o.Population < 1 || o.Sample < 1 || o.Sample > o.Population || o.ParentsK < 0 {
 		return fmt.Errorf("--init, --surrogate-init and --population must be >= 1, --parents-k and --surrogate-parents-k >= 0 and --sample in [1, population]")
 	}
 	sc := surrogate.DefaultConfig()
-	sc.K, sc.Acquisition, sc.Diversity = o.K, o.Acquisition, o.Diversity
+	sc.K, sc.Acquisition, sc.Diversity, sc.Global = o.K, o.Acquisition, o.Diversity, o.Global
 	if err := sc.Validate(); err != nil {
 		return fmt.Errorf("--k/--acquisition: %w", err)
 	}
@@ -114,7 +115,8 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// Strategies are the engine strategies that need no LLM.
+// Strategies are the default strategies of the benchmark (Names lists
+// every one it accepts).
 func Strategies() []string {
 	return []string{evolve.StrategyRandom, evolve.StrategyEvolution, evolve.StrategyThompson, evolve.StrategySurrogate}
 }
@@ -239,9 +241,14 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		return res
 	}
 	input := tree.Shape{C: 3, H: 32, W: 32}
+	v, ok := lookupVariant(r.Strategy)
+	if !ok {
+		res.Err = fmt.Errorf("unknown strategy %q (known: %v)", r.Strategy, Names())
+		return res
+	}
 	cfg := Config(o, r)
 	nInit := o.Init
-	switch r.Strategy {
+	switch v.strategy {
 	case evolve.StrategyEvolution:
 		nInit = o.Population
 	case evolve.StrategySurrogate:
@@ -266,13 +273,17 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		return res
 	}
 	eng.Arch = arch.arch // the same mapping, memoised, and timed
-	switch r.Strategy {
+	switch v.strategy {
 	case evolve.StrategyThompson, evolve.StrategySurrogate:
 		// What `arbor evolve` uses when no LLM endpoint is configured.
-		eng.Resolver = llm.NewOffline(cfg.Seed, llm.DefaultConfig().Offline)
+		oc := llm.DefaultConfig().Offline
+		if v.offline != nil {
+			v.offline(&oc)
+		}
+		eng.Resolver = llm.NewOffline(cfg.Seed, oc)
 	}
 	var screen *timedScreener
-	if r.Strategy == evolve.StrategySurrogate {
+	if v.strategy == evolve.StrategySurrogate {
 		sc, err := evolve.NewSurrogateScreener(cfg.Surrogate)
 		if err != nil {
 			res.Err = err
@@ -336,8 +347,9 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 // offered to the planner: on the NB201 skeleton it is the one operation
 // that stays inside the table's space (an edge of the tied cells).
 func Config(o Options, r Run) evolve.Config {
+	v, _ := lookupVariant(r.Strategy)
 	cfg := evolve.DefaultConfig()
-	cfg.Strategy = r.Strategy
+	cfg.Strategy = v.strategy
 	cfg.Seed = uint64(r.Seed)*0x9e3779b97f4a7c15 + 1
 	cfg.SeedArch = "nasbench201"
 	cfg.Parallel = 1
@@ -348,23 +360,22 @@ func Config(o Options, r Run) evolve.Config {
 	if k == 0 {
 		k = max(5, r.Budget/20)
 	}
-	if r.Strategy == evolve.StrategySurrogate && o.SurrogateParentsK > 0 {
+	if v.strategy == evolve.StrategySurrogate && o.SurrogateParentsK > 0 {
 		k = o.SurrogateParentsK
 	}
 	cfg.Parents = evolve.ParentConfig{Method: evolve.ParentsTopK, K: k, TournamentSize: 5}
-	if r.Strategy == evolve.StrategyRandom {
-		// Random: a uniform parent, operation and option, so nothing
-		// steers towards good regions.
-		cfg.Parents = evolve.ParentConfig{Method: evolve.ParentsTournament, K: 1, TournamentSize: 1}
-	}
 	cfg.Evolution = evolve.EvolutionConfig{Population: o.Population, Sample: o.Sample}
 	cfg.Surrogate.K = o.K
 	cfg.Surrogate.Acquisition = o.Acquisition
 	cfg.Surrogate.Diversity = o.Diversity
+	cfg.Surrogate.Global = o.Global
 	// Near the optimum most one-edge children are already known; those
 	// rejections are free, so allow long streaks of them before calling
 	// the neighbourhood exhausted.
 	cfg.MaxRejectStreak = 500
+	if v.tweak != nil {
+		v.tweak(&cfg)
+	}
 	return cfg
 }
 

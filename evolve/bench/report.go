@@ -3,7 +3,6 @@ package bench
 import (
 	"encoding/csv"
 	"fmt"
-	"image/color"
 	"io"
 	"math"
 	"os"
@@ -15,9 +14,6 @@ import (
 	"time"
 
 	"gonum.org/v1/gonum/stat"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
 
 	"github.com/arbor-nas/arbor/train"
 )
@@ -217,65 +213,19 @@ func writeCurves(path string, curves []benchCurve) error {
 
 // plot draws one line per strategy with a ±1 std band.
 func (r *Report) plot(path string, curves []benchCurve) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("NAS-Bench-201 %s: best-by-signal architecture so far", r.opts.Dataset)
-	p.X.Label.Text = "queries (distinct architectures trained)"
-	p.Y.Label.Text = "200-epoch test accuracy (%), mean ± std"
-	p.Legend.Top = true
-	p.Legend.Left = false
-	p.Legend.XOffs = -vg.Points(5)
-	p.Add(plotter.NewGrid())
-	colors := []color.RGBA{{31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255}, {214, 39, 40, 255}, {148, 103, 189, 255}, {140, 86, 75, 255}}
-	// Start where every strategy has its initial architectures, so the
-	// random start does not squash the interesting range.
-	from := min(r.opts.Init, r.opts.Population, r.opts.SurrogateInit) - 1
-	ymin := math.Inf(1)
+	ss := make([]series, len(curves))
 	for i, c := range curves {
-		if len(c.mean) <= from {
-			continue
-		}
-		col := colors[i%len(colors)]
-		line := make(plotter.XYs, 0, len(c.mean)-from)
-		band := make(plotter.XYs, 0, 2*(len(c.mean)-from))
-		for q := from; q < len(c.mean); q++ {
-			line = append(line, plotter.XY{X: float64(q + 1), Y: c.mean[q]})
-			band = append(band, plotter.XY{X: float64(q + 1), Y: c.mean[q] + c.std[q]})
-		}
-		for q := len(c.mean) - 1; q >= from; q-- {
-			band = append(band, plotter.XY{X: float64(q + 1), Y: c.mean[q] - c.std[q]})
-			ymin = math.Min(ymin, c.mean[q]-c.std[q])
-		}
-		poly, err := plotter.NewPolygon(band)
-		if err != nil {
-			return err
-		}
-		poly.Color = color.NRGBA{R: col.R, G: col.G, B: col.B, A: 45} // non-premultiplied, so the band is translucent
-		poly.LineStyle.Width = 0
-		l, err := plotter.NewLine(line)
-		if err != nil {
-			return err
-		}
-		l.Color = col
-		l.Width = vg.Points(1.5)
-		p.Add(poly, l)
-		p.Legend.Add(c.strategy, l)
+		ss[i] = series{label: c.strategy, mean: c.mean, spread: c.std}
 	}
-	if !math.IsInf(ymin, 1) {
-		p.Y.Min = math.Max(ymin, r.oracle-6)
-		p.Y.Max = r.oracle + 0.3
-	}
-	optimum, err := plotter.NewLine(plotter.XYs{{X: float64(from + 1), Y: r.oracle}, {X: float64(curves[0].budget), Y: r.oracle}})
-	if err != nil {
-		return err
-	}
-	optimum.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	optimum.Color = color.Gray{Y: 80}
-	p.Add(optimum)
-	p.Legend.Add(fmt.Sprintf("table optimum %.2f", r.oracle), optimum)
-	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
+	return bandChart{
+		title:  fmt.Sprintf("NAS-Bench-201 %s: best-by-signal architecture so far", r.opts.Dataset),
+		xLabel: "queries (distinct architectures trained)",
+		yLabel: "200-epoch test accuracy (%), mean ± std",
+		// Start where every strategy has its initial architectures, so the
+		// random start does not squash the interesting range.
+		from: min(r.opts.Init, r.opts.Population, r.opts.SurrogateInit) - 1,
+		ref:  r.oracle, refLabel: fmt.Sprintf("table optimum %.2f", r.oracle), yFloor: 6,
+	}.save(path, ss)
 }
 
 // Files are the files Write writes into dir.

@@ -170,7 +170,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 		if !cfg.LLM.Online() {
 			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
 		}
-		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log)); err != nil {
+		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log), llm.WithSpendLedger(store)); err != nil {
 			return Input(err)
 		}
 	}

@@ -32,6 +32,7 @@ func keyDocs() map[string]string {
 		"evolve.surrogate.acquisition":   "Acquisition function: `ei` (expected improvement) or `ucb` (upper confidence bound).",
 		"evolve.surrogate.beta":          "UCB's weight on the predicted standard deviation.",
 		"evolve.surrogate.diversity":     "Penalty for children close to an already trained neighbour, in units of the signal's standard deviation.",
+		"evolve.surrogate.global":        "Draws from the whole search space (random search's draws) screened together with the K children, so the search can leave a local optimum when a far-away architecture looks better than every neighbour; 0 screens the children only.",
 		"evolve.surrogate.k":             "Pre-gated children the surrogate scores per step (options of the planner's operation, each already through the cheap gate).",
 		"evolve.surrogate.m":             "Best-scored children the resolver is shown; it picks the one to train, in one call.",
 		"evolve.surrogate.max_exact":     "Largest training set the Gaussian process is fitted on exactly.",

@@ -24,6 +24,11 @@ type Config struct {
 	// Penalty for children close to an already trained neighbour, in units of
 	// the signal's standard deviation.
 	Diversity float64 `mapstructure:"diversity" yaml:"diversity"`
+	// Draws from the whole search space (random search's draws) screened
+	// together with the K children, so the search can leave a local optimum
+	// when a far-away architecture looks better than every neighbour; 0
+	// screens the children only.
+	Global int `mapstructure:"global" yaml:"global"`
 	// Trained candidates needed before the surrogate screens; until then the
 	// planner's own pick is trained.
 	MinObserved int `mapstructure:"min_observed" yaml:"min_observed"`
@@ -38,7 +43,7 @@ type Config struct {
 // UCB is the default because it explores more, which matters when the
 // search is stuck near a local optimum.
 func DefaultConfig() Config {
-	return Config{K: 32, M: 4, Acquisition: AcqUCB, Xi: 0, Beta: 2, Diversity: 0.02, MinObserved: 8, MaxExact: 512}
+	return Config{K: 32, M: 4, Global: 8, Acquisition: AcqUCB, Xi: 0, Beta: 2, Diversity: 0.02, MinObserved: 8, MaxExact: 512}
 }
 
 // Validate names the offending key.
@@ -46,6 +51,8 @@ func (c Config) Validate() error {
 	switch {
 	case c.K < 1:
 		return fmt.Errorf("surrogate.k: must be >= 1, got %d", c.K)
+	case c.Global < 0:
+		return fmt.Errorf("surrogate.global: must be >= 0, got %d", c.Global)
 	case c.M < 1 || c.M > c.K:
 		return fmt.Errorf("surrogate.m: must be in [1, k=%d], got %d", c.K, c.M)
 	case c.Acquisition != AcqEI && c.Acquisition != AcqUCB:

@@ -36,8 +36,11 @@ type Step struct {
 	// args, as a model that knows nothing would; Content is ignored. The
 	// draw is seeded by the request number, so runs repeat.
 	RandomOption bool
-	// EchoAuth puts the request's Authorization header in the error body,
-	// as a misconfigured proxy might, to test that keys are scrubbed.
+	// EchoAuth puts the request's Authorization header, and the bare key
+	// in it, into the error body or, for a 200 reply, the answer's
+	// rationale (with FromSchema) or content (as {{auth}} and {{key}}), as
+	// a misconfigured proxy or a hostile model might, to test that keys are
+	// scrubbed everywhere.
 	EchoAuth bool
 	// Token counts to report; zero means counted from the text.
 	PromptTokens, CompletionTokens int
@@ -79,6 +82,10 @@ func RandomOffered() Step { return Step{RandomOption: true} }
 
 // SchemaAnswer answers from the request's response_format schema.
 func SchemaAnswer() Step { return Step{FromSchema: true} }
+
+// EchoingAnswer answers from the schema with the request's Authorization
+// header and key in its rationale.
+func EchoingAnswer() Step { return Step{FromSchema: true, EchoAuth: true} }
 
 // Request is one recorded request.
 type Request struct {
@@ -247,7 +254,8 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req ChatRequest, s
 		if body == "" {
 			msg := fmt.Sprintf("llmtest: scripted status %d", step.Status)
 			if step.EchoAuth {
-				msg += "; received Authorization: " + r.Header.Get("Authorization")
+				auth := r.Header.Get("Authorization")
+				msg += "; received Authorization: " + auth + " (key " + strings.TrimPrefix(auth, "Bearer ") + ")"
 			}
 			b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": "scripted"}})
 			body = string(b)
@@ -258,8 +266,11 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req ChatRequest, s
 		return
 	}
 	content := step.Content
+	auth := r.Header.Get("Authorization")
 	if step.FromSchema {
-		content = schemaAnswer(req)
+		content = schemaAnswer(req, step.EchoAuth, auth)
+	} else if step.EchoAuth {
+		content = strings.NewReplacer("{{auth}}", auth, "{{key}}", strings.TrimPrefix(auth, "Bearer ")).Replace(content)
 	}
 	if step.RandomOption {
 		s.mu.Lock()
@@ -302,7 +313,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req ChatRequest, s
 // CountTokens is the mock's tokenizer: whitespace-separated words.
 func CountTokens(s string) int { return len(strings.Fields(s)) }
 
-func schemaAnswer(req ChatRequest) string {
+func schemaAnswer(req ChatRequest, echo bool, auth string) string {
 	if req.ResponseFormat == nil || req.ResponseFormat.JSONSchema == nil {
 		return `{"error": "no schema in the request"}`
 	}
@@ -316,7 +327,11 @@ func schemaAnswer(req ChatRequest) string {
 	if err := json.Unmarshal(req.ResponseFormat.JSONSchema.Schema, &sch); err != nil || len(sch.Properties.Option.Enum) == 0 {
 		return `{"error": "schema has no option enum"}`
 	}
-	b, _ := json.Marshal(map[string]any{"option": sch.Properties.Option.Enum[0], "args": map[string]any{}, "rationale": "first option of the schema"})
+	rationale := "first option of the schema"
+	if echo {
+		rationale += "; you sent Authorization: " + auth + ", so your key is " + strings.TrimPrefix(auth, "Bearer ")
+	}
+	b, _ := json.Marshal(map[string]any{"option": sch.Properties.Option.Enum[0], "args": map[string]any{}, "rationale": rationale})
 	return string(b)
 }
 

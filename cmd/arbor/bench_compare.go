@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/bench"
+)
+
+func newBenchCompareCmd() *cobra.Command {
+	var o bench.CompareOptions
+	var strategies string
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "compare --config CFG --strategies A,B,C --seeds N --budget B --out DIR",
+		Short: "Run several strategies on your own task (same seed arch, evaluator, budget and data split) and compare them",
+		Long: `compare runs every strategy from the configuration's seed architecture with
+its evaluator (the local pool, Slurm or a table, as for arbor evolve) and the
+same training budget, once per seed. Run i of every strategy uses evolve.seed
+seed-base+i, so the strategies of one seed share the data split and the
+training seed. Each run is an ordinary run directory under DIR/runs/ (inspect
+it with arbor status or arbor report). Runs go one after the other; an
+interrupted comparison resumes where it stopped when the same command is run
+again (a killed run resumes exactly, as with arbor evolve --resume).
+
+DIR gets runs.csv (one row per run), curves.csv and curves.png (the mean best
+validation accuracy so far with a ±1 std band over seeds) and summary.md (the
+table, which is also printed).`,
+		Example: `  arbor bench compare --config examples/compare-fashion-mnist.yaml \
+    --strategies random,evolution,thompson --seeds 3 --budget 20 --out cmp-fmnist`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 0 {
+				return usagef("bench compare takes no arguments (got %q)", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Strategies = benchSplit(strategies)
+			if err := o.Validate(); err != nil {
+				return asUsage(err)
+			}
+			return runCompare(cmd, o, logLevel)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Config, "config", "", "run configuration (YAML), as for arbor evolve; its evolve.strategy, evolve.seed, evolve.budget.trained and run.dir are set per run")
+	fl.StringVar(&strategies, "strategies", "random,evolution,thompson", "comma-separated strategies (evolve.strategy values)")
+	fl.IntVar(&o.Seeds, "seeds", 3, "runs per strategy")
+	fl.IntVar(&o.SeedBase, "seed-base", 1, "evolve.seed of the first run of each strategy")
+	fl.IntVar(&o.Budget, "budget", 20, "candidates each run trains (evolve.budget.trained)")
+	fl.StringVar(&o.Out, "out", "", "comparison directory (runs/, compare.json, runs.csv, curves.csv, curves.png, summary.md)")
+	fl.StringVar(&logLevel, "log-level", "warn", "log level of the runs (debug, info, warn, error)")
+	return cmd
+}
+
+func runCompare(cmd *cobra.Command, o bench.CompareOptions, logLevel string) error {
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	out, errw := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ctx, cancel := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	hooks := bench.CompareHooks{
+		Start: func(r bench.CompareRun, resumed bool) {
+			verb := "starting"
+			if resumed {
+				verb = "resuming"
+			}
+			fmt.Fprintf(errw, "%s %s %s seed %d (%s)\n", time.Now().Format("15:04:05"), verb, r.Strategy, r.Seed, r.Dir)
+		},
+		Engine: func(r bench.CompareRun, eng *evolve.Engine) {
+			eng.Events = func(ev evolve.Event) {
+				if ev.Kind == evolve.EventFinished {
+					fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
+				}
+			}
+		},
+		Done: func(r bench.CompareRun, sum evolve.Summary, wall time.Duration) {
+			fmt.Fprintf(errw, "%s done %s seed %d: %d trained in %s\n", time.Now().Format("15:04:05"), r.Strategy, r.Seed, sum.Trained, wall.Round(time.Second))
+		},
+	}
+	rep, err := bench.Compare(ctx, o, newLogger(errw, logLevel), hooks)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("interrupted; run the same command again to resume the comparison in %s", o.Out)
+		}
+		return err
+	}
+	rep.Print(out)
+	if err := rep.Write(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nwrote %s\n", strings.Join(bench.CompareFiles(o.Out), ", "))
+	return nil
+}

@@ -1,0 +1,284 @@
+package bench
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/run"
+)
+
+// CompareResult is what one run of a comparison found, read from its store.
+type CompareResult struct {
+	CompareRun
+	Trained, Rejected, Failed int
+	BestID                    string
+	BestVal, BestTest         float64 // NaN when nothing trained successfully
+	BestParams                int64
+	// Curve[t-1] is the best validation accuracy among the first t
+	// finished candidates (NaN until one trained successfully).
+	Curve []float64
+	// Wall is from the first proposal to the last finished candidate,
+	// summed over resumed sessions' spans as stored.
+	Wall    time.Duration
+	LLMCost float64
+}
+
+// CompareReport is a comparison's results.
+type CompareReport struct {
+	Opts    CompareOptions
+	Results []CompareResult
+	// Wall is this invocation's time (0 when only re-read).
+	Wall time.Duration
+}
+
+// ReadComparison reads every run directory of o (those not yet created
+// are left out) into a report.
+func ReadComparison(ctx context.Context, o CompareOptions) (*CompareReport, error) {
+	rep := &CompareReport{Opts: o}
+	for _, r := range o.Runs() {
+		if _, err := os.Stat(filepath.Join(r.Dir, "run.db")); err != nil {
+			continue
+		}
+		res, err := readRun(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return rep, nil
+}
+
+func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
+	res := CompareResult{CompareRun: r, BestVal: math.NaN(), BestTest: math.NaN()}
+	store, err := run.OpenReadOnly(r.Dir)
+	if err != nil {
+		return res, err
+	}
+	defer store.Close()
+	cands, err := store.Candidates(ctx)
+	if err != nil {
+		return res, err
+	}
+	var done []evolve.Candidate
+	var first, last time.Time
+	for _, c := range cands {
+		res.LLMCost += c.LLMCost
+		if first.IsZero() || (!c.ProposedAt.IsZero() && c.ProposedAt.Before(first)) {
+			first = c.ProposedAt
+		}
+		switch c.Status {
+		case evolve.StatusRejected:
+			res.Rejected++
+		case evolve.StatusTrained, evolve.StatusFailed:
+			done = append(done, c)
+			if c.FinishedAt.After(last) {
+				last = c.FinishedAt
+			}
+		}
+	}
+	// Finishing order is the order the search learned the results in.
+	slices.SortStableFunc(done, func(a, b evolve.Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
+	best := math.NaN()
+	for _, c := range done {
+		res.Trained++
+		if c.Status == evolve.StatusFailed {
+			res.Failed++
+		} else if math.IsNaN(best) || c.Result.ValAcc > best {
+			best = c.Result.ValAcc
+			res.BestID, res.BestVal, res.BestTest, res.BestParams = c.ID, c.Result.ValAcc, c.Result.TestAcc, c.Result.Params
+		}
+		res.Curve = append(res.Curve, best)
+	}
+	if !last.IsZero() {
+		res.Wall = last.Sub(first)
+	}
+	return res, nil
+}
+
+// compareCell is one strategy's aggregate.
+type compareCell struct {
+	n                      int
+	val, valSD, test, tsd  float64
+	trained, failed, wallS float64
+}
+
+func (r *CompareReport) cell(strategy string) compareCell {
+	var vals, tests, tr, fl, wall []float64
+	for _, res := range r.Results {
+		if res.Strategy != strategy || math.IsNaN(res.BestVal) {
+			continue
+		}
+		vals = append(vals, res.BestVal)
+		tests = append(tests, res.BestTest)
+		tr = append(tr, float64(res.Trained))
+		fl = append(fl, float64(res.Failed))
+		wall = append(wall, res.Wall.Seconds())
+	}
+	c := compareCell{n: len(vals)}
+	if c.n == 0 {
+		return c
+	}
+	c.val, c.valSD = stat.MeanStdDev(vals, nil)
+	c.test, c.tsd = stat.MeanStdDev(tests, nil)
+	if c.n < 2 {
+		c.valSD, c.tsd = 0, 0
+	}
+	c.trained, c.failed, c.wallS = stat.Mean(tr, nil), stat.Mean(fl, nil), stat.Mean(wall, nil)
+	return c
+}
+
+// Print writes the comparison table.
+func (r *CompareReport) Print(w io.Writer) {
+	o := r.Opts
+	fmt.Fprintf(w, "comparison of %d strategies, %d seeds each (evolve.seed %d..%d), budget %d, config %s\n",
+		len(o.Strategies), o.Seeds, o.SeedBase, o.SeedBase+o.Seeds-1, o.Budget, o.Config)
+	fmt.Fprintf(w, "best validation accuracy (the search signal) and the test accuracy of that candidate, mean ± std over seeds (SE = std/√n)\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "strategy\truns\tbest val %\tSE\ttest of best %\tSE\ttrained\tfailed\twall/run\t")
+	for _, s := range o.Strategies {
+		c := r.cell(s)
+		if c.n == 0 {
+			fmt.Fprintf(tw, "%s\t0\t-\t-\t-\t-\t-\t-\t-\t\n", s)
+			continue
+		}
+		se := math.Sqrt(float64(c.n))
+		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f\t%.2f ± %.2f\t%.2f\t%.1f\t%.1f\t%s\t\n", s, c.n, c.val, c.valSD, c.valSD/se,
+			c.test, c.tsd, c.tsd/se, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
+	}
+	tw.Flush()
+	if r.Wall > 0 {
+		fmt.Fprintf(w, "\nthis invocation: %s\n", r.Wall.Round(time.Second))
+	}
+}
+
+// CompareFiles are the files WriteFiles writes into the comparison directory.
+func CompareFiles(dir string) []string {
+	return []string{filepath.Join(dir, "runs.csv"), filepath.Join(dir, "curves.csv"),
+		filepath.Join(dir, "curves.png"), filepath.Join(dir, "summary.md")}
+}
+
+// Write writes runs.csv, curves.csv, curves.png and summary.md into o.Out.
+func (r *CompareReport) Write() error {
+	files := CompareFiles(r.Opts.Out)
+	if err := r.writeRuns(files[0]); err != nil {
+		return err
+	}
+	ss := r.curves()
+	if err := writeCompareCurves(files[1], ss); err != nil {
+		return err
+	}
+	for i := range ss {
+		ss[i].label = fmt.Sprintf("%s (n=%d)", ss[i].label, r.cell(r.Opts.Strategies[i]).n)
+	}
+	if err := (bandChart{
+		title:        fmt.Sprintf("best validation accuracy so far, mean ± std over %d seeds", r.Opts.Seeds),
+		xLabel:       "candidates trained",
+		yLabel:       "best validation accuracy (%)",
+		legendBottom: true,
+	}).save(files[2], ss); err != nil {
+		return err
+	}
+	f, err := os.Create(files[3])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(f, "```")
+	r.Print(f)
+	fmt.Fprintln(f, "```")
+	return f.Close()
+}
+
+func (r *CompareReport) writeRuns(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"strategy", "seed", "run_dir", "trained", "failed", "rejected", "best_id", "best_val_acc", "best_test_acc", "best_params", "wall_s", "llm_usd"})
+	num := func(x float64) string {
+		if math.IsNaN(x) {
+			return ""
+		}
+		return strconv.FormatFloat(x, 'f', 4, 64)
+	}
+	for _, res := range r.Results {
+		w.Write([]string{res.Strategy, strconv.Itoa(res.Seed), res.Dir, strconv.Itoa(res.Trained), strconv.Itoa(res.Failed),
+			strconv.Itoa(res.Rejected), res.BestID, num(res.BestVal), num(res.BestTest), strconv.FormatInt(res.BestParams, 10),
+			num(res.Wall.Seconds()), num(res.LLMCost)})
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// curves is, per strategy, the mean ± std over seeds of the best
+// validation accuracy after t finished candidates, for every t that all
+// of its runs with a trained candidate have reached.
+func (r *CompareReport) curves() []series {
+	var out []series
+	for _, s := range r.Opts.Strategies {
+		c := series{label: s}
+		for t := 0; ; t++ {
+			var xs []float64
+			short := false
+			for _, res := range r.Results {
+				if res.Strategy != s || math.IsNaN(res.BestVal) {
+					continue
+				}
+				if t >= len(res.Curve) {
+					short = true
+					break
+				}
+				if !math.IsNaN(res.Curve[t]) {
+					xs = append(xs, res.Curve[t])
+				}
+			}
+			if short || len(xs) == 0 {
+				break
+			}
+			m, sd := stat.MeanStdDev(xs, nil)
+			if len(xs) < 2 {
+				sd = 0
+			}
+			c.mean = append(c.mean, m)
+			c.spread = append(c.spread, sd)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func writeCompareCurves(path string, ss []series) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := csv.NewWriter(f)
+	w.Write([]string{"strategy", "trained", "mean_best_val_acc", "std_best_val_acc"})
+	for _, s := range ss {
+		for t := range s.mean {
+			w.Write([]string{s.label, strconv.Itoa(t + 1), strconv.FormatFloat(s.mean[t], 'f', 4, 64), strconv.FormatFloat(s.spread[t], 'f', 4, 64)})
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
