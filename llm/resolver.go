@@ -66,8 +66,8 @@ func New(cfg Config, opts ...Opt) (Resolver, error) {
 	}
 	if !cfg.Online() {
 		o := buildOptions(opts)
-		o.log.Info("llm: no endpoint configured (llm.base_url is empty); using the offline resolver: seeded random choices, no network",
-			"seed", cfg.Seed, "args", cfg.Offline.Args)
+		o.log.Info("llm: no endpoint configured (llm.base_url is empty); using the offline resolver: seeded rule-based choices (llm.offline.policy), no network",
+			"seed", cfg.Seed, "args", cfg.Offline.Args, "policy", cfg.Offline.Policy)
 		return NewOffline(cfg.Seed, cfg.Offline), nil
 	}
 	return NewProvider(cfg, opts...)
