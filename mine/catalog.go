@@ -129,6 +129,8 @@ type Interface struct {
 	// OutHW k: the output is k x k whatever the input (a global pool).
 	Downsample int `json:"downsample,omitempty"`
 	OutHW      int `json:"out_hw,omitempty"`
+	// MinHW: the probe needed an input this large (H, W >= MinHW).
+	MinHW int `json:"min_hw,omitempty"`
 	// HWAdd d: H and W change by d (padding +2, an unpadded 3x3 -2).
 	HWAdd int `json:"hw_add,omitempty"`
 	// WidthMultiple: widths had to be multiples of it (probe result).
@@ -313,7 +315,7 @@ func (m *Module) Spec() *tree.ModuleSpec {
 		Source: m.Source, InArg: in.InArg, OutArg: in.OutArg, SameWidth: in.SameWidth,
 		StrideArg: in.StrideArg, PreservesShape: in.PreservesShape, Inputs: in.Inputs,
 		FixedArgs: fixed, Tunable: tun, ParamPoly: in.ParamPoly, MACPoly: in.MACPoly, RefHW: in.RefHW,
-		Layout: in.Layout, SizeArgs: in.SizeArgs, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, HWAdd: in.HWAdd, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
+		Layout: in.Layout, SizeArgs: in.SizeArgs, OutRatio: in.OutRatio, Downsample: in.Downsample, OutHW: in.OutHW, HWAdd: in.HWAdd, MinHW: in.MinHW, OutLinear: in.OutLinear, WidthMultiple: in.WidthMultiple,
 		WidthRules: append([]tree.WidthRule(nil), in.WidthRules...), CallableArgs: append([]tree.CallableArg(nil), in.CallableArgs...),
 	}
 	if in.SameWidth && in.InArg != "" && in.OutArg != "" && in.InArg != in.OutArg && in.OutRatio <= 1 {

@@ -214,6 +214,9 @@ func probeModule(ctx context.Context, p *Prober, m *Module, cfg Config) error {
 	in.Downsample, in.OutHW, in.HWAdd = r.Downsample, r.OutHW, r.HWAdd
 	if r.HW > 0 {
 		in.RefHW = r.HW
+		if r.HW > cfg.RefHW {
+			in.MinHW = r.HW // it failed at the usual size
+		}
 	}
 	if r.WidthMultiple > 1 {
 		in.WidthMultiple = r.WidthMultiple

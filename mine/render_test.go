@@ -29,7 +29,7 @@ for line in sys.stdin:
         m = ns["Candidate"]()
         m.eval()
         with torch.no_grad():
-            y = m(torch.randn(2, 3, 16, 16))
+            y = m(torch.randn(2, 3, job["hw"], job["hw"]))
         res = {"i": job["i"], "ok": tuple(y.shape) == (2, 10), "shape": list(y.shape),
                "params": sum(p.numel() for p in m.parameters())}
     except Exception as e:
@@ -83,8 +83,18 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 		if s.WidthMultiple > 1 {
 			width = s.WidthMultiple * ((16 + s.WidthMultiple - 1) / s.WidthMultiple)
 		}
+		hw := max(16, s.MinHW)
 		build := func(args map[string]tree.Value) *tree.Tree {
-			return &tree.Tree{Input: tree.Shape{C: 3, H: 16, W: 16}, Classes: 10, Root: tree.Seq("net",
+			if s.Layout == tree.LayoutVec { // (N, C) features: after the pool
+				return &tree.Tree{Input: tree.Shape{C: 3, H: hw, W: hw}, Classes: 10, Root: tree.Seq("net",
+					tree.Op("stem", "conv2d", tree.A("out", width)),
+					tree.Op("pool", "adaptiveavgpool2d", nil),
+					tree.Module("block", s.ID, args),
+					tree.Op("flatten", "flatten", nil),
+					tree.Op("fc", "linear", tree.A("out", 10)),
+				)}
+			}
+			return &tree.Tree{Input: tree.Shape{C: 3, H: hw, W: hw}, Classes: 10, Root: tree.Seq("net",
 				tree.Op("stem", "conv2d", tree.A("out", width)),
 				tree.Module("block", s.ID, args),
 				tree.Op("pool", "adaptiveavgpool2d", nil),
@@ -92,7 +102,11 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 				tree.Op("fc", "linear", tree.A("out", 10)),
 			)}
 		}
-		exact := tree.CountExact(tree.Module("block", s.ID, nil), s, tree.Shape{C: width, H: 16, W: 16})
+		in := tree.Shape{C: width, H: hw, W: hw}
+		if s.Layout == tree.LayoutVec {
+			in.H, in.W = 1, 1
+		}
+		exact := tree.CountExact(tree.Module("block", s.ID, nil), s, in)
 		cases = append(cases, renderCase{m.QualName, build(nil), exact})
 		if s.OutArg != "" && !s.SameWidth {
 			cases = append(cases, renderCase{m.QualName + " widened", build(map[string]tree.Value{s.OutArg: tree.Int(24)}), false})
@@ -120,7 +134,7 @@ func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		b, _ := json.Marshal(map[string]any{"i": i, "path": p})
+		b, _ := json.Marshal(map[string]any{"i": i, "path": p, "hw": c.tree.Input.H})
 		jobs.Write(append(b, '\n'))
 	}
 	want := strings.Count(jobs.String(), "\n")

@@ -56,6 +56,10 @@ type ModuleSpec struct {
 	// k x k whatever the input (a global pool).
 	Downsample int `json:"downsample,omitempty"`
 	OutHW      int `json:"out_hw,omitempty"`
+	// MinHW > 0: the module needs H and W of at least MinHW (it failed on the
+	// probe's small input and ran on one of MinHW, e.g. an auxiliary head's
+	// 5x5 pooling).
+	MinHW int `json:"min_hw,omitempty"`
 	// HWAdd d != 0: H and W change by d (a padding layer +2, an unpadded
 	// 3x3 pool -2).
 	HWAdd int `json:"hw_add,omitempty"`

@@ -61,6 +61,10 @@ func moduleCallAt(n *Node, m *ModuleSpec, in Shape, p *pathRef) (moduleCall, err
 		return c, &ShapeError{Path: p.String(), Want: Shape{in.C, 1, 1}, Got: in,
 			Reason: fmt.Sprintf("module %q takes (N, C) features: put it after adaptiveavgpool2d", n.Module)}
 	}
+	if m.MinHW > 0 && (in.H < m.MinHW || in.W < m.MinHW) {
+		return c, &ShapeError{Path: p.String(), Want: Shape{in.C, m.MinHW, m.MinHW}, Got: in,
+			Reason: fmt.Sprintf("module %q needs H and W of at least %d", n.Module, m.MinHW)}
+	}
 	if m.WidthMultiple > 1 && in.C%m.WidthMultiple != 0 {
 		return c, &ShapeError{Path: p.String(), Want: Shape{roundUp(in.C, m.WidthMultiple), in.H, in.W}, Got: in,
 			Reason: fmt.Sprintf("module %q needs an input width that is a multiple of %d", n.Module, m.WidthMultiple)}

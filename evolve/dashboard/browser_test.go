@@ -185,9 +185,10 @@ func TestBrowserLive(t *testing.T) {
 	const budget = 40
 	llmSrv := mockLLM(t, 5000)
 	s := search{Dir: filepath.Join(root, "live"), Budget: budget, Pace: 150 * time.Millisecond, LLMURL: llmSrv.URL(), Seed: 5, Workers: 2}
+	// The store exists now; the search starts once the page shows the run,
+	// so a slow machine cannot finish it before the page watches.
 	e, store := s.engine(t, table)
 	done := make(chan error, 1)
-	go func() { done <- e.Run(ctx) }()
 	defer func() {
 		cancel()
 		<-done
@@ -196,8 +197,9 @@ func TestBrowserLive(t *testing.T) {
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	b.do(t, "open the overview", chromedp.Navigate(hs.URL+"/"), chromedp.WaitVisible(css(`.run-panel .trained-count`)))
-	b.do(t, "open the run", chromedp.Click(css(`.run-panel h3 a`)), chromedp.WaitVisible(css(`#candidates tbody tr.cand-row`)))
+	b.do(t, "open the run", chromedp.Click(css(`.run-panel h3 a`)), chromedp.WaitVisible(css(`#candidates`)))
 	b.eval(t, `window.__noReload = 1`)
+	go func() { done <- e.Run(ctx) }()
 	trained := func() int {
 		// Read in one evaluation: a live refresh replaces the element.
 		txt := get(t, b, "trained count", chromedp.Evaluate[string](`document.querySelector('.trained-count').textContent`))

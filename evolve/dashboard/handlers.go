@@ -77,6 +77,8 @@ func (s *Server) handleRunView(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("no run %q (the runs are listed at /api/runs)", name), http.StatusNotFound)
 		return
 	}
+	start := time.Now()
+	defer func() { rs.addCost(time.Since(start)) }()
 	s.ensureLoaded(r.Context(), rs)
 	var b []byte
 	var err error

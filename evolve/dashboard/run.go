@@ -55,17 +55,24 @@ type runSource struct {
 	// views caches the JSON of each view at the current version.
 	views map[string][]byte
 
-	// cost is what the last refresh and the views built since took; the
-	// next refresh waits dutyFactor times that (see Server.Watch).
+	// cost is what the last refresh and the requests answered since took;
+	// the next refresh waits dutyFactor times that (see Server.Watch).
 	cost   time.Duration
 	nextAt time.Time
 }
 
 // dutyFactor bounds the dashboard's work on a run to about 1/dutyFactor
-// of the time: after a refresh (and the views built from it) that took d,
-// the next waits d*dutyFactor. A small run refreshes on every poll; a run
+// of the time: after a refresh (and the requests it answered from it) that
+// took d, the next waits d*dutyFactor. A small run refreshes on every poll; a run
 // of thousands of candidates every few seconds.
 const dutyFactor = 100
+
+// addCost counts time spent answering a request about the run.
+func (r *runSource) addCost(d time.Duration) {
+	r.mu.Lock()
+	r.cost += d
+	r.mu.Unlock()
+}
 
 // due reports whether the run may be refreshed at now.
 func (r *runSource) due(now time.Time) bool {
@@ -175,33 +182,30 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 			named[ev.CandidateID] = true
 		}
 	}
-	fresh, err := s.CandidatesAfter(ctx, maxSeq)
-	if err != nil {
-		return false, err
-	}
-	// Re-read the known candidates that changed: those the new events name
-	// and those still pending (a job's finish is an event too; pending ones
-	// are re-read in case an event was written by a process we missed).
+	// Re-read from the oldest known candidate that changed: those the new
+	// events name and those still pending (a job's finish is an event too;
+	// pending ones are re-read in case a write came without one). One query,
+	// without trees and sources, also brings the new candidates.
 	for id := range r.pending {
 		named[id] = true
 	}
+	from := maxSeq
 	for id := range named {
-		i, ok := r.index[id]
-		if !ok {
-			continue // new: in fresh
+		if i, ok := r.index[id]; ok {
+			from = min(from, r.cands[i].Seq-1)
 		}
-		c, err := s.Candidate(ctx, id)
-		if err != nil {
-			return false, err
-		}
-		// Trees and sources are read per candidate page, not kept for all.
-		c.Tree, c.Source = nil, ""
-		r.cands[i] = c
-		r.track(c)
 	}
-	for _, c := range fresh {
-		r.index[c.ID] = len(r.cands)
-		r.cands = append(r.cands, c)
+	rows, err := s.CandidatesAfter(ctx, from)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range rows {
+		if i, ok := r.index[c.ID]; ok {
+			r.cands[i] = c
+		} else {
+			r.index[c.ID] = len(r.cands)
+			r.cands = append(r.cands, c)
+		}
 		r.track(c)
 	}
 	if r.summary, err = s.Summary(ctx); err != nil {
@@ -266,8 +270,6 @@ func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) 
 	if b, ok := r.views[key]; ok {
 		return b, nil
 	}
-	start := time.Now()
-	defer func() { r.cost += time.Since(start) }()
 	v, err := build()
 	if err != nil {
 		return nil, err

@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -97,6 +99,33 @@ func TestSpendSeries(t *testing.T) {
 	for i, w := range want {
 		if xy[i].X != w[0] || xy[i].Y != w[1] {
 			t.Errorf("point %d = %v, want %v", i, xy[i], w)
+		}
+	}
+}
+
+// TestFiguresDraw draws every figure from a run's Data alone, as a Go
+// program or notebook would, and saves it as SVG.
+func TestFiguresDraw(t *testing.T) {
+	c := func(seq int64, op string, acc float64, reward int) evolve.Candidate {
+		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: evolve.StatusTrained, Reward: reward,
+			Params: 1000 * seq, FLOPs: 5000 * seq, ProposedAt: time.Unix(seq, 0), FinishedAt: time.Unix(seq+1, 0)}
+		x.Result.ValAcc, x.Result.Status = acc, "ok"
+		return x
+	}
+	d := Data{Dir: "run", Cands: []evolve.Candidate{c(1, "seed", 50, -1), c(2, "swap", 60, 1), c(3, "insert", 55, 0)},
+		Calls: []evolve.CallRow{{Time: time.Unix(2, 0), Cost: 0.01}}, MaxParams: 5000}
+	dir := t.TempDir()
+	for _, f := range Figures() {
+		p, err := f.Draw(d)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		path := filepath.Join(dir, f.Name+".svg")
+		if err := p.Save(6*72, 4*72, path); err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if st, err := os.Stat(path); err != nil || st.Size() < 1000 {
+			t.Errorf("%s: %v", f.Name, err)
 		}
 	}
 }
