@@ -130,11 +130,8 @@ func (r *CompareReport) cell(strategy string) compareCell {
 	if c.n == 0 {
 		return c
 	}
-	c.val, c.valSD = stat.MeanStdDev(vals, nil)
-	c.test, c.tsd = stat.MeanStdDev(tests, nil)
-	if c.n < 2 {
-		c.valSD, c.tsd = 0, 0
-	}
+	c.val, c.valSD = meanStd(vals)
+	c.test, c.tsd = meanStd(tests)
 	c.trained, c.failed, c.wallS = stat.Mean(tr, nil), stat.Mean(fl, nil), stat.Mean(wall, nil)
 	return c
 }
@@ -251,10 +248,7 @@ func (r *CompareReport) curves() []series {
 			if short || len(xs) == 0 {
 				break
 			}
-			m, sd := stat.MeanStdDev(xs, nil)
-			if len(xs) < 2 {
-				sd = 0
-			}
+			m, sd := meanStd(xs)
 			c.mean = append(c.mean, m)
 			c.spread = append(c.spread, sd)
 		}

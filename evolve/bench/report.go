@@ -52,10 +52,7 @@ func (r *Report) cell(strategy string, budget int) benchCell {
 	if len(xs) == 0 {
 		return benchCell{}
 	}
-	m, s := stat.MeanStdDev(xs, nil)
-	if len(xs) < 2 {
-		s = 0
-	}
+	m, s := meanStd(xs)
 	return benchCell{mean: m, std: s, n: len(xs), queries: stat.Mean(qs, nil)}
 }
 
@@ -178,10 +175,7 @@ func (r *Report) curves() []benchCurve {
 			if len(xs) == 0 {
 				break
 			}
-			m, sd := stat.MeanStdDev(xs, nil)
-			if len(xs) < 2 {
-				sd = 0
-			}
+			m, sd := meanStd(xs)
 			c.mean = append(c.mean, m)
 			c.std = append(c.std, sd)
 		}
@@ -232,4 +226,14 @@ func (r *Report) plot(path string, curves []benchCurve) error {
 func Files(dir string) []string {
 	return []string{filepath.Join(dir, "runs.csv"), filepath.Join(dir, "curves.csv"),
 		filepath.Join(dir, "curves.png"), filepath.Join(dir, "summary.txt")}
+}
+
+// meanStd is the mean and sample standard deviation of xs; a single
+// sample has no spread, where gonum would report NaN.
+func meanStd(xs []float64) (mean, std float64) {
+	mean, std = stat.MeanStdDev(xs, nil)
+	if len(xs) < 2 {
+		std = 0
+	}
+	return mean, std
 }
