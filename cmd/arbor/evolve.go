@@ -156,10 +156,10 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *e
 		if sum.Best != nil {
 			best = fmt.Sprintf("%s val_acc %.2f%% params %d", sum.Best.ID, sum.Best.ValAcc, sum.Best.Params)
 		}
-		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", cfg.Run.Dir, sum.Trained, sum.ByStatus[string(evolve.StatusRejected)], best)
+		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(evolve.StatusRejected)], best)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", cfg.Run.Dir)
+		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", run.DisplayPath(cfg.Run.Dir))
 	}
 	return err
 }

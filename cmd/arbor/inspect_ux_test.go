@@ -341,6 +341,25 @@ func testBestOnRun(t *testing.T, r fixtureRuns) {
 	if !strings.Contains(string(outPy), want) {
 		t.Errorf("the exported model printed %q, want %q", outPy, want)
 	}
+	if !strings.Contains(string(outPy), "torch.jit.script: ok") {
+		t.Errorf("the exported model does not compile under torch.jit.script:\n%s", outPy)
+	}
+	// The constructor takes another input shape and class count; the
+	// searched ones are the defaults.
+	check := `import importlib.util, sys, torch
+spec = importlib.util.spec_from_file_location("m", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+d = m.Candidate()
+o = m.Candidate(input_shape=(1, d.input_shape[1], d.input_shape[2]), num_classes=7)
+print("defaults", d.input_shape, d.num_classes, "other", tuple(torch.jit.script(o)(torch.zeros(2, 1, d.input_shape[1], d.input_shape[2])).shape))
+`
+	cmd = exec.Command(py, "-c", check, model)
+	outPy, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("Candidate(input_shape=..., num_classes=7): %v\n%s", err, outPy)
+	}
+	if !strings.Contains(string(outPy), "defaults (3, 32, 32) 10 other (2, 7)") {
+		t.Errorf("constructor arguments: got %s", outPy)
+	}
 }
 
 // torchPython returns an interpreter that can import torch; it skips only

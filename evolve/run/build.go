@@ -50,6 +50,9 @@ func (r *Run) Close() error {
 // set Events and Abort on the engine. Errors caused by cfg or the files it
 // names match ErrInput.
 func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logger) (*Run, error) {
+	// Children run in directories of their own: every path they are given
+	// must be absolute.
+	cfg = cfg.Absolute()
 	// One seed drives the whole run, the offline resolver's draws included.
 	cfg.LLM.Seed = cfg.Evolve.Seed
 	job, err := cfg.Train.Job("", "", int64(cfg.Evolve.Seed))

@@ -72,7 +72,7 @@ func keyDocs() map[string]string {
 		"mine.python":                    "Interpreter for the interface probe; empty: the first of python3, /usr/bin/python3 that can import torch.",
 		"mine.ref_hw":                    "Spatial size of the probe's dummy input.",
 		"run.catalog":                    "Module catalog (catalog.json from `arbor mine --probe`) the search may insert and swap in; empty: built-in primitives only.",
-		"run.dir":                        "Run directory: holds the run store run.db and the job directories. `arbor evolve --run` overrides it.",
+		"run.dir":                        "Run directory: holds the run store run.db and the job directories. `arbor evolve --run` overrides it. Relative paths (this key and every other path key) are relative to the config file's folder; in a flag or an ARBOR_ variable, to the working directory.",
 		"run.evaluator":                  "`local` trains every candidate with PyTorch in child processes; `slurm` submits each one as a Slurm job (see train.slurm); `tabular` looks accuracies up in the NAS-Bench-201 table.",
 		"run.log_level":                  "Log level on stderr: debug, info, warn or error.",
 		"run.table":                      "NAS-Bench-201 CSV for the tabular evaluator (read by path, never copied).",

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/tree"
@@ -15,8 +16,10 @@ import (
 const MetaConfig = "cli_config"
 
 // Create makes the run directory cfg.Run.Dir with a new store and records
-// cfg in it.
+// cfg in it. Relative paths in cfg are made absolute against the working
+// directory first (Load has already made a loaded config's absolute).
 func Create(ctx context.Context, cfg Config) (*evolve.Store, error) {
+	cfg = cfg.Absolute()
 	store, err := evolve.CreateStore(cfg.Run.Dir)
 	if err != nil {
 		return nil, Input(err)
@@ -29,10 +32,11 @@ func Create(ctx context.Context, cfg Config) (*evolve.Store, error) {
 }
 
 // Resume opens the run in dir for writing with the configuration stored
-// in it (run.dir set to dir). change, when not nil, edits the
-// configuration first (a new budget); the edited one is validated and
-// stored.
+// in it (run.dir set to dir, made absolute: the directory may have been
+// moved or renamed since). change, when not nil, edits the configuration
+// first (a new budget); the edited one is validated and stored.
 func Resume(ctx context.Context, dir string, change func(*Config)) (*evolve.Store, Config, error) {
+	dir = absPath(workDir(), dir)
 	store, err := evolve.OpenStore(dir)
 	if err != nil {
 		return nil, Config{}, Input(err)
@@ -45,7 +49,6 @@ func Resume(ctx context.Context, dir string, change func(*Config)) (*evolve.Stor
 		store.Close()
 		return nil, Config{}, err
 	}
-	cfg.Run.Dir = dir
 	if change != nil {
 		change(&cfg)
 		if err := cfg.Validate(); err != nil {
@@ -60,17 +63,31 @@ func Resume(ctx context.Context, dir string, change func(*Config)) (*evolve.Stor
 	return store, cfg, nil
 }
 
-// SaveConfig records cfg in the store.
+// metaPaths records how the stored configuration's relative paths are to
+// be read: "run" (relative to the run directory). Stores written before it
+// hold paths relative to the working directory of the process that made
+// them.
+const metaPaths = "cli_config_paths"
+
+// SaveConfig records cfg in the store. Paths inside the run directory
+// are stored relative to it (run.dir as "."), so the directory can move.
 func SaveConfig(ctx context.Context, store *evolve.Store, cfg Config) error {
+	cfg = cfg.Absolute()
+	cfg.Run.Dir = filepath.Dir(store.Path())
+	relativeToRun(&cfg)
 	b, err := json.Marshal(cfg)
 	if err != nil {
+		return err
+	}
+	if err := store.SetMeta(ctx, metaPaths, "run"); err != nil {
 		return err
 	}
 	return store.SetMeta(ctx, MetaConfig, string(b))
 }
 
-// StoredConfig is the configuration recorded in the store; ok is false for
-// a store that has none (not made by Create).
+// StoredConfig is the configuration recorded in the store, with run.dir
+// the store's directory and every path absolute; ok is false for a store
+// that has none (not made by Create).
 func StoredConfig(ctx context.Context, s *evolve.Store) (cfg Config, ok bool, err error) {
 	raw, ok, err := s.Meta(ctx, MetaConfig)
 	if err != nil || !ok {
@@ -80,6 +97,17 @@ func StoredConfig(ctx context.Context, s *evolve.Store) (cfg Config, ok bool, er
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		return Config{}, false, fmt.Errorf("run %s: stored configuration: %w", s.Path(), err)
 	}
+	dir := absPath(workDir(), filepath.Dir(s.Path()))
+	rule, _, err := s.Meta(ctx, metaPaths)
+	if err != nil {
+		return Config{}, false, err
+	}
+	if rule == "run" {
+		fromRun(&cfg, dir)
+	} else {
+		cfg = cfg.Absolute() // an older store: as the process that made it read them
+	}
+	cfg.Run.Dir = dir
 	return cfg, true, nil
 }
 
