@@ -97,7 +97,11 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 			res.Failed++
 		} else if math.IsNaN(best) || c.Result.ValAcc > best {
 			best = c.Result.ValAcc
-			res.BestID, res.BestVal, res.BestTest, res.BestParams = c.ID, c.Result.ValAcc, c.Result.TestAcc, c.Result.Params
+			res.BestID, res.BestVal, res.BestParams = c.ID, c.Result.ValAcc, c.Result.Params
+			res.BestTest = math.NaN()
+			if c.Result.TestAcc > 0 { // measured only under train.test: all
+				res.BestTest = c.Result.TestAcc
+			}
 		}
 		res.Curve = append(res.Curve, best)
 	}
@@ -121,7 +125,9 @@ func (r *CompareReport) cell(strategy string) compareCell {
 			continue
 		}
 		vals = append(vals, res.BestVal)
-		tests = append(tests, res.BestTest)
+		if !math.IsNaN(res.BestTest) {
+			tests = append(tests, res.BestTest)
+		}
 		tr = append(tr, float64(res.Trained))
 		fl = append(fl, float64(res.Failed))
 		wall = append(wall, res.Wall.Seconds())
@@ -131,7 +137,10 @@ func (r *CompareReport) cell(strategy string) compareCell {
 		return c
 	}
 	c.val, c.valSD = meanStd(vals)
-	c.test, c.tsd = meanStd(tests)
+	c.test, c.tsd = math.NaN(), math.NaN()
+	if len(tests) > 0 {
+		c.test, c.tsd = meanStd(tests)
+	}
 	c.trained, c.failed, c.wallS = stat.Mean(tr, nil), stat.Mean(fl, nil), stat.Mean(wall, nil)
 	return c
 }
@@ -151,8 +160,12 @@ func (r *CompareReport) Print(w io.Writer) {
 			continue
 		}
 		se := math.Sqrt(float64(c.n))
-		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f\t%.2f ± %.2f\t%.2f\t%.1f\t%.1f\t%s\t\n", s, c.n, c.val, c.valSD, c.valSD/se,
-			c.test, c.tsd, c.tsd/se, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
+		test, testSE := "-", "-" // not measured: the search leaves the test set alone (train.test)
+		if !math.IsNaN(c.test) {
+			test, testSE = fmt.Sprintf("%.2f ± %.2f", c.test, c.tsd), fmt.Sprintf("%.2f", c.tsd/se)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f\t%s\t%s\t%.1f\t%.1f\t%s\t\n", s, c.n, c.val, c.valSD, c.valSD/se,
+			test, testSE, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
 	}
 	tw.Flush()
 	if r.Wall > 0 {
