@@ -91,7 +91,9 @@ func TestConfigInitRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the written default does not load: %v", err)
 	}
-	if got, want := flatConfig(cfg), flatConfig(Default()); !reflect.DeepEqual(got, want) {
+	def := Default() // its relative paths, read from the file, are the file's folder's
+	resolvePaths(&def, filepath.Dir(path), func(string) bool { return true })
+	if got, want := flatConfig(cfg), flatConfig(def); !reflect.DeepEqual(got, want) {
 		for k := range want {
 			if got[k] != want[k] {
 				t.Errorf("%s: loaded %s, default %s", k, got[k], want[k])
