@@ -192,12 +192,12 @@ func TestEvolveJudgesDryRunCounts(t *testing.T) {
 // TestRepeatComposePlacesTheWinningBlock: repeating a winning compose
 // offers only inserts of that very block, at sites inside the stages.
 func TestRepeatComposePlacesTheWinningBlock(t *testing.T) {
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	e := composeEngine(t, store, 6, OpCompose)
+	defer rs.Close()
+	e := composeEngine(t, rs, 6, OpCompose)
 	runEngine(t, e)
 	var win *Candidate
 	for _, c := range e.arch.order {
