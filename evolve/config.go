@@ -29,9 +29,8 @@ type Config struct {
 	// resolver): the same seed and config give the same search.
 	Seed uint64 `mapstructure:"seed" yaml:"seed"`
 	// Starting architecture: a built-in seed (resnet20, resnet32, resnet56,
-	// nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file (a
-	// relative path not found from the working directory is taken from
-	// the config file's directory).
+	// nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file
+	// (relative in a config file: to the file's folder, like every path).
 	SeedArch string `mapstructure:"seed_arch" yaml:"seed_arch"`
 	// Candidates in flight at once (proposed and training).
 	Parallel int `mapstructure:"parallel" yaml:"parallel"`

@@ -27,7 +27,7 @@ func keyDocs() map[string]string {
 		"evolve.planner.prior_beta":      "Beta of every arm's Beta prior.",
 		"evolve.planner.reward":          "When a child counts as a success: `beats-parent` (the paper), `beats-best` or `feasible` (trained without failure).",
 		"evolve.seed":                    "Seed of every random choice in the run (planner, parents, offline resolver): the same seed and config give the same search.",
-		"evolve.seed_arch":               "Starting architecture: a built-in seed (resnet20, resnet32, resnet56, nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file (a relative path not found from the working directory is taken from the config file's directory).",
+		"evolve.seed_arch":               "Starting architecture: a built-in seed (resnet20, resnet32, resnet56, nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file (relative in a config file: to the file's folder, like every path).",
 		"evolve.strategy":                "`thompson` (the method: the planner picks the operation and prompt category, the resolver picks among pre-gated options), `random` (random search: independent draws from the space), `random-walk` (one uniform random edit of a uniformly drawn trained candidate), `local-search` (first-improvement hill climbing with random restarts), `evolution` (regularized evolution), `codegen` (the LLM rewrites source) or `thompson+surrogate` (thompson, with a surrogate keeping the top M of K pre-gated children for the resolver to pick from).",
 		"evolve.surrogate.acquisition":   "Acquisition function: `ei` (expected improvement) or `ucb` (upper confidence bound).",
 		"evolve.surrogate.beta":          "UCB's weight on the predicted standard deviation.",
