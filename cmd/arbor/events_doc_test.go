@@ -9,7 +9,7 @@ import (
 // checked by TestEventsDocUpToDate (-update rewrites it).
 
 // eventFieldDocs documents every field of the --json stream, in order. A
-// test fails when evolve.Event gains a JSON field missing here.
+// test fails when store.Event gains a JSON field missing here.
 func eventFieldDocs() []fieldDoc {
 	return []fieldDoc{
 		{"schema", "string", "always", "`" + eventSchema + "`; the version of this format."},

@@ -88,7 +88,7 @@ func keyDocs() map[string]string {
 		"train.limits.max_flops":         "Most FLOPs (multiply-accumulates) of one forward pass at the dataset's input size (the paper: 0.2 G on CIFAR); 0 = no limit.",
 		"train.limits.max_params":        "Most parameters a candidate may have (the paper: 1.5 M); 0 = no limit.",
 		"train.limits.wall_s":            "Seconds one job may run before it is killed (status timeout); 0 = no limit.",
-		"train.prestart":                 "Keep one interpreter per worker with torch already imported, so jobs do not wait for Python to start.",
+		"train.prestart":                 "Keep one resident interpreter per worker that runs job after job with torch imported and the dataset decoded, so jobs do not wait for Python to start or data to load. false: a fresh interpreter per job.",
 		"train.python":                   "Python interpreter with torch; empty: the first of python3, /usr/bin/python3 that can import torch.",
 		"train.recipe.amp":               "Mixed precision (used only on CUDA).",
 		"train.recipe.augment":           "Random crop and flip augmentation.",
@@ -116,7 +116,9 @@ func keyDocs() map[string]string {
 		"train.slurm.run_dir":            "Job directories; must be on a filesystem shared by the login node and the compute nodes (checked by a probe job).",
 		"train.slurm.skip_probe":         "Skip the shared-filesystem probe job at start.",
 		"train.slurm.time":               "sbatch --time per candidate in any Slurm format; Slurm's TIMEOUT becomes status timeout.",
+		"train.test":                     "Which candidates are also measured on the test set: `none` (the search never reads it; `arbor train` and `arbor retrain` measure their models) or `all` (every candidate, reported but never used for selection, at the cost of one pass over the test set each).",
 		"train.work_dir":                 "Directory of the job directories; empty: a temporary directory.",
+		"train.worker_jobs":              "Jobs one resident interpreter runs before a fresh one replaces it (bounds what a leaky candidate can leave behind); 0 = no limit.",
 		"train.workers":                  "Parallel training processes.",
 	}
 }
