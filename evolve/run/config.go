@@ -62,7 +62,10 @@ type RunConfig struct {
 	// accuracies up in the NAS-Bench-201 table.
 	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
 	// NAS-Bench-201 CSV for the tabular evaluator (read by path, never
-	// copied).
+	// copied): one row per cell with the columns index, arch (the cell
+	// string, e.g. |nor_conv_3x3~0|+|...), c10_val12, c10_test12,
+	// c100_val12, c100_test12, c10_test200 and c100_test200 (accuracies in
+	// percent), exported from NAS-Bench-201 or NATS-Bench.
 	Table string `mapstructure:"table" yaml:"table"`
 	// Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or
 	// `cifar100`.
