@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // hillClimb is a plug-in strategy defined outside the registry: it always
@@ -22,7 +24,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 }
 
 func TestPluginStrategy(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	s, err := CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

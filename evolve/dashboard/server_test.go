@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
@@ -35,7 +36,7 @@ func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
 // TestToken: with a token, every path answers 401 without it, and works
 // with it in the header, the query or the cookie the query sets.
 func TestToken(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 5})
 	srv, err := New(Options{Dirs: []string{root}, Token: "s3cret"})
@@ -149,7 +150,7 @@ func TestBadDirs(t *testing.T) {
 // `arbor status` prints), the replayed posteriors end at the saved
 // planner state, and a new run in the parent directory is picked up.
 func TestViewsAgreeWithStore(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 30, Workers: 2})
 	srv, err := New(Options{Dirs: []string{root}})
