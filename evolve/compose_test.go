@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
@@ -27,7 +28,7 @@ func (synthetic) Evaluate(ctx context.Context, job train.Job, _ func(train.Progr
 	return train.Result{ID: job.ID, Status: train.StatusOK, ValAcc: acc, TestAcc: acc}, nil
 }
 
-func composeEngine(t *testing.T, store *Store, budget int, ops ...string) *Engine {
+func composeEngine(t *testing.T, rs *Store, budget int, ops ...string) *Engine {
 	t.Helper()
 	s, err := tree.Seed("resnet20", tree.Shape{C: 1, H: 28, W: 28}, 10)
 	if err != nil {
@@ -36,7 +37,7 @@ func composeEngine(t *testing.T, store *Store, budget int, ops ...string) *Engin
 	cfg := DefaultConfig()
 	cfg.DryRun, cfg.Budget.Trained, cfg.Seed = false, budget, 3
 	cfg.Planner.Ops = ops
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
+	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
 		Seeds: []*tree.Tree{s}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{1, 28, 28}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
 }
@@ -65,11 +66,11 @@ func blocks(t *testing.T, c Candidate) map[string][]string {
 func TestComposeCreatesComposite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := CreateStore(dir)
+	rs, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := composeEngine(t, store, 5, OpCompose)
+	e := composeEngine(t, rs, 5, OpCompose)
 	// No option spans the root's stem or head.
 	seed := e.Seeds[0]
 	for _, o := range e.composeOptions("seed", seed) {
@@ -78,7 +79,7 @@ func TestComposeCreatesComposite(t *testing.T) {
 		}
 	}
 	runEngine(t, e)
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,9 +125,9 @@ func TestComposeCreatesComposite(t *testing.T) {
 	if inPalette(e) != len(names) {
 		t.Fatalf("the palette (%d nodes) lacks the run's %d composites", len(palette), len(names))
 	}
-	store.Close() // the process dies here; every result is in the store
+	rs.Close() // the process dies here; every result is in the store
 
-	store2, err := OpenStore(dir)
+	store2, err := store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
 
@@ -25,7 +26,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 
 func TestPluginStrategy(t *testing.T) {
 	_, table := traintest.NB201(t)
-	s, err := CreateStore(t.TempDir())
+	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
