@@ -10,7 +10,7 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Write writes every figure as PNG and SVG and index.html into dir (made
@@ -64,14 +64,14 @@ func htmlView(d Data) htmlPage {
 	pg.State = "no events yet"
 	if d.HasEvents {
 		pg.State = "running, or stopped before the end"
-		if d.Last.Kind == evolve.EventRunFinished {
+		if d.Last.Kind == store.EventRunFinished {
 			pg.State = "finished: " + FirstLine(d.Last.Message)
 		}
 	}
 	sum := d.Summary
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),
-		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
+		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(store.StatusRejected)]),
 		sum.LLM.String(),
 	}
 	if sum.Best != nil {
