@@ -5,6 +5,8 @@ BIN := bin/arbor
 APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
 # Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
 APT_PKGS += chromium fonts-liberation
+# graphviz (dot) checks the DOT that `arbor lineage --dot` writes.
+APT_PKGS += graphviz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export GOFLAGS ?= -mod=mod
 

@@ -46,6 +46,9 @@ const (
 	// Chromium is a headless browser for the dashboard tests
 	// ($ARBOR_CHROMIUM overrides).
 	Chromium Dep = "chromium"
+	// Graphviz is the dot command, which checks the DOT that `arbor
+	// lineage --dot` writes.
+	Graphviz Dep = "graphviz"
 	// Bubblewrap is the bwrap sandbox (Debian bubblewrap; not in `make
 	// setup`'s packages yet, so "all" does not cover it).
 	Bubblewrap Dep = "bwrap"
@@ -96,7 +99,7 @@ func requireHint(dep Dep) string {
 // bySetup reports whether `make setup` provides dep: those "all" means.
 func bySetup(dep Dep) bool {
 	switch dep {
-	case Python, Torch, Torchvision, FashionMNIST, Chromium:
+	case Python, Torch, Torchvision, FashionMNIST, Chromium, Graphviz:
 		return true
 	}
 	return false
@@ -136,6 +139,8 @@ func Find(dep Dep) (string, error) {
 	case Chromium:
 		return firstOnPath([]string{os.Getenv("ARBOR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"}, nil,
 			"install it with `make setup` (Debian chromium) or set ARBOR_CHROMIUM")
+	case Graphviz:
+		return firstOnPath([]string{"dot"}, nil, "install it with `make setup` (Debian graphviz)")
 	case Bubblewrap:
 		return firstOnPath([]string{"bwrap"}, nil, "install Debian's bubblewrap")
 	case Slurm:
