@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // Config configures local training: the interpreter, the worker pool, and
@@ -29,6 +31,13 @@ type Config struct {
 	// Keep one interpreter per worker with torch already imported, so jobs do
 	// not wait for Python to start.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
+	// How untrusted Python (the dry-run gate, training, the mine probe) is
+	// confined: bwrap (bubblewrap: own PID namespace and /proc, no network,
+	// read-only root, writes only to the job's folder, all capabilities
+	// dropped; fails if bubblewrap cannot run), none (scrubbed environment
+	// and own process group only), or auto (bwrap where it works, else a
+	// loud warning and none).
+	Sandbox string `mapstructure:"sandbox" yaml:"sandbox"`
 	// Seconds a stopped job gets between SIGTERM and SIGKILL.
 	KillGraceS float64 `mapstructure:"kill_grace_s" yaml:"kill_grace_s"`
 	// Seconds one dry-run check may take.
@@ -64,6 +73,7 @@ func ProxyRecipe() Recipe {
 func DefaultConfig() Config {
 	return Config{
 		Workers:      1,
+		Sandbox:      "auto",
 		Prestart:     true,
 		KillGraceS:   2,
 		GateTimeoutS: 30,
@@ -110,6 +120,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		bad("workers", "must be >= 1, got %d", c.Workers)
+	}
+	if !child.ValidSandboxMode(c.Sandbox) {
+		bad("sandbox", "must be auto, bwrap or none, got %q", c.Sandbox)
 	}
 	for i, d := range c.Devices {
 		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, ", ") {
