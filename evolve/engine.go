@@ -439,6 +439,7 @@ func (e *Engine) job(c *Candidate) train.Job {
 	j.ID = c.ID
 	j.Source = c.Source
 	j.Seed = int64(e.Config.Seed)
+	j.FLOPs = c.FLOPs
 	if e.Arch != nil {
 		if t, err := e.treeOf(c); err == nil && t != nil {
 			if a, err := e.Arch(t); err == nil {

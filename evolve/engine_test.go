@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
@@ -77,8 +79,8 @@ func runEngine(tb testing.TB, e *Engine) {
 
 func TestDeterminism(t *testing.T) {
 	table := loadTable(t)
-	run := func(seed uint64) ([]string, Summary) {
-		s, err := CreateStore(t.TempDir())
+	run := func(seed uint64) ([]string, store.Summary) {
+		s, err := store.CreateStore(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,7 +131,7 @@ func TestDeterminism(t *testing.T) {
 func TestResumeContinuesExactly(t *testing.T) {
 	table := loadTable(t)
 	ctx := context.Background()
-	whole, err := CreateStore(t.TempDir())
+	whole, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +139,13 @@ func TestResumeContinuesExactly(t *testing.T) {
 	runEngine(t, nb201Engine(t, table, whole, 3, 30, nil))
 
 	dir := t.TempDir()
-	first, err := CreateStore(dir)
+	first, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runEngine(t, nb201Engine(t, table, first, 3, 12, nil))
 	first.Close()
-	again, err := OpenStore(dir)
+	again, err := store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func TestInFlightAlwaysRequeued(t *testing.T) {
 	table := loadTable(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := CreateStore(dir)
+	s, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func TestInFlightAlwaysRequeued(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = OpenStore(dir)
+	s, err = store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,17 +242,17 @@ func TestBudgets(t *testing.T) {
 	tests := []struct {
 		name   string
 		mod    func(*Config)
-		check  func(t *testing.T, sum Summary)
+		check  func(t *testing.T, sum store.Summary)
 		reason string
 	}{
 		{"target accuracy stops early", func(c *Config) { c.Budget.Trained = 500; c.Budget.TargetAcc = 80 },
-			func(t *testing.T, sum Summary) {
+			func(t *testing.T, sum store.Summary) {
 				if sum.Best == nil || sum.Best.ValAcc < 80 || sum.Trained >= 500 {
 					t.Fatalf("best %+v after %d trained", sum.Best, sum.Trained)
 				}
 			}, "target reached"},
 		{"parallel jobs never overshoot the trained budget", func(c *Config) { c.Budget.Trained = 17; c.Parallel = 4 },
-			func(t *testing.T, sum Summary) {
+			func(t *testing.T, sum store.Summary) {
 				if sum.Trained != 17 {
 					t.Fatalf("trained %d, want 17", sum.Trained)
 				}
@@ -258,7 +260,7 @@ func TestBudgets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := CreateStore(t.TempDir())
+			s, err := store.CreateStore(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +279,7 @@ func TestBudgets(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, sum)
-			if !contains(last.Message, tc.reason) {
+			if !strings.Contains(last.Message, tc.reason) {
 				t.Fatalf("budget event %q, want it to say %q", last.Message, tc.reason)
 			}
 		})
@@ -288,7 +290,7 @@ func TestBudgets(t *testing.T) {
 // parent; the run must stop with a message naming the seed, not hang.
 func TestSeedFailureIsClear(t *testing.T) {
 	table := loadTable(t)
-	s, err := CreateStore(t.TempDir())
+	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +298,7 @@ func TestSeedFailureIsClear(t *testing.T) {
 	e := nb201Engine(t, table, s, 1, 5, nil)
 	e.Arch = nil // the tabular evaluator then gets no arch and fails the seed
 	err = e.Run(context.Background())
-	if err == nil || !contains(err.Error(), "the seed c00001 did not train") {
+	if err == nil || !strings.Contains(err.Error(), "the seed c00001 did not train") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/mine"
@@ -40,22 +41,22 @@ func TestFrugalRealTree(t *testing.T) {
 	step := llmtest.RandomOffered()
 	srv.Default = &step
 	defer srv.Close()
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	lcfg := llm.DefaultConfig()
 	lcfg.BaseURL, lcfg.Model = srv.URL(), "mock-model"
-	res, err := llm.New(lcfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	res, err := llm.New(lcfg, llm.WithCallLogger(rs), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := composeEngine(t, store, 100, AllOps...)
+	e := composeEngine(t, rs, 100, AllOps...)
 	e.Resolver, e.Catalog, e.Modules = res, cat, mods
 	e.Config.Parallel = 2
 	runEngine(t, e)
-	f := measure(t, store, srv)
+	f := measure(t, rs, srv)
 	slices.Sort(f.engineMS)
 	t.Logf("ResNet-20 + torchvision catalog + random-option endpoint: %d trained, %d proposals (%.3f per trained), %d rejected %v, %d HTTP requests (%.3f per trained), %d calls on rejected children, repeat %d/%d rejected; engine ms median %.1f p90 %.1f",
 		f.trained, f.proposals, float64(f.proposals)/float64(f.trained), f.rejected, f.byGate, f.requests, float64(f.requests)/float64(f.trained), f.callsOnRejected, f.repeatsRejected, f.repeats,
@@ -63,8 +64,8 @@ func TestFrugalRealTree(t *testing.T) {
 	if f.trained != 99 || float64(f.proposals)/float64(f.trained) > 1.2 || float64(f.requests)/float64(f.trained) > 1.1 || f.callsOnRejected != 0 {
 		t.Fatal("the real-tree search is not frugal")
 	}
-	sum, _ := store.Summary(t.Context())
-	t.Logf("pre-gate filtered: %v; ops: %v", sum.PreGate, opsCount(t, store))
+	sum, _ := rs.Summary(t.Context())
+	t.Logf("pre-gate filtered: %v; ops: %v", sum.PreGate, opsCount(t, rs))
 }
 
 func opsCount(t *testing.T, s *Store) map[string]int {

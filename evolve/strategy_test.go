@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // hillClimb is a plug-in strategy defined outside the registry: it always
@@ -23,7 +25,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 
 func TestPluginStrategy(t *testing.T) {
 	table := loadTable(t)
-	s, err := CreateStore(t.TempDir())
+	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

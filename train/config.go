@@ -28,8 +28,9 @@ type Config struct {
 	// evolve sets it to the run directory, so that kills leave nothing in
 	// /tmp and the next process sweeps what a killed one left.
 	TempDir string `mapstructure:"-" yaml:"-" json:"-"`
-	// Keep one interpreter per worker with torch already imported, so jobs do
-	// not wait for Python to start.
+	// Keep one resident interpreter per worker that runs job after job with
+	// torch imported and the dataset decoded, so jobs do not wait for Python
+	// to start or data to load. false: a fresh interpreter per job.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
 	// How untrusted Python (the dry-run gate, training, the mine probe) is
 	// confined: bwrap (bubblewrap: own PID namespace and /proc, no network,
@@ -38,6 +39,14 @@ type Config struct {
 	// and own process group only), or auto (bwrap where it works, else a
 	// loud warning and none).
 	Sandbox string `mapstructure:"sandbox" yaml:"sandbox"`
+	// Jobs one resident interpreter runs before a fresh one replaces it
+	// (bounds what a leaky candidate can leave behind); 0 = no limit.
+	WorkerJobs int `mapstructure:"worker_jobs" yaml:"worker_jobs"`
+	// Which candidates are also measured on the test set: `none` (the
+	// search never reads it; `arbor train` and `arbor retrain` measure
+	// their models) or `all` (every candidate, reported but never used for
+	// selection, at the cost of one pass over the test set each).
+	Test string `mapstructure:"test" yaml:"test"`
 	// Seconds a stopped job gets between SIGTERM and SIGKILL.
 	KillGraceS float64 `mapstructure:"kill_grace_s" yaml:"kill_grace_s"`
 	// Seconds one dry-run check may take.
@@ -75,6 +84,8 @@ func DefaultConfig() Config {
 		Workers:      1,
 		Sandbox:      "auto",
 		Prestart:     true,
+		WorkerJobs:   100,
+		Test:         TestNone,
 		KillGraceS:   2,
 		GateTimeoutS: 30,
 		GateThreads:  1,
@@ -84,6 +95,12 @@ func DefaultConfig() Config {
 		Slurm:        DefaultSlurmConfig(),
 	}
 }
+
+// The values of Config.Test.
+const (
+	TestNone = "none"
+	TestAll  = "all"
+)
 
 // DatasetShape is the (C,H,W) input and the class count of a named dataset.
 // The generated datasets (synthetic, gratings) take any shape; their default
@@ -109,7 +126,7 @@ func (c Config) Job(id, source string, seed int64) (Job, error) {
 		return Job{}, fmt.Errorf("train.dataset.name: %w", err)
 	}
 	return Job{ID: id, Source: source, Recipe: c.Recipe, Dataset: c.Dataset, Seed: seed,
-		Limits: c.Limits, Input: input, Classes: classes}, nil
+		Limits: c.Limits, Input: input, Classes: classes, Test: c.Test == TestAll}, nil
 }
 
 // Validate checks every field and names the offending key.
@@ -134,6 +151,12 @@ func (c Config) Validate() error {
 	}
 	if c.GateTimeoutS <= 0 {
 		bad("gate_timeout_s", "must be > 0, got %g", c.GateTimeoutS)
+	}
+	if c.WorkerJobs < 0 {
+		bad("worker_jobs", "must be >= 0 (0 = no limit), got %d", c.WorkerJobs)
+	}
+	if c.Test != TestNone && c.Test != TestAll {
+		bad("test", "must be %s or %s, got %q", TestNone, TestAll, c.Test)
 	}
 	if c.GateThreads < 1 {
 		bad("gate_threads", "must be >= 1, got %d", c.GateThreads)

@@ -93,6 +93,12 @@ type Job struct {
 	Classes int    `json:"classes"`
 	// Arch is an optional backend-specific key (the tabular backend's arch string).
 	Arch string `json:"arch,omitempty"`
+	// Test asks for the test accuracy too (Result.TestAcc); the search
+	// leaves it off, so the test set plays no part in selection.
+	Test bool `json:"test,omitempty"`
+	// FLOPs is the candidate's MACs per image when already known (counted
+	// on the tree or by the gate); the trainer then does not count again.
+	FLOPs int64 `json:"flops,omitempty"`
 }
 
 // EpochStat is one point of the learning curve.
@@ -110,7 +116,7 @@ type Result struct {
 	ID        string      `json:"id"`
 	Status    Status      `json:"status"`
 	ValAcc    float64     `json:"val_acc"`
-	TestAcc   float64     `json:"test_acc"` // for the final report only, never for selection
+	TestAcc   float64     `json:"test_acc"` // only when Job.Test; for reports, never for selection
 	Curve     []EpochStat `json:"curve,omitempty"`
 	Params    int64       `json:"params"`
 	FLOPs     int64       `json:"flops"`

@@ -54,7 +54,7 @@ func tinyJob(id, source string) Job {
 	r.Epochs, r.BatchSize, r.Subset, r.LR, r.WarmupEpochs, r.Threads = 2, 64, 0, 0.05, 0.2, 1
 	return Job{ID: id, Source: source, Recipe: r, Seed: 7,
 		Dataset: Dataset{Name: "synthetic", ValSplit: 0.1},
-		Limits:  Limits{WallSeconds: 120}, Input: [3]int{1, 8, 8}, Classes: 4}
+		Limits:  Limits{WallSeconds: 120}, Input: [3]int{1, 8, 8}, Classes: 4, Test: true}
 }
 
 func testConfig(t testing.TB, workers int) Config {

@@ -20,9 +20,13 @@ import (
 var ErrClosed = errors.New("train: evaluator is closed")
 
 // Local trains jobs on this machine: at most Workers at a time, each in a
-// fresh child process with its own working directory, process group,
-// scrubbed environment, wall-time limit and (optionally) pinned GPU. A
-// failing or killed child only fails its own job.
+// child process with its own working directory, process group, scrubbed
+// environment, wall-time limit and (optionally) pinned GPU. With Prestart
+// (the default) each worker slot keeps one resident interpreter that runs
+// job after job with torch imported and the dataset decoded; a job that
+// times out, is cancelled or kills its interpreter costs a fresh one, and
+// WorkerJobs bounds how many jobs one interpreter runs. A failing or killed
+// child only fails its own job.
 type Local struct {
 	cfg     Config
 	python  string
@@ -34,13 +38,15 @@ type Local struct {
 
 	mu      sync.Mutex
 	closed  bool
-	spares  []*trainer // per worker slot: an interpreter waiting for a job
+	idle    []*trainer // per worker slot: a resident interpreter waiting for a job
 	running map[*trainer]struct{}
 }
 
-// trainer is one trainer process and the sink its stdout lines go to.
+// trainer is one trainer process, the sink its stdout lines go to and the
+// number of jobs it has taken.
 type trainer struct {
 	proc *child.Proc
+	jobs int
 	mu   sync.Mutex
 	sink func([]byte)
 }
@@ -77,7 +83,7 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 		return nil, err
 	}
 	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers), sandbox: sandbox,
-		spares: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
+		idle: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
 	if cfg.WorkDir == "" {
 		// Pools killed with kill -9 could not remove theirs.
 		SweepStale(cfg.TempDir, poolPrefix, log)
@@ -106,7 +112,7 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 		SweepStale(l.slotDir(i), jobPrefix, log)
 		l.slots <- i
 		if cfg.Prestart {
-			if l.spares[i], err = l.spawn(i); err != nil {
+			if l.idle[i], err = l.spawn(i); err != nil {
 				l.Close()
 				return nil, err
 			}
@@ -127,7 +133,7 @@ func (l *Local) Sandbox() *child.Sandbox { return l.sandbox }
 func (l *Local) slotDir(i int) string { return filepath.Join(l.root, fmt.Sprintf("slot-%d", i)) }
 
 // spawn starts a trainer in --serve mode for a worker slot: it imports torch
-// and then waits on stdin for the one job it will run.
+// and then waits on stdin for jobs.
 func (l *Local) spawn(slot int) (*trainer, error) {
 	var extra []string
 	if n := len(l.cfg.Devices); n > 0 {
@@ -146,21 +152,22 @@ func (l *Local) spawn(slot int) (*trainer, error) {
 	return c, nil
 }
 
-// take returns the slot's waiting interpreter if it is still alive, else a
-// new one, and starts the next spare so it imports torch while this job runs.
+// take returns the slot's resident interpreter if it is still alive, else a
+// new one.
 func (l *Local) take(slot int) (*trainer, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return nil, ErrClosed
 	}
-	c := l.spares[slot]
-	l.spares[slot] = nil
+	c := l.idle[slot]
+	l.idle[slot] = nil
 	if c != nil {
 		select {
 		case <-c.proc.Exited():
-			l.log.Warn("train: spare interpreter died while idle; starting another",
+			l.log.Warn("train: resident interpreter died while idle; starting another",
 				"slot", slot, "stderr", c.proc.Stderr())
+			c.proc.Wait()
 			c = nil
 		default:
 		}
@@ -171,19 +178,47 @@ func (l *Local) take(slot int) (*trainer, error) {
 			return nil, err
 		}
 	}
-	if l.cfg.Prestart {
-		if l.spares[slot], err = l.spawn(slot); err != nil {
-			l.log.Warn("train: cannot prestart interpreter", "slot", slot, "err", err)
-		}
-	}
+	c.jobs++
 	l.running[c] = struct{}{}
 	return c, nil
 }
 
-func (l *Local) done(c *trainer) {
+// release ends a job on c. A resident interpreter that finished its job
+// cleanly waits in the slot for the next; otherwise it is stopped and, with
+// Prestart, a fresh one starts importing torch at once.
+func (l *Local) release(slot int, c *trainer, clean bool) {
+	grace := time.Duration(l.cfg.KillGraceS * float64(time.Second))
 	l.mu.Lock()
 	delete(l.running, c)
+	keep := clean && l.cfg.Prestart && !l.closed && (l.cfg.WorkerJobs <= 0 || c.jobs < l.cfg.WorkerJobs)
+	if keep {
+		l.idle[slot] = c
+		l.mu.Unlock()
+		return
+	}
+	respawn := l.cfg.Prestart && !l.closed
 	l.mu.Unlock()
+	c.proc.Stdin().Close() // a finished trainer exits at the end of stdin
+	select {
+	case <-c.proc.Exited():
+	case <-time.After(grace):
+	}
+	c.proc.Stop(grace)
+	if !respawn {
+		return
+	}
+	n, err := l.spawn(slot)
+	if err != nil {
+		l.log.Warn("train: cannot prestart interpreter", "slot", slot, "err", err)
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.idle[slot] != nil {
+		go n.proc.Stop(grace)
+		return
+	}
+	l.idle[slot] = n
 }
 
 // Name prefixes of the pool's temporary directory and of its job directories.
@@ -238,12 +273,18 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	if err != nil {
 		return res, err
 	}
-	defer l.done(c)
-	started := make(chan struct{})
-	var once sync.Once
+	clean := false
+	defer func() { l.release(slot, c, clean) }()
+	token := fmt.Sprintf("%s#%d", filepath.Base(dir), c.jobs)
+	started, done := make(chan struct{}), make(chan struct{})
+	var startOnce, doneOnce sync.Once
 	c.setSink(func(line []byte) {
 		if bytes.Equal(bytes.TrimSpace(line), startedLine) {
-			once.Do(func() { close(started) })
+			startOnce.Do(func() { close(started) })
+			return
+		}
+		if isDoneLine(line, token) {
+			doneOnce.Do(func() { close(done) })
 			return
 		}
 		p, ep, ok := ParseTrainerLine(line)
@@ -256,11 +297,14 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 			l.log.Debug("train: epoch", "job", job.ID, "epoch", ep.Epoch, "val_acc", ep.ValAcc, "seconds", ep.Seconds)
 		}
 	})
-	req, _ := json.Marshal(map[string]string{"dir": dir, "job": JobFile, "out": ResultFile})
+	defer c.setSink(nil)
+	req, _ := json.Marshal(map[string]string{"dir": dir, "job": JobFile, "out": ResultFile, "token": token})
 	if _, err := c.proc.Stdin().Write(append(req, '\n')); err != nil {
 		l.log.Warn("train: cannot hand job to interpreter", "job", job.ID, "err", err)
 	}
-	c.proc.Stdin().Close()
+	if !l.cfg.Prestart {
+		c.proc.Stdin().Close() // one job per process: it exits after this one
+	}
 
 	wall := job.Limits.WallSeconds
 	if wall <= 0 {
@@ -275,6 +319,7 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	grace := time.Duration(l.cfg.KillGraceS * float64(time.Second))
 	var stopped Status
 	var why string
+	finished := false
 wait:
 	for {
 		select {
@@ -286,6 +331,9 @@ wait:
 				defer t.Stop()
 				limit = t.C
 			}
+		case <-done:
+			finished = true
+			break wait
 		case <-c.proc.Exited():
 			break wait
 		case <-ctx.Done():
@@ -302,8 +350,10 @@ wait:
 			break wait
 		}
 	}
-	state, _ := c.proc.Wait()
-	c.setSink(nil)
+	var state *os.ProcessState
+	if !finished {
+		state, _ = c.proc.Wait()
+	}
 
 	switch {
 	case stopped == StatusCancelled:
@@ -322,10 +372,23 @@ wait:
 		} else {
 			res = r
 			res.ID = job.ID
+			clean = finished
 		}
 	}
 	res.WallS = time.Since(start).Seconds()
 	return res, nil
+}
+
+// isDoneLine reports whether line is the trainer's {"done": token}.
+func isDoneLine(line []byte, token string) bool {
+	line = bytes.TrimSpace(line)
+	if !bytes.HasPrefix(line, []byte(`{"done"`)) {
+		return false
+	}
+	var msg struct {
+		Done *string `json:"done"`
+	}
+	return json.Unmarshal(line, &msg) == nil && msg.Done != nil && *msg.Done == token
 }
 
 func (l *Local) isClosed() bool {
@@ -344,10 +407,10 @@ func (l *Local) Close() error {
 	}
 	l.closed = true
 	var procs []*child.Proc
-	for i, c := range l.spares {
+	for i, c := range l.idle {
 		if c != nil {
 			procs = append(procs, c.proc)
-			l.spares[i] = nil
+			l.idle[i] = nil
 		}
 	}
 	for c := range l.running {

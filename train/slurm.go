@@ -101,6 +101,12 @@ func NewSlurm(ctx context.Context, cfg SlurmConfig, opts SlurmOptions) (*Slurm, 
 	if env == nil {
 		env = os.Environ()
 	}
+	// The job scripts name files in run_dir and run elsewhere.
+	runDir, err := filepath.Abs(cfg.RunDir)
+	if err != nil {
+		return nil, fmt.Errorf("train.slurm.run_dir: %w", err)
+	}
+	cfg.RunDir = runDir
 	if err := os.MkdirAll(filepath.Join(cfg.RunDir, "jobs"), 0o755); err != nil {
 		return nil, fmt.Errorf("train.slurm.run_dir: %w", err)
 	}

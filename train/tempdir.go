@@ -23,6 +23,12 @@ func MakeOwnedTemp(parent, prefix string) (string, error) {
 	if parent == "" {
 		parent = os.TempDir()
 	}
+	// Children are started inside the directory and given paths in it:
+	// a relative one would be read against itself.
+	parent, err := filepath.Abs(parent)
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", err
 	}

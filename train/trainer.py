@@ -16,6 +16,7 @@ with a scrubbed environment, its own process group and a time limit.
 """
 import argparse
 import contextlib
+import gc
 import gzip
 import json
 import math
@@ -41,6 +42,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+
+# torch's own thread count, restored for a job that asks for the default
+# after one that set its own.
+DEFAULT_THREADS = torch.get_num_threads()
 
 
 # ---------------------------------------------------------------- failures
@@ -153,13 +158,14 @@ def macs_hooks(model, acc):
     return handles
 
 
-def probe(model, input_shape, classes, device, batch=2, backward=True):
-    """Forward (and backward) on a dummy batch; returns MACs per image.
+def probe(model, input_shape, classes, device, batch=2, backward=True, count=True):
+    """Forward (and backward) on a dummy batch; returns MACs per image when
+    count, else 0.
 
     Raises CandidateError(shape-error) when the logits have the wrong shape.
     """
     acc = [0]
-    handles = macs_hooks(model, acc)
+    handles = macs_hooks(model, acc) if count else []
     try:
         x = torch.randn(batch, *input_shape, device=device)
         model.train()
@@ -340,9 +346,23 @@ def gratings(input_shape, classes, n_train=4096, n_test=1024):
     return tx, ty, ex, ey, classes
 
 
+# Decoded datasets of this process, by (name, path, input, classes): a
+# resident trainer decodes its data once, not once per job. The arrays are
+# raw (uint8 for the image datasets) and never written to.
+DATA_CACHE = {}
+
+
 def load_dataset(spec, input_shape, classes):
     name = spec.get("name") or "fashion-mnist"
     path = spec.get("path") or DEFAULT_PATHS.get(name, "")
+    key = (name, path, tuple(input_shape), int(classes))
+    if key not in DATA_CACHE:
+        DATA_CACHE.clear()  # one dataset at a time: a pool trains on one
+        DATA_CACHE[key] = decode_dataset(name, path, input_shape, classes)
+    return DATA_CACHE[key]
+
+
+def decode_dataset(name, path, input_shape, classes):
     if name in ("fashion-mnist", "mnist"):
         tx, ty, ex, ey, k = load_idx_dataset(path)
     elif name in ("cifar10", "cifar100"):
@@ -378,8 +398,10 @@ def to_tensor(x, name, idx=None):
         mean, std = NORMS[name]
         m = torch.tensor(mean).view(1, -1, 1, 1) * 255.0
         s = torch.tensor(std).view(1, -1, 1, 1) * 255.0
-        t = t.float().sub_(m).div_(s)
-    return t.float()
+        return t.float().sub_(m).div_(s)
+    # Generated data is float already; a copy keeps a candidate's in-place
+    # ops (ReLU(inplace=True) on its input) away from the cached arrays.
+    return t.float().clone()
 
 
 def split(n, val_split, subset, seed):
@@ -429,7 +451,10 @@ def lr_at(step, total, warmup, base):
     return 0.5 * base * (1 + math.cos(math.pi * min(1.0, t)))
 
 
-def evaluate(model, x, y, bs, device, amp_ctx, criterion):
+def evaluate(model, x, y, bs, device, amp_ctx, criterion, times=None):
+    """Loss and accuracy (%) of model on (x, y) in batches of bs. When times
+    is a list, the wall time of each full batch's forward pass is appended
+    to it: the validation pass doubles as the latency measurement."""
     model.eval()
     correct, loss_sum, n = 0, 0.0, len(y)
     if n == 0:
@@ -438,33 +463,52 @@ def evaluate(model, x, y, bs, device, amp_ctx, criterion):
         for s in range(0, n, bs):
             xb = x[s:s + bs].to(device, non_blocking=True)
             yb = y[s:s + bs].to(device, non_blocking=True)
+            t = time.perf_counter()
             with amp_ctx():
                 out = model(xb)
-            loss_sum += float(criterion(out.float(), yb)) * len(yb)
+            # int() waits for the device, so t covers the forward pass.
             correct += int((out.argmax(1) == yb).sum())
+            if times is not None and len(yb) == bs:
+                times.append(time.perf_counter() - t)
+            loss_sum += float(criterion(out.float(), yb)) * len(yb)
     return loss_sum / n, 100.0 * correct / n
 
 
-def measure_latency(model, x, device, reps=3):
-    model.eval()
-    with torch.no_grad():
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times = []
-        for _ in range(reps):
-            t = time.perf_counter()
-            model(x)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - t)
-    times.sort()
+def median_ms(times):
+    """The median of a validation pass's batch times, in ms, leaving out the
+    first batch (warm-up) when there are others."""
+    if len(times) > 1:
+        times = times[1:]
+    if not times:
+        return 0.0
+    times = sorted(times)
     return 1000.0 * times[len(times) // 2]
+
+
+def reset_peak_mem(device):
+    """Starts this job's peak-memory count: a resident trainer runs many
+    jobs, and each reports its own peak. On Linux, writing 5 to
+    /proc/self/clear_refs resets the process's VmHWM."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
 
 
 def peak_mem_mb(device):
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -517,8 +561,7 @@ def train(job, result):
     input_shape = tuple(job.get("input") or (1, 28, 28))
     classes = int(job.get("classes") or 10)
     threads = int(recipe.get("threads") or 0)
-    if threads > 0:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads if threads > 0 else DEFAULT_THREADS)
     # CUDA is initialised only once the candidate is built (model.to), so
     # that a broken candidate fails fast.
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -532,7 +575,14 @@ def train(job, result):
         result["params"] = count_params(model)
         model.to(device)
         phase = "forward"
-        result["flops"] = probe(model, input_shape, classes, device)
+        known = int(job.get("flops") or 0)
+        if known > 0:
+            # The gate (or the tree) already counted the MACs: check the
+            # logits' shape without counting them again.
+            probe(model, input_shape, classes, device, count=False)
+            result["flops"] = known
+        else:
+            result["flops"] = probe(model, input_shape, classes, device)
     except Exception as exc:  # the candidate's own failure
         result["status"] = classify(exc, phase)
         result["error"] = error_text(exc)
@@ -543,7 +593,9 @@ def train(job, result):
     tr_idx, va_idx = split(len(ty), val_split, float(recipe.get("subset") or 0), seed)
     vx, vy = to_tensor(tx, name, va_idx), ty[va_idx]
     tx, ty = to_tensor(tx, name, tr_idx), ty[tr_idx]
-    ex = to_tensor(ex, name)
+    # The test set is read only when the job asks (finalists, retraining,
+    # arbor train); the search itself never looks at it.
+    want_test = bool(job.get("test"))
     if device.type == "cuda":  # small datasets live on the GPU
         tx, ty, vx, vy = tx.to(device), ty.to(device), vx.to(device), vy.to(device)
 
@@ -600,7 +652,8 @@ def train(job, result):
                     if not math.isfinite(running):
                         raise CandidateError("diverged", "training loss became %s at epoch %d step %d" % (running, epoch, s + 1))
                     emit({"progress": {"epoch": epoch, "step": s + 1, "steps": steps_per_epoch, "loss": running}})
-            vloss, vacc = evaluate(model, vx, vy, bs * 2, device, amp, plain)
+            times = []
+            vloss, vacc = evaluate(model, vx, vy, bs, device, amp, plain, times)
             stat = {"epoch": epoch, "train_loss": float(loss_sum) / max(seen, 1),
                     "train_acc": 100.0 * float(correct) / max(seen, 1),
                     "val_loss": vloss, "val_acc": vacc, "seconds": time.time() - t_ep}
@@ -608,9 +661,11 @@ def train(job, result):
             result["val_acc"] = vacc
             emit({"epoch": stat})
         result["train_s"] = time.time() - t_train
-        _, result["test_acc"] = evaluate(model, ex, ey, bs * 2, device, amp, plain)
-        lat_x = (vx if len(vy) else tx)[:bs].to(device)
-        result["latency_ms"] = measure_latency(model, lat_x, device)
+        if want_test:
+            _, result["test_acc"] = evaluate(model, to_tensor(ex, name), ey, bs * 2, device, amp, plain)
+        if not times:  # no validation set: time batches of training images
+            evaluate(model, tx[:4 * bs], ty[:4 * bs], bs, device, amp, plain, times)
+        result["latency_ms"] = median_ms(times)
         result["images_per_s"] = epochs * len(ty) / max(result["train_s"], 1e-9)
         result["status"] = "ok"
     except Exception as exc:
@@ -631,6 +686,8 @@ def write_result(path, result):
 def run_job(job_path, out_path):
     with open(job_path) as f:
         job = json.load(f)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    reset_peak_mem(device)
     result = {"id": job.get("id", ""), "status": "crashed", "val_acc": 0.0, "test_acc": 0.0,
               "curve": [], "params": 0, "flops": 0, "latency_ms": 0.0, "wall_s": 0.0,
               "peak_mem_mb": 0.0, "train_s": 0.0}
@@ -639,7 +696,10 @@ def run_job(job_path, out_path):
     except Exception as exc:  # the trainer's own failure, e.g. a missing dataset
         result["status"] = "crashed"
         result["error"] = error_text(exc)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    finally:
+        # What the candidate defined must not reach the next job of a
+        # resident trainer.
+        sys.modules.pop("candidate", None)
     result["device"] = "cpu" if device.type == "cpu" else "cuda:" + torch.cuda.get_device_name(0)
     result["peak_mem_mb"] = peak_mem_mb(device)
     result["wall_s"] = time.time() - T0
@@ -665,17 +725,27 @@ def watch_parent():
 
 
 def serve():
-    """Waits (torch already imported) for one line {"dir", "job", "out"}, runs
-    that job in that directory, and exits: one process per job, started early."""
-    line = sys.stdin.readline()
-    if not line.strip():
-        return
-    req = json.loads(line)
+    """A resident trainer: waits (torch already imported) for one line
+    {"dir", "job", "out", "token"} at a time, runs that job in that
+    directory, prints {"done": token} once result.json is written, and waits
+    for the next, keeping torch imported and the decoded dataset between
+    jobs. It exits at the end of stdin. A job that hangs or crashes the
+    interpreter costs the caller a restart (it kills the process group)."""
     global T0
-    T0 = time.time()
-    emit({"started": True})  # the job's wall-time limit runs from here
-    os.chdir(req["dir"])
-    run_job(req.get("job", "job.json"), req.get("out", "result.json"))
+    home = os.getcwd()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        T0 = time.time()
+        emit({"started": True})  # the job's wall-time limit runs from here
+        os.chdir(req["dir"])
+        try:
+            run_job(req.get("job", "job.json"), req.get("out", "result.json"))
+        finally:
+            os.chdir(home)
+            gc.collect()
+        emit({"done": req.get("token", "")})
 
 
 # ---------------------------------------------------------------- gate

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/bench"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func newBenchCompareCmd() *cobra.Command {
@@ -78,13 +79,13 @@ func runCompare(cmd *cobra.Command, o bench.CompareOptions, logLevel string) err
 			fmt.Fprintf(errw, "%s %s %s seed %d (%s)\n", time.Now().Format("15:04:05"), verb, r.Strategy, r.Seed, r.Dir)
 		},
 		Engine: func(r bench.CompareRun, eng *evolve.Engine) {
-			eng.Events = func(ev evolve.Event) {
-				if ev.Kind == evolve.EventFinished {
+			eng.Events = func(ev store.Event) {
+				if ev.Kind == store.EventFinished {
 					fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
 				}
 			}
 		},
-		Done: func(r bench.CompareRun, sum evolve.Summary, wall time.Duration) {
+		Done: func(r bench.CompareRun, sum store.Summary, wall time.Duration) {
 			fmt.Fprintf(errw, "%s done %s seed %d: %d trained in %s\n", time.Now().Format("15:04:05"), r.Strategy, r.Seed, sum.Trained, wall.Round(time.Second))
 		},
 	}

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -66,7 +66,7 @@ type candidateJSON struct {
 	LatencyMS float64 `json:"latency_ms"`
 }
 
-func toJSON(c evolve.Candidate) candidateJSON {
+func toJSON(c store.Candidate) candidateJSON {
 	return candidateJSON{ID: c.ID, ParentID: c.ParentID, Op: c.Op, Path: c.Path, ValAcc: c.Result.ValAcc,
 		TestAcc: c.Result.TestAcc, Params: c.Params, FLOPs: c.FLOPs, LatencyMS: c.Result.LatencyMS}
 }
@@ -100,7 +100,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 	}
 
 	if f.pareto {
-		if f.objective == "latency" && !slices.ContainsFunc(ok, func(c evolve.Candidate) bool { return c.Result.LatencyMS > 0 }) {
+		if f.objective == "latency" && !slices.ContainsFunc(ok, func(c store.Candidate) bool { return c.Result.LatencyMS > 0 }) {
 			return usagef("--objective latency: no candidate of %s has a latency measurement (this evaluator does not measure it); use params or flops", dir)
 		}
 		front := report.ParetoFront(ok, metric, cost)
@@ -116,7 +116,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		report.WriteCandidates(out, front)
 	}
 
-	var chosen evolve.Candidate
+	var chosen store.Candidate
 	if f.id != "" {
 		if chosen, err = s.Candidate(ctx, f.id); err != nil {
 			return asUsage(fmt.Errorf("--id: %w", err))
@@ -135,7 +135,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 				what = "candidate"
 			}
 			fmt.Fprintf(out, "%s of %s (%d trained successfully):\n", what, dir, len(ok))
-			report.WriteCandidates(out, []evolve.Candidate{chosen})
+			report.WriteCandidates(out, []store.Candidate{chosen})
 			if f.export == "" {
 				fmt.Fprintf(out, "export it: arbor best %s --export model.py; its history: arbor lineage %s %s\n", dir, dir, chosen.ID)
 			}

@@ -81,8 +81,8 @@ func newConfigCheckCmd() *cobra.Command {
 then ARBOR_* environment variables) and reports every problem with the key and
 the file. It also checks that the files the run needs exist: the dataset (and
 which Debian package or download provides it), the NAS-Bench-201 table, the
-catalog, a seed tree file and the Python interpreter. Relative paths are
-resolved against the current directory, as arbor evolve does. --no-files skips
+catalog, a seed tree file and the Python interpreter. Relative paths in the
+file are relative to its folder, as arbor evolve reads them. --no-files skips
 those checks, for a config meant for another machine. Exit 0: fine; 2: not.`,
 		Args: wantArgs("config check", 1, "one CONFIG.yaml"),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 type evolveFlags struct {
@@ -70,14 +70,14 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 	}
 
 	var cfg run.Config
-	var store *evolve.Store
+	var db *store.Store
 	var err error
 	if f.resume != "" {
 		var change func(*run.Config)
 		if changed("budget") {
 			change = func(c *run.Config) { c.Evolve.Budget.Trained = f.budget }
 		}
-		if store, cfg, err = run.Resume(ctx, f.resume, change); err != nil {
+		if db, cfg, err = run.Resume(ctx, f.resume, change); err != nil {
 			return err
 		}
 	} else {
@@ -94,12 +94,12 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 		if cfg, err = run.Load(f.config, over); err != nil {
 			return err
 		}
-		if store, err = run.Create(ctx, cfg); err != nil {
+		if db, err = run.Create(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer store.Close()
-	return runEngine(ctx, cmd, cfg, store, f)
+	defer db.Close()
+	return runEngine(ctx, cmd, cfg, db, f)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -108,9 +108,9 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *evolve.Store, f evolveFlags) error {
+func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *store.Store, f evolveFlags) error {
 	log := newLogger(cmd.ErrOrStderr(), cfg.Run.LogLevel)
-	r, err := run.Build(ctx, cfg, store, log)
+	r, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -150,16 +150,16 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *e
 
 	err = eng.Run(runCtx)
 	closeSink()
-	sum, serr := store.Summary(context.WithoutCancel(ctx))
+	sum, serr := db.Summary(context.WithoutCancel(ctx))
 	if serr == nil && !f.json {
 		best := "none"
 		if sum.Best != nil {
 			best = fmt.Sprintf("%s val_acc %.2f%% params %d", sum.Best.ID, sum.Best.ValAcc, sum.Best.Params)
 		}
-		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", cfg.Run.Dir, sum.Trained, sum.ByStatus[string(evolve.StatusRejected)], best)
+		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(store.StatusRejected)], best)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", cfg.Run.Dir)
+		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", run.DisplayPath(cfg.Run.Dir))
 	}
 	return err
 }

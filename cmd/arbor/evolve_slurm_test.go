@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // TestSlurmEvolveKillResume runs `arbor evolve` with run.evaluator: slurm
@@ -77,7 +77,7 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 		t.Fatalf("resume did not finish:\n%s", out2.String())
 	}
 
-	st, err := evolve.OpenStoreReadOnly(dir)
+	st, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 	}
 	handles := map[string]bool{}
 	for _, c := range cs {
-		if c.Status == evolve.StatusTrained && c.Result.Handle == "" {
+		if c.Status == store.StatusTrained && c.Result.Handle == "" {
 			t.Errorf("%s trained without a Slurm job ID", c.ID)
 		}
 		if c.Result.Handle != "" {

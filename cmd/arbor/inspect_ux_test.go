@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -120,7 +120,7 @@ func TestInspectCommands(t *testing.T) {
 // engine stores each one) through every display mode.
 func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 	for _, run := range []string{r.offline, r.withLLM} {
-		s, err := evolve.OpenStoreReadOnly(run)
+		s, err := store.OpenStoreReadOnly(run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -142,10 +142,10 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 		finished, milestones := 0, 0
 		for _, ev := range evs {
 			switch ev.Kind {
-			case evolve.EventFinished:
+			case store.EventFinished:
 				finished++
-			case evolve.EventBestImproved, evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached,
-				evolve.EventDraining, evolve.EventRunFinished:
+			case store.EventBestImproved, store.EventRunStarted, store.EventResumed, store.EventBudgetReached,
+				store.EventDraining, store.EventRunFinished:
 				milestones++
 			}
 		}
@@ -167,9 +167,9 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 	}
 }
 
-func readStore(t *testing.T, dir string) []evolve.Candidate {
+func readStore(t *testing.T, dir string) []store.Candidate {
 	t.Helper()
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func testInspectBadInput(t *testing.T, r fixtureRuns) {
 	os.Mkdir(empty, 0o755)
 	corrupt := filepath.Join(tmp, "corrupt")
 	os.Mkdir(corrupt, 0o755)
-	writeFile(t, corrupt, evolve.StoreFile, strings.Repeat("this is not a database\n", 300))
+	writeFile(t, corrupt, store.StoreFile, strings.Repeat("this is not a database\n", 300))
 	notDir := writeFile(t, tmp, "file.txt", "x")
 	missing := filepath.Join(tmp, "nope")
 
@@ -309,7 +309,7 @@ func testBestOnRun(t *testing.T, r fixtureRuns) {
 	if _, errOut, code := runUX(t, "best", r.offline, "--export", model, "--tree", treeOut); code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
-	var bestCand evolve.Candidate
+	var bestCand store.Candidate
 	for _, c := range cands {
 		if c.ID == best.ID {
 			bestCand = c
@@ -341,6 +341,25 @@ func testBestOnRun(t *testing.T, r fixtureRuns) {
 	if !strings.Contains(string(outPy), want) {
 		t.Errorf("the exported model printed %q, want %q", outPy, want)
 	}
+	if !strings.Contains(string(outPy), "torch.jit.script: ok") {
+		t.Errorf("the exported model does not compile under torch.jit.script:\n%s", outPy)
+	}
+	// The constructor takes another input shape and class count; the
+	// searched ones are the defaults.
+	check := `import importlib.util, sys, torch
+spec = importlib.util.spec_from_file_location("m", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+d = m.Candidate()
+o = m.Candidate(input_shape=(1, d.input_shape[1], d.input_shape[2]), num_classes=7)
+print("defaults", d.input_shape, d.num_classes, "other", tuple(torch.jit.script(o)(torch.zeros(2, 1, d.input_shape[1], d.input_shape[2])).shape))
+`
+	cmd = exec.Command(py, "-c", check, model)
+	outPy, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("Candidate(input_shape=..., num_classes=7): %v\n%s", err, outPy)
+	}
+	if !strings.Contains(string(outPy), "defaults (3, 32, 32) 10 other (2, 7)") {
+		t.Errorf("constructor arguments: got %s", outPy)
+	}
 }
 
 // torchPython returns an interpreter that can import torch; it skips only
@@ -359,7 +378,7 @@ func torchPython(t *testing.T) string {
 func testLineageOnRun(t *testing.T, r fixtureRuns) {
 	for _, run := range []string{r.offline, r.withLLM} {
 		cands := readStore(t, run)
-		byID := map[string]evolve.Candidate{}
+		byID := map[string]store.Candidate{}
 		for _, c := range cands {
 			byID[c.ID] = c
 		}
@@ -385,7 +404,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		if err := json.Unmarshal([]byte(out), &steps); err != nil {
 			t.Fatal(err)
 		}
-		if len(steps) != depth+1 || steps[0].Op != evolve.OpSeed || steps[0].ParentID != "" || steps[len(steps)-1].ID != deepest {
+		if len(steps) != depth+1 || steps[0].Op != store.OpSeed || steps[0].ParentID != "" || steps[len(steps)-1].ID != deepest {
 			t.Fatalf("chain of %d steps for depth %d: %+v", len(steps), depth, steps)
 		}
 		for i := 1; i < len(steps); i++ {
@@ -414,7 +433,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		edges := regexp.MustCompile(`(?m)^  "c\d+" -> "c\d+"`).FindAllString(dot, -1)
 		wantNodes, wantEdges := 0, 0
 		for _, c := range cands {
-			if c.Status != evolve.StatusRejected {
+			if c.Status != store.StatusRejected {
 				wantNodes++
 				if c.ParentID != "" {
 					wantEdges++
@@ -482,7 +501,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		}
 	}
 	// The LLM run's spend is what the mock server was asked for.
-	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	s, err := store.OpenStoreReadOnly(r.withLLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,11 +566,11 @@ func TestInspectWhileRunning(t *testing.T) {
 			return
 		default:
 		}
-		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(run, store.StoreFile)); err != nil {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		s, err := evolve.OpenStoreReadOnly(run)
+		s, err := store.OpenStoreReadOnly(run)
 		if err != nil {
 			// The store file exists before its schema is committed.
 			time.Sleep(5 * time.Millisecond)
@@ -581,7 +600,7 @@ func TestInspectWhileRunning(t *testing.T) {
 }
 
 func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
-	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	s, err := store.OpenStoreReadOnly(r.withLLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -608,7 +627,7 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		t.Errorf("top %d, first %s, best %s", len(fs.Top), fs.Top[0].ID, fs.Summary.Best.ID)
 	}
 	for _, o := range fs.Ops {
-		if o.Op == evolve.OpSeed {
+		if o.Op == store.OpSeed {
 			continue
 		}
 		if _, ok := fs.Posteriors.Ops[o.Op]; !ok {

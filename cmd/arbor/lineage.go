@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func newLineageCmd() *cobra.Command {
@@ -45,7 +45,7 @@ bold): arbor lineage RUN_DIR --dot | dot -Tsvg > tree.svg`,
 			if len(args) == 2 {
 				id = args[1]
 			}
-			var chain []evolve.Candidate
+			var chain []store.Candidate
 			if id != "" {
 				if chain, err = s.Lineage(ctx, id); err != nil {
 					return asUsage(fmt.Errorf("%w (list IDs with: arbor best %s --pareto, or arbor status %s)", err, args[0], args[0]))

@@ -10,8 +10,8 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // displayMode is how `arbor evolve` shows its events.
@@ -60,7 +60,7 @@ func countBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 }
 
 // eventSchema versions the --json event stream. Every line is one JSON
-// object: "schema" (this string) and the fields of evolve.Event, described
+// object: "schema" (this string) and the fields of store.Event, described
 // in eventFieldDocs and docs/events.md. A field is never renamed or
 // retyped within a version; new fields may be added.
 const eventSchema = "arbor.event/v1"
@@ -68,20 +68,20 @@ const eventSchema = "arbor.event/v1"
 // jsonEvent is one line of the --json stream.
 type jsonEvent struct {
 	Schema string `json:"schema"`
-	evolve.Event
+	store.Event
 }
 
 // newEventSink returns the function the engine calls with every event and
 // a function to call once the run has ended. budget is the training budget
 // (0: none; events carry it too). The sink is safe for concurrent use.
-func newEventSink(w io.Writer, mode displayMode, budget int) (func(evolve.Event), func()) {
+func newEventSink(w io.Writer, mode displayMode, budget int) (func(store.Event), func()) {
 	switch mode {
 	case displayQuiet:
-		return func(evolve.Event) {}, func() {}
+		return func(store.Event) {}, func() {}
 	case displayJSON:
 		var mu sync.Mutex
 		enc := json.NewEncoder(w)
-		return func(ev evolve.Event) {
+		return func(ev store.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			_ = enc.Encode(jsonEvent{Schema: eventSchema, Event: ev})
@@ -107,10 +107,10 @@ type display struct {
 
 	start    time.Time
 	trained0 int // trained when this process started (resume)
-	last     evolve.Event
+	last     store.Event
 }
 
-func (d *display) event(ev evolve.Event) {
+func (d *display) event(ev store.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.start.IsZero() {
@@ -126,11 +126,11 @@ func (d *display) event(ev evolve.Event) {
 	d.last = ev
 	var line string
 	switch ev.Kind {
-	case evolve.EventFinished:
+	case store.EventFinished:
 		line = candidateLine(ev)
-	case evolve.EventBestImproved:
+	case store.EventBestImproved:
 		line = fmt.Sprintf("new best %s: val_acc %.2f%% (%s)", ev.CandidateID, ev.ValAcc, ev.Message)
-	case evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached, evolve.EventDraining, evolve.EventRunFinished:
+	case store.EventRunStarted, store.EventResumed, store.EventBudgetReached, store.EventDraining, store.EventRunFinished:
 		line = string(ev.Kind)
 		if ev.Message != "" {
 			line += ": " + report.FirstLine(ev.Message)
@@ -150,7 +150,7 @@ func (d *display) event(ev evolve.Event) {
 	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev))
 }
 
-func (d *display) drawTerminal(ev evolve.Event, line string) {
+func (d *display) drawTerminal(ev store.Event, line string) {
 	if d.bar == nil {
 		max := d.budget
 		if max <= 0 {
@@ -185,7 +185,7 @@ func (d *display) drawTerminal(ev evolve.Event, line string) {
 }
 
 // count is the [trained/budget] prefix of a line.
-func (d *display) count(ev evolve.Event) string {
+func (d *display) count(ev store.Event) string {
 	if d.budget > 0 {
 		w := len(fmt.Sprint(d.budget))
 		return fmt.Sprintf("[%*d/%d]", w, ev.Trained, d.budget)
@@ -195,7 +195,7 @@ func (d *display) count(ev evolve.Event) string {
 
 // liveLine is the run's state after ev: best so far, jobs in flight, gate
 // rejections, LLM spend, elapsed time and the ETA of the training budget.
-func (d *display) liveLine(ev evolve.Event) string {
+func (d *display) liveLine(ev store.Event) string {
 	best := "-"
 	if ev.BestValAcc > 0 {
 		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
@@ -213,7 +213,7 @@ func (d *display) liveLine(ev evolve.Event) string {
 		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), report.Duration(elapsed))
 }
 
-func (d *display) eta(ev evolve.Event, elapsed time.Duration) string {
+func (d *display) eta(ev store.Event, elapsed time.Duration) string {
 	done := ev.Trained - d.trained0
 	left := d.budget - ev.Trained
 	switch {
@@ -239,7 +239,7 @@ func (d *display) finish() {
 
 // candidateLine describes one finished candidate: ID, parent, operation at
 // path, accuracy, params, status.
-func candidateLine(ev evolve.Event) string {
+func candidateLine(ev store.Event) string {
 	where := ev.Op
 	if ev.Path != "" {
 		where += "@" + ev.Path

@@ -11,32 +11,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // eventScript is a small run: start, a seed, a rejection, a child that
 // improves the best, a failure, the budget, the end.
-func eventScript() []evolve.Event {
+func eventScript() []store.Event {
 	t0 := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	return []evolve.Event{
-		{Time: at(0), Kind: evolve.EventRunStarted, Budget: 4, Message: "strategy thompson"},
-		{Time: at(0), Kind: evolve.EventProposed, CandidateID: "c00001", Op: "seed", Budget: 4, InFlight: 1},
-		{Time: at(10), Kind: evolve.EventFinished, CandidateID: "c00001", Op: "seed", Status: "ok", ValAcc: 80.5, Params: 272474,
+	return []store.Event{
+		{Time: at(0), Kind: store.EventRunStarted, Budget: 4, Message: "strategy thompson"},
+		{Time: at(0), Kind: store.EventProposed, CandidateID: "c00001", Op: "seed", Budget: 4, InFlight: 1},
+		{Time: at(10), Kind: store.EventFinished, CandidateID: "c00001", Op: "seed", Status: "ok", ValAcc: 80.5, Params: 272474,
 			FLOPs: 41e6, WallS: 10, Trained: 1, Budget: 4, BestValAcc: 80.5},
-		{Time: at(11), Kind: evolve.EventRejected, CandidateID: "c00002", ParentID: "c00001", Op: "swap", Gate: "duplicate",
+		{Time: at(11), Kind: store.EventRejected, CandidateID: "c00002", ParentID: "c00001", Op: "swap", Gate: "duplicate",
 			Reason: "same hash as c00001", Trained: 1, Budget: 4, Rejected: 1, BestValAcc: 80.5},
-		{Time: at(12), Kind: evolve.EventStarted, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Trained: 1, Budget: 4, InFlight: 1, Rejected: 1, BestValAcc: 80.5},
-		{Time: at(20), Kind: evolve.EventFinished, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Path: "/stage2/block1",
+		{Time: at(12), Kind: store.EventStarted, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Trained: 1, Budget: 4, InFlight: 1, Rejected: 1, BestValAcc: 80.5},
+		{Time: at(20), Kind: store.EventFinished, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Path: "/stage2/block1",
 			Module: "tv.SE", Status: "ok", ValAcc: 82.25, Params: 1_234_567, WallS: 8, Trained: 2, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123},
-		{Time: at(20), Kind: evolve.EventBestImproved, CandidateID: "c00003", ValAcc: 82.25, Trained: 2, Budget: 4, Rejected: 1,
+		{Time: at(20), Kind: store.EventBestImproved, CandidateID: "c00003", ValAcc: 82.25, Trained: 2, Budget: 4, Rejected: 1,
 			BestValAcc: 82.25, Message: "80.50% -> 82.25%", LLMCost: 0.0123},
-		{Time: at(30), Kind: evolve.EventFinished, CandidateID: "c00004", ParentID: "c00003", Op: "delete", Path: "/stage3",
+		{Time: at(30), Kind: store.EventFinished, CandidateID: "c00004", ParentID: "c00003", Op: "delete", Path: "/stage3",
 			Status: "oom", Params: 900, WallS: 2, Trained: 3, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "CUDA out of memory\ntrace"},
-		{Time: at(40), Kind: evolve.EventFinished, CandidateID: "c00005", ParentID: "c00003", Op: "swap", Path: "/stem",
+		{Time: at(40), Kind: store.EventFinished, CandidateID: "c00005", ParentID: "c00003", Op: "swap", Path: "/stem",
 			Status: "ok", ValAcc: 81, Params: 5000, WallS: 9, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123},
-		{Time: at(40), Kind: evolve.EventBudgetReached, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached: 4 candidates trained"},
-		{Time: at(41), Kind: evolve.EventRunFinished, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached"},
+		{Time: at(40), Kind: store.EventBudgetReached, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached: 4 candidates trained"},
+		{Time: at(41), Kind: store.EventRunFinished, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached"},
 	}
 }
 
@@ -55,16 +55,16 @@ func playEvents(mode displayMode) string {
 // documented type, and the always-present fields always there.
 func TestEventStreamSchema(t *testing.T) {
 	checkEventStream(t, playEvents(displayJSON), len(eventScript()))
-	// Every JSON field of evolve.Event must be documented.
+	// Every JSON field of store.Event must be documented.
 	docs := map[string]fieldDoc{}
 	for _, f := range eventFieldDocs() {
 		docs[f.Name] = f
 	}
-	et := reflect.TypeFor[evolve.Event]()
+	et := reflect.TypeFor[store.Event]()
 	for i := range et.NumField() {
 		name, _, _ := strings.Cut(et.Field(i).Tag.Get("json"), ",")
 		if _, ok := docs[name]; !ok && name != "-" {
-			t.Errorf("evolve.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
+			t.Errorf("store.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
 		}
 	}
 }
@@ -218,12 +218,12 @@ func TestETA(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	d := &display{w: &bytes.Buffer{}, budget: 30}
 	// Resumed at 10 trained: the rate counts only this process's work.
-	d.event(evolve.Event{Time: t0, Kind: evolve.EventResumed, Trained: 10, Budget: 30})
-	d.event(evolve.Event{Time: t0.Add(100 * time.Second), Kind: evolve.EventFinished, Status: "ok", Trained: 15, Budget: 30})
+	d.event(store.Event{Time: t0, Kind: store.EventResumed, Trained: 10, Budget: 30})
+	d.event(store.Event{Time: t0.Add(100 * time.Second), Kind: store.EventFinished, Status: "ok", Trained: 15, Budget: 30})
 	if got := d.eta(d.last, 100*time.Second); got != "5m0s" {
 		t.Fatalf("ETA after 5 of 20 in 100s = %s, want 5m0s", got)
 	}
-	if got := (&display{}).eta(evolve.Event{Trained: 3}, time.Second); got != "-" {
+	if got := (&display{}).eta(store.Event{Trained: 3}, time.Second); got != "-" {
 		t.Fatalf("ETA without a budget = %s", got)
 	}
 }

@@ -100,6 +100,8 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	job.Test = true // training one model by hand is what the test set is for
+	job.FLOPs = rep.FLOPs
 
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -14,7 +14,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
-
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
@@ -110,7 +110,7 @@ type CompareHooks struct {
 	// Engine is called with each run's engine before it runs (set Events, Abort).
 	Engine func(r CompareRun, eng *evolve.Engine)
 	// Done is called after each run.
-	Done func(r CompareRun, sum evolve.Summary, wall time.Duration)
+	Done func(r CompareRun, sum store.Summary, wall time.Duration)
 }
 
 // Compare runs every (strategy, seed) of o that has not finished yet, one
@@ -178,22 +178,22 @@ func claim(o CompareOptions) error {
 
 // compareOne creates, resumes or skips one run.
 func compareOne(ctx context.Context, o CompareOptions, base run.Config, r CompareRun, log *slog.Logger, hooks CompareHooks) error {
-	var store *evolve.Store
+	var db *store.Store
 	var cfg run.Config
 	var err error
 	resumed := false
 	if _, serr := os.Stat(filepath.Join(r.Dir, "run.db")); serr == nil {
-		if store, cfg, err = run.Resume(ctx, r.Dir, nil); err != nil {
+		if db, cfg, err = run.Resume(ctx, r.Dir, nil); err != nil {
 			return err
 		}
 		resumed = true
-		done, err := finished(ctx, store, cfg)
+		done, err := finished(ctx, db, cfg)
 		if err != nil {
-			store.Close()
+			db.Close()
 			return err
 		}
 		if done {
-			store.Close()
+			db.Close()
 			return nil
 		}
 	} else {
@@ -208,16 +208,16 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 		if err := os.MkdirAll(filepath.Dir(r.Dir), 0o755); err != nil {
 			return err
 		}
-		if store, err = run.Create(ctx, cfg); err != nil {
+		if db, err = run.Create(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer store.Close()
+	defer db.Close()
 	if hooks.Start != nil {
 		hooks.Start(r, resumed)
 	}
 	t0 := time.Now()
-	built, err := run.Build(ctx, cfg, store, log)
+	built, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -229,13 +229,13 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 	if errors.Is(err, evolve.ErrExhausted) {
 		// The strategy ran out of new children before the budget: the run
 		// ends with what it trained, for good, and the table says how many.
-		err = store.SetMeta(ctx, metaExhausted, err.Error())
+		err = db.SetMeta(ctx, metaExhausted, err.Error())
 	}
 	if err != nil {
 		return err
 	}
 	if hooks.Done != nil {
-		sum, serr := store.Summary(context.WithoutCancel(ctx))
+		sum, serr := db.Summary(context.WithoutCancel(ctx))
 		if serr == nil {
 			hooks.Done(r, sum, time.Since(t0))
 		}
@@ -247,11 +247,11 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 const metaExhausted = "compare_exhausted"
 
 // finished: the run spent its budget, or stopped for good (exhausted).
-func finished(ctx context.Context, store *evolve.Store, cfg run.Config) (bool, error) {
-	if _, ok, err := store.Meta(ctx, metaExhausted); err != nil || ok {
+func finished(ctx context.Context, db *store.Store, cfg run.Config) (bool, error) {
+	if _, ok, err := db.Meta(ctx, metaExhausted); err != nil || ok {
 		return ok, err
 	}
-	sum, err := store.Summary(ctx)
+	sum, err := db.Summary(ctx)
 	if err != nil {
 		return false, err
 	}

@@ -15,9 +15,8 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
-
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
@@ -64,16 +63,16 @@ func ReadComparison(ctx context.Context, o CompareOptions) (*CompareReport, erro
 
 func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 	res := CompareResult{CompareRun: r, BestVal: math.NaN(), BestTest: math.NaN()}
-	store, err := run.OpenReadOnly(r.Dir)
+	db, err := run.OpenReadOnly(r.Dir)
 	if err != nil {
 		return res, err
 	}
-	defer store.Close()
-	cands, err := store.Candidates(ctx)
+	defer db.Close()
+	cands, err := db.Candidates(ctx)
 	if err != nil {
 		return res, err
 	}
-	var done []evolve.Candidate
+	var done []store.Candidate
 	var first, last time.Time
 	for _, c := range cands {
 		res.LLMCost += c.LLMCost
@@ -81,9 +80,9 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 			first = c.ProposedAt
 		}
 		switch c.Status {
-		case evolve.StatusRejected:
+		case store.StatusRejected:
 			res.Rejected++
-		case evolve.StatusTrained, evolve.StatusFailed:
+		case store.StatusTrained, store.StatusFailed:
 			done = append(done, c)
 			if c.FinishedAt.After(last) {
 				last = c.FinishedAt
@@ -91,15 +90,19 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 		}
 	}
 	// Finishing order is the order the search learned the results in.
-	slices.SortStableFunc(done, func(a, b evolve.Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
+	slices.SortStableFunc(done, func(a, b store.Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
 	best := math.NaN()
 	for _, c := range done {
 		res.Trained++
-		if c.Status == evolve.StatusFailed {
+		if c.Status == store.StatusFailed {
 			res.Failed++
 		} else if math.IsNaN(best) || c.Result.ValAcc > best {
 			best = c.Result.ValAcc
-			res.BestID, res.BestVal, res.BestTest, res.BestParams = c.ID, c.Result.ValAcc, c.Result.TestAcc, c.Result.Params
+			res.BestID, res.BestVal, res.BestParams = c.ID, c.Result.ValAcc, c.Result.Params
+			res.BestTest = math.NaN()
+			if c.Result.TestAcc > 0 { // measured only under train.test: all
+				res.BestTest = c.Result.TestAcc
+			}
 		}
 		res.Curve = append(res.Curve, best)
 	}
@@ -123,7 +126,9 @@ func (r *CompareReport) cell(strategy string) compareCell {
 			continue
 		}
 		vals = append(vals, res.BestVal)
-		tests = append(tests, res.BestTest)
+		if !math.IsNaN(res.BestTest) {
+			tests = append(tests, res.BestTest)
+		}
 		tr = append(tr, float64(res.Trained))
 		fl = append(fl, float64(res.Failed))
 		wall = append(wall, res.Wall.Seconds())
@@ -133,7 +138,10 @@ func (r *CompareReport) cell(strategy string) compareCell {
 		return c
 	}
 	c.val, c.valSD = meanStd(vals)
-	c.test, c.tsd = meanStd(tests)
+	c.test, c.tsd = math.NaN(), math.NaN()
+	if len(tests) > 0 {
+		c.test, c.tsd = meanStd(tests)
+	}
 	c.trained, c.failed, c.wallS = stat.Mean(tr, nil), stat.Mean(fl, nil), stat.Mean(wall, nil)
 	return c
 }
@@ -153,8 +161,12 @@ func (r *CompareReport) Print(w io.Writer) {
 			continue
 		}
 		se := math.Sqrt(float64(c.n))
-		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f\t%.2f ± %.2f\t%.2f\t%.1f\t%.1f\t%s\t\n", s, c.n, c.val, c.valSD, c.valSD/se,
-			c.test, c.tsd, c.tsd/se, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
+		test, testSE := "-", "-" // not measured: the search leaves the test set alone (train.test)
+		if !math.IsNaN(c.test) {
+			test, testSE = fmt.Sprintf("%.2f ± %.2f", c.test, c.tsd), fmt.Sprintf("%.2f", c.tsd/se)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%.2f ± %.2f\t%.2f\t%s\t%s\t%.1f\t%.1f\t%s\t\n", s, c.n, c.val, c.valSD, c.valSD/se,
+			test, testSE, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
 	}
 	tw.Flush()
 	if r.Wall > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // compareConfig writes a tabular run configuration (NAS-Bench-201 table,
@@ -95,7 +96,7 @@ func TestCompareResumes(t *testing.T) {
 	cut := opts(t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := 0
-	_, err = Compare(ctx, cut, log, CompareHooks{Done: func(CompareRun, evolve.Summary, time.Duration) {
+	_, err = Compare(ctx, cut, log, CompareHooks{Done: func(CompareRun, store.Summary, time.Duration) {
 		if done++; done == 2 {
 			cancel()
 		}
@@ -106,8 +107,8 @@ func TestCompareResumes(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	_, err = Compare(ctx, cut, log, CompareHooks{Engine: func(r CompareRun, eng *evolve.Engine) {
 		n := 0
-		eng.Events = func(ev evolve.Event) {
-			if ev.Kind == evolve.EventFinished {
+		eng.Events = func(ev store.Event) {
+			if ev.Kind == store.EventFinished {
 				if n++; n == 5 {
 					cancel()
 				}

@@ -187,12 +187,12 @@ func TestBrowserLive(t *testing.T) {
 	s := search{Dir: filepath.Join(root, "live"), Budget: budget, Pace: 150 * time.Millisecond, LLMURL: llmSrv.URL(), Seed: 5, Workers: 2}
 	// The store exists now; the search starts once the page shows the run,
 	// so a slow machine cannot finish it before the page watches.
-	e, store := s.engine(t, table)
+	e, db := s.engine(t, table)
 	done := make(chan error, 1)
 	defer func() {
 		cancel()
 		<-done
-		store.Close()
+		db.Close()
 	}()
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }

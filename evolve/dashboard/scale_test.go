@@ -18,7 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 )
 
@@ -31,7 +31,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 	table := loadTable(b)
 	root := b.TempDir()
 	dir := largeRun(b, table, filepath.Join(root, "big"), 2000)
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,8 +176,8 @@ func liveOverhead(b *testing.B, table *train.NB201Table, budget int, pace time.D
 			defer func() { hs.CloseClientConnections(); hs.Close() }()
 			go liveClient(ctx, hs.URL, filepath.Base(root)+"/r")
 		}
-		e, store := search{Dir: filepath.Join(root, "r"), Budget: budget, Workers: 2, Seed: 4, ParentsK: 25, Pace: pace}.engine(b, table)
-		defer store.Close()
+		e, db := search{Dir: filepath.Join(root, "r"), Budget: budget, Workers: 2, Seed: 4, ParentsK: 25, Pace: pace}.engine(b, table)
+		defer db.Close()
 		if err := e.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
@@ -244,7 +244,7 @@ func TestViewsAgreeWithStore(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ov); err != nil {
 		t.Fatalf("%v: %s", err, body)
 	}
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
@@ -73,14 +73,14 @@ func htmlView(d Data) htmlPage {
 	pg.State = "no events yet"
 	if d.HasEvents {
 		pg.State = "running, or stopped before the end"
-		if d.Last.Kind == evolve.EventRunFinished {
+		if d.Last.Kind == store.EventRunFinished {
 			pg.State = "finished: " + FirstLine(d.Last.Message)
 		}
 	}
 	sum := d.Summary
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),
-		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
+		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(store.StatusRejected)]),
 		sum.LLM.String(),
 	}
 	if sum.Best != nil {

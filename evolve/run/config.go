@@ -9,7 +9,6 @@ package run
 import (
 	"errors"
 	"fmt"
-	"github.com/arbor-nas/arbor/tree"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,7 +50,9 @@ type Config struct {
 // where the run lives and which files it reads.
 type RunConfig struct {
 	// Run directory: holds the run store run.db and the job directories.
-	// `arbor evolve --run` overrides it.
+	// `arbor evolve --run` overrides it. Relative paths (this key and every
+	// other path key) are relative to the config file's folder; in a flag
+	// or an ARBOR_ variable, to the working directory.
 	Dir string `mapstructure:"dir" yaml:"dir"`
 	// Module catalog (catalog.json from `arbor mine --probe`) the search may
 	// insert and swap in; empty: built-in primitives only.
@@ -61,7 +62,10 @@ type RunConfig struct {
 	// accuracies up in the NAS-Bench-201 table.
 	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
 	// NAS-Bench-201 CSV for the tabular evaluator (read by path, never
-	// copied).
+	// copied): one row per cell with the columns index, arch (the cell
+	// string, e.g. |nor_conv_3x3~0|+|...), c10_val12, c10_test12,
+	// c100_val12, c100_test12, c10_test200 and c100_test200 (accuracies in
+	// percent), exported from NAS-Bench-201 or NATS-Bench.
 	Table string `mapstructure:"table" yaml:"table"`
 	// Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or
 	// `cifar100`.
@@ -122,7 +126,9 @@ const EnvPrefix = "ARBOR"
 
 // Load reads path (empty: defaults only), applies ARBOR_SECTION_KEY
 // environment overrides and then the overrides (flag values, keyed by
-// dotted config key), and validates the result. Unknown keys in the file
+// dotted config key), makes every path absolute (PathRule: a value from
+// the file is relative to the file's folder, one from an override or the
+// environment to the working directory), and validates the result. Unknown keys in the file
 // are errors naming the key and the file. Every error is bad input
 // (errors.Is(err, ErrInput)).
 func Load(path string, overrides map[string]any) (Config, error) {
@@ -168,30 +174,21 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	if err := v.UnmarshalExact(&cfg); err != nil {
 		return Config{}, Input(fmt.Errorf("config %s: %w", where, typeErrors(err)))
 	}
+	// One rule for every path key (PathRule): the file's values (and the
+	// defaults it did not change) are relative to its folder, flags and
+	// environment variables to the working directory.
+	fileDir := ""
 	if path != "" {
-		cfg.Evolve.SeedArch = besideConfig(path, cfg.Evolve.SeedArch)
+		fileDir = filepath.Dir(absPath(workDir(), path))
 	}
+	resolvePaths(&cfg, fileDir, func(key string) bool {
+		_, flag := overrides[key]
+		return !flag && !envSet(key)
+	})
 	if err := cfg.Validate(); err != nil {
 		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
 	}
 	return cfg, nil
-}
-
-// besideConfig resolves a seed tree file that is not found from the
-// working directory against the config file's directory, so an example
-// config and its seed file work from anywhere.
-func besideConfig(config, file string) string {
-	if file == "" || filepath.IsAbs(file) || slices.Contains(tree.Seeds(), file) {
-		return file
-	}
-	if _, err := os.Stat(file); err == nil {
-		return file
-	}
-	alt := filepath.Join(filepath.Dir(config), file)
-	if _, err := os.Stat(alt); err == nil {
-		return alt
-	}
-	return file
 }
 
 func mapsKeys(m map[string]any) func(func(string) bool) {

@@ -50,8 +50,7 @@ func datasetFiles(name, dir string) [][]string {
 
 // CheckFiles checks that the files a run of cfg reads exist (dataset,
 // table, catalog, seed tree, interpreter), and says where to get the
-// missing ones. Relative paths are resolved against the current directory,
-// as the run resolves them.
+// missing ones. Load has made cfg's paths absolute (PathRule).
 func CheckFiles(cfg Config) error {
 	var errs []error
 	missing := func(key, path, hint string) {

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/child"
 )
 
@@ -33,17 +33,17 @@ func TestLibrarySearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := run.Create(ctx, cfg)
+	db, err := run.Create(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	r, err := run.Build(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	defer db.Close()
+	r, err := run.Build(ctx, cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []evolve.Event
-	r.Engine.Events = func(ev evolve.Event) { events = append(events, ev) }
+	var events []store.Event
+	r.Engine.Events = func(ev store.Event) { events = append(events, ev) }
 	if r.Engine.DryRun == nil || r.Engine.Resolver == nil || len(r.Engine.Seeds) != 1 {
 		t.Fatalf("assembly incomplete: dry-run %v, resolver %v, %d seeds", r.Engine.DryRun, r.Engine.Resolver, len(r.Engine.Seeds))
 	}
@@ -53,11 +53,11 @@ func TestLibrarySearch(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) == 0 || events[len(events)-1].Kind != evolve.EventRunFinished {
+	if len(events) == 0 || events[len(events)-1].Kind != store.EventRunFinished {
 		t.Errorf("no run-finished event among %d events", len(events))
 	}
 
-	st, err := report.ReadStatus(ctx, cfg.Run.Dir, store, 3)
+	st, err := report.ReadStatus(ctx, cfg.Run.Dir, db, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

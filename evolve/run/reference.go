@@ -196,6 +196,8 @@ func CommentedDefault(keys []KeyDoc) string {
 # Delete the keys you do not change. Environment variables override this file
 # (ARBOR_EVOLVE_BUDGET_TRAINED=50 sets evolve.budget.trained) and command-line
 # flags override both. Full reference: docs/configuration.md (` + "`arbor config docs`" + `).
+# Relative paths in this file are relative to its folder; in flags and ARBOR_
+# variables, to the working directory.
 `)
 	secDocs := sectionDocs()
 	var open []string // the sections the current line is nested in
@@ -246,6 +248,8 @@ replaced by underscores, e.g. ` + "`ARBOR_EVOLVE_BUDGET_TRAINED=50`" + `. The fl
 (` + "`--run`, `--budget`, `--seed`" + `) override ` + "`run.dir`, `evolve.budget.trained` and `evolve.seed`" + `.
 
 Durations are written like ` + "`30s`, `20m`, `2h`" + `. Accuracies are in percent.
+
+` + PathRule + `
 
 `)
 	secDocs := sectionDocs()
