@@ -66,7 +66,7 @@ demo: setup build
 	rm -rf demo/run
 	$(DEMO_LLM) ./$(BIN) evolve --config examples/demo.yaml
 	./$(BIN) status demo/run
-	./$(BIN) best demo/run --export demo/best.py
+	./$(BIN) best demo/run -o demo/best.py
 	./$(BIN) lineage demo/run $$(./$(BIN) best demo/run --json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")
 	./$(BIN) report demo/run -o demo/report
 	@echo "demo: report at $(CURDIR)/demo/report/index.html, best model at demo/best.py"

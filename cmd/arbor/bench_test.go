@@ -38,8 +38,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{}, "exactly one benchmark"},
-		{[]string{"nasbench101"}, "exactly one benchmark"},
+		{[]string{}, "needs a subcommand: compare, nasbench201"},
+		{[]string{"nasbench101"}, "did you mean nasbench201?"},
 		{[]string{"nasbench201", "--table", "/nonexistent.csv"}, "--table"},
 		{[]string{"nasbench201", "--table", tablePath, "--dataset", "imagenet"}, "--dataset"},
 		{[]string{"nasbench201", "--table", tablePath, "--budgets", "10,x"}, "--budgets"},

@@ -14,10 +14,8 @@ func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write, check and document the configuration file",
-		Args:  rejectArgs("config"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("config: choose a subcommand: init, check or docs (see arbor config --help)")
-		},
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	cmd.AddCommand(newConfigInitCmd(), newConfigCheckCmd(), newConfigDocsCmd())
 	return cmd

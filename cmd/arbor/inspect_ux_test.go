@@ -131,7 +131,7 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 		}
 		play := func(mode displayMode) string {
 			var b bytes.Buffer
-			sink, done := newEventSink(&b, mode, 0)
+			sink, done := newEventSink(&b, mode, 0, 0)
 			for _, ev := range evs {
 				sink(ev)
 			}
@@ -221,8 +221,8 @@ func testInspectBadInput(t *testing.T, r fixtureRuns) {
 		tc{[]string{"best", r.offline, "--pareto", "--objective", "latency"}, "latency measurement"},
 		tc{[]string{"best"}, "RUN_DIR"},
 		tc{[]string{"best", r.offline, "extra"}, "RUN_DIR"},
-		tc{[]string{"lineage", r.offline}, "RUN_DIR ID"},
-		tc{[]string{"lineage"}, "RUN_DIR ID"},
+		tc{[]string{"lineage"}, "RUN_DIR [ID]"},
+		tc{[]string{"lineage", r.offline, "c1", "c2"}, "RUN_DIR [ID]"},
 		tc{[]string{"report", r.offline}, "-o DIR"},
 		tc{[]string{"report", "-o", tmp}, "RUN_DIR"},
 		tc{[]string{"report", r.offline, "-o", filepath.Join(notDir, "sub")}, "not a directory"},
@@ -306,7 +306,7 @@ func testBestOnRun(t *testing.T, r fixtureRuns) {
 	// --export and --tree write the best candidate; the file builds in PyTorch.
 	dir := t.TempDir()
 	model, treeOut := filepath.Join(dir, "model.py"), filepath.Join(dir, "tree.json")
-	if _, errOut, code := runUX(t, "best", r.offline, "--export", model, "--tree", treeOut); code != 0 {
+	if _, errOut, code := runUX(t, "best", r.offline, "-o", model, "--tree", treeOut); code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
 	var bestCand store.Candidate
@@ -420,9 +420,19 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 			}
 		}
 		text, _, code := runUX(t, "lineage", run, deepest)
-		if code != 0 || !strings.Contains(text, fmt.Sprintf("%d steps from the seed", depth)) || !strings.Contains(text, "rationale:") ||
+		said := fmt.Sprintf("%d steps from the seed", depth)
+		if depth == 1 {
+			said = "1 step from the seed"
+		}
+		if code != 0 || !strings.Contains(text, said) || !strings.Contains(text, "rationale:") ||
 			!strings.Contains(text, "vs parent") {
 			t.Errorf("lineage text: exit %d:\n%s", code, text)
+		}
+
+		// Without an ID: the best candidate's chain.
+		bestID := report.Top(report.Feasible(cands), report.ValAcc, 1)[0].ID
+		if text, errOut, code := runUX(t, "lineage", run); code != 0 || !strings.HasPrefix(text, bestID+": ") {
+			t.Errorf("lineage RUN_DIR without ID: exit %d, want the chain of the best %s:\n%.300s%s", code, bestID, text, errOut)
 		}
 
 		dot, _, code := runUX(t, "lineage", run, "--dot", deepest)

@@ -168,15 +168,8 @@ func newCatalogCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "catalog list|show",
 		Short: "Inspect a catalog written by `arbor mine`",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 0 {
-				return usagef("unknown catalog subcommand %q (use list or show)", args[0])
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("catalog needs a subcommand: list or show")
-		},
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	var category string
 	var usable bool

@@ -149,7 +149,7 @@ func TestCompareResumes(t *testing.T) {
 	other := cut
 	other.Budget = 20
 	if _, err := Compare(context.Background(), other, log, CompareHooks{}); err == nil || !errors.Is(err, run.ErrInput) || !strings.Contains(err.Error(), "budget 12") {
-		t.Fatalf("comparison with another budget in the same --out: err = %v", err)
+		t.Fatalf("comparison with another budget in the same --output: err = %v", err)
 	}
 }
 
