@@ -12,7 +12,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -147,10 +147,7 @@ func TestComposeCreatesComposite(t *testing.T) {
 	t.Logf("%d composites; after resume %d insert/swap children placed one", len(names), placed)
 
 	// The exported source of a compose child runs in PyTorch.
-	python, err := child.FindPython(ctx, "")
-	if err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	python := testenv.Require(t, testenv.Torch)
 	gate, err := train.NewGate(python, train.GateOptions{Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)

@@ -8,19 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
-// torchPython returns an interpreter that can import torch. Tests skip only
-// when the machine has none at all; CI installs one.
+// torchPython returns an interpreter that can import torch.
 func torchPython(t testing.TB) string {
 	t.Helper()
-	py, err := child.FindPython(context.Background(), os.Getenv("ARBOR_TEST_PYTHON"))
-	if err != nil {
-		t.Skipf("no PyTorch interpreter: %v", err)
-	}
-	return py
+	return testenv.Require(t, testenv.Torch)
 }
 
 // seedSource renders one of the tree package's built-in seeds, the same

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
@@ -37,7 +38,7 @@ func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
 // with it in the header or in the cookie that the first visit with
 // ?token= sets; that visit redirects to the address without the token.
 func TestToken(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 5})
 	const token = "s3cret-s3cret-s3cret"
@@ -228,7 +229,7 @@ func TestBadDirs(t *testing.T) {
 // `arbor status` prints), the replayed posteriors end at the saved
 // planner state, and a new run in the parent directory is picked up.
 func TestViewsAgreeWithStore(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 30, Workers: 2})
 	srv, err := New(Options{Dirs: []string{root}})
