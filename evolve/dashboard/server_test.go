@@ -139,7 +139,7 @@ func TestHostCheck(t *testing.T) {
 // TestDeletedRunLeaves: a run directory removed while served leaves the
 // list at the next scan, and its store is closed.
 func TestDeletedRunLeaves(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 3})
 	runSearch(t, table, search{Dir: filepath.Join(root, "b"), Budget: 3})
