@@ -3,6 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin/arbor
 APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnist
+# bubblewrap confines untrusted children (train.sandbox, mine.sandbox).
+APT_PKGS += bubblewrap
 # Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
 APT_PKGS += chromium fonts-liberation
 # graphviz (dot) checks the DOT that `arbor lineage --dot` writes.

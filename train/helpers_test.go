@@ -61,6 +61,16 @@ func testConfig(t testing.TB, workers int) Config {
 	return cfg
 }
 
+// hostPIDConfig is a one-worker pool without the sandbox: the hang
+// candidate writes its grandchild's PID outside its job folder, and only
+// an unconfined child sees host PIDs. TestSandboxKillsEverything checks
+// the same kills under bwrap.
+func hostPIDConfig(t testing.TB) Config {
+	cfg := testConfig(t, 1)
+	cfg.Sandbox = "none"
+	return cfg
+}
+
 func newTestPool(t testing.TB, cfg Config) *Local {
 	t.Helper()
 	l, err := NewLocal(context.Background(), cfg, nil)
