@@ -29,8 +29,8 @@ const RequireEnv = "ARBOR_TEST_REQUIRE"
 type Dep string
 
 // The dependencies. "all" covers those that `make setup` installs; the
-// others (Slurm, bwrap, the real NAS-Bench-201 table, the timm sources)
-// must be named.
+// others (Slurm, the real NAS-Bench-201 table, the timm sources) must be
+// named.
 const (
 	// Python is any python3 interpreter (torch not needed).
 	Python Dep = "python"
@@ -49,8 +49,7 @@ const (
 	// Graphviz is the dot command, which checks the DOT that `arbor
 	// lineage --dot` writes.
 	Graphviz Dep = "graphviz"
-	// Bubblewrap is the bwrap sandbox (Debian bubblewrap; not in `make
-	// setup`'s packages yet, so "all" does not cover it).
+	// Bubblewrap is the bwrap sandbox untrusted children run in.
 	Bubblewrap Dep = "bwrap"
 	// Slurm is the slurm.conf of a running cluster, $ARBOR_SLURM_CONF;
 	// `make test-slurm` starts a one-node cluster and sets it.
@@ -99,7 +98,7 @@ func requireHint(dep Dep) string {
 // bySetup reports whether `make setup` provides dep: those "all" means.
 func bySetup(dep Dep) bool {
 	switch dep {
-	case Python, Torch, Torchvision, FashionMNIST, Chromium, Graphviz:
+	case Python, Torch, Torchvision, FashionMNIST, Chromium, Graphviz, Bubblewrap:
 		return true
 	}
 	return false
@@ -142,7 +141,7 @@ func Find(dep Dep) (string, error) {
 	case Graphviz:
 		return firstOnPath([]string{"dot"}, nil, "install it with `make setup` (Debian graphviz)")
 	case Bubblewrap:
-		return firstOnPath([]string{"bwrap"}, nil, "install Debian's bubblewrap")
+		return firstOnPath([]string{"bwrap"}, nil, "install it with `make setup` (Debian bubblewrap)")
 	case Slurm:
 		return fromEnv("ARBOR_SLURM_CONF", "`make test-slurm` starts a one-node Slurm cluster and sets it")
 	case NB201Real:
