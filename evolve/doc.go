@@ -21,11 +21,15 @@
 // # Strategies
 //
 // What to propose is a Strategy's decision (strategy.go): each built-in
-// strategy is one type in one file (strategy_<name>.go) registered in
-// builtinStrategies; Engine.Strategy plugs in one from outside. A strategy
-// sees the run through an Env: the archive, parsed trees, seeded random
-// streams, the planner and the option tools (Env.Decide). The engine owns
-// the gate, the store, budgets and rewards.
+// strategy is one file (strategy_<name>.go) holding its type, its
+// constructor, which takes its own configuration section and its
+// dependencies, and its StrategyDef, which says what it requires; Builtins
+// lists them, and NewStrategy checks the requirements when a run is
+// assembled (run.Build, bench). A strategy sees the run only through the
+// public Env: the archive, parsed trees, seeded random streams, the
+// planner and the option tools (Env.Offers, Env.Resolve). Engine.Strategy
+// takes any strategy, built-in or not; strategytest.Run checks one. The
+// engine owns the gate, the store, budgets and rewards.
 //
 // # Storage and crashes
 //
