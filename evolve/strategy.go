@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
@@ -153,7 +154,7 @@ func LookupStrategy(name string) (*StrategyDef, error) {
 			return d, nil
 		}
 	}
-	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v", name, StrategyNames())
+	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v%s", name, StrategyNames(), names.Hint(name, StrategyNames()))
 }
 
 // NewStrategy builds the strategy cfg.Strategy names from def (nil: the
