@@ -12,6 +12,7 @@ import (
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -97,7 +98,7 @@ func nb201Example(t *testing.T, table *train.NB201Table, rs *Store, res llm.Reso
 // a uniformly random offered option and leaves the arguments empty: every
 // call must become a trained candidate.
 func TestFrugalNB201(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New()
 	step := llmtest.RandomOffered()
 	srv.Default = &step
@@ -153,7 +154,7 @@ func TestFrugalNB201(t *testing.T) {
 // calls equal the trained candidates, plus repairs, and the spend equals
 // the mock's usage.
 func TestSurrogateOneCallPerTrained(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New(llmtest.Malformed(), llmtest.Prose(`{"option": "o99", "args": {}}`)) // two answers repaired
 	step := llmtest.RandomOffered()
 	srv.Default = &step

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // hillClimb is a plug-in strategy defined outside the registry: it always
@@ -24,7 +25,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 }
 
 func TestPluginStrategy(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,13 +19,14 @@ import (
 )
 
 type evolveFlags struct {
-	config string
-	run    string
-	budget int
-	seed   uint64
-	resume string
-	json   bool
-	quiet  bool
+	config    string
+	run       string
+	budget    int
+	seed      uint64
+	resume    string
+	json      bool
+	quiet     bool
+	heartbeat time.Duration
 }
 
 func newEvolveCmd() *cobra.Command {
@@ -49,10 +51,11 @@ exactly where it was: no candidate is trained twice.`,
 	fl.StringVar(&f.config, "config", "", "configuration YAML (see examples/)")
 	fl.StringVar(&f.run, "run", "", "run directory (overrides run.dir)")
 	fl.IntVar(&f.budget, "budget", 0, "candidates to train, seeds included (overrides evolve.budget.trained)")
-	fl.Uint64Var(&f.seed, "seed", 0, "random seed (overrides evolve.seed)")
+	seedFlag(fl, &f.seed, "seed", 0, "random seed (overrides evolve.seed)")
 	fl.StringVar(&f.resume, "resume", "", "resume the run in this directory")
 	fl.BoolVar(&f.json, "json", false, "print events as JSON lines on stdout (schema arbor.event/v1, see docs/events.md)")
-	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors and the final summary")
+	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but warnings, errors and the final summary")
+	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "without a terminal, print the run's state when nothing was printed for this long (0: never)")
 	return cmd
 }
 
@@ -128,7 +131,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *store.Store, f evolveFlags) error {
-	log := newLogger(cmd.ErrOrStderr(), cfg.Run.LogLevel)
+	level := cfg.Run.LogLevel
+	if f.quiet && !strings.EqualFold(level, "error") {
+		level = "warn" // --quiet: no INFO lines, warnings and errors still
+	}
+	log := newLogger(cmd.ErrOrStderr(), level)
 	r, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
@@ -141,7 +148,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *stor
 	if f.json {
 		w = out
 	}
-	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained)
+	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained, f.heartbeat)
 	eng.Events = sink
 
 	// First SIGINT/SIGTERM drains, the second cancels in-flight jobs.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/evolve/surrogate"
@@ -96,7 +97,7 @@ func (o *Options) Validate() error {
 	}
 	for _, s := range o.Strategies {
 		if !slices.Contains(Names(), s) {
-			return fmt.Errorf("--strategies: %q is not one of %v", s, Names())
+			return fmt.Errorf("--strategies: %q is not one of %v%s", s, Names(), names.Hint(s, Names()))
 		}
 	}
 	if o.Init < 1 || o.SurrogateInit < 1 || o.SurrogateParentsK < 0 || o.Population < 1 || o.Sample < 1 || o.Sample > o.Population || o.ParentsK < 0 {

@@ -126,7 +126,7 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{
 				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log,
-				TempDir: cfg.Train.TempDir})
+				TempDir: cfg.Train.TempDir, Sandbox: local.Sandbox()})
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package run_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // TestLibrarySearch builds and runs a small real search through the
@@ -20,9 +19,7 @@ import (
 // resolver), run it, read the result back and draw the report. No package
 // main is involved.
 func TestLibrarySearch(t *testing.T) {
-	if _, err := child.FindPython(t.Context(), os.Getenv("ARBOR_TEST_PYTHON")); err != nil {
-		t.Skipf("no PyTorch interpreter (CI installs one): %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 	dir := t.TempDir()
 	cfg, err := run.Load(filepath.Join("..", "..", "examples", "synthetic.yaml"), map[string]any{
 		"run.dir":               filepath.Join(dir, "run"),
