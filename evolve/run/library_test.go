@@ -42,8 +42,8 @@ func TestLibrarySearch(t *testing.T) {
 	}
 	var events []store.Event
 	r.Engine.Events = func(ev store.Event) { events = append(events, ev) }
-	if r.Engine.DryRun == nil || r.Engine.Resolver == nil || len(r.Engine.Seeds) != 1 {
-		t.Fatalf("assembly incomplete: dry-run %v, resolver %v, %d seeds", r.Engine.DryRun, r.Engine.Resolver, len(r.Engine.Seeds))
+	if r.Engine.DryRun == nil || r.Engine.Strategy == nil || len(r.Engine.Seeds) != 1 {
+		t.Fatalf("assembly incomplete: dry-run %v, strategy %v, %d seeds", r.Engine.DryRun, r.Engine.Strategy, len(r.Engine.Seeds))
 	}
 	if err := r.Engine.Run(ctx); err != nil {
 		t.Fatal(err)
