@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // hillClimb is a plug-in strategy defined outside the registry: it always
@@ -24,7 +25,7 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 }
 
 func TestPluginStrategy(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -59,11 +60,22 @@ func TestPluginStrategy(t *testing.T) {
 	}
 }
 
+// withStrategy builds e's strategy from e.Config and deps, as run.Build does.
+func withStrategy(tb testing.TB, e *Engine, deps Deps) *Engine {
+	tb.Helper()
+	s, err := NewStrategy(nil, e.Config, deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Strategy = s
+	return e
+}
+
 func TestStrategyRegistry(t *testing.T) {
 	for _, name := range StrategyNames() {
-		s, err := LookupStrategy(name)
-		if err != nil || s.Name() != name {
-			t.Fatalf("LookupStrategy(%q) = %v, %v", name, s, err)
+		d, err := LookupStrategy(name)
+		if err != nil || d.Name != name {
+			t.Fatalf("LookupStrategy(%q) = %v, %v", name, d, err)
 		}
 		cfg := DefaultConfig()
 		cfg.Strategy = name

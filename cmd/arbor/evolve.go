@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,13 +19,14 @@ import (
 )
 
 type evolveFlags struct {
-	config string
-	run    string
-	budget int
-	seed   uint64
-	resume string
-	json   bool
-	quiet  bool
+	config    string
+	run       string
+	budget    int
+	seed      uint64
+	resume    string
+	json      bool
+	quiet     bool
+	heartbeat time.Duration
 }
 
 func newEvolveCmd() *cobra.Command {
@@ -49,10 +51,11 @@ exactly where it was: no candidate is trained twice.`,
 	fl.StringVar(&f.config, "config", "", "configuration YAML (see examples/)")
 	fl.StringVar(&f.run, "run", "", "run directory (overrides run.dir)")
 	fl.IntVar(&f.budget, "budget", 0, "candidates to train, seeds included (overrides evolve.budget.trained)")
-	fl.Uint64Var(&f.seed, "seed", 0, "random seed (overrides evolve.seed)")
+	seedFlag(fl, &f.seed, "seed", 0, "random seed (overrides evolve.seed)")
 	fl.StringVar(&f.resume, "resume", "", "resume the run in this directory")
 	fl.BoolVar(&f.json, "json", false, "print events as JSON lines on stdout (schema arbor.event/v1, see docs/events.md)")
-	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors and the final summary")
+	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but warnings, errors and the final summary")
+	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "without a terminal, print the run's state when nothing was printed for this long (0: never)")
 	return cmd
 }
 
@@ -98,9 +101,28 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 			return err
 		}
 	}
-	defer db.Close()
-	return runEngine(ctx, cmd, cfg, db, f)
+	err = runEngine(ctx, cmd, cfg, db, f)
+	// A new run that failed before anything was trained, for a reason
+	// other than an interrupt, is removed again: the same command works
+	// once the cause is fixed, instead of asking for --resume of a run
+	// that never started.
+	if err != nil && f.resume == "" && !errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
+		if sum, serr := db.Summary(context.WithoutCancel(ctx)); serr == nil && sum.Trained == 0 {
+			if derr := db.Discard(); derr != nil {
+				return errors.Join(err, fmt.Errorf("removing the failed run's store: %w", derr))
+			}
+			return fmt.Errorf("%w\n(nothing kept: the new run %s was removed; run the same command again once this is fixed)", err, run.DisplayPath(cfg.Run.Dir))
+		}
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
+
+// errInterrupted marks a run stopped by Ctrl-C or SIGTERM: it is kept, to
+// be resumed.
+var errInterrupted = errors.New("interrupted")
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
@@ -109,7 +131,11 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 }
 
 func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *store.Store, f evolveFlags) error {
-	log := newLogger(cmd.ErrOrStderr(), cfg.Run.LogLevel)
+	level := cfg.Run.LogLevel
+	if f.quiet && !strings.EqualFold(level, "error") {
+		level = "warn" // --quiet: no INFO lines, warnings and errors still
+	}
+	log := newLogger(cmd.ErrOrStderr(), level)
 	r, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
@@ -122,7 +148,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *stor
 	if f.json {
 		w = out
 	}
-	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained)
+	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained, f.heartbeat)
 	eng.Events = sink
 
 	// First SIGINT/SIGTERM drains, the second cancels in-flight jobs.
@@ -159,7 +185,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *stor
 		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(store.StatusRejected)], best)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", run.DisplayPath(cfg.Run.Dir))
+		return fmt.Errorf("%w; continue with: arbor evolve --resume %s", errInterrupted, run.DisplayPath(cfg.Run.Dir))
 	}
 	return err
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
@@ -73,8 +75,11 @@ type jsonEvent struct {
 
 // newEventSink returns the function the engine calls with every event and
 // a function to call once the run has ended. budget is the training budget
-// (0: none; events carry it too). The sink is safe for concurrent use.
-func newEventSink(w io.Writer, mode displayMode, budget int) (func(store.Event), func()) {
+// (0: none; events carry it too). In plain mode a heartbeat line is written
+// when nothing was for that long (0: never), so that a log shows the search
+// is alive while candidates train for minutes. The sink is safe for
+// concurrent use.
+func newEventSink(w io.Writer, mode displayMode, budget int, heartbeat time.Duration) (func(store.Event), func()) {
 	switch mode {
 	case displayQuiet:
 		return func(store.Event) {}, func() {}
@@ -87,13 +92,35 @@ func newEventSink(w io.Writer, mode displayMode, budget int) (func(store.Event),
 			_ = enc.Encode(jsonEvent{Schema: eventSchema, Event: ev})
 		}, func() {}
 	}
-	d := &display{w: w, budget: budget, terminal: mode == displayTerminal, width: 100}
+	d := &display{w: w, budget: budget, terminal: mode == displayTerminal, width: 100, heartbeat: heartbeat}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && d.terminal {
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 40 {
 			d.width = cols
 		}
 	}
-	return d.event, d.finish
+	if d.terminal || heartbeat <= 0 {
+		return d.event, d.finish
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(heartbeat / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				d.beat(now)
+			}
+		}
+	}()
+	return d.event, func() {
+		close(stop)
+		<-done
+		d.finish()
+	}
 }
 
 // display renders events for people, on a terminal or as plain lines.
@@ -108,6 +135,23 @@ type display struct {
 	start    time.Time
 	trained0 int // trained when this process started (resume)
 	last     store.Event
+
+	// heartbeat is the longest a plain display stays silent; printed is
+	// when it last wrote a line.
+	heartbeat time.Duration
+	printed   time.Time
+}
+
+// beat writes a heartbeat line when the plain display has written nothing
+// for the heartbeat period: the run's state as of now.
+func (d *display) beat(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.start.IsZero() || now.Sub(d.printed) < d.heartbeat {
+		return
+	}
+	d.printed = now
+	fmt.Fprintf(d.w, "%s %s still running | %s\n", now.Local().Format("15:04:05"), d.count(d.last), d.liveLineAt(d.last, now, 0))
 }
 
 func (d *display) event(ev store.Event) {
@@ -147,7 +191,8 @@ func (d *display) event(ev store.Event) {
 	if stamp.IsZero() {
 		stamp = time.Now()
 	}
-	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev))
+	d.printed = time.Now()
+	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev, 0))
 }
 
 func (d *display) drawTerminal(ev store.Event, line string) {
@@ -175,13 +220,9 @@ func (d *display) drawTerminal(ev store.Event, line string) {
 	if d.budget > 0 && ev.Trained <= d.budget && int64(ev.Trained) != int64(d.bar.State().CurrentNum) {
 		_ = d.bar.Set(ev.Trained)
 	}
-	// The bar, percentage and count take about 34 columns; a live line
+	// The bar, percentage and count take about 36 columns; a live line
 	// that wraps would break the in-place redraw.
-	live := d.liveLine(ev)
-	if r := []rune(live); len(r) > d.width-36 {
-		live = string(r[:max(0, d.width-37)]) + "…"
-	}
-	d.bar.Describe(live)
+	d.bar.Describe(d.liveLine(ev, d.width-36))
 }
 
 // count is the [trained/budget] prefix of a line.
@@ -194,23 +235,65 @@ func (d *display) count(ev store.Event) string {
 }
 
 // liveLine is the run's state after ev: best so far, jobs in flight, gate
-// rejections, LLM spend, elapsed time and the ETA of the training budget.
-func (d *display) liveLine(ev store.Event) string {
-	best := "-"
-	if ev.BestValAcc > 0 {
-		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
-	}
+// rejections, LLM spend, elapsed time and the ETA of the training budget,
+// in at most width runes (0: no limit).
+func (d *display) liveLine(ev store.Event, width int) string {
 	now := ev.Time
 	if now.IsZero() {
 		now = time.Now()
+	}
+	return d.liveLineAt(ev, now, width)
+}
+
+// liveLineAt is liveLine as of now. Fields that do not fit in width are
+// dropped in a fixed order, least telling first: jobs in flight,
+// rejections, LLM spend, ETA; then the best accuracy is cut; the elapsed
+// time stays.
+func (d *display) liveLineAt(ev store.Event, now time.Time, width int) string {
+	best := "-"
+	if ev.BestValAcc > 0 {
+		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
 	}
 	elapsed := now.Sub(d.start)
 	spend := "$0"
 	if ev.LLMCost > 0 {
 		spend = fmt.Sprintf("$%.4f", ev.LLMCost)
 	}
-	return fmt.Sprintf("best %s · %d in flight · %d rejected · LLM %s · ETA %s (%s elapsed)",
-		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), report.Duration(elapsed))
+	// fields in display order; drop gives the order they go in.
+	fields := []string{"best " + best, fmt.Sprintf("%d in flight", ev.InFlight), fmt.Sprintf("%d rejected", ev.Rejected),
+		"LLM " + spend, "ETA " + d.eta(ev, elapsed), report.Duration(elapsed) + " elapsed"}
+	const llmF, rejF, flightF, etaF = 3, 2, 1, 4
+	drop := []int{flightF, rejF, llmF, etaF}
+	keep := []bool{true, true, true, true, true, true}
+	join := func() string {
+		var b strings.Builder
+		for i, f := range fields {
+			switch {
+			case !keep[i]:
+			case i == len(fields)-1 && keep[etaF]:
+				b.WriteString(" (" + f + ")")
+			default:
+				if b.Len() > 0 {
+					b.WriteString(" · ")
+				}
+				b.WriteString(f)
+			}
+		}
+		return b.String()
+	}
+	line := join()
+	for _, i := range drop {
+		if width <= 0 || utf8.RuneCountInString(line) <= width {
+			return line
+		}
+		keep[i] = false
+		line = join()
+	}
+	if r := []rune(line); width > 0 && len(r) > width {
+		// Only the best and the elapsed time are left: cut the front.
+		line = "…" + string(r[len(r)-max(0, width-1):])
+	}
+	return line
 }
 
 func (d *display) eta(ev store.Event, elapsed time.Duration) string {

@@ -8,10 +8,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // eventScript is a small run: start, a seed, a rejection, a child that
@@ -42,7 +44,7 @@ func eventScript() []store.Event {
 
 func playEvents(mode displayMode) string {
 	var b bytes.Buffer
-	sink, done := newEventSink(&b, mode, 4)
+	sink, done := newEventSink(&b, mode, 4, 0)
 	for _, ev := range eventScript() {
 		sink(ev)
 	}
@@ -225,5 +227,113 @@ func TestETA(t *testing.T) {
 	}
 	if got := (&display{}).eta(store.Event{Trained: 3}, time.Second); got != "-" {
 		t.Fatalf("ETA without a budget = %s", got)
+	}
+}
+
+// TestLiveLineFits: the status line drops fields in a fixed order to fit
+// the width (jobs in flight, rejections, LLM spend, ETA) and keeps the
+// elapsed time.
+func TestLiveLineFits(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := &display{w: &bytes.Buffer{}, budget: 30}
+	d.event(store.Event{Time: t0, Kind: store.EventRunStarted, Budget: 30})
+	ev := store.Event{Time: t0.Add(100 * time.Second), Kind: store.EventFinished, Status: "ok", Trained: 5, Budget: 30,
+		BestValAcc: 91.25, InFlight: 2, Rejected: 7, LLMCost: 0.0123}
+	full := d.liveLine(ev, 0)
+	if full != "best 91.25% · 2 in flight · 7 rejected · LLM $0.0123 · ETA 8m20s (1m40s elapsed)" {
+		t.Fatalf("full line: %q", full)
+	}
+	for _, tc := range []struct {
+		width int
+		want  string
+	}{
+		{200, full},
+		{len([]rune(full)), full},
+		{70, "best 91.25% · 7 rejected · LLM $0.0123 · ETA 8m20s (1m40s elapsed)"},
+		{60, "best 91.25% · LLM $0.0123 · ETA 8m20s (1m40s elapsed)"},
+		{45, "best 91.25% · ETA 8m20s (1m40s elapsed)"},
+		{30, "best 91.25% · 1m40s elapsed"},
+		{20, "…25% · 1m40s elapsed"},
+	} {
+		got := d.liveLine(ev, tc.width)
+		if got != tc.want {
+			t.Errorf("width %d: %q, want %q", tc.width, got, tc.want)
+		}
+		if n := len([]rune(got)); n > tc.width {
+			t.Errorf("width %d: %d runes", tc.width, n)
+		}
+	}
+}
+
+// TestHeartbeat: without a terminal, a line says the run is alive when
+// nothing was printed for the heartbeat period, and only then.
+func TestHeartbeat(t *testing.T) {
+	t0 := time.Now()
+	var b bytes.Buffer
+	d := &display{w: &b, budget: 4, heartbeat: time.Minute}
+	d.beat(t0)
+	if b.Len() != 0 {
+		t.Fatalf("a beat before the run started: %q", b.String())
+	}
+	d.event(store.Event{Time: t0, Kind: store.EventRunStarted, Budget: 4})
+	d.event(store.Event{Time: t0.Add(time.Second), Kind: store.EventStarted, CandidateID: "c00001", InFlight: 1, Budget: 4})
+	n := strings.Count(b.String(), "\n")
+	d.beat(time.Now().Add(30 * time.Second))
+	if got := strings.Count(b.String(), "\n"); got != n {
+		t.Fatalf("a beat 30s after the last line (period 1m): %q", b.String())
+	}
+	d.beat(time.Now().Add(61 * time.Second))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	last := lines[len(lines)-1]
+	if len(lines) != n+1 || !strings.Contains(last, "[0/4] still running") || !strings.Contains(last, "1 in flight") || !strings.Contains(last, "elapsed") {
+		t.Fatalf("heartbeat line: %q", b.String())
+	}
+	// The goroutine of a real sink writes beats by itself.
+	var out syncBuffer
+	sink, done := newEventSink(&out, displayPlain, 4, 20*time.Millisecond)
+	sink(store.Event{Time: time.Now(), Kind: store.EventRunStarted, Budget: 4})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "still running") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	done()
+	if !strings.Contains(out.String(), "still running") {
+		t.Fatalf("no heartbeat from the sink in 10s: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestQuietIsQuiet: evolve --quiet prints the final summary on stdout and
+// nothing on stderr (no INFO log line) for a run without trouble.
+func TestQuietIsQuiet(t *testing.T) {
+	dir := t.TempDir()
+	table, _ := traintest.NB201(t)
+	cfg := tabularConfig(t, dir, table, "", 4)
+	out, errOut, code := runUX(t, "evolve", "--config", cfg, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("--quiet wrote to stderr:\n%s", errOut)
+	}
+	if !strings.Contains(out, "4 trained") || strings.Count(out, "\n") != 1 {
+		t.Errorf("--quiet stdout, want the one summary line:\n%s", out)
 	}
 }

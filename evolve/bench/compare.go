@@ -15,6 +15,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // CompareOptions are the settings of `arbor bench compare`: every
@@ -56,7 +57,7 @@ func (o CompareOptions) Validate() error {
 	case o.Budget < 1:
 		return fmt.Errorf("--budget: must be >= 1, got %d", o.Budget)
 	case o.Out == "":
-		return errors.New("--out: give the comparison directory")
+		return errors.New("--output: give the comparison directory")
 	}
 	seen := map[string]bool{}
 	for _, s := range o.Strategies {
@@ -155,24 +156,24 @@ func claim(o CompareOptions) error {
 	if b, err := os.ReadFile(path); err == nil {
 		var old compareMeta
 		if err := json.Unmarshal(b, &old); err != nil {
-			return run.Input(fmt.Errorf("--out: %s is not a comparison record: %w", path, err))
+			return run.Input(fmt.Errorf("--output: %s is not a comparison record: %w", path, err))
 		}
 		if !slices.Equal(old.Strategies, meta.Strategies) || old.Seeds != meta.Seeds || old.SeedBase != meta.SeedBase || old.Budget != meta.Budget {
-			return run.Input(fmt.Errorf("--out: %s holds a comparison of %v, %d seeds from %d, budget %d; resume it with those options or choose another --out",
+			return run.Input(fmt.Errorf("--output: %s holds a comparison of %v, %d seeds from %d, budget %d; resume it with those options or choose another --output",
 				o.Out, old.Strategies, old.Seeds, old.SeedBase, old.Budget))
 		}
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return run.Input(fmt.Errorf("--out: %w", err))
+		return run.Input(fmt.Errorf("--output: %w", err))
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return run.Input(fmt.Errorf("--out: %w", err))
+		return run.Input(fmt.Errorf("--output: %w", err))
 	}
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // compareOne creates, resumes or skips one run.

@@ -58,7 +58,7 @@ func StatusWord(c store.Candidate) string {
 // block per step.
 func WriteLineage(w io.Writer, chain []store.Candidate) {
 	last := chain[len(chain)-1]
-	fmt.Fprintf(w, "%s: %d steps from the seed %s", last.ID, len(chain)-1, chain[0].ID)
+	fmt.Fprintf(w, "%s: %s from the seed %s", last.ID, Plural(len(chain)-1, "step"), chain[0].ID)
 	if last.Feasible() && chain[0].Feasible() {
 		fmt.Fprintf(w, ", val_acc %.2f%% -> %.2f%% (%+.2f points)", chain[0].Result.ValAcc, last.Result.ValAcc, last.Result.ValAcc-chain[0].Result.ValAcc)
 	}
