@@ -12,7 +12,7 @@ import (
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -32,10 +32,7 @@ const validRewrite2 = "```python\nimport torch.nn as nn\n\n\nclass Candidate(nn.
 func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits) (*Engine, *Store) {
 	t.Helper()
 	ctx := context.Background()
-	python, err := child.FindPython(ctx, "")
-	if err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	python := testenv.Require(t, testenv.Torch)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tcfg := train.DefaultConfig()
 	tcfg.Python = python
@@ -75,8 +72,9 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 	cfg := DefaultConfig()
 	cfg.Strategy = StrategyCodegen
 	cfg.Budget.Trained = budget
-	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
-		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}, rs
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate,
+		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}
+	return withStrategy(t, e, Deps{Coder: coder, DryRun: true}), rs
 }
 
 // checkSpend: the stored spend equals what the mock reported.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -37,9 +37,10 @@ func composeEngine(t *testing.T, rs *Store, budget int, ops ...string) *Engine {
 	cfg := DefaultConfig()
 	cfg.DryRun, cfg.Budget.Trained, cfg.Seed = false, budget, 3
 	cfg.Planner.Ops = ops
-	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
 		Seeds: []*tree.Tree{s}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{1, 28, 28}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
+	return withStrategy(t, e, Deps{})
 }
 
 // blocks returns the composite blocks of a stored tree: name -> sites.
@@ -147,10 +148,7 @@ func TestComposeCreatesComposite(t *testing.T) {
 	t.Logf("%d composites; after resume %d insert/swap children placed one", len(names), placed)
 
 	// The exported source of a compose child runs in PyTorch.
-	python, err := child.FindPython(ctx, "")
-	if err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	python := testenv.Require(t, testenv.Torch)
 	gate, err := train.NewGate(python, train.GateOptions{Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)

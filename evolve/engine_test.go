@@ -10,21 +10,9 @@ import (
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
-
-func loadTable(tb testing.TB) *train.NB201Table {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
 
 // nb201Engine is a search over the NAS-Bench-201 space answered by the
 // real tabular evaluator: fast and deterministic.
@@ -43,9 +31,10 @@ func nb201Engine(tb testing.TB, table *train.NB201Table, store *Store, seed uint
 	cfg.Budget.Trained = budget
 	cfg.DryRun = false
 	cfg.Planner.Ops = []string{OpChangeArg, OpRepeat}
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, seed), Evaluator: tab, Resolver: res,
+	e := &Engine{Store: store, Planner: NewPlanner(cfg.Planner, seed), Evaluator: tab,
 		Seeds: []*tree.Tree{s}, Arch: tree.NB201Arch, Filter: CellEdges, Config: cfg,
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}
+	return withStrategy(tb, e, Deps{Resolver: res})
 }
 
 // sequence is the run as the determinism guarantee states it: every
@@ -78,7 +67,7 @@ func runEngine(tb testing.TB, e *Engine) {
 }
 
 func TestDeterminism(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	run := func(seed uint64) ([]string, store.Summary) {
 		s, err := store.CreateStore(t.TempDir())
 		if err != nil {
@@ -129,7 +118,7 @@ func TestDeterminism(t *testing.T) {
 // an uninterrupted one, candidate by candidate, which needs the planner's
 // posteriors and RNG stream, the archive and the counters all restored.
 func TestResumeContinuesExactly(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	ctx := context.Background()
 	whole, err := store.CreateStore(t.TempDir())
 	if err != nil {
@@ -188,7 +177,7 @@ func TestResumeContinuesExactly(t *testing.T) {
 // arbor died says nothing about the candidate: both are trained on resume,
 // neither is marked crashed, and the store says how often each was lost.
 func TestInFlightAlwaysRequeued(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, err := store.CreateStore(dir)
@@ -238,7 +227,7 @@ func TestInFlightAlwaysRequeued(t *testing.T) {
 }
 
 func TestBudgets(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	tests := []struct {
 		name   string
 		mod    func(*Config)
@@ -289,7 +278,7 @@ func TestBudgets(t *testing.T) {
 // TestSeedFailureIsClear: a seed the evaluator cannot train leaves no
 // parent; the run must stop with a message naming the seed, not hang.
 func TestSeedFailureIsClear(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

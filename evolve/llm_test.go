@@ -11,6 +11,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // TestSearchWithMockedLLM runs the search with the OpenAI-compatible
@@ -19,7 +20,7 @@ import (
 // must come from a validated choice, and the stored spend must equal what
 // the server reported.
 func TestSearchWithMockedLLM(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New(
 		llmtest.Malformed(),
 		llmtest.Prose(`{"option": "o999", "args": {}}`),                          // not offered

@@ -4,7 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,6 +13,7 @@ import (
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -20,12 +21,23 @@ import (
 // 1x28x28, all six operations, a mined torchvision catalog) with an
 // endpoint that picks a random offered option, and a synthetic evaluator:
 // it counts proposals and calls per trained candidate. The catalog is
-// mined by `arbor mine .../torchvision/models --probe`; give its path in
-// ARBOR_TEST_CATALOG.
+// mined and probed here from torchvision's models, as
+// `arbor mine .../torchvision/models --probe` does, and read back through
+// catalog.json as `arbor evolve` reads it.
 func TestFrugalRealTree(t *testing.T) {
-	path := os.Getenv("ARBOR_TEST_CATALOG")
-	if path == "" {
-		t.Skip("set ARBOR_TEST_CATALOG to a mined torchvision catalog")
+	root := testenv.Require(t, testenv.Torchvision)
+	testenv.Require(t, testenv.Torch)
+	mcfg := mine.DefaultConfig()
+	mined, _, err := mine.Mine(t.Context(), []string{root}, mcfg, mine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.ProbeCatalog(t.Context(), mined, mcfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "catalog.json")
+	if err := mined.Save(path); err != nil {
+		t.Fatal(err)
 	}
 	c, err := mine.LoadCatalog(path)
 	if err != nil {
@@ -53,7 +65,8 @@ func TestFrugalRealTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := composeEngine(t, rs, 100, AllOps...)
-	e.Resolver, e.Catalog, e.Modules = res, cat, mods
+	e.Catalog, e.Modules = cat, mods
+	withStrategy(t, e, Deps{Resolver: res})
 	e.Config.Parallel = 2
 	runEngine(t, e)
 	f := measure(t, rs, srv)

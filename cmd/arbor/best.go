@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -13,6 +12,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -147,7 +147,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.export, []byte(src), 0o644); err != nil {
+		if err := atomicfile.WriteFile(f.export, []byte(src), 0o644); err != nil {
 			return asUsage(fmt.Errorf("--output: %w", err))
 		}
 		if !f.asJSON {
@@ -166,7 +166,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.treeOut, append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.WriteFile(f.treeOut, append(b, '\n'), 0o644); err != nil {
 			return asUsage(fmt.Errorf("--tree: %w", err))
 		}
 		if !f.asJSON {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // TestSlurmEvolveKillResume runs `arbor evolve` with run.evaluator: slurm
@@ -20,10 +21,7 @@ import (
 // the queue, and --resume, which must re-attach by the stored job IDs and
 // never submit a second copy (checked with squeue -t all).
 func TestSlurmEvolveKillResume(t *testing.T) {
-	conf := os.Getenv("ARBOR_SLURM_CONF")
-	if conf == "" {
-		t.Skip("ARBOR_SLURM_CONF not set; `make test-slurm` starts a one-node Slurm cluster and runs this test")
-	}
+	conf := testenv.Require(t, testenv.Slurm)
 	tmp := t.TempDir()
 	// The job name carries the run directory's name; make it unique, since
 	// the test cluster remembers finished jobs for an hour.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/store"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // arborCmd runs this test binary as the arbor CLI in a real child process.
@@ -23,9 +23,7 @@ func arborCmd(args ...string) *exec.Cmd {
 
 func needTorch(t *testing.T) {
 	t.Helper()
-	if _, err := child.FindPython(context.Background(), ""); err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 }
 
 const crashConfig = `

@@ -19,21 +19,10 @@ import (
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/train/testenv"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
-
-// nb201Table is the NAS-Bench-201 table the fixture runs search over.
-func nb201Table(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "nasbench201", "nb201-cifar.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("NAS-Bench-201 table not available (%v): the inspection tests search over it", err)
-	}
-	return p
-}
 
 // tabularConfig writes a config for a real tabular search; with llmURL
 // the resolver is the LLM at that URL, with prices so spend is counted.
@@ -79,7 +68,7 @@ type fixtureRuns struct {
 
 func buildRuns(t *testing.T) fixtureRuns {
 	t.Helper()
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	root := t.TempDir()
 	build := func(name, url string, budget int) string {
 		dir := filepath.Join(root, name)
@@ -362,17 +351,10 @@ print("defaults", d.input_shape, d.num_classes, "other", tuple(torch.jit.script(
 	}
 }
 
-// torchPython returns an interpreter that can import torch; it skips only
-// when there is none at all.
+// torchPython returns an interpreter that can import torch.
 func torchPython(t *testing.T) string {
 	t.Helper()
-	for _, py := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(py, "-c", "import torch").Run() == nil {
-			return py
-		}
-	}
-	t.Skip("no Python interpreter with torch")
-	return ""
+	return testenv.Require(t, testenv.Torch)
 }
 
 func testLineageOnRun(t *testing.T, r fixtureRuns) {
@@ -456,12 +438,10 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		if bold := strings.Count(dot, "penwidth=2.5"); bold != 2*depth+1 {
 			t.Errorf("dot marks %d lineage nodes and edges, want %d", bold, 2*depth+1)
 		}
-		if dotBin, err := exec.LookPath("dot"); err == nil {
-			cmd := exec.Command(dotBin, "-Tsvg")
-			cmd.Stdin = strings.NewReader(dot)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("graphviz rejects the output: %v\n%.300s", err, out)
-			}
+		cmd := exec.Command(testenv.Require(t, testenv.Graphviz), "-Tsvg")
+		cmd.Stdin = strings.NewReader(dot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("graphviz rejects the output: %v\n%.300s", err, out)
 		}
 	}
 }
@@ -545,7 +525,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 // its run directory with status, best and report from another until it
 // ends: every read must succeed on the half-written store.
 func TestInspectWhileRunning(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	dir := t.TempDir()
 	cfg := tabularConfig(t, dir, table, "", 60)
 	run := filepath.Join(dir, "run")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // eventScript is a small run: start, a seed, a rejection, a child that
@@ -323,7 +324,8 @@ func (s *syncBuffer) String() string {
 // nothing on stderr (no INFO log line) for a run without trouble.
 func TestQuietIsQuiet(t *testing.T) {
 	dir := t.TempDir()
-	cfg := tabularConfig(t, dir, nb201Table(t), "", 4)
+	table, _ := traintest.NB201(t)
+	cfg := tabularConfig(t, dir, table, "", 4)
 	out, errOut, code := runUX(t, "evolve", "--config", cfg, "--quiet")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -19,6 +19,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // echoKeyEnv names the API key variable of the echo and spend tests.
@@ -72,7 +73,7 @@ func randomKey(t *testing.T) string {
 // or any file under the run directory, not on stdout or stderr, not in
 // --json events, lineage, status, best or report.
 func TestEchoedKeyNeverLeaks(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	key := randomKey(t)
 	srv := llmtest.New()
 	defer srv.Close()
@@ -169,7 +170,7 @@ func TestEchoedKeyNeverLeaks(t *testing.T) {
 // with kill -9 at random moments and resumed, again and again, makes at
 // most 6 requests in all, and status counts exactly what the server saw.
 func TestSpendCapSurvivesKills(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	key := randomKey(t)
 	srv := llmtest.New()
 	defer srv.Close()

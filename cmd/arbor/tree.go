@@ -12,6 +12,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -443,7 +444,7 @@ func writeOut(cmd *cobra.Command, out string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
 	return nil

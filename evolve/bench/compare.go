@@ -15,6 +15,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // CompareOptions are the settings of `arbor bench compare`: every
@@ -172,7 +173,7 @@ func claim(o CompareOptions) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // compareOne creates, resumes or skips one run.

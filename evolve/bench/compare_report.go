@@ -17,6 +17,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // CompareResult is what one run of a comparison found, read from its store.
@@ -200,18 +201,18 @@ func (r *CompareReport) Write() error {
 	}).save(files[2], ss); err != nil {
 		return err
 	}
-	f, err := os.Create(files[3])
+	f, err := atomicfile.Create(files[3], 0o644)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(f, "```")
 	r.Print(f)
 	fmt.Fprintln(f, "```")
-	return f.Close()
+	return f.Commit()
 }
 
 func (r *CompareReport) writeRuns(path string) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (r *CompareReport) writeRuns(path string) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 // curves is, per strategy, the mean ± std over seeds of the best
@@ -271,7 +272,7 @@ func (r *CompareReport) curves() []series {
 }
 
 func writeCompareCurves(path string, ss []series) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -287,5 +288,5 @@ func writeCompareCurves(path string, ss []series) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // compareConfig writes a tabular run configuration (NAS-Bench-201 table,
@@ -54,7 +55,7 @@ train:
 // by calling Compare again: both must write the same runs.csv, with every
 // run at its budget, in its own run directory.
 func TestCompareResumes(t *testing.T) {
-	tablePath, _ := benchTable(t)
+	tablePath, _ := traintest.NB201(t)
 	cfg := compareConfig(t, tablePath)
 	opts := func(out string) CompareOptions {
 		return CompareOptions{Config: cfg, Strategies: []string{evolve.StrategyRandom, evolve.StrategyEvolution, evolve.StrategyThompson},

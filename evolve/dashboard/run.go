@@ -28,6 +28,7 @@ type runSource struct {
 	version int64 // bumped on every refresh that found a change
 	err     error // the last refresh's error, shown on the page
 	loaded  bool
+	closed  bool // the run left the list; its store stays closed
 
 	lastEvent int64
 	cands     []store.Candidate
@@ -140,6 +141,9 @@ func (r *runSource) refresh(ctx context.Context) (bool, error) {
 }
 
 func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
+	if r.closed {
+		return false, fmt.Errorf("%s: no longer served (deleted)", r.dir)
+	}
 	if r.store == nil {
 		if _, err := os.Stat(filepath.Join(r.dir, store.StoreFile)); err != nil {
 			return false, fmt.Errorf("%s: no run store yet", r.dir)
@@ -290,6 +294,7 @@ func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) 
 func (r *runSource) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.store != nil {
 		r.store.Close()
 		r.store = nil

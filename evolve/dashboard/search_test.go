@@ -22,19 +22,6 @@ import (
 // must show it as text.
 const injection = `<script>alert(1)</script><img src=x onerror="alert(2)">`
 
-func loadTable(tb testing.TB) *train.NB201Table {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
-
 // paced is the real tabular evaluator made to take d per job, as training
 // takes time: a live view then has something to watch.
 type paced struct {
@@ -111,7 +98,11 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	if err := run.SaveConfig(context.Background(), db, rc); err != nil {
 		tb.Fatal(err)
 	}
-	return &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Resolver: res,
+	strat, err := evolve.NewStrategy(nil, cfg, evolve.Deps{Resolver: res})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Strategy: strat,
 		Seeds: []*tree.Tree{seed}, Arch: tree.NB201Arch, Filter: evolve.CellEdges, Config: cfg, Log: quiet,
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}, db
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // TestNB201ExampleIsFrugal runs examples/nasbench201.yaml as shipped,
@@ -19,10 +19,7 @@ import (
 // HTTP requests per trained candidate, and no call is spent on a child
 // the gate rejects.
 func TestNB201ExampleIsFrugal(t *testing.T) {
-	table, ok := train.FindNB201Table()
-	if !ok {
-		t.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", table, train.NB201TableEnv)
-	}
+	table, _ := traintest.NB201(t)
 	srv := llmtest.New()
 	step := llmtest.RandomOffered()
 	srv.Default = &step

@@ -2,8 +2,8 @@ package run_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,7 +11,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // TestLibrarySearch builds and runs a small real search through the
@@ -20,9 +20,7 @@ import (
 // resolver), run it, read the result back and draw the report. No package
 // main is involved.
 func TestLibrarySearch(t *testing.T) {
-	if _, err := child.FindPython(t.Context(), os.Getenv("ARBOR_TEST_PYTHON")); err != nil {
-		t.Skipf("no PyTorch interpreter (CI installs one): %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 	dir := t.TempDir()
 	cfg, err := run.Load(filepath.Join("..", "..", "examples", "synthetic.yaml"), map[string]any{
 		"run.dir":               filepath.Join(dir, "run"),
@@ -44,8 +42,8 @@ func TestLibrarySearch(t *testing.T) {
 	}
 	var events []store.Event
 	r.Engine.Events = func(ev store.Event) { events = append(events, ev) }
-	if r.Engine.DryRun == nil || r.Engine.Resolver == nil || len(r.Engine.Seeds) != 1 {
-		t.Fatalf("assembly incomplete: dry-run %v, resolver %v, %d seeds", r.Engine.DryRun, r.Engine.Resolver, len(r.Engine.Seeds))
+	if r.Engine.DryRun == nil || r.Engine.Strategy == nil || len(r.Engine.Seeds) != 1 {
+		t.Fatalf("assembly incomplete: dry-run %v, strategy %v, %d seeds", r.Engine.DryRun, r.Engine.Strategy, len(r.Engine.Seeds))
 	}
 	if err := r.Engine.Run(ctx); err != nil {
 		t.Fatal(err)
@@ -75,7 +73,14 @@ func TestLibrarySearch(t *testing.T) {
 		t.Errorf("status text:\n%s", b.String())
 	}
 
-	// The run reopens from its directory alone, with the stored config.
+	// The run reopens from its directory alone, with the stored config,
+	// once its writer has closed it (one writer per run).
+	if _, _, err := run.Resume(ctx, cfg.Run.Dir, nil); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("a resume while the run is open for writing: %v, want store.ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	again, cfg2, err := run.Resume(ctx, cfg.Run.Dir, nil)
 	if err != nil {
 		t.Fatal(err)
