@@ -17,17 +17,14 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/bench"
 	"github.com/arbor-nas/arbor/evolve/store"
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // benchCompare runs a real `bench compare` (tabular evaluator over the
 // NAS-Bench-201 table, two strategies, two seeds) into root/cmp.
 func benchCompare(t testing.TB, root string, budget int) string {
 	t.Helper()
-	table, ok := train.FindNB201Table()
-	if !ok {
-		t.Skipf("NAS-Bench-201 table not found (looked at %q)", table)
-	}
+	table, _ := traintest.NB201(t)
 	cfg := filepath.Join(root, "cfg.yaml")
 	text := "run:\n  dir: unused\n  evaluator: tabular\n  table: " + table + "\n  tabular_dataset: cifar10\n" +
 		"evolve:\n  seed_arch: nb201-resnet\n  parallel: 1\n  dry_run: false\n  max_reject_streak: 500\n  evolution:\n    population: 4\n    sample: 2\n"
@@ -177,7 +174,7 @@ func TestCompareInProgress(t *testing.T) {
 // PyTorch file, weights only when kept, the importance counts, and the
 // source diff against the parent.
 func TestDownloadsImportanceDiff(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 20})
 	srv, err := New(Options{Dirs: []string{root}})
