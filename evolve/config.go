@@ -49,6 +49,10 @@ type Config struct {
 	// pre-gated children are scored by a Gaussian process and the resolver
 	// picks among the best M.
 	Surrogate surrogate.Config `mapstructure:"surrogate" yaml:"surrogate"`
+	// When the search counts as stalled (no new best) and how far the
+	// diversity category's moves then reach: multi-edit moves, each still
+	// an option the resolver picks among.
+	Stall StallConfig `mapstructure:"stall" yaml:"stall"`
 
 	// Options offered per decision, each already applied and through the
 	// cheap gate (shapes, space, constraints, dedup); when more are valid, a
@@ -119,6 +123,7 @@ func DefaultConfig() Config {
 		Planner:         DefaultPlannerConfig(),
 		Evolution:       EvolutionConfig{Population: 20, Sample: 5},
 		Surrogate:       surrogate.DefaultConfig(),
+		Stall:           DefaultStallConfig(),
 		MaxOptions:      24,
 		DryRun:          true,
 		Grace:           30 * time.Second,
@@ -169,12 +174,13 @@ func (c Config) validate(strategy string) error {
 	if err := c.Planner.Validate(); err != nil {
 		return err
 	}
-	if s, err := LookupStrategy(strategy); err == nil {
-		if v, ok := s.(ConfigValidator); ok {
-			if err := v.ValidateConfig(c); err != nil {
-				return err
-			}
+	if d, err := LookupStrategy(strategy); err == nil && d.Validate != nil {
+		if err := d.Validate(c); err != nil {
+			return err
 		}
+	}
+	if err := c.Stall.Validate(); err != nil {
+		return err
 	}
 	if c.MaxOptions < 1 {
 		return fmt.Errorf("evolve.max_options: must be >= 1, got %d", c.MaxOptions)

@@ -24,6 +24,9 @@ type Status struct {
 	Posteriors store.Posteriors
 	HasPlanner bool
 	Top        []store.Candidate
+	// State is running, finished, stopped (no process owns the run and it
+	// did not finish) or empty; see store.State.
+	State store.RunState
 }
 
 // ReadStatus gathers the status of the run in store s (read from dir),
@@ -48,6 +51,7 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 		return fs, err
 	}
 	fs.Top = Top(cands, ValAcc, top)
+	fs.State = store.State(dir, fs.Last, fs.HasEvents)
 	return fs, nil
 }
 
@@ -56,14 +60,7 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 // spend and the top candidates.
 func WriteStatus(w io.Writer, fs Status) {
 	sum := fs.Summary
-	state := "no events yet"
-	if fs.HasEvents {
-		state = "running, or stopped before the end (resume with: arbor evolve --resume " + fs.Dir + ")"
-		if fs.Last.Kind == store.EventRunFinished {
-			state = "finished: " + FirstLine(fs.Last.Message)
-		}
-	}
-	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, state)
+	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, StateText(fs.State, fs.Dir, fs.Last))
 	budget := ""
 	if fs.HasEvents && fs.Last.Budget > 0 {
 		budget = fmt.Sprintf(" of a budget of %d", fs.Last.Budget)
@@ -202,4 +199,18 @@ func PrintStatus(ctx context.Context, w io.Writer, dir string) error {
 	}
 	WriteStatus(w, fs)
 	return nil
+}
+
+// StateText describes state for people: the finished run's reason, and
+// for a stopped run the command that resumes it.
+func StateText(state store.RunState, dir string, last store.Event) string {
+	switch state {
+	case store.RunFinished:
+		return "finished: " + FirstLine(last.Message)
+	case store.RunRunning:
+		return "running"
+	case store.RunStopped:
+		return store.StoppedText(dir)
+	}
+	return "no events yet"
 }
