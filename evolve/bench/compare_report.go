@@ -169,9 +169,25 @@ func (r *CompareReport) Print(w io.Writer) {
 			test, testSE, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
 	}
 	tw.Flush()
+	fmt.Fprintln(w)
+	printPaired(w, "paired differences of the best validation accuracy (same evolve.seed: same split and training seed), points:", r.Paired())
 	if r.Wall > 0 {
 		fmt.Fprintf(w, "\nthis invocation: %s\n", r.Wall.Round(time.Second))
 	}
+}
+
+// Paired is every paired difference of the best validation accuracy
+// (later strategy minus earlier, in the order given).
+func (r *CompareReport) Paired() []Paired {
+	return pairedDiffs(r.Opts.Strategies, func(s string) map[int]float64 {
+		m := map[int]float64{}
+		for _, res := range r.Results {
+			if res.Strategy == s && !math.IsNaN(res.BestVal) {
+				m[res.Seed] = res.BestVal
+			}
+		}
+		return m
+	})
 }
 
 // CompareFiles are the files WriteFiles writes into the comparison directory.

@@ -91,6 +91,7 @@ func newRunSource(name, dir string) *runSource {
 // dashboard shows: strategy, budgets, limits and the module catalog.
 type storedConfig struct {
 	Strategy  string
+	Seed      uint64
 	Budget    evolve.BudgetConfig
 	Parallel  int
 	Catalog   string
@@ -104,7 +105,7 @@ func readStoredConfig(ctx context.Context, s *store.Store) (storedConfig, error)
 	if err != nil || !ok {
 		return storedConfig{}, err
 	}
-	return storedConfig{Strategy: cfg.Evolve.Strategy, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
+	return storedConfig{Strategy: cfg.Evolve.Strategy, Seed: cfg.Evolve.Seed, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
 		MaxParams: cfg.Train.Limits.MaxParams, MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Evaluator: cfg.Run.Evaluator}, nil
 }
 
