@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
@@ -166,7 +165,10 @@ func (s *Server) catalog(ctx context.Context, path string, db *store.Store) (tre
 	if c, ok := s.catalogs[path]; ok {
 		return c, nil
 	}
-	cat, err := run.Catalog(ctx, db)
+	if s.opts.Catalog == nil {
+		return nil, nil
+	}
+	cat, err := s.opts.Catalog(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("%w (per-node counts of mined modules need it)", err)
 	}
