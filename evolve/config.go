@@ -68,6 +68,11 @@ type Config struct {
 	// Stop when this many proposals in a row fail the gate: the space around
 	// the archive is exhausted.
 	MaxRejectStreak int `mapstructure:"max_reject_streak" yaml:"max_reject_streak"`
+	// Quarantine a candidate when arbor itself died this many times in a
+	// row while it was training (kill -9, OOM killer, a crash): it may be
+	// what brings the process down. It is then failed with that reason and
+	// never retried, and the search goes on; 0 = retry forever.
+	QuarantineAfter int `mapstructure:"quarantine_after" yaml:"quarantine_after"`
 }
 
 // BudgetConfig: the run stops at whichever limit comes first; 0 means no limit.
@@ -123,6 +128,7 @@ func DefaultConfig() Config {
 		DryRun:          true,
 		Grace:           30 * time.Second,
 		MaxRejectStreak: 200,
+		QuarantineAfter: 3,
 	}
 }
 
@@ -181,6 +187,9 @@ func (c Config) validate(strategy string) error {
 	}
 	if c.Grace < 0 {
 		return fmt.Errorf("evolve.grace: must be >= 0")
+	}
+	if c.QuarantineAfter < 0 {
+		return fmt.Errorf("evolve.quarantine_after: must be >= 0 (0 = never), got %d", c.QuarantineAfter)
 	}
 	if c.MaxRejectStreak < 1 {
 		return fmt.Errorf("evolve.max_reject_streak: must be >= 1, got %d", c.MaxRejectStreak)

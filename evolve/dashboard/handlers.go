@@ -97,6 +97,8 @@ func (s *Server) handleRunView(w http.ResponseWriter, r *http.Request) {
 		b, err = rs.view(view, func() (any, error) { return rs.chartsView(), nil })
 	case "lineage":
 		b, err = rs.view(view, func() (any, error) { return rs.lineageView(), nil })
+	case "importance":
+		b, err = rs.view(view, func() (any, error) { return rs.importanceView(), nil })
 	case "candidate":
 		b, err = s.candidatePage(r.Context(), rs, r.URL.Query().Get("id"))
 	default:

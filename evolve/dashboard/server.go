@@ -320,6 +320,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/runs", s.handleRuns)
 	mux.HandleFunc("GET /api/run/{view}", s.handleRunView)
 	mux.HandleFunc("GET /api/bench", s.handleBench)
+	mux.HandleFunc("GET /api/compare", s.handleCompare)
+	mux.HandleFunc("GET /api/download/{what}", s.handleDownload)
 	mux.HandleFunc("GET /api/events", s.handleEvents)
 	return s.guard(mux)
 }

@@ -8,6 +8,7 @@ import "time"
 // takes Settings needs no engine.
 type Settings struct {
 	Strategy  string
+	Seed      uint64
 	Evaluator string
 	Parallel  int
 	// Budget is evolve.budget.trained, WallTime evolve.budget.wall_time
