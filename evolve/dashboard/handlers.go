@@ -167,9 +167,6 @@ func (s *Server) catalog(ctx context.Context, path string, db *store.Store) (tre
 	if c, ok := s.catalogs[path]; ok {
 		return c, nil
 	}
-	if s.opts.Catalog == nil {
-		return nil, nil
-	}
 	cat, err := s.opts.Catalog(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("%w (per-node counts of mined modules need it)", err)

@@ -141,10 +141,8 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if !r.loaded {
-		if r.settings != nil {
-			if r.cfg, _, err = r.settings(ctx, s); err != nil {
-				return false, err
-			}
+		if r.cfg, _, err = r.settings(ctx, s); err != nil {
+			return false, err
 		}
 	}
 	var maxSeq int64

@@ -41,8 +41,7 @@ type Options struct {
 	// Settings and Catalog read a run's stored configuration and its
 	// module catalog (run.Settings and run.Catalog: only the run's assembly
 	// can decode the configuration, and the dashboard needs no engine).
-	// Nil: the pages show no configuration and no per-node counts of mined
-	// modules.
+	// Both are required.
 	Settings SettingsFunc
 	Catalog  func(ctx context.Context, s *store.Store) (tree.Catalog, error)
 	// Poll is how often the stores are checked for changes (default 1s);
@@ -92,6 +91,9 @@ func (s *Server) Busy() time.Duration {
 func New(opts Options) (*Server, error) {
 	if err := checkRoots(opts.Dirs); err != nil {
 		return nil, err
+	}
+	if opts.Settings == nil || opts.Catalog == nil {
+		return nil, errors.New("dashboard: Options.Settings and Options.Catalog are required (run.Settings and run.Catalog read a run's configuration)")
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
