@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -29,7 +30,7 @@ func TestStoppedRunSaysSo(t *testing.T) {
 	}}); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Dirs: []string{root}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
