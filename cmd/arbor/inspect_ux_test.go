@@ -453,7 +453,24 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		if code != 0 || !strings.Contains(out, "index.html") {
 			t.Fatalf("report: exit %d: %s%s", code, out, errOut)
 		}
-		for _, p := range report.Figures() {
+		db, err := store.OpenStoreReadOnly(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := report.ReadData(context.Background(), run, db)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown, notes := report.Shown(data)
+		spendNote := slices.ContainsFunc(notes, func(n string) bool { return strings.HasPrefix(n, "LLM spend: no LLM calls") })
+		if spendNote != (run == r.offline) {
+			t.Errorf("%s: notes %q: want the LLM spend left out exactly for the offline run", run, notes)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "llm_spend.png")); (err == nil) != (run == r.withLLM) {
+			t.Errorf("%s: llm_spend.png written: %v", run, err == nil)
+		}
+		for _, p := range shown {
 			f, err := os.Open(filepath.Join(dir, p.Name+".png"))
 			if err != nil {
 				t.Fatal(err)
@@ -484,9 +501,21 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 				t.Errorf("index.html lacks top candidate %s", c.ID)
 			}
 		}
-		for _, p := range report.Figures() {
+		for _, p := range shown {
 			if !strings.Contains(string(html), `src="`+p.Name+`.png"`) {
 				t.Errorf("index.html does not show %s", p.Name)
+			}
+		}
+		for _, n := range notes {
+			if !strings.Contains(string(html), "<li>"+n+"</li>") {
+				t.Errorf("index.html lacks the note %q", n)
+			}
+		}
+		// Every accuracy says what it is: NAS-Bench-201's 12-epoch
+		// validation signal and 200-epoch test figure.
+		for _, want := range []string{"validation, 12 epochs (NAS-Bench-201 table)", "test, 200 epochs (NAS-Bench-201 table)"} {
+			if !strings.Contains(string(html), want) {
+				t.Errorf("index.html does not label its accuracies %q", want)
 			}
 		}
 	}
