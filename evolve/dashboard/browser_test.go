@@ -20,6 +20,7 @@ import (
 
 	"github.com/arbor-nas/arbor/train/traintest"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/train/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestBrowserLive(t *testing.T) {
 	root := t.TempDir()
 	shots := t.TempDir()
 
-	srv, err := New(Options{Dirs: []string{root}, Poll: 100 * time.Millisecond, Scan: 100 * time.Millisecond})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Poll: 100 * time.Millisecond, Scan: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

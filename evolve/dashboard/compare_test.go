@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/evolve/bench"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
@@ -61,7 +62,7 @@ func getJSON(t *testing.T, u string, v any) {
 func TestCompareBenchDir(t *testing.T) {
 	root := t.TempDir()
 	benchCompare(t, root, 8)
-	srv, err := New(Options{Dirs: []string{root}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestCompareInProgress(t *testing.T) {
 	for _, f := range []string{"runs.csv", "curves.csv", "curves.png", "summary.md"} {
 		os.Remove(filepath.Join(cmp, f))
 	}
-	srv, err := New(Options{Dirs: []string{cmp}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{cmp}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +178,7 @@ func TestDownloadsImportanceDiff(t *testing.T) {
 	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 20})
-	srv, err := New(Options{Dirs: []string{root}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}

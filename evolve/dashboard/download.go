@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // handleDownload serves a file to save: /api/download/source?run=R&id=C
@@ -45,7 +46,17 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		src, err := report.ExportSource(r.Context(), db, rs.dir, c)
+		var cat tree.Catalog
+		if c.Source == "" { // rendered anew: the run's catalog resolves its modules
+			rs.mu.Lock()
+			catPath := rs.cfg.Catalog
+			rs.mu.Unlock()
+			if cat, err = s.catalog(r.Context(), catPath, db); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		src, err := report.ExportSource(rs.dir, c, cat)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return

@@ -15,7 +15,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -43,11 +42,14 @@ type Data struct {
 // NAS-Bench-201 table: the search signal is its 12-epoch validation
 // accuracy, the test figure its 200-epoch one; a trained run's are both
 // after the recipe's epochs.
-func Accuracies(cfg run.Config) (val, test string) {
-	if cfg.Run.Evaluator == "tabular" {
+func Accuracies(set store.Settings) (val, test string) {
+	switch {
+	case set.Evaluator == "tabular":
 		return "validation, 12 epochs (NAS-Bench-201 table)", "test, 200 epochs (NAS-Bench-201 table)"
+	case set.Epochs <= 0:
+		return "", "" // not known (no stored configuration)
 	}
-	e := Plural(cfg.Train.Recipe.Epochs, "epoch")
+	e := Plural(set.Epochs, "epoch")
 	return "validation, " + e, "test, " + e
 }
 
@@ -60,8 +62,8 @@ func (d Data) valLabel() string {
 }
 
 // ReadData reads what the report draws from the run in store s (read
-// from dir).
-func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
+// from dir), set being the run's settings (run.Settings reads them).
+func ReadData(ctx context.Context, dir string, s *store.Store, set store.Settings) (Data, error) {
 	d := Data{Dir: dir, Generated: time.Now()}
 	var err error
 	if d.Cands, err = s.Candidates(ctx); err != nil {
@@ -80,11 +82,8 @@ func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
 	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
 		return d, err
 	}
-	if cfg, ok, err := run.StoredConfig(ctx, s); err == nil && ok {
-		d.MaxParams = cfg.Train.Limits.MaxParams
-		d.Strategy = cfg.Evolve.Strategy
-		d.Val, d.Test = Accuracies(cfg)
-	}
+	d.MaxParams, d.Strategy = set.MaxParams, set.Strategy
+	d.Val, d.Test = Accuracies(set)
 	return d, nil
 }
 
