@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -52,16 +53,16 @@ func benchEngineStep(b *testing.B, seedName string, modules int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := CreateStore(b.TempDir())
+	rs, err := store.CreateStore(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	cfg := DefaultConfig()
 	cfg.DryRun = false
 	cfg.Budget.Trained = 1 << 30
 	cfg.MaxRejectStreak = 1 << 30
-	e := &Engine{Store: store, Planner: NewPlanner(cfg.Planner, 1), Config: cfg, Catalog: cat, Modules: mods,
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Config: cfg, Catalog: cat, Modules: mods,
 		Seeds: []*tree.Tree{seed}, Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10,
 			Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}},
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -31,10 +32,7 @@ const validRewrite2 = "```python\nimport torch.nn as nn\n\n\nclass Candidate(nn.
 func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits) (*Engine, *Store) {
 	t.Helper()
 	ctx := context.Background()
-	python, err := child.FindPython(ctx, "")
-	if err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	python := testenv.Require(t, testenv.Torch)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tcfg := train.DefaultConfig()
 	tcfg.Python = python
@@ -51,11 +49,11 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { gate.Close() })
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { rs.Close() })
 	lcfg := llm.DefaultConfig()
 	lcfg.BaseURL, lcfg.Model, lcfg.MaxRetries, lcfg.Limits = srv.URL(), "mock-coder", 0, limits
 	job, err := tcfg.Job("", "", 1)
@@ -63,7 +61,7 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 		t.Fatal(err)
 	}
 	job.Limits.MaxParams = 400_000
-	coder, err := llm.NewProvider(lcfg, llm.WithCallLogger(store), llm.WithLogger(quiet))
+	coder, err := llm.NewProvider(lcfg, llm.WithCallLogger(rs), llm.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,14 +72,14 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 	cfg := DefaultConfig()
 	cfg.Strategy = StrategyCodegen
 	cfg.Budget.Trained = budget
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
-		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}, store
+	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
+		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}, rs
 }
 
 // checkSpend: the stored spend equals what the mock reported.
-func checkSpend(t *testing.T, store *Store, srv *llmtest.Server) {
+func checkSpend(t *testing.T, rs *Store, srv *llmtest.Server) {
 	t.Helper()
-	sum, err := store.Summary(context.Background())
+	sum, err := rs.Summary(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +87,7 @@ func checkSpend(t *testing.T, store *Store, srv *llmtest.Server) {
 	if sum.LLM.Tokens != in+out {
 		t.Fatalf("stored %d tokens, the mock reported %d", sum.LLM.Tokens, in+out)
 	}
-	cands, err := store.Candidates(context.Background())
+	cands, err := rs.Candidates(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,9 +112,9 @@ func TestCodegenBaseline(t *testing.T) {
 		llmtest.Reply(validRewrite), // 8 channels: 266 parameters
 	)
 	defer srv.Close()
-	e, store := codegenRig(t, srv, 2, llm.Limits{})
+	e, rs := codegenRig(t, srv, 2, llm.Limits{})
 	runErr := e.Run(ctx)
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +146,7 @@ func TestCodegenBaseline(t *testing.T) {
 	if cands[2].Result.Params != wantParams {
 		t.Errorf("rewritten net has %d params, want %d as PyTorch counts them", cands[2].Result.Params, wantParams)
 	}
-	sum, err := store.Summary(ctx)
+	sum, err := rs.Summary(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +159,7 @@ func TestCodegenBaseline(t *testing.T) {
 	if !strings.Contains(srv.Requests()[0].Body.Messages[1].Content, "at most 400000 parameters") {
 		t.Error("the codegen prompt does not state the constraints")
 	}
-	checkSpend(t, store, srv)
+	checkSpend(t, rs, srv)
 }
 
 // TestCodegenSpendLimit: llm.limits.max_calls stops the calls; the search
@@ -171,14 +169,14 @@ func TestCodegenSpendLimit(t *testing.T) {
 	ctx := context.Background()
 	srv := llmtest.New(llmtest.Reply(validRewrite), llmtest.Reply(validRewrite2))
 	defer srv.Close()
-	e, store := codegenRig(t, srv, 5, llm.Limits{MaxCalls: 2})
+	e, rs := codegenRig(t, srv, 5, llm.Limits{MaxCalls: 2})
 	if err := e.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(srv.Requests()); n != 2 {
 		t.Fatalf("%d requests, want llm.limits.max_calls = 2", n)
 	}
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +195,5 @@ func TestCodegenSpendLimit(t *testing.T) {
 	if codegen != 2 || offline != 2 {
 		t.Fatalf("%d codegen and %d offline children trained, want 2 and 2", codegen, offline)
 	}
-	checkSpend(t, store, srv)
+	checkSpend(t, rs, srv)
 }

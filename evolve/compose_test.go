@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -27,7 +28,7 @@ func (synthetic) Evaluate(ctx context.Context, job train.Job, _ func(train.Progr
 	return train.Result{ID: job.ID, Status: train.StatusOK, ValAcc: acc, TestAcc: acc}, nil
 }
 
-func composeEngine(t *testing.T, store *Store, budget int, ops ...string) *Engine {
+func composeEngine(t *testing.T, rs *Store, budget int, ops ...string) *Engine {
 	t.Helper()
 	s, err := tree.Seed("resnet20", tree.Shape{C: 1, H: 28, W: 28}, 10)
 	if err != nil {
@@ -36,7 +37,7 @@ func composeEngine(t *testing.T, store *Store, budget int, ops ...string) *Engin
 	cfg := DefaultConfig()
 	cfg.DryRun, cfg.Budget.Trained, cfg.Seed = false, budget, 3
 	cfg.Planner.Ops = ops
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
+	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
 		Seeds: []*tree.Tree{s}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{1, 28, 28}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
 }
@@ -65,20 +66,20 @@ func blocks(t *testing.T, c Candidate) map[string][]string {
 func TestComposeCreatesComposite(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	store, err := CreateStore(dir)
+	rs, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := composeEngine(t, store, 5, OpCompose)
+	e := composeEngine(t, rs, 5, OpCompose)
 	// No option spans the root's stem or head.
 	seed := e.Seeds[0]
 	for _, o := range e.composeOptions("seed", seed) {
-		if o.Path == "/" || o.place == nil || o.place.path == o.Path && (o.place.index == o.Index || o.place.index == o.Index+1) {
-			t.Fatalf("compose option %s [%d,%d) placed at %v: a root span or an in-place copy", o.Path, o.Index, o.To, o.place)
+		if !tree.InBody(o.Path) || o.place == nil || !tree.InBody(o.place.path) || o.place.path == o.Path && (o.place.index == o.Index || o.place.index == o.Index+1) {
+			t.Fatalf("compose option %s [%d,%d) placed at %v: a span or a copy outside the stages, or an in-place copy", o.Path, o.Index, o.To, o.place)
 		}
 	}
 	runEngine(t, e)
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +99,8 @@ func TestComposeCreatesComposite(t *testing.T) {
 			t.Fatalf("%s: block %q at %v: want it defined in place and placed at another site", c.ID, c.Module, sites)
 		}
 		for _, s := range sites {
-			if strings.Count(s, "/") < 2 {
-				t.Fatalf("%s: block %s sits at %s, directly under the root", c.ID, c.Module, s)
+			if strings.Count(s, "/") < 2 || !tree.InBody(s) {
+				t.Fatalf("%s: block %s sits at %s, outside the stages and block bodies", c.ID, c.Module, s)
 			}
 		}
 		if !strings.Contains(c.Source, "class Block_"+c.Module+"(nn.Module)") {
@@ -124,9 +125,9 @@ func TestComposeCreatesComposite(t *testing.T) {
 	if inPalette(e) != len(names) {
 		t.Fatalf("the palette (%d nodes) lacks the run's %d composites", len(palette), len(names))
 	}
-	store.Close() // the process dies here; every result is in the store
+	rs.Close() // the process dies here; every result is in the store
 
-	store2, err := OpenStore(dir)
+	store2, err := store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,10 +147,7 @@ func TestComposeCreatesComposite(t *testing.T) {
 	t.Logf("%d composites; after resume %d insert/swap children placed one", len(names), placed)
 
 	// The exported source of a compose child runs in PyTorch.
-	python, err := child.FindPython(ctx, "")
-	if err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	python := testenv.Require(t, testenv.Torch)
 	gate, err := train.NewGate(python, train.GateOptions{Timeout: 60 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -184,6 +182,45 @@ func TestEvolveJudgesDryRunCounts(t *testing.T) {
 		}
 		if p.Candidate.Gate != tc.gate || (tc.gate != "" && !strings.HasPrefix(p.Candidate.Reason, "dry-run: max_")) {
 			t.Fatalf("%+v: gate %q (%s), want %q", tc.m, p.Candidate.Gate, p.Candidate.Reason, tc.gate)
+		}
+	}
+}
+
+// TestRepeatComposePlacesTheWinningBlock: repeating a winning compose
+// offers only inserts of that very block, at sites inside the stages.
+func TestRepeatComposePlacesTheWinningBlock(t *testing.T) {
+	rs, err := store.CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	e := composeEngine(t, rs, 6, OpCompose)
+	runEngine(t, e)
+	var win *Candidate
+	for _, c := range e.arch.order {
+		if c.Op == OpCompose && c.Status == StatusTrained {
+			c.Reward = 1 // as if it beat its parent
+			win = c
+			break
+		}
+	}
+	if win == nil {
+		t.Fatal("no compose child trained")
+	}
+	kinds, prefer := e.treeOps(OpRepeat, win)
+	if len(kinds) != 1 || kinds[0] != tree.OpInsert || prefer == nil {
+		t.Fatalf("repeat of a compose: kinds %v, want one insert with a filter", kinds)
+	}
+	offers, err := e.offers(win, OpRepeat, 99, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offers.Len() == 0 {
+		t.Fatal("repeat of a compose offers nothing")
+	}
+	for _, x := range offers.list {
+		if x.opt.Op != tree.OpInsert || x.opt.moduleName() != win.Module || !tree.InBody(x.opt.Path) {
+			t.Fatalf("repeat offered %s of %q at %s; want an insert of the winning block %s inside a stage", x.opt.Op, x.opt.moduleName(), x.opt.Path, win.Module)
 		}
 	}
 }

@@ -15,17 +15,22 @@ const (
 
 // Config is the `evolve:` section of the configuration.
 type Config struct {
-	// `thompson` (planner + resolver, the method), `random`, `evolution`
-	// (regularized evolution), `codegen` (the LLM rewrites source) or
-	// `thompson+surrogate`.
+	// `thompson` (the method: the planner picks the operation and prompt
+	// category, the resolver picks among pre-gated options), `random`
+	// (random search: independent draws from the space), `random-walk` (one
+	// uniform random edit of a uniformly drawn trained candidate),
+	// `local-search` (first-improvement hill climbing with random
+	// restarts), `evolution` (regularized evolution), `codegen` (the LLM
+	// rewrites source) or `thompson+surrogate` (thompson, with a surrogate
+	// keeping the top M of K pre-gated children for the resolver to pick
+	// from).
 	Strategy string `mapstructure:"strategy" yaml:"strategy"`
 	// Seed of every random choice in the run (planner, parents, offline
 	// resolver): the same seed and config give the same search.
 	Seed uint64 `mapstructure:"seed" yaml:"seed"`
 	// Starting architecture: a built-in seed (resnet20, resnet32, resnet56,
-	// nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file (a
-	// relative path not found from the working directory is taken from
-	// the config file's directory).
+	// nb201-resnet, vgg-small, mobilenetv2-small) or a tree JSON file
+	// (relative in a config file: to the file's folder, like every path).
 	SeedArch string `mapstructure:"seed_arch" yaml:"seed_arch"`
 	// Candidates in flight at once (proposed and training).
 	Parallel int `mapstructure:"parallel" yaml:"parallel"`

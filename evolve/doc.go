@@ -10,22 +10,28 @@
 // candidate: a parent is drawn from the feasible archive (top-k or
 // tournament); the Planner draws an operation, then a prompt category;
 // tree.Options enumerates the valid options (insert and swap bring in the
-// primitive palette plus a fresh seeded sample of catalog modules); a
-// bounded, diverse sample goes to the llm.Resolver; the choice is applied;
-// the gate checks shapes, the evaluator's space (Engine.Arch), constraints
-// (Job.Limits max_params/max_flops), dedup by structural hash and by
-// whitespace-normalized code hash against every candidate ever proposed,
-// and the dry run. A rejected candidate is stored with its stage and
-// reason, counts as a planner failure and costs no training budget.
+// primitive palette plus a fresh seeded sample of catalog modules); each
+// option is applied and its child put through the cheap gate first:
+// shapes, the evaluator's space (Engine.Arch), constraints (Job.Limits
+// max_params/max_flops), and dedup by structural hash and by
+// whitespace-normalized code hash against every candidate ever proposed
+// (offers.go). Only a bounded, diverse sample of the options that passed
+// goes to the llm.Resolver, so it is never shown a child the gate would
+// reject; its choice is applied, and that one child then gets the dry run
+// in PyTorch before it is queued for training. A rejected candidate is
+// stored with its stage and reason, counts as a planner failure and costs
+// no training budget.
 //
 // # Strategies
 //
 // What to propose is a Strategy's decision (strategy.go): each built-in
 // strategy is one type in one file (strategy_<name>.go) registered in
 // builtinStrategies; Engine.Strategy plugs in one from outside. A strategy
-// sees the run through an Env: the archive, parsed trees, seeded random
-// streams, the planner and the option tools (Env.Decide). The engine owns
-// the gate, the store, budgets and rewards.
+// sees the run through an Env: the archive (Env.Feasible, Env.Ranked,
+// Env.SelectParent), parsed trees, seeded random streams (Env.Rand), the
+// planner, and the option tools (Env.PlannedOffers, Env.UniformOffers,
+// Env.Offers, Env.Resolve, Env.Mutate, Env.SampleSpace, Env.Gate). The
+// engine owns the dry run, the store, budgets and rewards.
 //
 // # Storage and crashes
 //
@@ -33,8 +39,12 @@
 // stored with the planner state it left behind; a result is stored with
 // the planner's update and its events. A job's start is stored (attempts+1)
 // before the job runs. So a killed process loses at most the jobs in
-// flight, which resume re-queues once; a job lost twice is marked failed
-// (crashed). Jobs cut short by a drain (Ctrl-C) do not spend their retry.
+// flight, and resume re-queues them every time, however often that
+// happened: a job lost because arbor died says nothing about the
+// candidate, so it counts in Candidate.Interrupted, never as a failure.
+// Only the job's own evidence (exit status, a signal from the pool, OOM)
+// fails a candidate. Jobs cut short by a drain (Ctrl-C) are re-queued the
+// same way.
 //
 // # Determinism
 //

@@ -4,25 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
-
-func loadTable(tb testing.TB) *train.NB201Table {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
 
 // nb201Engine is a search over the NAS-Bench-201 space answered by the
 // real tabular evaluator: fast and deterministic.
@@ -76,9 +66,9 @@ func runEngine(tb testing.TB, e *Engine) {
 }
 
 func TestDeterminism(t *testing.T) {
-	table := loadTable(t)
-	run := func(seed uint64) ([]string, Summary) {
-		s, err := CreateStore(t.TempDir())
+	_, table := traintest.NB201(t)
+	run := func(seed uint64) ([]string, store.Summary) {
+		s, err := store.CreateStore(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,9 +117,9 @@ func TestDeterminism(t *testing.T) {
 // an uninterrupted one, candidate by candidate, which needs the planner's
 // posteriors and RNG stream, the archive and the counters all restored.
 func TestResumeContinuesExactly(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	ctx := context.Background()
-	whole, err := CreateStore(t.TempDir())
+	whole, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +127,13 @@ func TestResumeContinuesExactly(t *testing.T) {
 	runEngine(t, nb201Engine(t, table, whole, 3, 30, nil))
 
 	dir := t.TempDir()
-	first, err := CreateStore(dir)
+	first, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	runEngine(t, nb201Engine(t, table, first, 3, 12, nil))
 	first.Close()
-	again, err := OpenStore(dir)
+	again, err := store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,10 +176,10 @@ func TestResumeContinuesExactly(t *testing.T) {
 // arbor died says nothing about the candidate: both are trained on resume,
 // neither is marked crashed, and the store says how often each was lost.
 func TestInFlightAlwaysRequeued(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	s, err := CreateStore(dir)
+	s, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +203,7 @@ func TestInFlightAlwaysRequeued(t *testing.T) {
 		}
 	}
 	s.Close()
-	s, err = OpenStore(dir)
+	s, err = store.OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,21 +226,21 @@ func TestInFlightAlwaysRequeued(t *testing.T) {
 }
 
 func TestBudgets(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	tests := []struct {
 		name   string
 		mod    func(*Config)
-		check  func(t *testing.T, sum Summary)
+		check  func(t *testing.T, sum store.Summary)
 		reason string
 	}{
 		{"target accuracy stops early", func(c *Config) { c.Budget.Trained = 500; c.Budget.TargetAcc = 80 },
-			func(t *testing.T, sum Summary) {
+			func(t *testing.T, sum store.Summary) {
 				if sum.Best == nil || sum.Best.ValAcc < 80 || sum.Trained >= 500 {
 					t.Fatalf("best %+v after %d trained", sum.Best, sum.Trained)
 				}
 			}, "target reached"},
 		{"parallel jobs never overshoot the trained budget", func(c *Config) { c.Budget.Trained = 17; c.Parallel = 4 },
-			func(t *testing.T, sum Summary) {
+			func(t *testing.T, sum store.Summary) {
 				if sum.Trained != 17 {
 					t.Fatalf("trained %d, want 17", sum.Trained)
 				}
@@ -258,7 +248,7 @@ func TestBudgets(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := CreateStore(t.TempDir())
+			s, err := store.CreateStore(t.TempDir())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,7 +267,7 @@ func TestBudgets(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.check(t, sum)
-			if !contains(last.Message, tc.reason) {
+			if !strings.Contains(last.Message, tc.reason) {
 				t.Fatalf("budget event %q, want it to say %q", last.Message, tc.reason)
 			}
 		})
@@ -287,8 +277,8 @@ func TestBudgets(t *testing.T) {
 // TestSeedFailureIsClear: a seed the evaluator cannot train leaves no
 // parent; the run must stop with a message naming the seed, not hang.
 func TestSeedFailureIsClear(t *testing.T) {
-	table := loadTable(t)
-	s, err := CreateStore(t.TempDir())
+	_, table := traintest.NB201(t)
+	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +286,7 @@ func TestSeedFailureIsClear(t *testing.T) {
 	e := nb201Engine(t, table, s, 1, 5, nil)
 	e.Arch = nil // the tabular evaluator then gets no arch and fails the seed
 	err = e.Run(context.Background())
-	if err == nil || !contains(err.Error(), "the seed c00001 did not train") {
+	if err == nil || !strings.Contains(err.Error(), "the seed c00001 did not train") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -24,10 +26,10 @@ type frugality struct {
 	engineMS                     []float64
 }
 
-func measure(t *testing.T, store *Store, srv *llmtest.Server) frugality {
+func measure(t *testing.T, rs *Store, srv *llmtest.Server) frugality {
 	t.Helper()
 	ctx := context.Background()
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,18 +56,13 @@ func measure(t *testing.T, store *Store, srv *llmtest.Server) frugality {
 			}
 		}
 	}
-	rows, err := store.db.QueryContext(ctx, `SELECT candidate_id FROM llm_calls`)
+	calls, err := rs.Calls(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range calls {
 		f.callRows++
-		if status[id] == StatusRejected {
+		if status[c.CandidateID] == StatusRejected {
 			f.callsOnRejected++
 		}
 	}
@@ -79,7 +76,7 @@ func measure(t *testing.T, store *Store, srv *llmtest.Server) frugality {
 // operations, parallel 4, top-5 parents, 24 options, the paper's
 // constraints, no cell-edge filter (the CLI sets none: the space gate
 // decides).
-func nb201Example(t *testing.T, table *train.NB201Table, store *Store, res llm.Resolver) *Engine {
+func nb201Example(t *testing.T, table *train.NB201Table, rs *Store, res llm.Resolver) *Engine {
 	tab, err := train.NewTabular(table, "cifar10")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +88,7 @@ func nb201Example(t *testing.T, table *train.NB201Table, store *Store, res llm.R
 	cfg := DefaultConfig()
 	cfg.Seed, cfg.Parallel, cfg.Budget.Trained = 1, 4, 100
 	cfg.DryRun, cfg.MaxRejectStreak = false, 500
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: tab, Resolver: res,
+	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: tab, Resolver: res,
 		Seeds: []*tree.Tree{s}, Arch: tree.NB201Arch, Config: cfg,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
@@ -101,25 +98,25 @@ func nb201Example(t *testing.T, table *train.NB201Table, store *Store, res llm.R
 // a uniformly random offered option and leaves the arguments empty: every
 // call must become a trained candidate.
 func TestFrugalNB201(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New()
 	step := llmtest.RandomOffered()
 	srv.Default = &step
 	defer srv.Close()
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	cfg := llm.DefaultConfig()
 	cfg.BaseURL, cfg.Model = srv.URL(), "mock-model"
-	res, err := llm.New(cfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	res, err := llm.New(cfg, llm.WithCallLogger(rs), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := nb201Example(t, table, store, res)
+	e := nb201Example(t, table, rs, res)
 	runEngine(t, e)
-	f := measure(t, store, srv)
+	f := measure(t, rs, srv)
 	t.Logf("NB201 + random-option endpoint: %d trained, %d proposals (%.3f per trained), %d rejected %v, %d HTTP requests (%.3f per trained), %d calls on rejected children, repeat %d/%d rejected",
 		f.trained, f.proposals, float64(f.proposals)/float64(f.trained), f.rejected, f.byGate, f.requests, float64(f.requests)/float64(f.trained), f.callsOnRejected, f.repeatsRejected, f.repeats)
 	if f.trained != 99 { // the budget of 100 counts the seed
@@ -137,7 +134,7 @@ func TestFrugalNB201(t *testing.T) {
 	if f.repeats > 0 && float64(f.repeatsRejected) > 0.05*float64(f.repeats) {
 		t.Errorf("%d of %d repeat proposals rejected, want <= 5%%", f.repeatsRejected, f.repeats)
 	}
-	sum, err := store.Summary(context.Background())
+	sum, err := rs.Summary(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +145,7 @@ func TestFrugalNB201(t *testing.T) {
 		t.Errorf("the pre-gate removed no duplicate or out-of-space child (%v): it did not run", sum.PreGate)
 	}
 	if got, want := sum.LLMPerTrained.Decisions, float64(f.callRows)/float64(sum.Trained); got != want {
-		t.Errorf("status says %.3f decisions per trained candidate, the store %.3f", got, want)
+		t.Errorf("status says %.3f decisions per trained candidate, the rs %.3f", got, want)
 	}
 }
 
@@ -157,23 +154,23 @@ func TestFrugalNB201(t *testing.T) {
 // calls equal the trained candidates, plus repairs, and the spend equals
 // the mock's usage.
 func TestSurrogateOneCallPerTrained(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New(llmtest.Malformed(), llmtest.Prose(`{"option": "o99", "args": {}}`)) // two answers repaired
 	step := llmtest.RandomOffered()
 	srv.Default = &step
 	defer srv.Close()
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	cfg := llm.DefaultConfig()
 	cfg.BaseURL, cfg.Model = srv.URL(), "mock-model"
-	res, err := llm.New(cfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	res, err := llm.New(cfg, llm.WithCallLogger(rs), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := nb201Example(t, table, store, res)
+	e := nb201Example(t, table, rs, res)
 	e.Config.Strategy = StrategySurrogate
 	e.Config.Budget.Trained = 40
 	e.Config.Surrogate.MinObserved = 8
@@ -181,7 +178,7 @@ func TestSurrogateOneCallPerTrained(t *testing.T) {
 		t.Fatal(err)
 	}
 	runEngine(t, e)
-	f := measure(t, store, srv)
+	f := measure(t, rs, srv)
 	repairs := 2
 	t.Logf("surrogate: %d trained, %d proposals, %d call records, %d requests", f.trained, f.proposals, f.callRows, f.requests)
 	if f.callRows != f.trained || f.requests != f.trained+repairs {
@@ -193,5 +190,5 @@ func TestSurrogateOneCallPerTrained(t *testing.T) {
 			t.Fatalf("request %d shows %d options, more than surrogate.m = %d", i, n, e.Config.Surrogate.M)
 		}
 	}
-	checkSpend(t, store, srv)
+	checkSpend(t, rs, srv)
 }

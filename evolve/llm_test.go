@@ -8,8 +8,10 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // TestSearchWithMockedLLM runs the search with the OpenAI-compatible
@@ -18,7 +20,7 @@ import (
 // must come from a validated choice, and the stored spend must equal what
 // the server reported.
 func TestSearchWithMockedLLM(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	srv := llmtest.New(
 		llmtest.Malformed(),
 		llmtest.Prose(`{"option": "o999", "args": {}}`),                          // not offered
@@ -34,49 +36,44 @@ func TestSearchWithMockedLLM(t *testing.T) {
 	defer srv.Close()
 
 	dir := t.TempDir()
-	store, err := CreateStore(dir)
+	rs, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	cfg := llm.DefaultConfig()
 	cfg.BaseURL, cfg.Model, cfg.Structured = srv.URL(), "mock-model", true
 	cfg.Models = nil
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res, err := llm.New(cfg, llm.WithCallLogger(store), llm.WithLogger(quiet))
+	res, err := llm.New(cfg, llm.WithCallLogger(rs), llm.WithLogger(quiet))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const budget = 15
-	e := nb201Engine(t, table, store, 11, budget, res)
+	e := nb201Engine(t, table, rs, 11, budget, res)
 	e.Log = quiet
 	runEngine(t, e)
 
 	ctx := context.Background()
-	cands, err := store.Candidates(ctx)
+	cands, err := rs.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := store.db.QueryContext(ctx, `SELECT candidate_id, outcome, record FROM llm_calls ORDER BY seq`)
+	rows, err := rs.Calls(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	calls := map[string]llm.CallRecord{}
-	for rows.Next() {
-		var id, outcome, rec string
-		if err := rows.Scan(&id, &outcome, &rec); err != nil {
-			t.Fatal(err)
-		}
+	for _, row := range rows {
 		var r llm.CallRecord
-		if err := json.Unmarshal([]byte(rec), &r); err != nil {
+		if err := json.Unmarshal(row.Record, &r); err != nil {
 			t.Fatal(err)
 		}
-		if _, dup := calls[id]; dup {
-			t.Fatalf("two call records for candidate %s", id)
+		if _, dup := calls[row.CandidateID]; dup {
+			t.Fatalf("two call records for candidate %s", row.CandidateID)
 		}
-		calls[id] = r
+		calls[row.CandidateID] = r
 	}
-	rows.Close()
 
 	trained, fallbacks, repaired := 0, 0, 0
 	for _, c := range cands {
@@ -117,7 +114,7 @@ func TestSearchWithMockedLLM(t *testing.T) {
 	if repaired == 0 || fallbacks == 0 {
 		t.Fatalf("the scripted bad answers gave %d repaired and %d fallback choices; want both > 0", repaired, fallbacks)
 	}
-	sp, err := store.Spend(ctx)
+	sp, err := rs.Spend(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +122,7 @@ func TestSearchWithMockedLLM(t *testing.T) {
 	if sp.Tokens != p+c {
 		t.Fatalf("stored spend %d tokens, the server counted %d", sp.Tokens, p+c)
 	}
-	sum, err := store.Summary(ctx)
+	sum, err := rs.Summary(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

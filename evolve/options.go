@@ -54,6 +54,18 @@ func (e *Engine) treeOps(op string, parent *Candidate) ([]tree.OpKind, func(opti
 		if err != nil || t == nil {
 			return nil, nil
 		}
+		if w.Transform == string(tree.OpCompose) {
+			// Repeating a compose places the winning block again at
+			// another site (it is in the palette), rather than defining
+			// an unrelated new one.
+			block := w.Module
+			if _, ok := e.composites[block]; !ok {
+				return nil, nil
+			}
+			return []tree.OpKind{tree.OpInsert}, func(o option, _ tree.Value) bool {
+				return o.Op == tree.OpInsert && o.moduleName() == block
+			}
+		}
 		return []tree.OpKind{tree.OpKind(w.Transform)}, e.editOf(w).repeats(t)
 	}
 	return nil, nil
@@ -133,6 +145,9 @@ func (e *Engine) enumerate(t *tree.Tree, k tree.OpKind, palette []*tree.Node) []
 	for i := range raw {
 		if e.Filter != nil && !e.Filter(t, raw[i]) {
 			continue
+		}
+		if raw[i].Node != nil && raw[i].Node.Block != "" && !tree.InBody(raw[i].Path) {
+			continue // a composite block goes into a stage or a block body only
 		}
 		out = append(out, option{Option: &raw[i], cat: e.Catalog})
 	}
@@ -337,7 +352,7 @@ func (o option) applyOption(t *tree.Tree, to tree.Option, cat tree.Catalog) (*tr
 	if o.place == nil {
 		return nil, fmt.Errorf("compose: the block %s has no site to be placed at", o.Name)
 	}
-	g, block, err := tree.DefineBlock(t, o.Path, o.Index, o.To, o.Name)
+	g, block, err := tree.DefineBlock(t, o.Path, o.Index, o.To, o.Name, cat)
 	if err != nil {
 		return nil, err
 	}
@@ -352,21 +367,17 @@ const (
 )
 
 // composeOptions lists compose options at t: a contiguous span of two or
-// more children of a seq below the root (a stage or a block body, never
-// the root's stem-to-head sequence), defined as a composite block and
-// placed at another valid site (not inside itself, not right beside it).
+// more children of a seq inside a stage or a block body (tree.InBody:
+// never the root, the stem or the head), defined as a composite block and
+// placed at another valid site, again inside a stage or a block body (not
+// inside itself, not right beside it).
 func (e *Engine) composeOptions(parentID string, t *tree.Tree) []option {
-	var spans []tree.Option
-	for _, o := range tree.Options(t, tree.OpCompose, nil, e.Catalog) {
-		if o.Path != "/" && o.Path != "" {
-			spans = append(spans, o)
-		}
-	}
+	spans := tree.Options(t, tree.OpCompose, nil, e.Catalog)
 	rng := rand.New(rand.NewPCG(e.Config.Seed^0xc0b1, hashString(parentID)))
 	rng.Shuffle(len(spans), func(i, j int) { spans[i], spans[j] = spans[j], spans[i] })
 	var out []option
 	for _, sp := range spans[:min(len(spans), composeSpans)] {
-		g, block, err := tree.DefineBlock(t, sp.Path, sp.Index, sp.To, "")
+		g, block, err := tree.DefineBlock(t, sp.Path, sp.Index, sp.To, "", e.Catalog)
 		if err != nil {
 			continue
 		}
@@ -380,7 +391,7 @@ func (e *Engine) composeOptions(parentID string, t *tree.Tree) []option {
 			}
 			inside := s.Path == self || strings.HasPrefix(s.Path, self+"/")
 			beside := s.Path == sp.Path && (s.Index == sp.Index || s.Index == sp.Index+1)
-			if inside || beside {
+			if inside || beside || !tree.InBody(s.Path) {
 				continue
 			}
 			o := sp

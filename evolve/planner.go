@@ -6,21 +6,20 @@ import (
 	"math/rand/v2"
 	"slices"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // The planner's operations (the paper's six) and prompt categories.
 const (
-	OpChangeArg = "change-arg"
-	OpSwap      = "swap"
-	OpInsert    = "insert"
-	OpDelete    = "delete"
-	OpCompose   = "compose"
-	OpRepeat    = "repeat" // repeat the last successful operation
-	// OpCodegen marks candidates of the codegen baseline (the LLM rewrote the source).
-	OpCodegen = "codegen"
-	// OpSeed marks the seed architectures.
-	OpSeed = "seed"
+	OpChangeArg = store.OpChangeArg
+	OpSwap      = store.OpSwap
+	OpInsert    = store.OpInsert
+	OpDelete    = store.OpDelete
+	OpCompose   = store.OpCompose
+	OpRepeat    = store.OpRepeat
+	OpCodegen   = store.OpCodegen
+	OpSeed      = store.OpSeed
 
 	CatExploit   = "exploit"   // rely on the LLM's judgement
 	CatReverse   = "reverse"   // go against recent directions
@@ -101,16 +100,8 @@ func (c PlannerConfig) Validate() error {
 	return nil
 }
 
-// Arm is one Beta-Bernoulli arm: the posterior is Beta(Alpha, Beta).
-type Arm struct {
-	Alpha float64 `json:"alpha"`
-	Beta  float64 `json:"beta"`
-	Pulls int     `json:"pulls"`
-	Wins  int     `json:"wins"`
-}
-
-// Mean is the posterior mean.
-func (a Arm) Mean() float64 { return a.Alpha / (a.Alpha + a.Beta) }
+// Arm is one Beta-Bernoulli arm; the store keeps it in the planner's state.
+type Arm = store.Arm
 
 // Planner is the hierarchical Beta-Bernoulli Thompson sampler: it draws an
 // operation from per-operation posteriors, then a prompt category from
@@ -214,11 +205,12 @@ func (p *Planner) Arms() (ops map[string]Arm, cats map[string]map[string]Arm) {
 	return ops, cats
 }
 
+// plannerState is what the planner saves; its posteriors are the store's
+// public record of them (store.Posteriors), embedded so the JSON is flat.
 type plannerState struct {
-	Config PlannerConfig             `json:"config"`
-	RNG    []byte                    `json:"rng"`
-	Ops    map[string]Arm            `json:"ops"`
-	Cats   map[string]map[string]Arm `json:"cats"`
+	Config PlannerConfig `json:"config"`
+	RNG    []byte        `json:"rng"`
+	store.Posteriors
 }
 
 // MarshalBinary saves the posteriors and the RNG state.
@@ -228,7 +220,7 @@ func (p *Planner) MarshalBinary() ([]byte, error) {
 		return nil, fmt.Errorf("planner rng: %w", err)
 	}
 	ops, cats := p.Arms()
-	return json.Marshal(plannerState{Config: p.cfg, RNG: rng, Ops: ops, Cats: cats})
+	return json.Marshal(plannerState{Config: p.cfg, RNG: rng, Posteriors: store.Posteriors{Ops: ops, Cats: cats}})
 }
 
 // UnmarshalBinary restores what MarshalBinary saved, configuration included.

@@ -1,7 +1,12 @@
 package evolve
 
 import (
+	"context"
+	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func TestPlannerStateRoundTripContinuesStream(t *testing.T) {
@@ -120,9 +125,41 @@ func TestPlannerConfigValidate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !contains(err.Error(), tc.want) {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPlannerStateReadByStore: what the planner saves is what the store's
+// Posteriors decodes (the store owns the public record of the posteriors).
+func TestPlannerStateReadByStore(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.CreateStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p := NewPlanner(DefaultPlannerConfig(), 3)
+	p.Update(OpSwap, CatExploit, true)
+	p.Update(OpInsert, CatReverse, false)
+	state, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(ctx, Write{Planner: state}); err != nil {
+		t.Fatal(err)
+	}
+	post, ok, err := s.Posteriors(ctx)
+	if err != nil || !ok {
+		t.Fatalf("posteriors: ok=%v err=%v", ok, err)
+	}
+	ops, cats := p.Arms()
+	if !reflect.DeepEqual(post.Ops, ops) || !reflect.DeepEqual(post.Cats, cats) {
+		t.Fatalf("store decodes %+v / %+v, the planner holds %+v / %+v", post.Ops, post.Cats, ops, cats)
+	}
+	if a := post.Ops[OpSwap]; a.Alpha != 2 || a.Beta != 1 || a.Wins != 1 {
+		t.Errorf("swap posterior %+v, want Beta(2,1) with one win", a)
 	}
 }

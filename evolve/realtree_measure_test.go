@@ -4,14 +4,16 @@ import (
 	"io"
 	"log/slog"
 	"maps"
-	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -19,12 +21,23 @@ import (
 // 1x28x28, all six operations, a mined torchvision catalog) with an
 // endpoint that picks a random offered option, and a synthetic evaluator:
 // it counts proposals and calls per trained candidate. The catalog is
-// mined by `arbor mine .../torchvision/models --probe`; give its path in
-// ARBOR_TEST_CATALOG.
+// mined and probed here from torchvision's models, as
+// `arbor mine .../torchvision/models --probe` does, and read back through
+// catalog.json as `arbor evolve` reads it.
 func TestFrugalRealTree(t *testing.T) {
-	path := os.Getenv("ARBOR_TEST_CATALOG")
-	if path == "" {
-		t.Skip("set ARBOR_TEST_CATALOG to a mined torchvision catalog")
+	root := testenv.Require(t, testenv.Torchvision)
+	testenv.Require(t, testenv.Torch)
+	mcfg := mine.DefaultConfig()
+	mined, _, err := mine.Mine(t.Context(), []string{root}, mcfg, mine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.ProbeCatalog(t.Context(), mined, mcfg, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "catalog.json")
+	if err := mined.Save(path); err != nil {
+		t.Fatal(err)
 	}
 	c, err := mine.LoadCatalog(path)
 	if err != nil {
@@ -40,22 +53,22 @@ func TestFrugalRealTree(t *testing.T) {
 	step := llmtest.RandomOffered()
 	srv.Default = &step
 	defer srv.Close()
-	store, err := CreateStore(t.TempDir())
+	rs, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer rs.Close()
 	lcfg := llm.DefaultConfig()
 	lcfg.BaseURL, lcfg.Model = srv.URL(), "mock-model"
-	res, err := llm.New(lcfg, llm.WithCallLogger(store), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	res, err := llm.New(lcfg, llm.WithCallLogger(rs), llm.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := composeEngine(t, store, 100, AllOps...)
+	e := composeEngine(t, rs, 100, AllOps...)
 	e.Resolver, e.Catalog, e.Modules = res, cat, mods
 	e.Config.Parallel = 2
 	runEngine(t, e)
-	f := measure(t, store, srv)
+	f := measure(t, rs, srv)
 	slices.Sort(f.engineMS)
 	t.Logf("ResNet-20 + torchvision catalog + random-option endpoint: %d trained, %d proposals (%.3f per trained), %d rejected %v, %d HTTP requests (%.3f per trained), %d calls on rejected children, repeat %d/%d rejected; engine ms median %.1f p90 %.1f",
 		f.trained, f.proposals, float64(f.proposals)/float64(f.trained), f.rejected, f.byGate, f.requests, float64(f.requests)/float64(f.trained), f.callsOnRejected, f.repeatsRejected, f.repeats,
@@ -63,8 +76,8 @@ func TestFrugalRealTree(t *testing.T) {
 	if f.trained != 99 || float64(f.proposals)/float64(f.trained) > 1.2 || float64(f.requests)/float64(f.trained) > 1.1 || f.callsOnRejected != 0 {
 		t.Fatal("the real-tree search is not frugal")
 	}
-	sum, _ := store.Summary(t.Context())
-	t.Logf("pre-gate filtered: %v; ops: %v", sum.PreGate, opsCount(t, store))
+	sum, _ := rs.Summary(t.Context())
+	t.Logf("pre-gate filtered: %v; ops: %v", sum.PreGate, opsCount(t, rs))
 }
 
 func opsCount(t *testing.T, s *Store) map[string]int {

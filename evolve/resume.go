@@ -11,17 +11,6 @@ import (
 	"github.com/arbor-nas/arbor/tree"
 )
 
-// Meta keys the engine writes.
-const (
-	MetaConfig   = "config" // the evolve config as JSON
-	MetaSeed     = "seed"
-	MetaStrategy = "strategy"
-	MetaCreated  = "created"
-	// MetaPreGate holds the pre-gate's counts of children removed before
-	// any resolver saw them, by gate stage (JSON object).
-	MetaPreGate = "pregate_filtered"
-)
-
 // load prepares the engine from the store: on a fresh store it writes the
 // run's metadata and adds the seeds; on a store with candidates it resumes.
 // It returns the pending candidates to (re)train first.

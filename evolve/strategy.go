@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -73,7 +74,7 @@ func LookupStrategy(name string) (Strategy, error) {
 			return s, nil
 		}
 	}
-	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v", name, StrategyNames())
+	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v%s", name, StrategyNames(), names.Hint(name, StrategyNames()))
 }
 
 // ErrNoParent means nothing feasible can be a parent yet.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // hillClimb is a plug-in strategy defined outside the registry: it always
@@ -22,8 +25,8 @@ func (h *hillClimb) Propose(ctx context.Context, env *Env, seq int64) (*Proposal
 }
 
 func TestPluginStrategy(t *testing.T) {
-	table := loadTable(t)
-	s, err := CreateStore(t.TempDir())
+	_, table := traintest.NB201(t)
+	s, err := store.CreateStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

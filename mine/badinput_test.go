@@ -2,11 +2,14 @@ package mine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -26,11 +29,11 @@ func writeFile(t *testing.T, path, body string) {
 // what it can, and must warn about what it skipped.
 func TestBadInput(t *testing.T) {
 	tests := []struct {
-		name     string
-		setup    func(t *testing.T, dir string) Config
-		modules  int    // modules expected
-		warning  string // substring of a warning, "" for none expected
-		rootSkip bool   // skip as root (permissions do not bind root)
+		name    string
+		setup   func(t *testing.T, dir string) Config
+		modules int    // modules expected
+		warning string // substring of a warning, "" for none expected
+		asUser  bool   // mine as an unprivileged user: permissions do not bind root
 	}{
 		{
 			name: "50 MB file is skipped by size",
@@ -97,7 +100,7 @@ func TestBadInput(t *testing.T) {
 				}
 				return DefaultConfig()
 			},
-			modules: 1, warning: "permission denied", rootSkip: true,
+			modules: 1, warning: "permission denied", asUser: true,
 		},
 		{
 			name:    "empty directory",
@@ -126,29 +129,117 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.rootSkip && os.Geteuid() == 0 {
-				t.Skip("file permissions do not restrict root")
-			}
 			dir := t.TempDir()
 			cfg := tc.setup(t, dir)
-			cat, _, err := Mine(context.Background(), []string{dir}, cfg, Options{})
-			if err != nil {
-				t.Fatalf("Mine: %v", err)
+			var modules int
+			var warnings []string
+			if tc.asUser && os.Geteuid() == 0 {
+				modules, warnings = mineAsNobody(t, dir, cfg)
+			} else {
+				cat, _, err := Mine(context.Background(), []string{dir}, cfg, Options{})
+				if err != nil {
+					t.Fatalf("Mine: %v", err)
+				}
+				modules, warnings = len(cat.Modules), cat.Warnings
 			}
-			if len(cat.Modules) != tc.modules {
-				t.Errorf("modules = %d, want %d", len(cat.Modules), tc.modules)
+			if modules != tc.modules {
+				t.Errorf("modules = %d, want %d", modules, tc.modules)
 			}
 			found := tc.warning == ""
-			for _, w := range cat.Warnings {
+			for _, w := range warnings {
 				if tc.warning != "" && strings.Contains(w, tc.warning) {
 					found = true
 				}
 			}
 			if !found {
-				t.Errorf("no warning containing %q in %q", tc.warning, cat.Warnings)
+				t.Errorf("no warning containing %q in %q", tc.warning, warnings)
 			}
 		})
 	}
+}
+
+// asNobodyEnv carries the job of a copy of this test binary that mines as
+// user nobody (TestMain runs it): JSON of nobodyJob.
+const asNobodyEnv = "ARBOR_MINE_TEST_AS_NOBODY"
+
+type nobodyJob struct {
+	Dir    string
+	Config Config
+}
+
+type nobodyResult struct {
+	Modules  int
+	Warnings []string
+	Err      string
+}
+
+// TestMain runs a nobodyJob when asked to (see mineAsNobody), else the tests.
+func TestMain(m *testing.M) {
+	if job := os.Getenv(asNobodyEnv); job != "" {
+		var j nobodyJob
+		var res nobodyResult
+		if err := json.Unmarshal([]byte(job), &j); err != nil {
+			res.Err = err.Error()
+		} else if cat, _, err := Mine(context.Background(), []string{j.Dir}, j.Config, Options{}); err != nil {
+			res.Err = err.Error()
+		} else {
+			res.Modules, res.Warnings = len(cat.Modules), cat.Warnings
+		}
+		_ = json.NewEncoder(os.Stdout).Encode(res)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// mineAsNobody mines dir in a copy of this test binary that runs as user
+// nobody (uid 65534): CI runs the tests as root, whom file permissions do
+// not bind, and a test of an unreadable file must still see one.
+func mineAsNobody(t *testing.T, dir string, cfg Config) (modules int, warnings []string) {
+	t.Helper()
+	// nobody must reach dir (t.TempDir's top directory is 0700) and run
+	// the binary (go test builds it in a private directory).
+	for d := dir; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "mine.test")
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(filepath.Dir(bin)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job, err := json.Marshal(nobodyJob{Dir: dir, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), asNobodyEnv+"="+string(job))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mining as nobody: %v\n%s", err, stderr.String())
+	}
+	var res nobodyResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("mining as nobody printed %q: %v", out, err)
+	}
+	if res.Err != "" {
+		t.Fatalf("Mine as nobody: %s", res.Err)
+	}
+	t.Logf("as nobody: %d modules, warnings %q", res.Modules, res.Warnings)
+	return res.Modules, res.Warnings
 }
 
 func TestNonexistentRoot(t *testing.T) {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // astBaseline is the comparison the issue asks for: Python's own parser
@@ -43,10 +45,11 @@ print(parse, parse + walk, classes)
 // in the same run. Run with `make bench` or
 // go test -run '^$' -bench MineTorch -benchtime 3x ./mine
 func BenchmarkMineTorch(b *testing.B) {
-	roots := []string{"/usr/lib/python3/dist-packages/torch", "/usr/lib/python3/dist-packages/torchvision"}
+	tv := filepath.Dir(testenv.Require(b, testenv.Torchvision))
+	roots := []string{filepath.Join(filepath.Dir(tv), "torch"), tv}
 	for _, r := range roots {
 		if _, err := os.Stat(r); err != nil {
-			b.Skipf("%s not installed (make setup): %v", r, err)
+			b.Fatalf("%s: %v (torchvision is installed beside it)", r, err)
 		}
 	}
 	cfg := DefaultConfig()
@@ -144,23 +147,18 @@ func BenchmarkMineTorch(b *testing.B) {
 }
 
 // BenchmarkMineAndProbeTimm is the user's wait for a new repository: timm
-// (../shared/data/repos) mined and probed in PyTorch with a cold cache, then
+// ($ARBOR_TIMM_ROOT or ../shared/data/repos) mined and probed in PyTorch with a cold cache, then
 // an unchanged rebuild (parsed facts and the catalog from the cache, every
 // probe result adopted), reported side by side with their ratio. The cold
 // build runs once; each iteration times a rebuild. Run together with
 // BenchmarkMineTorch for all three mining figures:
 // go test -run '^$' -bench 'MineTorch|MineAndProbeTimm' -benchtime 3x ./mine
 func BenchmarkMineAndProbeTimm(b *testing.B) {
-	root, err := filepath.Abs(timmRoot)
+	root, err := filepath.Abs(testenv.Require(b, testenv.Timm))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := os.Stat(root); err != nil {
-		b.Skipf("timm sources not found at %s: %v", root, err)
-	}
-	if _, err := FindPython(context.Background(), ""); err != nil {
-		b.Skipf("no PyTorch interpreter: %v", err)
-	}
+	testenv.Require(b, testenv.Torch)
 	cfg := DefaultConfig()
 	dir := b.TempDir()
 	catPath := filepath.Join(dir, "catalog.json")

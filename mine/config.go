@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // Config controls mining and probing. Keys use the `mine.` prefix in the
@@ -22,6 +24,9 @@ type Config struct {
 	// Interpreter for the interface probe; empty: the first of python3,
 	// /usr/bin/python3 that can import torch.
 	Python string `mapstructure:"python" yaml:"python"`
+	// How the probe's child is confined: auto, bwrap or none, as
+	// train.sandbox (mined code runs in it).
+	Sandbox string `mapstructure:"sandbox" yaml:"sandbox"`
 	// Time limit of one module's probe; a module over it is marked failed.
 	ProbeTimeout time.Duration `mapstructure:"probe_timeout" yaml:"probe_timeout"`
 	// Address-space cap (RLIMIT_AS) of the probe's child process in MiB, so a
@@ -41,6 +46,7 @@ func DefaultConfig() Config {
 		Jobs:          2,
 		MaxFileBytes:  8 << 20,
 		Python:        "",
+		Sandbox:       "auto",
 		ProbeTimeout:  20 * time.Second,
 		ProbeMemoryMB: 8192,
 		ProbeWidths:   [3]int{8, 16, 32},
@@ -61,6 +67,9 @@ func (c Config) Validate() error {
 		if _, err := path.Match(g, ""); err != nil {
 			errs = append(errs, fmt.Errorf("mine.include/exclude: bad glob %q: %w", g, err))
 		}
+	}
+	if !child.ValidSandboxMode(c.Sandbox) {
+		errs = append(errs, fmt.Errorf("mine.sandbox: must be auto, bwrap or none, got %q", c.Sandbox))
 	}
 	if c.ProbeTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("mine.probe_timeout: must be > 0, got %s", c.ProbeTimeout))

@@ -101,6 +101,10 @@ func NewProber(ctx context.Context, cfg Config, log *slog.Logger) (*Prober, erro
 	if err != nil {
 		return nil, err
 	}
+	sandbox, err := child.NewSandbox(ctx, cfg.Sandbox, log)
+	if err != nil {
+		return nil, fmt.Errorf("mine.sandbox: %w", err)
+	}
 	dir, err := os.MkdirTemp("", "arbor-probe-*")
 	if err != nil {
 		return nil, fmt.Errorf("probe work dir: %w", err)
@@ -109,9 +113,16 @@ func NewProber(ctx context.Context, cfg Config, log *slog.Logger) (*Prober, erro
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("write probe script: %w", err)
 	}
+	// Mined code may write only work/, never the probe script.
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("probe work dir: %w", err)
+	}
 	w := child.NewWorker(child.WorkerOptions{
-		Path: py, Args: []string{"-u", filepath.Join(dir, "probe.py")}, Dir: dir,
-		Env: child.Env(fmt.Sprintf("ARBOR_PROBE_MEM_MB=%d", cfg.ProbeMemoryMB), "HOME="+dir, "TMPDIR="+dir,
+		Path: py, Args: []string{"-u", filepath.Join(dir, "probe.py")}, Dir: work,
+		Sandbox: sandbox, Writable: []string{work},
+		Env: child.Env(fmt.Sprintf("ARBOR_PROBE_MEM_MB=%d", cfg.ProbeMemoryMB), "HOME="+work, "TMPDIR="+work,
 			"PYTHONDONTWRITEBYTECODE=1", "OMP_NUM_THREADS=1", "MKL_NUM_THREADS=1", "CUDA_VISIBLE_DEVICES="),
 		Ready: func(line []byte) error {
 			var hello struct {

@@ -6,17 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
-// needTorch returns the interpreter, skipping only when no interpreter on
-// this machine can import torch at all (CI installs python3-torch).
+// needTorch returns an interpreter that can import torch.
 func needTorch(t *testing.T) string {
 	t.Helper()
-	py, err := FindPython(context.Background(), "")
-	if err != nil {
-		t.Skipf("no PyTorch interpreter: %v", err)
-	}
-	return py
+	return testenv.Require(t, testenv.Torch)
 }
 
 func TestProbeFixture(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // Config configures local training: the interpreter, the worker pool, and
@@ -30,6 +32,13 @@ type Config struct {
 	// torch imported and the dataset decoded, so jobs do not wait for Python
 	// to start or data to load. false: a fresh interpreter per job.
 	Prestart bool `mapstructure:"prestart" yaml:"prestart"`
+	// How untrusted Python (the dry-run gate, training, the mine probe) is
+	// confined: bwrap (bubblewrap: own PID namespace and /proc, no network,
+	// read-only root, writes only to the job's folder, all capabilities
+	// dropped; fails if bubblewrap cannot run), none (scrubbed environment
+	// and own process group only), or auto (bwrap where it works, else a
+	// loud warning and none).
+	Sandbox string `mapstructure:"sandbox" yaml:"sandbox"`
 	// Jobs one resident interpreter runs before a fresh one replaces it
 	// (bounds what a leaky candidate can leave behind); 0 = no limit.
 	WorkerJobs int `mapstructure:"worker_jobs" yaml:"worker_jobs"`
@@ -73,6 +82,7 @@ func ProxyRecipe() Recipe {
 func DefaultConfig() Config {
 	return Config{
 		Workers:      1,
+		Sandbox:      "auto",
 		Prestart:     true,
 		WorkerJobs:   100,
 		Test:         TestNone,
@@ -127,6 +137,9 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		bad("workers", "must be >= 1, got %d", c.Workers)
+	}
+	if !child.ValidSandboxMode(c.Sandbox) {
+		bad("sandbox", "must be auto, bwrap or none, got %q", c.Sandbox)
 	}
 	for i, d := range c.Devices {
 		if strings.TrimSpace(d) == "" || strings.ContainsAny(d, ", ") {

@@ -39,6 +39,8 @@ type GateOptions struct {
 	// TempDir is where the gate's directory goes (default os.TempDir());
 	// directories there left by killed gates are removed at start.
 	TempDir string
+	// Sandbox confines the gate's interpreter (nil: unconfined).
+	Sandbox *child.Sandbox
 }
 
 // Gate is the dry-run gate: one resident Python process (torch imported
@@ -78,10 +80,19 @@ func NewGate(python string, opts GateOptions) (*Gate, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("train: write gate script into %s: %w", dir, err)
 	}
+	// The candidate may write only work/, never the script the next
+	// restart runs.
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("train: gate dir: %w", err)
+	}
 	w := child.NewWorker(child.WorkerOptions{
-		Path: python, Args: []string{filepath.Join(dir, ScriptFile), "--gate"}, Dir: dir,
-		Env:   child.Env("ARBOR_GATE_THREADS="+strconv.Itoa(opts.Threads), "CUDA_VISIBLE_DEVICES="),
-		Ready: gateReady,
+		Path: python, Args: []string{filepath.Join(dir, ScriptFile), "--gate"}, Dir: work,
+		Env: child.Env("ARBOR_GATE_THREADS="+strconv.Itoa(opts.Threads), "CUDA_VISIBLE_DEVICES=",
+			"TMPDIR="+work, "HOME="+work),
+		Ready:   gateReady,
+		Sandbox: opts.Sandbox, Writable: []string{work},
 	})
 	return &Gate{python: python, dir: dir, opts: opts, worker: w}, nil
 }

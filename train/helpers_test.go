@@ -8,19 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
-// torchPython returns an interpreter that can import torch. Tests skip only
-// when the machine has none at all; CI installs one.
+// torchPython returns an interpreter that can import torch.
 func torchPython(t testing.TB) string {
 	t.Helper()
-	py, err := child.FindPython(context.Background(), os.Getenv("ARBOR_TEST_PYTHON"))
-	if err != nil {
-		t.Skipf("no PyTorch interpreter: %v", err)
-	}
-	return py
+	return testenv.Require(t, testenv.Torch)
 }
 
 // seedSource renders one of the tree package's built-in seeds, the same
@@ -63,6 +58,16 @@ func testConfig(t testing.TB, workers int) Config {
 	cfg.Workers = workers
 	cfg.WorkDir = t.TempDir()
 	cfg.KillGraceS = 1
+	return cfg
+}
+
+// hostPIDConfig is a one-worker pool without the sandbox: the hang
+// candidate writes its grandchild's PID outside its job folder, and only
+// an unconfined child sees host PIDs. TestSandboxKillsEverything checks
+// the same kills under bwrap.
+func hostPIDConfig(t testing.TB) Config {
+	cfg := testConfig(t, 1)
+	cfg.Sandbox = "none"
 	return cfg
 }
 

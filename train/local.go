@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -29,12 +28,13 @@ var ErrClosed = errors.New("train: evaluator is closed")
 // WorkerJobs bounds how many jobs one interpreter runs. A failing or killed
 // child only fails its own job.
 type Local struct {
-	cfg    Config
-	python string
-	root   string
-	ownDir bool
-	log    *slog.Logger
-	slots  chan int
+	cfg     Config
+	python  string
+	root    string
+	ownDir  bool
+	log     *slog.Logger
+	slots   chan int
+	sandbox *child.Sandbox
 
 	mu      sync.Mutex
 	closed  bool
@@ -78,7 +78,11 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 	if err != nil {
 		return nil, err
 	}
-	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers),
+	sandbox, err := child.NewSandbox(ctx, cfg.Sandbox, log)
+	if err != nil {
+		return nil, err
+	}
+	l := &Local{cfg: cfg, python: python, log: log, slots: make(chan int, cfg.Workers), sandbox: sandbox,
 		idle: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
 	if cfg.WorkDir == "" {
 		// Pools killed with kill -9 could not remove theirs.
@@ -90,9 +94,6 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 		if err == nil {
 			err = os.MkdirAll(l.root, 0o755)
 		}
-		if err == nil {
-			SweepStale(l.root, jobPrefix, log)
-		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("train.work_dir: %w", err)
@@ -101,6 +102,14 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 		return nil, fmt.Errorf("train: write trainer into %s: %w", l.root, err)
 	}
 	for i := 0; i < cfg.Workers; i++ {
+		// Each worker slot has its own folder, the only one its sandboxed
+		// interpreters may write: a candidate cannot touch another job's
+		// files or the trainer script.
+		if err := os.MkdirAll(l.slotDir(i), 0o755); err != nil {
+			l.Close()
+			return nil, fmt.Errorf("train.work_dir: %w", err)
+		}
+		SweepStale(l.slotDir(i), jobPrefix, log)
 		l.slots <- i
 		if cfg.Prestart {
 			if l.idle[i], err = l.spawn(i); err != nil {
@@ -109,12 +118,19 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 			}
 		}
 	}
-	log.Debug("train: local pool ready", "python", python, "workers", cfg.Workers, "dir", l.root)
+	log.Debug("train: local pool ready", "python", python, "workers", cfg.Workers, "dir", l.root, "sandboxed", sandbox.Confined())
 	return l, nil
 }
 
 // Python is the interpreter the pool runs.
 func (l *Local) Python() string { return l.python }
+
+// Sandbox is the pool's sandbox, for the gate to share.
+func (l *Local) Sandbox() *child.Sandbox { return l.sandbox }
+
+// slotDir is worker slot i's folder: its job directories and its
+// interpreters' only writable place.
+func (l *Local) slotDir(i int) string { return filepath.Join(l.root, fmt.Sprintf("slot-%d", i)) }
 
 // spawn starts a trainer in --serve mode for a worker slot: it imports torch
 // and then waits on stdin for jobs.
@@ -123,8 +139,9 @@ func (l *Local) spawn(slot int) (*trainer, error) {
 	if n := len(l.cfg.Devices); n > 0 {
 		extra = append(extra, "CUDA_VISIBLE_DEVICES="+l.cfg.Devices[slot%n])
 	}
-	cmd := exec.Command(l.python, filepath.Join(l.root, ScriptFile), "--serve")
-	cmd.Dir = l.root
+	dir := l.slotDir(slot)
+	extra = append(extra, "TMPDIR="+dir, "HOME="+dir)
+	cmd := l.sandbox.Command(l.python, []string{filepath.Join(l.root, ScriptFile), "--serve"}, dir, dir)
 	cmd.Env = child.Env(extra...)
 	c := &trainer{}
 	p, err := child.Start(cmd, c.onLine)
@@ -242,9 +259,9 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	if len(name) > 64 {
 		name = name[:64]
 	}
-	dir, err := MakeOwnedTemp(l.root, jobPrefix+name+"-")
+	dir, err := MakeOwnedTemp(l.slotDir(slot), jobPrefix+name+"-")
 	if err != nil {
-		return res, fmt.Errorf("train: job dir for %q under %s: %w", job.ID, l.root, err)
+		return res, fmt.Errorf("train: job dir for %q under %s: %w", job.ID, l.slotDir(slot), err)
 	}
 	if !l.cfg.KeepDirs {
 		defer os.RemoveAll(dir)

@@ -124,7 +124,7 @@ func TestLocalResult(t *testing.T) {
 // TestLocalTimeoutKillsGroup: a job past its wall limit is killed together
 // with the grandchild it started, and the pool goes on.
 func TestLocalTimeoutKillsGroup(t *testing.T) {
-	l := newTestPool(t, testConfig(t, 1))
+	l := newTestPool(t, hostPIDConfig(t))
 	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
 	job := tinyJob("hang", hangSource(t, pidfile))
 	job.Limits.WallSeconds = 4
@@ -151,7 +151,7 @@ func TestLocalTimeoutKillsGroup(t *testing.T) {
 // TestLocalCancel: cancelling the context stops a running job and its
 // children within a few seconds.
 func TestLocalCancel(t *testing.T) {
-	l := newTestPool(t, testConfig(t, 1))
+	l := newTestPool(t, hostPIDConfig(t))
 	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -203,7 +203,7 @@ func TestLocalDevicePinning(t *testing.T) {
 // TestLocalClose: closing the pool stops running jobs (reported cancelled,
 // children gone) and later jobs get ErrClosed.
 func TestLocalClose(t *testing.T) {
-	l := newTestPool(t, testConfig(t, 1))
+	l := newTestPool(t, hostPIDConfig(t))
 	pidfile := filepath.Join(t.TempDir(), "grandchild.pid")
 	done := make(chan Result, 1)
 	go func() {

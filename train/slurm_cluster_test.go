@@ -19,11 +19,13 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // These tests run against a real Slurm cluster: `make test-slurm` starts a
 // one-node one with testdata/slurm/start.sh and sets ARBOR_SLURM_CONF.
-// Without it they skip, so plain `make test` needs no Slurm.
+// Without it they skip (testenv.Slurm is not in `make test`'s
+// ARBOR_TEST_REQUIRE=all), so plain `make test` needs no Slurm.
 
 type slurmEnv struct {
 	conf   string
@@ -33,10 +35,7 @@ type slurmEnv struct {
 
 func needSlurm(t testing.TB) slurmEnv {
 	t.Helper()
-	conf := os.Getenv("ARBOR_SLURM_CONF")
-	if conf == "" {
-		t.Skip("ARBOR_SLURM_CONF not set; `make test-slurm` starts a one-node Slurm cluster and runs these tests")
-	}
+	conf := testenv.Require(t, testenv.Slurm)
 	// The cluster is up, so a missing torch is a broken setup, not a skip.
 	python := "/usr/bin/python3"
 	if out, err := exec.Command(python, "-c", "import torch").CombinedOutput(); err != nil {

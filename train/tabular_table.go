@@ -2,6 +2,7 @@ package train
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -67,9 +68,19 @@ func LoadNB201Table(path string) (*NB201Table, error) {
 	return t, nil
 }
 
-// ReadNB201Table parses the table from r.
+// ReadNB201Table parses the table from r, plain or gzip-compressed (the
+// generated table under testdata/ is committed compressed).
 func ReadNB201Table(r io.Reader) (*NB201Table, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
+	br := bufio.NewReaderSize(r, 1<<16)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, fmt.Errorf("gzip: %w", err)
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 1<<16)
+	}
+	cr := csv.NewReader(br)
 	cr.ReuseRecord = true
 	head, err := cr.Read()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // poolSource is a small model for any (C,H,W) input and class count.
@@ -90,9 +91,7 @@ func TestTrainerDatasets(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.path == fmnist {
-				if _, err := os.Stat(fmnist); err != nil {
-					t.Skipf("Fashion-MNIST not installed (make setup): %v", err)
-				}
+				testenv.Require(t, testenv.FashionMNIST)
 			}
 			job := tinyJob(tc.name, poolSource(tc.input[0], tc.classes))
 			job.Recipe.Epochs, job.Recipe.Subset = 1, tc.subset

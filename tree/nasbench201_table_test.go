@@ -3,22 +3,15 @@ package tree_test
 import (
 	"testing"
 
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
 
-// TestNB201TableArchs checks every arch string of the real table parses,
+// TestNB201TableArchs checks every arch string of the table parses,
 // builds a tree and maps back to itself, so the bijection covers exactly
 // the benchmark's space.
 func TestNB201TableArchs(t *testing.T) {
-	path, ok := train.FindNB201Table()
-	if !ok {
-		t.Skipf("NAS-Bench-201 table not found at %q; set %s", path, train.NB201TableEnv)
-	}
-	tab, err := train.LoadNB201Table(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, tab := traintest.NB201(t)
 	seen := map[string]bool{}
 	for i := 0; i < tab.Len(); i++ {
 		arch := tab.Row(i).Arch

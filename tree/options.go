@@ -148,7 +148,9 @@ func Options(t *Tree, op OpKind, candidates []*Node, cat Catalog) []Option {
 				out = append(out, Option{Op: op, Path: s.path})
 			}
 		case OpCompose:
-			if s.n.Kind == KindSeq {
+			// Only inside a stage or a block body (InBody): never the
+			// root's stem-to-head sequence, the stem or the head.
+			if s.n.Kind == KindSeq && InBody(s.path) {
 				k := len(s.n.Children)
 				for from := 0; from < k; from++ {
 					for to := from + 2; to <= k; to++ {

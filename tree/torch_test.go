@@ -11,23 +11,14 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
-// pythonWithTorch finds an interpreter that can import torch, preferring
-// Debian's /usr/bin/python3. Only when there is none may the test skip.
+// pythonWithTorch finds an interpreter that can import torch.
 func pythonWithTorch(t *testing.T) string {
 	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		path, err := exec.LookPath(p)
-		if err != nil {
-			continue
-		}
-		if exec.Command(path, "-c", "import torch").Run() == nil {
-			return path
-		}
-	}
-	t.Skip("no python interpreter with torch")
-	return ""
+	return testenv.Require(t, testenv.Torch)
 }
 
 type torchCase struct {

@@ -230,6 +230,9 @@ func compose(t *Tree, parentPath string, from, to int, name string) (*Tree, erro
 	if from < 0 || to > len(p.Children) || from >= to {
 		return nil, &TransformError{Op: OpCompose, Path: parentPath, Reason: fmt.Sprintf("range [%d, %d) is not a non-empty range of the %d children", from, to, len(p.Children))}
 	}
+	if !InBody(parentPath) {
+		return nil, &TransformError{Op: OpCompose, Path: parentPath, Reason: "a composite block groups part of a stage or a block body, not of the root, the stem or the head: choose a seq inside a stage"}
+	}
 	if name == "" {
 		name = "block"
 	}

@@ -25,10 +25,8 @@ func newBenchCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench nasbench201|compare",
 		Short: "Compare search strategies: on the NAS-Bench-201 table, or on your own task",
-		Args: func(cmd *cobra.Command, args []string) error {
-			return usagef("bench: want exactly one benchmark name, nasbench201 or compare (got %q)", args)
-		},
-		RunE: func(cmd *cobra.Command, args []string) error { return nil },
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	cmd.AddCommand(newBenchNB201Cmd(), newBenchCompareCmd())
 	return cmd
@@ -39,6 +37,7 @@ func newBenchNB201Cmd() *cobra.Command {
 	o := &f.opts
 	def := bench.DefaultOptions()
 	var budgets, strategies string
+	var seedBase uint64
 	cmd := &cobra.Command{
 		Use:   "nasbench201",
 		Short: "Compare search strategies on the NAS-Bench-201 table through the real engine",
@@ -52,7 +51,7 @@ best by signal. A query is one distinct architecture trained; duplicates
 are rejected by the gate and cost nothing. Seeds run in parallel.`,
 		Example: `  arbor bench nasbench201 --table ../shared/data/nasbench201/nb201-cifar.csv \
     --dataset cifar10 --budgets 25,50,100,200 --seeds 100 \
-    --strategies random,evolution,thompson,thompson+surrogate --out bench-c10`,
+    --strategies random,evolution,thompson,thompson+surrogate -o bench-c10`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 0 {
 				return usagef("bench nasbench201 takes no arguments (got %q)", args)
@@ -65,6 +64,7 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 				return usagef("--budgets: %v", err)
 			}
 			o.Strategies = benchSplit(strategies)
+			o.SeedBase = int(seedBase)
 			if err := o.Validate(); err != nil {
 				return asUsage(err)
 			}
@@ -76,9 +76,9 @@ are rejected by the gate and cost nothing. Seeds run in parallel.`,
 	fl.StringVar(&o.Dataset, "dataset", def.Dataset, "cifar10 or cifar100")
 	fl.StringVar(&budgets, "budgets", benchJoin(def.Budgets), "comma-separated query budgets (trained candidates, initial ones included)")
 	fl.IntVar(&o.Seeds, "seeds", def.Seeds, "runs per (strategy, budget)")
-	fl.IntVar(&o.SeedBase, "seed-base", 0, "first seed")
+	seedFlag(fl, &seedBase, "seed-base", 0, "first seed")
 	fl.StringVar(&strategies, "strategies", strings.Join(def.Strategies, ","), "comma-separated strategies")
-	fl.StringVar(&f.out, "out", "", "directory for runs.csv, curves.csv, curves.png and summary.txt")
+	outputFlag(fl, &f.out, "", "directory for runs.csv, curves.csv, curves.png and summary.txt", "out")
 	fl.IntVar(&o.Workers, "workers", def.Workers, "runs in parallel")
 	fl.IntVar(&o.Init, "init", def.Init, "uniformly random initial architectures per run (evolution uses its population)")
 	fl.IntVar(&o.Population, "population", def.Population, "regularized evolution: population")
@@ -109,7 +109,7 @@ func runBench(ctx context.Context, f benchFlags, stdout, stderr io.Writer) error
 	}
 	if f.out != "" {
 		if err := os.MkdirAll(f.out, 0o755); err != nil {
-			return fmt.Errorf("--out: %w", err)
+			return asUsage(fmt.Errorf("--output: %w", err))
 		}
 	}
 	var done func()

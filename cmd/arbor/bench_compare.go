@@ -13,14 +13,16 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/bench"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func newBenchCompareCmd() *cobra.Command {
 	var o bench.CompareOptions
 	var strategies string
 	var logLevel string
+	var seedBase uint64
 	cmd := &cobra.Command{
-		Use:   "compare --config CFG --strategies A,B,C --seeds N --budget B --out DIR",
+		Use:   "compare --config CFG --strategies A,B,C --seeds N --budget B -o DIR",
 		Short: "Run several strategies on your own task (same seed arch, evaluator, budget and data split) and compare them",
 		Long: `compare runs every strategy from the configuration's seed architecture with
 its evaluator (the local pool, Slurm or a table, as for arbor evolve) and the
@@ -35,7 +37,7 @@ DIR gets runs.csv (one row per run), curves.csv and curves.png (the mean best
 validation accuracy so far with a ±1 std band over seeds) and summary.md (the
 table, which is also printed).`,
 		Example: `  arbor bench compare --config examples/compare-fashion-mnist.yaml \
-    --strategies random,evolution,thompson --seeds 3 --budget 20 --out cmp-fmnist`,
+    --strategies random,evolution,thompson --seeds 3 --budget 20 -o cmp-fmnist`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 0 {
 				return usagef("bench compare takes no arguments (got %q)", args)
@@ -44,6 +46,7 @@ table, which is also printed).`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Strategies = benchSplit(strategies)
+			o.SeedBase = int(seedBase)
 			if err := o.Validate(); err != nil {
 				return asUsage(err)
 			}
@@ -54,9 +57,9 @@ table, which is also printed).`,
 	fl.StringVar(&o.Config, "config", "", "run configuration (YAML), as for arbor evolve; its evolve.strategy, evolve.seed, evolve.budget.trained and run.dir are set per run")
 	fl.StringVar(&strategies, "strategies", "random,evolution,thompson", "comma-separated strategies (evolve.strategy values)")
 	fl.IntVar(&o.Seeds, "seeds", 3, "runs per strategy")
-	fl.IntVar(&o.SeedBase, "seed-base", 1, "evolve.seed of the first run of each strategy")
+	seedFlag(fl, &seedBase, "seed-base", 1, "evolve.seed of the first run of each strategy")
 	fl.IntVar(&o.Budget, "budget", 20, "candidates each run trains (evolve.budget.trained)")
-	fl.StringVar(&o.Out, "out", "", "comparison directory (runs/, compare.json, runs.csv, curves.csv, curves.png, summary.md)")
+	outputFlag(fl, &o.Out, "", "comparison directory (runs/, compare.json, runs.csv, curves.csv, curves.png, summary.md)", "out")
 	fl.StringVar(&logLevel, "log-level", "warn", "log level of the runs (debug, info, warn, error)")
 	return cmd
 }
@@ -78,13 +81,13 @@ func runCompare(cmd *cobra.Command, o bench.CompareOptions, logLevel string) err
 			fmt.Fprintf(errw, "%s %s %s seed %d (%s)\n", time.Now().Format("15:04:05"), verb, r.Strategy, r.Seed, r.Dir)
 		},
 		Engine: func(r bench.CompareRun, eng *evolve.Engine) {
-			eng.Events = func(ev evolve.Event) {
-				if ev.Kind == evolve.EventFinished {
+			eng.Events = func(ev store.Event) {
+				if ev.Kind == store.EventFinished {
 					fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
 				}
 			}
 		},
-		Done: func(r bench.CompareRun, sum evolve.Summary, wall time.Duration) {
+		Done: func(r bench.CompareRun, sum store.Summary, wall time.Duration) {
 			fmt.Fprintf(errw, "%s done %s seed %d: %d trained in %s\n", time.Now().Format("15:04:05"), r.Strategy, r.Seed, sum.Trained, wall.Round(time.Second))
 		},
 	}

@@ -5,21 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
-
-func benchTable(tb testing.TB) (string, *train.NB201Table) {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found at %q; set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return path, t
-}
 
 func runBenchCmd(t *testing.T, args ...string) (string, error) {
 	t.Helper()
@@ -33,13 +20,13 @@ func runBenchCmd(t *testing.T, args ...string) (string, error) {
 }
 
 func TestBenchUsageErrors(t *testing.T) {
-	tablePath, _ := benchTable(t)
+	tablePath, _ := traintest.NB201(t)
 	tests := []struct {
 		args []string
 		want string
 	}{
-		{[]string{}, "exactly one benchmark"},
-		{[]string{"nasbench101"}, "exactly one benchmark"},
+		{[]string{}, "needs a subcommand: compare, nasbench201"},
+		{[]string{"nasbench101"}, "did you mean nasbench201?"},
 		{[]string{"nasbench201", "--table", "/nonexistent.csv"}, "--table"},
 		{[]string{"nasbench201", "--table", tablePath, "--dataset", "imagenet"}, "--dataset"},
 		{[]string{"nasbench201", "--table", tablePath, "--budgets", "10,x"}, "--budgets"},

@@ -5,14 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -29,14 +29,15 @@ type bestFlags struct {
 func newBestCmd() *cobra.Command {
 	var f bestFlags
 	cmd := &cobra.Command{
-		Use:   "best RUN_DIR [--pareto] [--metric val_acc] [--objective params|flops|latency] [--export model.py] [--tree out.json]",
+		Use:   "best RUN_DIR [--pareto] [--metric val_acc] [--objective params|flops|latency] [-o model.py] [--tree out.json]",
 		Short: "Show the best candidate or the accuracy/size Pareto front, and export it as a standalone PyTorch file",
 		Long: `best prints the run's best successfully trained candidate by --metric
 (val_acc, the search's signal, or test_acc). --pareto prints instead every
 candidate that no other beats on both the metric and --objective (params,
-flops or latency). --export writes the chosen candidate (the best, or --id)
-as one standalone PyTorch file defining class Candidate, with the catalog
-modules it uses inlined: copy it anywhere with torch and train it.
+flops or latency). -o writes the chosen candidate (the best, or --id)
+as one standalone PyTorch file defining class Candidate(input_shape,
+num_classes), the run's values as defaults, with the catalog modules it
+uses inlined: copy it anywhere with torch, train it, torch.jit.script it.
 --tree writes its architecture tree as JSON (arbor tree check/render read it).
 It reads the store read-only, so it works while the search runs.`,
 		Args: wantArgs("best", 1, "one RUN_DIR"),
@@ -47,7 +48,7 @@ It reads the store read-only, so it works while the search runs.`,
 	fl.StringVar(&f.metric, "metric", report.ValAcc, "metric to maximise: val_acc or test_acc")
 	fl.StringVar(&f.objective, "objective", "params", "cost to minimise for --pareto: params, flops or latency")
 	fl.StringVar(&f.id, "id", "", "export this candidate instead of the best")
-	fl.StringVar(&f.export, "export", "", "write the candidate as a standalone PyTorch file")
+	outputFlag(fl, &f.export, "", "write the candidate as a standalone PyTorch file", "export")
 	fl.StringVar(&f.treeOut, "tree", "", "write the candidate's architecture tree as JSON")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
 	return cmd
@@ -66,7 +67,7 @@ type candidateJSON struct {
 	LatencyMS float64 `json:"latency_ms"`
 }
 
-func toJSON(c evolve.Candidate) candidateJSON {
+func toJSON(c store.Candidate) candidateJSON {
 	return candidateJSON{ID: c.ID, ParentID: c.ParentID, Op: c.Op, Path: c.Path, ValAcc: c.Result.ValAcc,
 		TestAcc: c.Result.TestAcc, Params: c.Params, FLOPs: c.FLOPs, LatencyMS: c.Result.LatencyMS}
 }
@@ -100,7 +101,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 	}
 
 	if f.pareto {
-		if f.objective == "latency" && !slices.ContainsFunc(ok, func(c evolve.Candidate) bool { return c.Result.LatencyMS > 0 }) {
+		if f.objective == "latency" && !slices.ContainsFunc(ok, func(c store.Candidate) bool { return c.Result.LatencyMS > 0 }) {
 			return usagef("--objective latency: no candidate of %s has a latency measurement (this evaluator does not measure it); use params or flops", dir)
 		}
 		front := report.ParetoFront(ok, metric, cost)
@@ -116,7 +117,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		report.WriteCandidates(out, front)
 	}
 
-	var chosen evolve.Candidate
+	var chosen store.Candidate
 	if f.id != "" {
 		if chosen, err = s.Candidate(ctx, f.id); err != nil {
 			return asUsage(fmt.Errorf("--id: %w", err))
@@ -135,9 +136,9 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 				what = "candidate"
 			}
 			fmt.Fprintf(out, "%s of %s (%d trained successfully):\n", what, dir, len(ok))
-			report.WriteCandidates(out, []evolve.Candidate{chosen})
+			report.WriteCandidates(out, []store.Candidate{chosen})
 			if f.export == "" {
-				fmt.Fprintf(out, "export it: arbor best %s --export model.py; its history: arbor lineage %s %s\n", dir, dir, chosen.ID)
+				fmt.Fprintf(out, "export it: arbor best %s -o model.py; its history: arbor lineage %s %s\n", dir, dir, chosen.ID)
 			}
 		}
 	}
@@ -146,8 +147,8 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.export, []byte(src), 0o644); err != nil {
-			return asUsage(fmt.Errorf("--export: %w", err))
+		if err := atomicfile.WriteFile(f.export, []byte(src), 0o644); err != nil {
+			return asUsage(fmt.Errorf("--output: %w", err))
 		}
 		if !f.asJSON {
 			fmt.Fprintf(out, "wrote %s: class Candidate of %s (python3 %s builds it and runs one forward pass)\n", f.export, chosen.ID, f.export)
@@ -165,7 +166,7 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(f.treeOut, append(b, '\n'), 0o644); err != nil {
+		if err := atomicfile.WriteFile(f.treeOut, append(b, '\n'), 0o644); err != nil {
 			return asUsage(fmt.Errorf("--tree: %w", err))
 		}
 		if !f.asJSON {

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -61,9 +61,9 @@ train:
 }
 
 // storedCandidates reads every candidate of the run read-only.
-func storedCandidates(t *testing.T, run string) []evolve.Candidate {
+func storedCandidates(t *testing.T, run string) []store.Candidate {
 	t.Helper()
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,14 +102,14 @@ func TestComposeKillResumeExport(t *testing.T) {
 		}
 	}()
 	// Wait until a compose child that defines a block is trained.
-	var comp evolve.Candidate
+	var comp store.Candidate
 	deadline := time.Now().Add(3 * time.Minute)
 	for comp.ID == "" && time.Now().Before(deadline) {
-		if s, err := evolve.OpenStoreReadOnly(run); err == nil {
+		if s, err := store.OpenStoreReadOnly(run); err == nil {
 			cs, err := s.Candidates(context.Background())
 			s.Close()
 			for _, c := range cs {
-				if err == nil && c.Op == evolve.OpCompose && c.Module != "" && c.Status == evolve.StatusTrained {
+				if err == nil && c.Op == store.OpCompose && c.Module != "" && c.Status == store.StatusTrained {
 					comp = c
 					break
 				}
@@ -133,7 +133,7 @@ func TestComposeKillResumeExport(t *testing.T) {
 	before := storedCandidates(t, run)
 	trainedBefore := 0
 	for _, c := range before {
-		if c.Status == evolve.StatusTrained {
+		if c.Status == store.StatusTrained {
 			trainedBefore++
 		}
 	}
@@ -153,15 +153,15 @@ func TestComposeKillResumeExport(t *testing.T) {
 	after := storedCandidates(t, run)
 	trained, reused := 0, 0
 	hashes := map[string]string{}
-	var again evolve.Candidate
+	var again store.Candidate
 	for _, c := range after {
 		if c.ID == comp.ID {
 			again = c
 		}
-		if c.Status == evolve.StatusPending {
+		if c.Status == store.StatusPending {
 			t.Errorf("%s is still pending after the resume", c.ID)
 		}
-		if c.Status != evolve.StatusTrained {
+		if c.Status != store.StatusTrained {
 			continue
 		}
 		trained++
@@ -176,7 +176,7 @@ func TestComposeKillResumeExport(t *testing.T) {
 	if trained != budget {
 		t.Errorf("%d trained after the resume, want exactly the budget %d", trained, budget)
 	}
-	if again.Status != evolve.StatusTrained || again.Hash != comp.Hash || again.Result.ValAcc != comp.Result.ValAcc || again.Attempts != comp.Attempts {
+	if again.Status != store.StatusTrained || again.Hash != comp.Hash || again.Result.ValAcc != comp.Result.ValAcc || again.Attempts != comp.Attempts {
 		t.Errorf("the compose child changed across the kill and resume: before %s %s %.2f%% %d attempts, after %s %s %.2f%% %d attempts",
 			comp.Status, comp.Hash, comp.Result.ValAcc, comp.Attempts, again.Status, again.Hash, again.Result.ValAcc, again.Attempts)
 	}
@@ -220,7 +220,7 @@ func TestComposeKillResumeExport(t *testing.T) {
 }
 
 // blockSites counts the nodes of c's stored tree that are instances of block.
-func blockSites(t *testing.T, c evolve.Candidate, block string) int {
+func blockSites(t *testing.T, c store.Candidate, block string) int {
 	t.Helper()
 	tr, err := tree.Parse(c.Tree)
 	if err != nil {

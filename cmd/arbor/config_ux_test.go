@@ -58,7 +58,7 @@ func TestConfigCheckBadInput(t *testing.T) {
 		want       []string // substrings of the message, besides the file name
 	}{
 		{"unknown-key", "evolve:\n  budget:\n    trainedd: 5\n", []string{`unknown key "evolve.budget.trainedd"`, "evolve.budget.trained"}},
-		{"unknown-section", "evolv:\n  seed: 1\n", []string{`unknown key "evolv.seed"`, "sections: run, evolve"}},
+		{"unknown-section", "evolv:\n  seed: 1\n", []string{`unknown key "evolv.seed"`, `did you mean "evolve.seed"?`}},
 		{"wrong-type", "evolve:\n  budget:\n    trained: lots\n", []string{"evolve.budget.trained", "int"}},
 		{"bad-duration", "evolve:\n  grace: soon\n", []string{"evolve.grace", "duration"}},
 		{"out-of-range", "train:\n  workers: 0\n", []string{"train.workers: must be >= 1"}},

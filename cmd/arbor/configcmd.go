@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/spf13/cobra"
 )
 
@@ -13,10 +14,8 @@ func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",
 		Short: "Write, check and document the configuration file",
-		Args:  rejectArgs("config"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("config: choose a subcommand: init, check or docs (see arbor config --help)")
-		},
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	cmd.AddCommand(newConfigInitCmd(), newConfigCheckCmd(), newConfigDocsCmd())
 	return cmd
@@ -59,7 +58,7 @@ func newConfigInitCmd() *cobra.Command {
 			if _, err := os.Stat(out); err == nil && !force {
 				return usagef("config init: %s exists; choose another -o or pass --force to overwrite it", out)
 			}
-			if err := os.WriteFile(out, []byte(text), 0o644); err != nil {
+			if err := atomicfile.WriteFile(out, []byte(text), 0o644); err != nil {
 				return asUsage(fmt.Errorf("config init: %w", err))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d keys); check your edits with: arbor config check %s\n", out, len(keys), out)
@@ -124,7 +123,7 @@ func newConfigDocsCmd() *cobra.Command {
 				_, err := io.WriteString(cmd.OutOrStdout(), md)
 				return err
 			}
-			return os.WriteFile(out, []byte(md), 0o644)
+			return atomicfile.WriteFile(out, []byte(md), 0o644)
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")

@@ -9,7 +9,7 @@ import (
 // checked by TestEventsDocUpToDate (-update rewrites it).
 
 // eventFieldDocs documents every field of the --json stream, in order. A
-// test fails when evolve.Event gains a JSON field missing here.
+// test fails when store.Event gains a JSON field missing here.
 func eventFieldDocs() []fieldDoc {
 	return []fieldDoc{
 		{"schema", "string", "always", "`" + eventSchema + "`; the version of this format."},
@@ -17,7 +17,7 @@ func eventFieldDocs() []fieldDoc {
 		{"kind", "string", "always", "run-started, resumed, candidate-proposed, candidate-rejected, candidate-started, candidate-finished, best-improved, budget-reached, draining or run-finished."},
 		{"candidate_id", "string", "candidate events", "The candidate's ID (c00042), stable within the run."},
 		{"parent_id", "string", "candidate events", "Its parent's ID; absent for seeds."},
-		{"op", "string", "candidate events", "The planner's operation: seed, change-arg, swap, insert, delete, compose, repeat or codegen."},
+		{"op", "string", "candidate events", "How the candidate was made: seed; sample (a fresh draw from the search space: random search, the start of evolution's population, a local-search restart); the planner's operations change-arg, swap, insert, delete, compose, repeat; or codegen."},
 		{"category", "string", "candidate-proposed", "The prompt category: exploit, reverse or diversity."},
 		{"path", "string", "candidate events", "Where in the tree the operation applied, e.g. /stage2/block1."},
 		{"module", "string", "candidate events", "The catalog module inserted or swapped in, if any."},

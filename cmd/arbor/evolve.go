@@ -10,21 +10,23 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 type evolveFlags struct {
-	config string
-	run    string
-	budget int
-	seed   uint64
-	resume string
-	json   bool
-	quiet  bool
+	config    string
+	run       string
+	budget    int
+	seed      uint64
+	resume    string
+	json      bool
+	quiet     bool
+	heartbeat time.Duration
 }
 
 func newEvolveCmd() *cobra.Command {
@@ -49,10 +51,11 @@ exactly where it was: no candidate is trained twice.`,
 	fl.StringVar(&f.config, "config", "", "configuration YAML (see examples/)")
 	fl.StringVar(&f.run, "run", "", "run directory (overrides run.dir)")
 	fl.IntVar(&f.budget, "budget", 0, "candidates to train, seeds included (overrides evolve.budget.trained)")
-	fl.Uint64Var(&f.seed, "seed", 0, "random seed (overrides evolve.seed)")
+	seedFlag(fl, &f.seed, "seed", 0, "random seed (overrides evolve.seed)")
 	fl.StringVar(&f.resume, "resume", "", "resume the run in this directory")
 	fl.BoolVar(&f.json, "json", false, "print events as JSON lines on stdout (schema arbor.event/v1, see docs/events.md)")
-	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but errors and the final summary")
+	fl.BoolVar(&f.quiet, "quiet", false, "print nothing but warnings, errors and the final summary")
+	fl.DurationVar(&f.heartbeat, "heartbeat", time.Minute, "without a terminal, print the run's state when nothing was printed for this long (0: never)")
 	return cmd
 }
 
@@ -70,14 +73,14 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 	}
 
 	var cfg run.Config
-	var store *evolve.Store
+	var db *store.Store
 	var err error
 	if f.resume != "" {
 		var change func(*run.Config)
 		if changed("budget") {
 			change = func(c *run.Config) { c.Evolve.Budget.Trained = f.budget }
 		}
-		if store, cfg, err = run.Resume(ctx, f.resume, change); err != nil {
+		if db, cfg, err = run.Resume(ctx, f.resume, change); err != nil {
 			return err
 		}
 	} else {
@@ -94,12 +97,12 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 		if cfg, err = run.Load(f.config, over); err != nil {
 			return err
 		}
-		if store, err = run.Create(ctx, cfg); err != nil {
+		if db, err = run.Create(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer store.Close()
-	return runEngine(ctx, cmd, cfg, store, f)
+	defer db.Close()
+	return runEngine(ctx, cmd, cfg, db, f)
 }
 
 func newLogger(w io.Writer, level string) *slog.Logger {
@@ -108,9 +111,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *evolve.Store, f evolveFlags) error {
-	log := newLogger(cmd.ErrOrStderr(), cfg.Run.LogLevel)
-	r, err := run.Build(ctx, cfg, store, log)
+func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *store.Store, f evolveFlags) error {
+	level := cfg.Run.LogLevel
+	if f.quiet && !strings.EqualFold(level, "error") {
+		level = "warn" // --quiet: no INFO lines, warnings and errors still
+	}
+	log := newLogger(cmd.ErrOrStderr(), level)
+	r, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -122,7 +129,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *e
 	if f.json {
 		w = out
 	}
-	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained)
+	sink, closeSink := newEventSink(w, chooseDisplay(w, f.quiet, f.json), cfg.Evolve.Budget.Trained, f.heartbeat)
 	eng.Events = sink
 
 	// First SIGINT/SIGTERM drains, the second cancels in-flight jobs.
@@ -150,13 +157,13 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, store *e
 
 	err = eng.Run(runCtx)
 	closeSink()
-	sum, serr := store.Summary(context.WithoutCancel(ctx))
+	sum, serr := db.Summary(context.WithoutCancel(ctx))
 	if serr == nil && !f.json {
 		best := "none"
 		if sum.Best != nil {
 			best = fmt.Sprintf("%s val_acc %.2f%% params %d", sum.Best.ID, sum.Best.ValAcc, sum.Best.Params)
 		}
-		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(evolve.StatusRejected)], best)
+		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(store.StatusRejected)], best)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
 		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", run.DisplayPath(cfg.Run.Dir))

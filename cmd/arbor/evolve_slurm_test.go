@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // TestSlurmEvolveKillResume runs `arbor evolve` with run.evaluator: slurm
@@ -20,10 +21,7 @@ import (
 // the queue, and --resume, which must re-attach by the stored job IDs and
 // never submit a second copy (checked with squeue -t all).
 func TestSlurmEvolveKillResume(t *testing.T) {
-	conf := os.Getenv("ARBOR_SLURM_CONF")
-	if conf == "" {
-		t.Skip("ARBOR_SLURM_CONF not set; `make test-slurm` starts a one-node Slurm cluster and runs this test")
-	}
+	conf := testenv.Require(t, testenv.Slurm)
 	tmp := t.TempDir()
 	// The job name carries the run directory's name; make it unique, since
 	// the test cluster remembers finished jobs for an hour.
@@ -77,7 +75,7 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 		t.Fatalf("resume did not finish:\n%s", out2.String())
 	}
 
-	st, err := evolve.OpenStoreReadOnly(dir)
+	st, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +93,7 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 	}
 	handles := map[string]bool{}
 	for _, c := range cs {
-		if c.Status == evolve.StatusTrained && c.Result.Handle == "" {
+		if c.Status == store.StatusTrained && c.Result.Handle == "" {
 			t.Errorf("%s trained without a Slurm job ID", c.ID)
 		}
 		if c.Result.Handle != "" {

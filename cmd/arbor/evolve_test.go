@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // arborCmd runs this test binary as the arbor CLI in a real child process.
@@ -23,9 +23,7 @@ func arborCmd(args ...string) *exec.Cmd {
 
 func needTorch(t *testing.T) {
 	t.Helper()
-	if _, err := child.FindPython(context.Background(), ""); err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 }
 
 const crashConfig = `
@@ -88,7 +86,7 @@ func TestCrashResume(t *testing.T) {
 	if err := zero.Wait(); err == nil || !strings.Contains(out0.String(), "arbor evolve --resume") {
 		t.Fatalf("interrupted run: err %v, output:\n%s", err, out0.String())
 	}
-	if st, err := evolve.OpenStoreReadOnly(dir); err != nil {
+	if st, err := store.OpenStoreReadOnly(dir); err != nil {
 		t.Fatal(err)
 	} else {
 		cs, err := st.Candidates(ctx)
@@ -97,7 +95,7 @@ func TestCrashResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range cs {
-			if c.Status == evolve.StatusPending && c.Attempts != c.Interrupted {
+			if c.Status == store.StatusPending && c.Attempts != c.Interrupted {
 				t.Fatalf("after a drain, %s is pending with %d attempts and %d interruptions; a drain must record its cut as an interruption", c.ID, c.Attempts, c.Interrupted)
 			}
 		}
@@ -112,7 +110,7 @@ func TestCrashResume(t *testing.T) {
 	}
 	const k = 4
 	deadline := time.Now().Add(5 * time.Minute)
-	var before []evolve.Candidate
+	var before []store.Candidate
 	for {
 		if time.Now().After(deadline) {
 			first.Process.Kill()
@@ -120,7 +118,7 @@ func TestCrashResume(t *testing.T) {
 			t.Fatalf("no %d results within 5 minutes:\n%s", k, out1.String())
 		}
 		time.Sleep(100 * time.Millisecond)
-		st, err := evolve.OpenStoreReadOnly(dir)
+		st, err := store.OpenStoreReadOnly(dir)
 		if err != nil {
 			continue // not created yet
 		}
@@ -150,7 +148,7 @@ func TestCrashResume(t *testing.T) {
 		t.Fatalf("the second run did not report resuming:\n%s", out2)
 	}
 
-	st, err := evolve.OpenStoreReadOnly(dir)
+	st, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,15 +161,15 @@ func TestCrashResume(t *testing.T) {
 	hashes := map[string]string{}
 	for _, c := range after {
 		switch c.Status {
-		case evolve.StatusTrained, evolve.StatusFailed:
+		case store.StatusTrained, store.StatusFailed:
 			trained++
-		case evolve.StatusPending:
+		case store.StatusPending:
 			pending++
 		}
-		if c.Op == evolve.OpSeed {
+		if c.Op == store.OpSeed {
 			seeds++
 		}
-		if c.Gate == evolve.GatePass {
+		if c.Gate == store.GatePass {
 			if prev, dup := hashes[c.Hash]; dup {
 				t.Errorf("%s and %s passed the gate with the same hash %s", prev, c.ID, c.Hash)
 			}
@@ -181,7 +179,7 @@ func TestCrashResume(t *testing.T) {
 	if trained != 7 || pending != 0 || seeds != 1 {
 		t.Fatalf("after resume: %d trained (want 7), %d pending (want 0), %d seeds (want 1)\n%s", trained, pending, seeds, out2)
 	}
-	byID := map[string]evolve.Candidate{}
+	byID := map[string]store.Candidate{}
 	for _, c := range after {
 		byID[c.ID] = c
 	}
@@ -191,13 +189,13 @@ func TestCrashResume(t *testing.T) {
 		if !ok {
 			t.Fatalf("candidate %s was lost", b.ID)
 		}
-		if b.Status == evolve.StatusTrained || b.Status == evolve.StatusFailed {
+		if b.Status == store.StatusTrained || b.Status == store.StatusFailed {
 			kept++
 			if a.Status != b.Status || a.Result.ValAcc != b.Result.ValAcc || a.Hash != b.Hash || a.Attempts != b.Attempts {
 				t.Errorf("result of %s changed across the resume: %+v -> %+v", b.ID, b.Result, a.Result)
 			}
 		}
-		if b.Status == evolve.StatusPending && (a.Status != evolve.StatusTrained && a.Status != evolve.StatusFailed) {
+		if b.Status == store.StatusPending && (a.Status != store.StatusTrained && a.Status != store.StatusFailed) {
 			t.Errorf("in-flight candidate %s was not re-queued: status %s", b.ID, a.Status)
 		}
 	}
@@ -219,7 +217,7 @@ func waitTrained(t *testing.T, dir string, n int, cmd *exec.Cmd, out *bytes.Buff
 	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
-		st, err := evolve.OpenStoreReadOnly(dir)
+		st, err := store.OpenStoreReadOnly(dir)
 		if err != nil {
 			continue
 		}

@@ -16,24 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
+	"github.com/arbor-nas/arbor/train/testenv"
+	"github.com/arbor-nas/arbor/train/traintest"
 	"github.com/arbor-nas/arbor/tree"
 )
-
-// nb201Table is the NAS-Bench-201 table the fixture runs search over.
-func nb201Table(t *testing.T) string {
-	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "nasbench201", "nb201-cifar.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("NAS-Bench-201 table not available (%v): the inspection tests search over it", err)
-	}
-	return p
-}
 
 // tabularConfig writes a config for a real tabular search; with llmURL
 // the resolver is the LLM at that URL, with prices so spend is counted.
@@ -79,7 +68,7 @@ type fixtureRuns struct {
 
 func buildRuns(t *testing.T) fixtureRuns {
 	t.Helper()
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	root := t.TempDir()
 	build := func(name, url string, budget int) string {
 		dir := filepath.Join(root, name)
@@ -120,7 +109,7 @@ func TestInspectCommands(t *testing.T) {
 // engine stores each one) through every display mode.
 func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 	for _, run := range []string{r.offline, r.withLLM} {
-		s, err := evolve.OpenStoreReadOnly(run)
+		s, err := store.OpenStoreReadOnly(run)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +120,7 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 		}
 		play := func(mode displayMode) string {
 			var b bytes.Buffer
-			sink, done := newEventSink(&b, mode, 0)
+			sink, done := newEventSink(&b, mode, 0, 0)
 			for _, ev := range evs {
 				sink(ev)
 			}
@@ -142,10 +131,10 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 		finished, milestones := 0, 0
 		for _, ev := range evs {
 			switch ev.Kind {
-			case evolve.EventFinished:
+			case store.EventFinished:
 				finished++
-			case evolve.EventBestImproved, evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached,
-				evolve.EventDraining, evolve.EventRunFinished:
+			case store.EventBestImproved, store.EventRunStarted, store.EventResumed, store.EventBudgetReached,
+				store.EventDraining, store.EventRunFinished:
 				milestones++
 			}
 		}
@@ -167,9 +156,9 @@ func testDisplayOnRealEvents(t *testing.T, r fixtureRuns) {
 	}
 }
 
-func readStore(t *testing.T, dir string) []evolve.Candidate {
+func readStore(t *testing.T, dir string) []store.Candidate {
 	t.Helper()
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +178,7 @@ func testInspectBadInput(t *testing.T, r fixtureRuns) {
 	os.Mkdir(empty, 0o755)
 	corrupt := filepath.Join(tmp, "corrupt")
 	os.Mkdir(corrupt, 0o755)
-	writeFile(t, corrupt, evolve.StoreFile, strings.Repeat("this is not a database\n", 300))
+	writeFile(t, corrupt, store.StoreFile, strings.Repeat("this is not a database\n", 300))
 	notDir := writeFile(t, tmp, "file.txt", "x")
 	missing := filepath.Join(tmp, "nope")
 
@@ -221,8 +210,8 @@ func testInspectBadInput(t *testing.T, r fixtureRuns) {
 		tc{[]string{"best", r.offline, "--pareto", "--objective", "latency"}, "latency measurement"},
 		tc{[]string{"best"}, "RUN_DIR"},
 		tc{[]string{"best", r.offline, "extra"}, "RUN_DIR"},
-		tc{[]string{"lineage", r.offline}, "RUN_DIR ID"},
-		tc{[]string{"lineage"}, "RUN_DIR ID"},
+		tc{[]string{"lineage"}, "RUN_DIR [ID]"},
+		tc{[]string{"lineage", r.offline, "c1", "c2"}, "RUN_DIR [ID]"},
 		tc{[]string{"report", r.offline}, "-o DIR"},
 		tc{[]string{"report", "-o", tmp}, "RUN_DIR"},
 		tc{[]string{"report", r.offline, "-o", filepath.Join(notDir, "sub")}, "not a directory"},
@@ -306,10 +295,10 @@ func testBestOnRun(t *testing.T, r fixtureRuns) {
 	// --export and --tree write the best candidate; the file builds in PyTorch.
 	dir := t.TempDir()
 	model, treeOut := filepath.Join(dir, "model.py"), filepath.Join(dir, "tree.json")
-	if _, errOut, code := runUX(t, "best", r.offline, "--export", model, "--tree", treeOut); code != 0 {
+	if _, errOut, code := runUX(t, "best", r.offline, "-o", model, "--tree", treeOut); code != 0 {
 		t.Fatalf("export: exit %d: %s", code, errOut)
 	}
-	var bestCand evolve.Candidate
+	var bestCand store.Candidate
 	for _, c := range cands {
 		if c.ID == best.ID {
 			bestCand = c
@@ -362,23 +351,16 @@ print("defaults", d.input_shape, d.num_classes, "other", tuple(torch.jit.script(
 	}
 }
 
-// torchPython returns an interpreter that can import torch; it skips only
-// when there is none at all.
+// torchPython returns an interpreter that can import torch.
 func torchPython(t *testing.T) string {
 	t.Helper()
-	for _, py := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(py, "-c", "import torch").Run() == nil {
-			return py
-		}
-	}
-	t.Skip("no Python interpreter with torch")
-	return ""
+	return testenv.Require(t, testenv.Torch)
 }
 
 func testLineageOnRun(t *testing.T, r fixtureRuns) {
 	for _, run := range []string{r.offline, r.withLLM} {
 		cands := readStore(t, run)
-		byID := map[string]evolve.Candidate{}
+		byID := map[string]store.Candidate{}
 		for _, c := range cands {
 			byID[c.ID] = c
 		}
@@ -404,7 +386,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		if err := json.Unmarshal([]byte(out), &steps); err != nil {
 			t.Fatal(err)
 		}
-		if len(steps) != depth+1 || steps[0].Op != evolve.OpSeed || steps[0].ParentID != "" || steps[len(steps)-1].ID != deepest {
+		if len(steps) != depth+1 || steps[0].Op != store.OpSeed || steps[0].ParentID != "" || steps[len(steps)-1].ID != deepest {
 			t.Fatalf("chain of %d steps for depth %d: %+v", len(steps), depth, steps)
 		}
 		for i := 1; i < len(steps); i++ {
@@ -420,9 +402,19 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 			}
 		}
 		text, _, code := runUX(t, "lineage", run, deepest)
-		if code != 0 || !strings.Contains(text, fmt.Sprintf("%d steps from the seed", depth)) || !strings.Contains(text, "rationale:") ||
+		said := fmt.Sprintf("%d steps from the seed", depth)
+		if depth == 1 {
+			said = "1 step from the seed"
+		}
+		if code != 0 || !strings.Contains(text, said) || !strings.Contains(text, "rationale:") ||
 			!strings.Contains(text, "vs parent") {
 			t.Errorf("lineage text: exit %d:\n%s", code, text)
+		}
+
+		// Without an ID: the best candidate's chain.
+		bestID := report.Top(report.Feasible(cands), report.ValAcc, 1)[0].ID
+		if text, errOut, code := runUX(t, "lineage", run); code != 0 || !strings.HasPrefix(text, bestID+": ") {
+			t.Errorf("lineage RUN_DIR without ID: exit %d, want the chain of the best %s:\n%.300s%s", code, bestID, text, errOut)
 		}
 
 		dot, _, code := runUX(t, "lineage", run, "--dot", deepest)
@@ -433,7 +425,7 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		edges := regexp.MustCompile(`(?m)^  "c\d+" -> "c\d+"`).FindAllString(dot, -1)
 		wantNodes, wantEdges := 0, 0
 		for _, c := range cands {
-			if c.Status != evolve.StatusRejected {
+			if c.Status != store.StatusRejected {
 				wantNodes++
 				if c.ParentID != "" {
 					wantEdges++
@@ -501,7 +493,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		}
 	}
 	// The LLM run's spend is what the mock server was asked for.
-	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	s, err := store.OpenStoreReadOnly(r.withLLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +527,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 // its run directory with status, best and report from another until it
 // ends: every read must succeed on the half-written store.
 func TestInspectWhileRunning(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	dir := t.TempDir()
 	cfg := tabularConfig(t, dir, table, "", 60)
 	run := filepath.Join(dir, "run")
@@ -566,11 +558,11 @@ func TestInspectWhileRunning(t *testing.T) {
 			return
 		default:
 		}
-		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(run, store.StoreFile)); err != nil {
 			time.Sleep(5 * time.Millisecond)
 			continue
 		}
-		s, err := evolve.OpenStoreReadOnly(run)
+		s, err := store.OpenStoreReadOnly(run)
 		if err != nil {
 			// The store file exists before its schema is committed.
 			time.Sleep(5 * time.Millisecond)
@@ -600,7 +592,7 @@ func TestInspectWhileRunning(t *testing.T) {
 }
 
 func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
-	s, err := evolve.OpenStoreReadOnly(r.withLLM)
+	s, err := store.OpenStoreReadOnly(r.withLLM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,7 +619,7 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		t.Errorf("top %d, first %s, best %s", len(fs.Top), fs.Top[0].ID, fs.Summary.Best.ID)
 	}
 	for _, o := range fs.Ops {
-		if o.Op == evolve.OpSeed {
+		if o.Op == store.OpSeed {
 			continue
 		}
 		if _, ok := fs.Posteriors.Ops[o.Op]; !ok {

@@ -6,9 +6,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func newLineageCmd() *cobra.Command {
@@ -16,18 +16,19 @@ func newLineageCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "lineage RUN_DIR [ID] [--dot]",
 		Short: "Show how a candidate came about, step by step from the seed, or the run's family tree as Graphviz",
-		Long: `lineage RUN_DIR ID prints the chain from the seed to candidate ID: each
-step's operation, where in the tree it applied, the module and arguments,
-the resolver's rationale, and the accuracy it reached against its parent's.
+		Long: `lineage RUN_DIR [ID] prints the chain from the seed to candidate ID (without
+ID: to the best candidate by validation accuracy): each step's operation,
+where in the tree it applied, the module and arguments, the resolver's
+rationale, and the accuracy it reached against its parent's.
 --dot writes the whole run's family tree in Graphviz DOT on stdout (every
 candidate that reached training; ID, if given, and its ancestors are drawn
 bold): arbor lineage RUN_DIR --dot | dot -Tsvg > tree.svg`,
+		Example: `  arbor lineage runs/fmnist              # how the best candidate came about
+  arbor lineage runs/fmnist c00042       # how c00042 came about
+  arbor lineage runs/fmnist --dot | dot -Tsvg > family.svg`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if dot && (len(args) < 1 || len(args) > 2) {
-				return usagef("lineage --dot: want RUN_DIR [ID], got %d arguments", len(args))
-			}
-			if !dot && len(args) != 2 {
-				return usagef("lineage: want RUN_DIR ID (or RUN_DIR --dot), got %d arguments", len(args))
+			if len(args) < 1 || len(args) > 2 {
+				return usagef("lineage: want RUN_DIR [ID], got %d arguments", len(args))
 			}
 			return nil
 		},
@@ -44,8 +45,18 @@ bold): arbor lineage RUN_DIR --dot | dot -Tsvg > tree.svg`,
 			id := ""
 			if len(args) == 2 {
 				id = args[1]
+			} else if !dot {
+				all, err := s.Candidates(ctx)
+				if err != nil {
+					return err
+				}
+				top := report.Top(report.Feasible(all), report.ValAcc, 1)
+				if len(top) == 0 {
+					return fmt.Errorf("run %s: no candidate has trained successfully yet, so there is no best to trace; give an ID (arbor status %s lists them)", args[0], args[0])
+				}
+				id = top[0].ID
 			}
-			var chain []evolve.Candidate
+			var chain []store.Candidate
 			if id != "" {
 				if chain, err = s.Lineage(ctx, id); err != nil {
 					return asUsage(fmt.Errorf("%w (list IDs with: arbor best %s --pareto, or arbor status %s)", err, args[0], args[0]))

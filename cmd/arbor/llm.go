@@ -19,6 +19,8 @@ func newLLMCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "llm",
 		Short: "Work with the LLM resolver (prompt tuning)",
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	cmd.AddCommand(newLLMTryCmd())
 	return cmd

@@ -32,6 +32,7 @@ type mineFlags struct {
 	python   string
 	timeout  time.Duration
 	noCache  bool
+	sandbox  string
 }
 
 func newMineCmd() *cobra.Command {
@@ -64,6 +65,7 @@ parsed again: their facts are cached next to the catalog (catalog.json.cache).`,
 	fl.Int64Var(&f.maxBytes, "max-file-bytes", 0, "skip larger files with a warning (overrides mine.max_file_bytes)")
 	fl.StringVar(&f.python, "python", "", "interpreter with torch for --probe (overrides mine.python)")
 	fl.DurationVar(&f.timeout, "probe-timeout", 0, "time limit per probed module (overrides mine.probe_timeout)")
+	fl.StringVar(&f.sandbox, "sandbox", "", "confine the probe: auto, bwrap or none (overrides mine.sandbox)")
 	fl.BoolVar(&f.noCache, "no-cache", false, "parse every file even if the cache has it")
 	return cmd
 }
@@ -92,6 +94,9 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 	}
 	if fl.Changed("probe-timeout") {
 		over["mine.probe_timeout"] = f.timeout
+	}
+	if fl.Changed("sandbox") {
+		over["mine.sandbox"] = f.sandbox
 	}
 	all, err := run.Load(f.config, over)
 	if err != nil {
@@ -163,15 +168,8 @@ func newCatalogCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "catalog list|show",
 		Short: "Inspect a catalog written by `arbor mine`",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 0 {
-				return usagef("unknown catalog subcommand %q (use list or show)", args[0])
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("catalog needs a subcommand: list or show")
-		},
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	var category string
 	var usable bool

@@ -70,7 +70,7 @@ func TestMineUsageErrors(t *testing.T) {
 		{"list needs a file", []string{"catalog", "list"}, "one CATALOG"},
 		{"list missing file", []string{"catalog", "list", missing}, missing},
 		{"show unknown module", []string{"catalog", "show", filepath.Join("..", "..", "mine", "testdata", "fixpkg.catalog.golden.json"), "NoSuchThing"}, "NoSuchThing"},
-		{"catalog without subcommand", []string{"catalog"}, "list or show"},
+		{"catalog without subcommand", []string{"catalog"}, "needs a subcommand: list, show"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // pathsConfig is a small gratings search whose paths are all relative:
@@ -107,7 +107,7 @@ func TestRelativePathsFromAnywhere(t *testing.T) {
 // every one of them ok (a path bug makes each job crash at start).
 func checkTrained(t *testing.T, dir string, n int) {
 	t.Helper()
-	st, err := evolve.OpenStoreReadOnly(dir)
+	st, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatalf("no run store where expected: %v", err)
 	}
@@ -119,12 +119,12 @@ func checkTrained(t *testing.T, dir string, n int) {
 	trained := 0
 	for _, c := range cs {
 		switch c.Status {
-		case evolve.StatusTrained:
+		case store.StatusTrained:
 			trained++
-		case evolve.StatusFailed:
+		case store.StatusFailed:
 			t.Errorf("%s: %s failed (%s): %s", dir, c.ID, c.Result.Status, c.Result.Error)
 		}
-		if c.Gate == evolve.GateDryRun {
+		if c.Gate == store.GateDryRun {
 			t.Errorf("%s: %s rejected at the dry run: %s", dir, c.ID, c.Reason)
 		}
 	}

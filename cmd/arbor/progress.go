@@ -4,14 +4,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // displayMode is how `arbor evolve` shows its events.
@@ -60,7 +62,7 @@ func countBar(w io.Writer, n int, desc string) *progressbar.ProgressBar {
 }
 
 // eventSchema versions the --json event stream. Every line is one JSON
-// object: "schema" (this string) and the fields of evolve.Event, described
+// object: "schema" (this string) and the fields of store.Event, described
 // in eventFieldDocs and docs/events.md. A field is never renamed or
 // retyped within a version; new fields may be added.
 const eventSchema = "arbor.event/v1"
@@ -68,32 +70,57 @@ const eventSchema = "arbor.event/v1"
 // jsonEvent is one line of the --json stream.
 type jsonEvent struct {
 	Schema string `json:"schema"`
-	evolve.Event
+	store.Event
 }
 
 // newEventSink returns the function the engine calls with every event and
 // a function to call once the run has ended. budget is the training budget
-// (0: none; events carry it too). The sink is safe for concurrent use.
-func newEventSink(w io.Writer, mode displayMode, budget int) (func(evolve.Event), func()) {
+// (0: none; events carry it too). In plain mode a heartbeat line is written
+// when nothing was for that long (0: never), so that a log shows the search
+// is alive while candidates train for minutes. The sink is safe for
+// concurrent use.
+func newEventSink(w io.Writer, mode displayMode, budget int, heartbeat time.Duration) (func(store.Event), func()) {
 	switch mode {
 	case displayQuiet:
-		return func(evolve.Event) {}, func() {}
+		return func(store.Event) {}, func() {}
 	case displayJSON:
 		var mu sync.Mutex
 		enc := json.NewEncoder(w)
-		return func(ev evolve.Event) {
+		return func(ev store.Event) {
 			mu.Lock()
 			defer mu.Unlock()
 			_ = enc.Encode(jsonEvent{Schema: eventSchema, Event: ev})
 		}, func() {}
 	}
-	d := &display{w: w, budget: budget, terminal: mode == displayTerminal, width: 100}
+	d := &display{w: w, budget: budget, terminal: mode == displayTerminal, width: 100, heartbeat: heartbeat}
 	if f, ok := w.(interface{ Fd() uintptr }); ok && d.terminal {
 		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 40 {
 			d.width = cols
 		}
 	}
-	return d.event, d.finish
+	if d.terminal || heartbeat <= 0 {
+		return d.event, d.finish
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(heartbeat / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-tick.C:
+				d.beat(now)
+			}
+		}
+	}()
+	return d.event, func() {
+		close(stop)
+		<-done
+		d.finish()
+	}
 }
 
 // display renders events for people, on a terminal or as plain lines.
@@ -107,10 +134,27 @@ type display struct {
 
 	start    time.Time
 	trained0 int // trained when this process started (resume)
-	last     evolve.Event
+	last     store.Event
+
+	// heartbeat is the longest a plain display stays silent; printed is
+	// when it last wrote a line.
+	heartbeat time.Duration
+	printed   time.Time
 }
 
-func (d *display) event(ev evolve.Event) {
+// beat writes a heartbeat line when the plain display has written nothing
+// for the heartbeat period: the run's state as of now.
+func (d *display) beat(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.start.IsZero() || now.Sub(d.printed) < d.heartbeat {
+		return
+	}
+	d.printed = now
+	fmt.Fprintf(d.w, "%s %s still running | %s\n", now.Local().Format("15:04:05"), d.count(d.last), d.liveLineAt(d.last, now, 0))
+}
+
+func (d *display) event(ev store.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.start.IsZero() {
@@ -126,11 +170,11 @@ func (d *display) event(ev evolve.Event) {
 	d.last = ev
 	var line string
 	switch ev.Kind {
-	case evolve.EventFinished:
+	case store.EventFinished:
 		line = candidateLine(ev)
-	case evolve.EventBestImproved:
+	case store.EventBestImproved:
 		line = fmt.Sprintf("new best %s: val_acc %.2f%% (%s)", ev.CandidateID, ev.ValAcc, ev.Message)
-	case evolve.EventRunStarted, evolve.EventResumed, evolve.EventBudgetReached, evolve.EventDraining, evolve.EventRunFinished:
+	case store.EventRunStarted, store.EventResumed, store.EventBudgetReached, store.EventDraining, store.EventRunFinished:
 		line = string(ev.Kind)
 		if ev.Message != "" {
 			line += ": " + report.FirstLine(ev.Message)
@@ -147,10 +191,11 @@ func (d *display) event(ev evolve.Event) {
 	if stamp.IsZero() {
 		stamp = time.Now()
 	}
-	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev))
+	d.printed = time.Now()
+	fmt.Fprintf(d.w, "%s %s %s | %s\n", stamp.Local().Format("15:04:05"), d.count(ev), line, d.liveLine(ev, 0))
 }
 
-func (d *display) drawTerminal(ev evolve.Event, line string) {
+func (d *display) drawTerminal(ev store.Event, line string) {
 	if d.bar == nil {
 		max := d.budget
 		if max <= 0 {
@@ -175,17 +220,13 @@ func (d *display) drawTerminal(ev evolve.Event, line string) {
 	if d.budget > 0 && ev.Trained <= d.budget && int64(ev.Trained) != int64(d.bar.State().CurrentNum) {
 		_ = d.bar.Set(ev.Trained)
 	}
-	// The bar, percentage and count take about 34 columns; a live line
+	// The bar, percentage and count take about 36 columns; a live line
 	// that wraps would break the in-place redraw.
-	live := d.liveLine(ev)
-	if r := []rune(live); len(r) > d.width-36 {
-		live = string(r[:max(0, d.width-37)]) + "…"
-	}
-	d.bar.Describe(live)
+	d.bar.Describe(d.liveLine(ev, d.width-36))
 }
 
 // count is the [trained/budget] prefix of a line.
-func (d *display) count(ev evolve.Event) string {
+func (d *display) count(ev store.Event) string {
 	if d.budget > 0 {
 		w := len(fmt.Sprint(d.budget))
 		return fmt.Sprintf("[%*d/%d]", w, ev.Trained, d.budget)
@@ -194,26 +235,68 @@ func (d *display) count(ev evolve.Event) string {
 }
 
 // liveLine is the run's state after ev: best so far, jobs in flight, gate
-// rejections, LLM spend, elapsed time and the ETA of the training budget.
-func (d *display) liveLine(ev evolve.Event) string {
-	best := "-"
-	if ev.BestValAcc > 0 {
-		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
-	}
+// rejections, LLM spend, elapsed time and the ETA of the training budget,
+// in at most width runes (0: no limit).
+func (d *display) liveLine(ev store.Event, width int) string {
 	now := ev.Time
 	if now.IsZero() {
 		now = time.Now()
+	}
+	return d.liveLineAt(ev, now, width)
+}
+
+// liveLineAt is liveLine as of now. Fields that do not fit in width are
+// dropped in a fixed order, least telling first: jobs in flight,
+// rejections, LLM spend, ETA; then the best accuracy is cut; the elapsed
+// time stays.
+func (d *display) liveLineAt(ev store.Event, now time.Time, width int) string {
+	best := "-"
+	if ev.BestValAcc > 0 {
+		best = fmt.Sprintf("%.2f%%", ev.BestValAcc)
 	}
 	elapsed := now.Sub(d.start)
 	spend := "$0"
 	if ev.LLMCost > 0 {
 		spend = fmt.Sprintf("$%.4f", ev.LLMCost)
 	}
-	return fmt.Sprintf("best %s · %d in flight · %d rejected · LLM %s · ETA %s (%s elapsed)",
-		best, ev.InFlight, ev.Rejected, spend, d.eta(ev, elapsed), report.Duration(elapsed))
+	// fields in display order; drop gives the order they go in.
+	fields := []string{"best " + best, fmt.Sprintf("%d in flight", ev.InFlight), fmt.Sprintf("%d rejected", ev.Rejected),
+		"LLM " + spend, "ETA " + d.eta(ev, elapsed), report.Duration(elapsed) + " elapsed"}
+	const llmF, rejF, flightF, etaF = 3, 2, 1, 4
+	drop := []int{flightF, rejF, llmF, etaF}
+	keep := []bool{true, true, true, true, true, true}
+	join := func() string {
+		var b strings.Builder
+		for i, f := range fields {
+			switch {
+			case !keep[i]:
+			case i == len(fields)-1 && keep[etaF]:
+				b.WriteString(" (" + f + ")")
+			default:
+				if b.Len() > 0 {
+					b.WriteString(" · ")
+				}
+				b.WriteString(f)
+			}
+		}
+		return b.String()
+	}
+	line := join()
+	for _, i := range drop {
+		if width <= 0 || utf8.RuneCountInString(line) <= width {
+			return line
+		}
+		keep[i] = false
+		line = join()
+	}
+	if r := []rune(line); width > 0 && len(r) > width {
+		// Only the best and the elapsed time are left: cut the front.
+		line = "…" + string(r[len(r)-max(0, width-1):])
+	}
+	return line
 }
 
-func (d *display) eta(ev evolve.Event, elapsed time.Duration) string {
+func (d *display) eta(ev store.Event, elapsed time.Duration) string {
 	done := ev.Trained - d.trained0
 	left := d.budget - ev.Trained
 	switch {
@@ -239,7 +322,7 @@ func (d *display) finish() {
 
 // candidateLine describes one finished candidate: ID, parent, operation at
 // path, accuracy, params, status.
-func candidateLine(ev evolve.Event) string {
+func candidateLine(ev store.Event) string {
 	where := ev.Op
 	if ev.Path != "" {
 		where += "@" + ev.Path

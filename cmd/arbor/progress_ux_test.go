@@ -8,41 +8,43 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // eventScript is a small run: start, a seed, a rejection, a child that
 // improves the best, a failure, the budget, the end.
-func eventScript() []evolve.Event {
+func eventScript() []store.Event {
 	t0 := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
-	return []evolve.Event{
-		{Time: at(0), Kind: evolve.EventRunStarted, Budget: 4, Message: "strategy thompson"},
-		{Time: at(0), Kind: evolve.EventProposed, CandidateID: "c00001", Op: "seed", Budget: 4, InFlight: 1},
-		{Time: at(10), Kind: evolve.EventFinished, CandidateID: "c00001", Op: "seed", Status: "ok", ValAcc: 80.5, Params: 272474,
+	return []store.Event{
+		{Time: at(0), Kind: store.EventRunStarted, Budget: 4, Message: "strategy thompson"},
+		{Time: at(0), Kind: store.EventProposed, CandidateID: "c00001", Op: "seed", Budget: 4, InFlight: 1},
+		{Time: at(10), Kind: store.EventFinished, CandidateID: "c00001", Op: "seed", Status: "ok", ValAcc: 80.5, Params: 272474,
 			FLOPs: 41e6, WallS: 10, Trained: 1, Budget: 4, BestValAcc: 80.5},
-		{Time: at(11), Kind: evolve.EventRejected, CandidateID: "c00002", ParentID: "c00001", Op: "swap", Gate: "duplicate",
+		{Time: at(11), Kind: store.EventRejected, CandidateID: "c00002", ParentID: "c00001", Op: "swap", Gate: "duplicate",
 			Reason: "same hash as c00001", Trained: 1, Budget: 4, Rejected: 1, BestValAcc: 80.5},
-		{Time: at(12), Kind: evolve.EventStarted, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Trained: 1, Budget: 4, InFlight: 1, Rejected: 1, BestValAcc: 80.5},
-		{Time: at(20), Kind: evolve.EventFinished, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Path: "/stage2/block1",
+		{Time: at(12), Kind: store.EventStarted, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Trained: 1, Budget: 4, InFlight: 1, Rejected: 1, BestValAcc: 80.5},
+		{Time: at(20), Kind: store.EventFinished, CandidateID: "c00003", ParentID: "c00001", Op: "insert", Path: "/stage2/block1",
 			Module: "tv.SE", Status: "ok", ValAcc: 82.25, Params: 1_234_567, WallS: 8, Trained: 2, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123},
-		{Time: at(20), Kind: evolve.EventBestImproved, CandidateID: "c00003", ValAcc: 82.25, Trained: 2, Budget: 4, Rejected: 1,
+		{Time: at(20), Kind: store.EventBestImproved, CandidateID: "c00003", ValAcc: 82.25, Trained: 2, Budget: 4, Rejected: 1,
 			BestValAcc: 82.25, Message: "80.50% -> 82.25%", LLMCost: 0.0123},
-		{Time: at(30), Kind: evolve.EventFinished, CandidateID: "c00004", ParentID: "c00003", Op: "delete", Path: "/stage3",
+		{Time: at(30), Kind: store.EventFinished, CandidateID: "c00004", ParentID: "c00003", Op: "delete", Path: "/stage3",
 			Status: "oom", Params: 900, WallS: 2, Trained: 3, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "CUDA out of memory\ntrace"},
-		{Time: at(40), Kind: evolve.EventFinished, CandidateID: "c00005", ParentID: "c00003", Op: "swap", Path: "/stem",
+		{Time: at(40), Kind: store.EventFinished, CandidateID: "c00005", ParentID: "c00003", Op: "swap", Path: "/stem",
 			Status: "ok", ValAcc: 81, Params: 5000, WallS: 9, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123},
-		{Time: at(40), Kind: evolve.EventBudgetReached, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached: 4 candidates trained"},
-		{Time: at(41), Kind: evolve.EventRunFinished, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached"},
+		{Time: at(40), Kind: store.EventBudgetReached, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached: 4 candidates trained"},
+		{Time: at(41), Kind: store.EventRunFinished, Trained: 4, Budget: 4, Rejected: 1, BestValAcc: 82.25, LLMCost: 0.0123, Message: "budget reached"},
 	}
 }
 
 func playEvents(mode displayMode) string {
 	var b bytes.Buffer
-	sink, done := newEventSink(&b, mode, 4)
+	sink, done := newEventSink(&b, mode, 4, 0)
 	for _, ev := range eventScript() {
 		sink(ev)
 	}
@@ -55,16 +57,16 @@ func playEvents(mode displayMode) string {
 // documented type, and the always-present fields always there.
 func TestEventStreamSchema(t *testing.T) {
 	checkEventStream(t, playEvents(displayJSON), len(eventScript()))
-	// Every JSON field of evolve.Event must be documented.
+	// Every JSON field of store.Event must be documented.
 	docs := map[string]fieldDoc{}
 	for _, f := range eventFieldDocs() {
 		docs[f.Name] = f
 	}
-	et := reflect.TypeFor[evolve.Event]()
+	et := reflect.TypeFor[store.Event]()
 	for i := range et.NumField() {
 		name, _, _ := strings.Cut(et.Field(i).Tag.Get("json"), ",")
 		if _, ok := docs[name]; !ok && name != "-" {
-			t.Errorf("evolve.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
+			t.Errorf("store.Event field %s (json %q) is not in eventFieldDocs: document it (and regenerate docs/events.md)", et.Field(i).Name, name)
 		}
 	}
 }
@@ -218,12 +220,120 @@ func TestETA(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	d := &display{w: &bytes.Buffer{}, budget: 30}
 	// Resumed at 10 trained: the rate counts only this process's work.
-	d.event(evolve.Event{Time: t0, Kind: evolve.EventResumed, Trained: 10, Budget: 30})
-	d.event(evolve.Event{Time: t0.Add(100 * time.Second), Kind: evolve.EventFinished, Status: "ok", Trained: 15, Budget: 30})
+	d.event(store.Event{Time: t0, Kind: store.EventResumed, Trained: 10, Budget: 30})
+	d.event(store.Event{Time: t0.Add(100 * time.Second), Kind: store.EventFinished, Status: "ok", Trained: 15, Budget: 30})
 	if got := d.eta(d.last, 100*time.Second); got != "5m0s" {
 		t.Fatalf("ETA after 5 of 20 in 100s = %s, want 5m0s", got)
 	}
-	if got := (&display{}).eta(evolve.Event{Trained: 3}, time.Second); got != "-" {
+	if got := (&display{}).eta(store.Event{Trained: 3}, time.Second); got != "-" {
 		t.Fatalf("ETA without a budget = %s", got)
+	}
+}
+
+// TestLiveLineFits: the status line drops fields in a fixed order to fit
+// the width (jobs in flight, rejections, LLM spend, ETA) and keeps the
+// elapsed time.
+func TestLiveLineFits(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	d := &display{w: &bytes.Buffer{}, budget: 30}
+	d.event(store.Event{Time: t0, Kind: store.EventRunStarted, Budget: 30})
+	ev := store.Event{Time: t0.Add(100 * time.Second), Kind: store.EventFinished, Status: "ok", Trained: 5, Budget: 30,
+		BestValAcc: 91.25, InFlight: 2, Rejected: 7, LLMCost: 0.0123}
+	full := d.liveLine(ev, 0)
+	if full != "best 91.25% · 2 in flight · 7 rejected · LLM $0.0123 · ETA 8m20s (1m40s elapsed)" {
+		t.Fatalf("full line: %q", full)
+	}
+	for _, tc := range []struct {
+		width int
+		want  string
+	}{
+		{200, full},
+		{len([]rune(full)), full},
+		{70, "best 91.25% · 7 rejected · LLM $0.0123 · ETA 8m20s (1m40s elapsed)"},
+		{60, "best 91.25% · LLM $0.0123 · ETA 8m20s (1m40s elapsed)"},
+		{45, "best 91.25% · ETA 8m20s (1m40s elapsed)"},
+		{30, "best 91.25% · 1m40s elapsed"},
+		{20, "…25% · 1m40s elapsed"},
+	} {
+		got := d.liveLine(ev, tc.width)
+		if got != tc.want {
+			t.Errorf("width %d: %q, want %q", tc.width, got, tc.want)
+		}
+		if n := len([]rune(got)); n > tc.width {
+			t.Errorf("width %d: %d runes", tc.width, n)
+		}
+	}
+}
+
+// TestHeartbeat: without a terminal, a line says the run is alive when
+// nothing was printed for the heartbeat period, and only then.
+func TestHeartbeat(t *testing.T) {
+	t0 := time.Now()
+	var b bytes.Buffer
+	d := &display{w: &b, budget: 4, heartbeat: time.Minute}
+	d.beat(t0)
+	if b.Len() != 0 {
+		t.Fatalf("a beat before the run started: %q", b.String())
+	}
+	d.event(store.Event{Time: t0, Kind: store.EventRunStarted, Budget: 4})
+	d.event(store.Event{Time: t0.Add(time.Second), Kind: store.EventStarted, CandidateID: "c00001", InFlight: 1, Budget: 4})
+	n := strings.Count(b.String(), "\n")
+	d.beat(time.Now().Add(30 * time.Second))
+	if got := strings.Count(b.String(), "\n"); got != n {
+		t.Fatalf("a beat 30s after the last line (period 1m): %q", b.String())
+	}
+	d.beat(time.Now().Add(61 * time.Second))
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	last := lines[len(lines)-1]
+	if len(lines) != n+1 || !strings.Contains(last, "[0/4] still running") || !strings.Contains(last, "1 in flight") || !strings.Contains(last, "elapsed") {
+		t.Fatalf("heartbeat line: %q", b.String())
+	}
+	// The goroutine of a real sink writes beats by itself.
+	var out syncBuffer
+	sink, done := newEventSink(&out, displayPlain, 4, 20*time.Millisecond)
+	sink(store.Event{Time: time.Now(), Kind: store.EventRunStarted, Budget: 4})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "still running") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	done()
+	if !strings.Contains(out.String(), "still running") {
+		t.Fatalf("no heartbeat from the sink in 10s: %q", out.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestQuietIsQuiet: evolve --quiet prints the final summary on stdout and
+// nothing on stderr (no INFO log line) for a run without trouble.
+func TestQuietIsQuiet(t *testing.T) {
+	dir := t.TempDir()
+	table, _ := traintest.NB201(t)
+	cfg := tabularConfig(t, dir, table, "", 4)
+	out, errOut, code := runUX(t, "evolve", "--config", cfg, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if errOut != "" {
+		t.Errorf("--quiet wrote to stderr:\n%s", errOut)
+	}
+	if !strings.Contains(out, "4 trained") || strings.Count(out, "\n") != 1 {
+		t.Errorf("--quiet stdout, want the one summary line:\n%s", out)
 	}
 }

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // echoKeyEnv names the API key variable of the echo and spend tests.
@@ -72,7 +73,7 @@ func randomKey(t *testing.T) string {
 // or any file under the run directory, not on stdout or stderr, not in
 // --json events, lineage, status, best or report.
 func TestEchoedKeyNeverLeaks(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	key := randomKey(t)
 	srv := llmtest.New()
 	defer srv.Close()
@@ -111,7 +112,7 @@ func TestEchoedKeyNeverLeaks(t *testing.T) {
 	arbor("status", run, "--json")
 	arbor("best", run)
 	arbor("lineage", run, "--dot")
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestEchoedKeyNeverLeaks(t *testing.T) {
 		if strings.Contains(c.Rationale, "your key is [redacted]") {
 			echoed++
 		}
-		if c.Status == evolve.StatusRejected && strings.Contains(c.Reason, "[redacted]") {
+		if c.Status == store.StatusRejected && strings.Contains(c.Reason, "[redacted]") {
 			rejected++
 		}
 	}
@@ -169,7 +170,7 @@ func TestEchoedKeyNeverLeaks(t *testing.T) {
 // with kill -9 at random moments and resumed, again and again, makes at
 // most 6 requests in all, and status counts exactly what the server saw.
 func TestSpendCapSurvivesKills(t *testing.T) {
-	table := nb201Table(t)
+	table, _ := traintest.NB201(t)
 	key := randomKey(t)
 	srv := llmtest.New()
 	defer srv.Close()
@@ -199,7 +200,7 @@ func TestSpendCapSurvivesKills(t *testing.T) {
 		if n := len(srv.Requests()); n > 6 {
 			t.Fatalf("after kill %d the server saw %d requests; max_calls is 6", i+1, n)
 		}
-		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil && i == 0 {
+		if _, err := os.Stat(filepath.Join(run, store.StoreFile)); err != nil && i == 0 {
 			t.Fatalf("the first process was killed before it created the store; give it longer: %v", err)
 		}
 	}
@@ -208,7 +209,7 @@ func TestSpendCapSurvivesKills(t *testing.T) {
 		t.Fatalf("final resume: %v", err)
 	}
 	n := len(srv.Requests())
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ train:
 
 // startedJobs is how many training jobs the run has started so far.
 func startedJobs(run string) int {
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		return 0
 	}
@@ -282,11 +283,11 @@ func startedJobs(run string) int {
 }
 
 // waitCandidate polls the store until cond holds for candidate id.
-func waitCandidate(t *testing.T, run, id string, d time.Duration, cond func(evolve.Candidate) bool) evolve.Candidate {
+func waitCandidate(t *testing.T, run, id string, d time.Duration, cond func(store.Candidate) bool) store.Candidate {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		if s, err := evolve.OpenStoreReadOnly(run); err == nil {
+		if s, err := store.OpenStoreReadOnly(run); err == nil {
 			c, err := s.Candidate(context.Background(), id)
 			s.Close()
 			if err == nil && cond(c) {
@@ -296,7 +297,7 @@ func waitCandidate(t *testing.T, run, id string, d time.Duration, cond func(evol
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("candidate %s did not reach the awaited state within %v", id, d)
-	return evolve.Candidate{}
+	return store.Candidate{}
 }
 
 // TestSeedDoubleKill: two kill -9 in a row while the seed trains, then
@@ -316,12 +317,12 @@ func TestSeedDoubleKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitCandidate(t, run, "c00001", 3*time.Minute, func(c evolve.Candidate) bool { return c.Attempts == i+1 })
+		waitCandidate(t, run, "c00001", 3*time.Minute, func(c store.Candidate) bool { return c.Attempts == i+1 })
 		time.Sleep(300 * time.Millisecond) // into its training
 		cmd.Process.Kill()
 		cmd.Wait()
-		c := waitCandidate(t, run, "c00001", time.Second, func(evolve.Candidate) bool { return true })
-		if c.Status != evolve.StatusPending {
+		c := waitCandidate(t, run, "c00001", time.Second, func(store.Candidate) bool { return true })
+		if c.Status != store.StatusPending {
 			t.Fatalf("kill %d came too late: the seed is already %s", i+1, c.Status)
 		}
 	}
@@ -331,7 +332,7 @@ func TestSeedDoubleKill(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("resume after two kills of the seed: %v\n%s", err, out.String())
 	}
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +346,7 @@ func TestSeedDoubleKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("seed: %s/%s val %.1f%%, %d attempts, %d interrupted; %d trained", seed.Status, seed.Result.Status, seed.Result.ValAcc, seed.Attempts, seed.Interrupted, n)
-	if seed.Status != evolve.StatusTrained || seed.Result.Status != train.StatusOK || seed.Result.Error != "" ||
+	if seed.Status != store.StatusTrained || seed.Result.Status != train.StatusOK || seed.Result.Error != "" ||
 		seed.Attempts != 3 || seed.Interrupted != 2 || n != 3 {
 		t.Fatalf("want the seed trained once to the end (3 starts, 2 interrupted by kills, no error) and 3 trained; got %+v, %d trained", seed, n)
 	}
@@ -381,7 +382,7 @@ func TestChaosKills(t *testing.T) {
 	var kills []string
 	for i := range 10 {
 		args := []string{"evolve", "--resume", run, "--quiet"}
-		if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(run, store.StoreFile)); err != nil {
 			args = []string{"evolve", "--config", cfg, "--quiet"}
 		}
 		before := startedJobs(run)
@@ -401,7 +402,7 @@ func TestChaosKills(t *testing.T) {
 		kills = append(kills, fmt.Sprintf("%v after %s", after.Round(time.Millisecond), what))
 	}
 	args := []string{"evolve", "--resume", run, "--quiet"}
-	if _, err := os.Stat(filepath.Join(run, evolve.StoreFile)); err != nil {
+	if _, err := os.Stat(filepath.Join(run, store.StoreFile)); err != nil {
 		args = []string{"evolve", "--config", cfg, "--quiet"}
 	}
 	var out bytes.Buffer
@@ -410,7 +411,7 @@ func TestChaosKills(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("final resume: %v\n%s", err, out.String())
 	}
-	s, err := evolve.OpenStoreReadOnly(run)
+	s, err := store.OpenStoreReadOnly(run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,11 +425,11 @@ func TestChaosKills(t *testing.T) {
 	for _, c := range cands {
 		interrupted += c.Interrupted
 		switch c.Status {
-		case evolve.StatusPending:
+		case store.StatusPending:
 			t.Errorf("%s is still pending after the final resume", c.ID)
-		case evolve.StatusFailed:
+		case store.StatusFailed:
 			t.Errorf("%s is marked failed (%s: %s); only a job's own evidence may fail it", c.ID, c.Result.Status, c.Result.Error)
-		case evolve.StatusTrained:
+		case store.StatusTrained:
 			trained++
 			if prev, dup := hashes[c.Hash]; dup {
 				t.Errorf("%s and %s have the same hash: an architecture trained twice", prev, c.ID)

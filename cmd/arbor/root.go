@@ -1,7 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"os"
+
 	"github.com/spf13/cobra"
+
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 func newRootCmd() *cobra.Command {
@@ -16,6 +21,12 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return asUsage(err) })
+	root.PersistentPreRun = func(cmd *cobra.Command, args []string) {
+		// A misspelt ARBOR_ override would otherwise be ignored silently.
+		for _, w := range run.UnknownEnv(os.Environ()) {
+			fmt.Fprintln(cmd.ErrOrStderr(), "arbor: warning:", w)
+		}
+	}
 	// Each subsystem registers its commands here; one line per command group.
 	root.AddCommand(
 		// commands:
@@ -33,5 +44,6 @@ an LLM used as a tool, a dedup/validation gate and PyTorch training workers.`,
 		newReportCmd(),
 		newServeCmd(),
 	)
+	addExamples(root)
 	return root
 }

@@ -2,11 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,7 +21,7 @@ import (
 
 // newServeCmd is `arbor serve RUN_DIR [RUN_DIR...] [--addr A] [--token T]`.
 func newServeCmd() *cobra.Command {
-	var addr, token string
+	var addr, token, tokenFile string
 	var poll time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve RUN_DIR [RUN_DIR...] [--addr 127.0.0.1:8765] [--token T]",
@@ -33,10 +37,18 @@ family tree. It also opens arbor bench output directories.
 Each argument is a run directory, a bench output directory, or a directory
 holding them (runs that appear there later are picked up). Stores are read
 read-only; a search writing them is never blocked. The server is read-only,
-binds to loopback by default, and a non-loopback --addr needs --token: every
-request must then carry it (open the printed URL, which includes it).`,
+binds to loopback by default, and answers only requests whose Host is
+loopback or the bound address (a DNS-rebinding page gets 403).
+
+A token makes every request carry it: from --token-file F, $ARBOR_SERVE_TOKEN
+(neither shows in ps), or --token T. A non-loopback --addr needs one of at
+least 16 characters; without one, serve generates it and prints the URL to
+open. The URL's ?token= is traded on first visit for an HttpOnly,
+SameSite=Strict cookie named after the port, and the page redirects to the
+address without it.`,
 		Example: `  arbor serve runs/                 # every run under runs/
-  arbor serve demo/run bench-c10 --addr 0.0.0.0:8765 --token "$(openssl rand -hex 16)"`,
+  openssl rand -hex 16 > ~/.arbor-token
+  arbor serve demo/run bench-c10 --addr 0.0.0.0:8765 --token-file ~/.arbor-token`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("serve: give at least one RUN_DIR (a run directory, an arbor bench output directory, or a directory holding them)")
@@ -44,18 +56,26 @@ request must then carry it (open the printed URL, which includes it).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			token, err := serveToken(cmd, token, tokenFile, addr)
+			if err != nil {
+				return asUsage(err)
+			}
 			if err := dashboard.CheckAddr(addr, token); err != nil {
 				return asUsage(err)
 			}
-			srv, err := dashboard.New(dashboard.Options{Dirs: args, Token: token, Poll: poll})
-			if err != nil {
-				return asUsage(fmt.Errorf("serve: %w", err))
+			if poll < dashboard.MinPoll {
+				return usagef("serve --poll %v: must be at least %v", poll, dashboard.MinPoll)
 			}
-			defer srv.Close()
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return asUsage(fmt.Errorf("serve --addr %s: %w", addr, err))
 			}
+			defer ln.Close()
+			srv, err := dashboard.New(dashboard.Options{Dirs: args, Token: token, Poll: poll, Addr: ln.Addr().String()})
+			if err != nil {
+				return asUsage(fmt.Errorf("serve: %w", err))
+			}
+			defer srv.Close()
 			ctx, stop := signal.NotifyContext(cmdContext(cmd), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			go srv.Watch(ctx)
@@ -81,9 +101,10 @@ request must then carry it (open the printed URL, which includes it).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8765", "HOST:PORT to listen on; other than loopback needs --token")
-	cmd.Flags().StringVar(&token, "token", "", "secret every request must carry (header Authorization: Bearer T, or ?token=T once)")
-	cmd.Flags().DurationVar(&poll, "poll", time.Second, "how often run stores are checked for changes")
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8765", "HOST:PORT to listen on; other than loopback needs a token (generated when none is given)")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "file holding the secret every request must carry (header Authorization: Bearer T, or ?token=T once); also $"+dashboard.TokenEnv)
+	cmd.Flags().StringVar(&token, "token", "", "the secret itself (shows in ps: prefer --token-file or $"+dashboard.TokenEnv+")")
+	cmd.Flags().DurationVar(&poll, "poll", time.Second, "how often run stores are checked for changes (at least 100ms)")
 	return cmd
 }
 
@@ -92,4 +113,42 @@ func cmdContext(cmd *cobra.Command) context.Context {
 		return ctx
 	}
 	return context.Background()
+}
+
+// serveToken picks the dashboard's token: --token-file, --token, or
+// $ARBOR_SERVE_TOKEN, at most one of them; on a non-loopback address with
+// none it generates one (printed in the URL).
+func serveToken(cmd *cobra.Command, token, file, addr string) (string, error) {
+	env := os.Getenv(dashboard.TokenEnv)
+	n := 0
+	for _, set := range []bool{token != "" || cmd.Flags().Changed("token"), file != "", env != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return "", fmt.Errorf("serve: give the token one way only (--token-file, --token or $%s)", dashboard.TokenEnv)
+	}
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("serve --token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+		if token == "" {
+			return "", fmt.Errorf("serve --token-file %s: the file is empty", file)
+		}
+	case env != "":
+		token = env
+	case token == "" && !cmd.Flags().Changed("token"):
+		if host, _, err := net.SplitHostPort(addr); err == nil && !dashboard.IsLoopback(host) {
+			b := make([]byte, 16)
+			if _, err := rand.Read(b); err != nil {
+				return "", err
+			}
+			token = hex.EncodeToString(b)
+		}
+	}
+	return token, nil
 }

@@ -15,7 +15,10 @@ func TestServeBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"serve"}, "give at least one RUN_DIR"},
-		{[]string{"serve", dir, "--addr", "0.0.0.0:0"}, "--token"},
+		{[]string{"serve", dir, "--addr", "0.0.0.0:0", "--token", "a"}, "at least 16 characters"},
+		{[]string{"serve", dir, "--addr", "0.0.0.0:0", "--token", " "}, "spaces"},
+		{[]string{"serve", dir, "--token-file", filepath.Join(dir, "missing-token")}, "--token-file"},
+		{[]string{"serve", dir, "--poll", "1ns"}, "at least 100ms"},
 		{[]string{"serve", dir, "--addr", "nonsense"}, "HOST:PORT"},
 		{[]string{"serve", filepath.Join(dir, "missing")}, filepath.Join(dir, "missing")},
 	} {

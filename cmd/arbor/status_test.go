@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
 )
@@ -15,23 +15,23 @@ import (
 func TestStatusJSON(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	st, err := evolve.CreateStore(dir)
+	st, err := store.CreateStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	rows := []evolve.Candidate{
-		{Seq: 1, ID: "c00001", Op: evolve.OpSeed, Gate: evolve.GatePass, Status: evolve.StatusTrained, Params: 1000, Result: train.Result{Status: train.StatusOK, ValAcc: 80}},
-		{Seq: 2, ID: "c00002", Op: evolve.OpSwap, Gate: evolve.GatePass, Status: evolve.StatusTrained, Params: 900, Result: train.Result{Status: train.StatusOK, ValAcc: 85.5}},
-		{Seq: 3, ID: "c00003", Op: evolve.OpInsert, Gate: evolve.GatePass, Status: evolve.StatusFailed, Result: train.Result{Status: train.StatusOOM}},
-		{Seq: 4, ID: "c00004", Op: evolve.OpInsert, Gate: evolve.GateDuplicate, Status: evolve.StatusRejected},
-		{Seq: 5, ID: "c00005", Op: evolve.OpDelete, Gate: evolve.GateShape, Status: evolve.StatusRejected},
-		{Seq: 6, ID: "c00006", Op: evolve.OpDelete, Gate: evolve.GateShape, Status: evolve.StatusRejected},
-		{Seq: 7, ID: "c00007", Op: evolve.OpSwap, Gate: evolve.GatePass, Status: evolve.StatusPending},
+	rows := []store.Candidate{
+		{Seq: 1, ID: "c00001", Op: store.OpSeed, Gate: store.GatePass, Status: store.StatusTrained, Params: 1000, Result: train.Result{Status: train.StatusOK, ValAcc: 80}},
+		{Seq: 2, ID: "c00002", Op: store.OpSwap, Gate: store.GatePass, Status: store.StatusTrained, Params: 900, Result: train.Result{Status: train.StatusOK, ValAcc: 85.5}},
+		{Seq: 3, ID: "c00003", Op: store.OpInsert, Gate: store.GatePass, Status: store.StatusFailed, Result: train.Result{Status: train.StatusOOM}},
+		{Seq: 4, ID: "c00004", Op: store.OpInsert, Gate: store.GateDuplicate, Status: store.StatusRejected},
+		{Seq: 5, ID: "c00005", Op: store.OpDelete, Gate: store.GateShape, Status: store.StatusRejected},
+		{Seq: 6, ID: "c00006", Op: store.OpDelete, Gate: store.GateShape, Status: store.StatusRejected},
+		{Seq: 7, ID: "c00007", Op: store.OpSwap, Gate: store.GatePass, Status: store.StatusPending},
 	}
 	for i := range rows {
 		rows[i].ProposedAt = now
-		if err := st.Apply(ctx, evolve.Write{Insert: &rows[i]}); err != nil {
+		if err := st.Apply(ctx, store.Write{Insert: &rows[i]}); err != nil {
 			t.Fatal(err)
 		}
 	}

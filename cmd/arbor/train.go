@@ -22,7 +22,7 @@ type trainFlags struct {
 	dataset string
 	epochs  int
 	subset  float64
-	seed    int64
+	seed    uint64
 	json    bool
 }
 
@@ -50,7 +50,7 @@ training does not end with status ok.`,
 	fl.StringVar(&f.dataset, "dataset", "", "dataset: fashion-mnist, mnist, cifar10, cifar100, imagenet16-120, synthetic, gratings")
 	fl.IntVar(&f.epochs, "epochs", 0, "epochs (overrides train.recipe.epochs)")
 	fl.Float64Var(&f.subset, "subset", -1, "training images: a fraction in (0,1], a count, or 0 for all (overrides train.recipe.subset)")
-	fl.Int64Var(&f.seed, "seed", 0, "random seed of the split, initialisation and data order")
+	seedFlag(fl, &f.seed, "seed", 0, "random seed of the split, initialisation and data order")
 	fl.BoolVar(&f.json, "json", false, "print the result as one JSON object")
 	return cmd
 }
@@ -96,7 +96,7 @@ func runTrain(cmd *cobra.Command, arg string, f trainFlags) error {
 	if err != nil {
 		return asUsage(fmt.Errorf("train %s: render: %w", arg, err))
 	}
-	job, err := cfg.Train.Job("train-"+rep.Hash[:min(12, len(rep.Hash))], source, f.seed)
+	job, err := cfg.Train.Job("train-"+rep.Hash[:min(12, len(rep.Hash))], source, int64(f.seed))
 	if err != nil {
 		return asUsage(err)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/train"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -44,9 +43,7 @@ func writeTreeFile(t *testing.T, seed string, shape tree.Shape) string {
 // TestTrainCmdJSON trains a tree file for real (a few synthetic images) and
 // checks the one JSON object printed.
 func TestTrainCmdJSON(t *testing.T) {
-	if _, err := child.FindPython(context.Background(), ""); err != nil {
-		t.Skipf("no Python with torch: %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 	path := writeTreeFile(t, "resnet20", tree.Shape{C: 1, H: 28, W: 28})
 	out, errOut, err := runTrainCmd(path, "--dataset", "synthetic", "--epochs", "1", "--subset", "64", "--json")
 	if err != nil {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -19,10 +21,8 @@ func newTreeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "tree seeds|seed|check|render|apply|options",
 		Short: "Build, check, render and transform architecture trees",
-		Args:  noArgsUsage,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return usagef("tree needs a subcommand: seeds, seed, check, render, apply or options")
-		},
+		Args:  groupArgs,
+		RunE:  groupRun,
 	}
 	cmd.AddCommand(newTreeSeedsCmd(), newTreeSeedCmd(), newTreeCheckCmd(), newTreeRenderCmd(), newTreeApplyCmd(), newTreeOptionsCmd())
 	return cmd
@@ -36,13 +36,6 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		}
 		return nil
 	}
-}
-
-func noArgsUsage(cmd *cobra.Command, args []string) error {
-	if len(args) > 0 {
-		return usagef("unknown %s subcommand %q", cmd.CommandPath(), args[0])
-	}
-	return nil
 }
 
 func newTreeSeedsCmd() *cobra.Command {
@@ -345,6 +338,9 @@ func newTreeOptionsCmd() *cobra.Command {
 				return asUsage(fmt.Errorf("%s: %w", args[0], err))
 			}
 			var cands []*tree.Node
+			if nodes == "" && (op == "insert" || op == "swap") {
+				return usagef("tree options --op %s needs --nodes: the modules to %s, a JSON array of nodes or @file, e.g. --nodes '[{\"kind\":\"op\",\"op\":\"relu\"}]'", op, op)
+			}
 			if nodes != "" {
 				data := []byte(nodes)
 				if strings.HasPrefix(nodes, "@") {
@@ -374,7 +370,7 @@ func newTreeOptionsCmd() *cobra.Command {
 			for _, o := range opts {
 				fmt.Fprintln(w, describeOption(o))
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "%d options\n", len(opts))
+			fmt.Fprintln(cmd.ErrOrStderr(), report.Plural(len(opts), "option"))
 			return nil
 		},
 	}
@@ -448,7 +444,7 @@ func writeOut(cmd *cobra.Command, out string, data []byte) error {
 		_, err := w.Write(data)
 		return err
 	}
-	if err := os.WriteFile(out, data, 0o644); err != nil {
+	if err := atomicfile.WriteFile(out, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", out, err)
 	}
 	return nil

@@ -19,7 +19,9 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/evolve/surrogate"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train"
@@ -95,7 +97,7 @@ func (o *Options) Validate() error {
 	}
 	for _, s := range o.Strategies {
 		if !slices.Contains(Names(), s) {
-			return fmt.Errorf("--strategies: %q is not one of %v", s, Names())
+			return fmt.Errorf("--strategies: %q is not one of %v%s", s, Names(), names.Hint(s, Names()))
 		}
 	}
 	if o.Init < 1 || o.SurrogateInit < 1 || o.SurrogateParentsK < 0 || o.Population < 1 || o.Sample < 1 || o.Sample > o.Population || o.ParentsK < 0 {
@@ -228,12 +230,12 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		return res
 	}
 	defer os.RemoveAll(dir)
-	store, err := evolve.CreateStore(dir)
+	db, err := store.CreateStore(dir)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	defer store.Close()
+	defer db.Close()
 
 	classes, err := run.TabularClasses(o.Dataset)
 	if err != nil {
@@ -262,7 +264,7 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 	timed := &timedEvaluator{Evaluator: eval}
 	arch := &memoArch{memo: map[*tree.Tree]archEntry{}}
 	eng := &evolve.Engine{
-		Store:   store,
+		Store:   db,
 		Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed),
 		Seeds:   seeds,
 		Config:  cfg,
@@ -308,19 +310,19 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		res.Err = err
 		return res
 	}
-	cands, err := store.Candidates(ctx)
+	cands, err := db.Candidates(ctx)
 	if err != nil {
 		res.Err = err
 		return res
 	}
-	slices.SortFunc(cands, func(a, b evolve.Candidate) int { return int(a.Seq - b.Seq) })
-	var best *evolve.Candidate
+	slices.SortFunc(cands, func(a, b store.Candidate) int { return int(a.Seq - b.Seq) })
+	var best *store.Candidate
 	for i := range cands {
 		c := &cands[i]
-		if c.Status == evolve.StatusRejected {
+		if c.Status == store.StatusRejected {
 			res.Rejected++
 		}
-		if c.Status != evolve.StatusTrained {
+		if c.Status != store.StatusTrained {
 			continue
 		}
 		res.Queries++
@@ -355,7 +357,7 @@ func Config(o Options, r Run) evolve.Config {
 	cfg.Parallel = 1
 	cfg.DryRun = false
 	cfg.Budget = evolve.BudgetConfig{Trained: r.Budget}
-	cfg.Planner.Ops = []string{evolve.OpChangeArg}
+	cfg.Planner.Ops = []string{store.OpChangeArg}
 	k := o.ParentsK
 	if k == 0 {
 		k = max(5, r.Budget/20)

@@ -12,20 +12,8 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
-
-func benchTable(tb testing.TB) (string, *train.NB201Table) {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found at %q; set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return path, t
-}
 
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
@@ -47,7 +35,7 @@ func readCSV(t *testing.T, path string) [][]string {
 // arch, and its signal the 12-epoch validation column. It runs twice, on
 // one and two workers, and the results must be identical.
 func TestBenchEndToEnd(t *testing.T) {
-	tablePath, table := benchTable(t)
+	tablePath, table := traintest.NB201(t)
 	var outs [2]string
 	for i, workers := range []int{1, 2} {
 		dir := t.TempDir()
@@ -115,7 +103,7 @@ func round4(x float64) float64 {
 // the engine with its SQLite store; random is the baseline the others are
 // compared against in the same run (ms/query and ratio).
 func BenchmarkBenchRun(b *testing.B) {
-	tablePath, table := benchTable(b)
+	tablePath, table := traintest.BenchNB201(b)
 	ev, err := train.NewTabular(table, "cifar10")
 	if err != nil {
 		b.Fatal(err)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // CompareOptions are the settings of `arbor bench compare`: every
@@ -55,7 +57,7 @@ func (o CompareOptions) Validate() error {
 	case o.Budget < 1:
 		return fmt.Errorf("--budget: must be >= 1, got %d", o.Budget)
 	case o.Out == "":
-		return errors.New("--out: give the comparison directory")
+		return errors.New("--output: give the comparison directory")
 	}
 	seen := map[string]bool{}
 	for _, s := range o.Strategies {
@@ -108,7 +110,7 @@ type CompareHooks struct {
 	// Engine is called with each run's engine before it runs (set Events, Abort).
 	Engine func(r CompareRun, eng *evolve.Engine)
 	// Done is called after each run.
-	Done func(r CompareRun, sum evolve.Summary, wall time.Duration)
+	Done func(r CompareRun, sum store.Summary, wall time.Duration)
 }
 
 // Compare runs every (strategy, seed) of o that has not finished yet, one
@@ -154,44 +156,44 @@ func claim(o CompareOptions) error {
 	if b, err := os.ReadFile(path); err == nil {
 		var old compareMeta
 		if err := json.Unmarshal(b, &old); err != nil {
-			return run.Input(fmt.Errorf("--out: %s is not a comparison record: %w", path, err))
+			return run.Input(fmt.Errorf("--output: %s is not a comparison record: %w", path, err))
 		}
 		if !slices.Equal(old.Strategies, meta.Strategies) || old.Seeds != meta.Seeds || old.SeedBase != meta.SeedBase || old.Budget != meta.Budget {
-			return run.Input(fmt.Errorf("--out: %s holds a comparison of %v, %d seeds from %d, budget %d; resume it with those options or choose another --out",
+			return run.Input(fmt.Errorf("--output: %s holds a comparison of %v, %d seeds from %d, budget %d; resume it with those options or choose another --output",
 				o.Out, old.Strategies, old.Seeds, old.SeedBase, old.Budget))
 		}
 		return nil
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return run.Input(fmt.Errorf("--out: %w", err))
+		return run.Input(fmt.Errorf("--output: %w", err))
 	}
 	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return run.Input(fmt.Errorf("--out: %w", err))
+		return run.Input(fmt.Errorf("--output: %w", err))
 	}
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
+	return atomicfile.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // compareOne creates, resumes or skips one run.
 func compareOne(ctx context.Context, o CompareOptions, base run.Config, r CompareRun, log *slog.Logger, hooks CompareHooks) error {
-	var store *evolve.Store
+	var db *store.Store
 	var cfg run.Config
 	var err error
 	resumed := false
 	if _, serr := os.Stat(filepath.Join(r.Dir, "run.db")); serr == nil {
-		if store, cfg, err = run.Resume(ctx, r.Dir, nil); err != nil {
+		if db, cfg, err = run.Resume(ctx, r.Dir, nil); err != nil {
 			return err
 		}
 		resumed = true
-		done, err := finished(ctx, store, cfg)
+		done, err := finished(ctx, db, cfg)
 		if err != nil {
-			store.Close()
+			db.Close()
 			return err
 		}
 		if done {
-			store.Close()
+			db.Close()
 			return nil
 		}
 	} else {
@@ -206,16 +208,16 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 		if err := os.MkdirAll(filepath.Dir(r.Dir), 0o755); err != nil {
 			return err
 		}
-		if store, err = run.Create(ctx, cfg); err != nil {
+		if db, err = run.Create(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer store.Close()
+	defer db.Close()
 	if hooks.Start != nil {
 		hooks.Start(r, resumed)
 	}
 	t0 := time.Now()
-	built, err := run.Build(ctx, cfg, store, log)
+	built, err := run.Build(ctx, cfg, db, log)
 	if err != nil {
 		return err
 	}
@@ -227,13 +229,13 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 	if errors.Is(err, evolve.ErrExhausted) {
 		// The strategy ran out of new children before the budget: the run
 		// ends with what it trained, for good, and the table says how many.
-		err = store.SetMeta(ctx, metaExhausted, err.Error())
+		err = db.SetMeta(ctx, metaExhausted, err.Error())
 	}
 	if err != nil {
 		return err
 	}
 	if hooks.Done != nil {
-		sum, serr := store.Summary(context.WithoutCancel(ctx))
+		sum, serr := db.Summary(context.WithoutCancel(ctx))
 		if serr == nil {
 			hooks.Done(r, sum, time.Since(t0))
 		}
@@ -245,11 +247,11 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 const metaExhausted = "compare_exhausted"
 
 // finished: the run spent its budget, or stopped for good (exhausted).
-func finished(ctx context.Context, store *evolve.Store, cfg run.Config) (bool, error) {
-	if _, ok, err := store.Meta(ctx, metaExhausted); err != nil || ok {
+func finished(ctx context.Context, db *store.Store, cfg run.Config) (bool, error) {
+	if _, ok, err := db.Meta(ctx, metaExhausted); err != nil || ok {
 		return ok, err
 	}
-	sum, err := store.Summary(ctx)
+	sum, err := db.Summary(ctx)
 	if err != nil {
 		return false, err
 	}

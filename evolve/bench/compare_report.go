@@ -15,8 +15,9 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // CompareResult is what one run of a comparison found, read from its store.
@@ -62,16 +63,16 @@ func ReadComparison(ctx context.Context, o CompareOptions) (*CompareReport, erro
 
 func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 	res := CompareResult{CompareRun: r, BestVal: math.NaN(), BestTest: math.NaN()}
-	store, err := run.OpenReadOnly(r.Dir)
+	db, err := run.OpenReadOnly(r.Dir)
 	if err != nil {
 		return res, err
 	}
-	defer store.Close()
-	cands, err := store.Candidates(ctx)
+	defer db.Close()
+	cands, err := db.Candidates(ctx)
 	if err != nil {
 		return res, err
 	}
-	var done []evolve.Candidate
+	var done []store.Candidate
 	var first, last time.Time
 	for _, c := range cands {
 		res.LLMCost += c.LLMCost
@@ -79,9 +80,9 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 			first = c.ProposedAt
 		}
 		switch c.Status {
-		case evolve.StatusRejected:
+		case store.StatusRejected:
 			res.Rejected++
-		case evolve.StatusTrained, evolve.StatusFailed:
+		case store.StatusTrained, store.StatusFailed:
 			done = append(done, c)
 			if c.FinishedAt.After(last) {
 				last = c.FinishedAt
@@ -89,11 +90,11 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 		}
 	}
 	// Finishing order is the order the search learned the results in.
-	slices.SortStableFunc(done, func(a, b evolve.Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
+	slices.SortStableFunc(done, func(a, b store.Candidate) int { return a.FinishedAt.Compare(b.FinishedAt) })
 	best := math.NaN()
 	for _, c := range done {
 		res.Trained++
-		if c.Status == evolve.StatusFailed {
+		if c.Status == store.StatusFailed {
 			res.Failed++
 		} else if math.IsNaN(best) || c.Result.ValAcc > best {
 			best = c.Result.ValAcc
@@ -200,18 +201,18 @@ func (r *CompareReport) Write() error {
 	}).save(files[2], ss); err != nil {
 		return err
 	}
-	f, err := os.Create(files[3])
+	f, err := atomicfile.Create(files[3], 0o644)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(f, "```")
 	r.Print(f)
 	fmt.Fprintln(f, "```")
-	return f.Close()
+	return f.Commit()
 }
 
 func (r *CompareReport) writeRuns(path string) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -233,7 +234,7 @@ func (r *CompareReport) writeRuns(path string) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 // curves is, per strategy, the mean ± std over seeds of the best
@@ -271,7 +272,7 @@ func (r *CompareReport) curves() []series {
 }
 
 func writeCompareCurves(path string, ss []series) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -287,5 +288,5 @@ func writeCompareCurves(path string, ss []series) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // compareConfig writes a tabular run configuration (NAS-Bench-201 table,
@@ -53,7 +55,7 @@ train:
 // by calling Compare again: both must write the same runs.csv, with every
 // run at its budget, in its own run directory.
 func TestCompareResumes(t *testing.T) {
-	tablePath, _ := benchTable(t)
+	tablePath, _ := traintest.NB201(t)
 	cfg := compareConfig(t, tablePath)
 	opts := func(out string) CompareOptions {
 		return CompareOptions{Config: cfg, Strategies: []string{evolve.StrategyRandom, evolve.StrategyEvolution, evolve.StrategyThompson},
@@ -95,7 +97,7 @@ func TestCompareResumes(t *testing.T) {
 	cut := opts(t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := 0
-	_, err = Compare(ctx, cut, log, CompareHooks{Done: func(CompareRun, evolve.Summary, time.Duration) {
+	_, err = Compare(ctx, cut, log, CompareHooks{Done: func(CompareRun, store.Summary, time.Duration) {
 		if done++; done == 2 {
 			cancel()
 		}
@@ -106,8 +108,8 @@ func TestCompareResumes(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	_, err = Compare(ctx, cut, log, CompareHooks{Engine: func(r CompareRun, eng *evolve.Engine) {
 		n := 0
-		eng.Events = func(ev evolve.Event) {
-			if ev.Kind == evolve.EventFinished {
+		eng.Events = func(ev store.Event) {
+			if ev.Kind == store.EventFinished {
 				if n++; n == 5 {
 					cancel()
 				}
@@ -148,7 +150,7 @@ func TestCompareResumes(t *testing.T) {
 	other := cut
 	other.Budget = 20
 	if _, err := Compare(context.Background(), other, log, CompareHooks{}); err == nil || !errors.Is(err, run.ErrInput) || !strings.Contains(err.Error(), "budget 12") {
-		t.Fatalf("comparison with another budget in the same --out: err = %v", err)
+		t.Fatalf("comparison with another budget in the same --output: err = %v", err)
 	}
 }
 

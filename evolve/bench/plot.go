@@ -4,10 +4,14 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // series is one line with a band around it: mean[i] ± spread[i] at x = i+1.
@@ -89,7 +93,11 @@ func (c bandChart) save(path string, ss []series) error {
 		p.Add(ref)
 		p.Legend.Add(c.refLabel, ref)
 	}
-	if err := p.Save(8*vg.Inch, 5*vg.Inch, path); err != nil {
+	wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, strings.TrimPrefix(filepath.Ext(path), "."))
+	if err == nil {
+		err = atomicfile.WriteTo(path, 0o644, wt)
+	}
+	if err != nil {
 		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil

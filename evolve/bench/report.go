@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +15,8 @@ import (
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/arbor-nas/arbor/train"
+
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // Report aggregates the runs of one benchmark.
@@ -124,16 +125,16 @@ func (r *Report) Write(dir string) error {
 	if err := r.plot(files[2], curves); err != nil {
 		return err
 	}
-	f, err := os.Create(files[3])
+	f, err := atomicfile.Create(files[3], 0o644)
 	if err != nil {
 		return err
 	}
 	r.Print(f)
-	return f.Close()
+	return f.Commit()
 }
 
 func (r *Report) writeRuns(path string) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -148,7 +149,7 @@ func (r *Report) writeRuns(path string) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 // benchCurve is the mean ± std, over seeds, of the final test accuracy of
@@ -185,7 +186,7 @@ func (r *Report) curves() []benchCurve {
 }
 
 func writeCurves(path string, curves []benchCurve) error {
-	f, err := os.Create(path)
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
@@ -202,7 +203,7 @@ func writeCurves(path string, curves []benchCurve) error {
 		f.Close()
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	return f.Commit()
 }
 
 // plot draws one line per strategy with a ±1 std band.

@@ -1,8 +1,8 @@
 package dashboard
 
 import (
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // The run analysis is evolve/report's, the code behind `arbor status`,
@@ -13,10 +13,10 @@ var objectives = []string{"params", "flops", "latency"}
 
 // best is the best feasible candidate by validation accuracy, the earliest
 // on ties (as `arbor status` and `arbor best` pick it).
-func best(cs []evolve.Candidate) (evolve.Candidate, bool) {
+func best(cs []store.Candidate) (store.Candidate, bool) {
 	top := report.Top(cs, report.ValAcc, 1)
 	if len(top) == 0 {
-		return evolve.Candidate{}, false
+		return store.Candidate{}, false
 	}
 	return top[0], true
 }

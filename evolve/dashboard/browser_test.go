@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,29 +17,11 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/arbor-nas/arbor/train/traintest"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
-
-// browserEnv makes a missing browser fail instead of skip: `make test`
-// sets it, after `make setup` installed Debian's chromium.
-const browserEnv = "ARBOR_BROWSER_TESTS"
-
-// chromium finds Debian's chromium (or $ARBOR_CHROMIUM).
-func chromium(tb testing.TB) string {
-	tb.Helper()
-	for _, p := range []string{os.Getenv("ARBOR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv(browserEnv) == "required" {
-		tb.Fatalf("no chromium found and %s=required: install it with `make setup` (Debian package chromium)", browserEnv)
-	}
-	tb.Skipf("no chromium (Debian package chromium; `make setup` installs it); set %s=required to fail instead", browserEnv)
-	return ""
-}
 
 // browser is a headless Chromium driven over the DevTools protocol. It
 // records console errors, uncaught exceptions, failed loads and any dialog
@@ -56,7 +37,7 @@ type browser struct {
 func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
+		chromedp.ExecPath(testenv.Require(t, testenv.Chromium)),
 		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1360, 1000),
@@ -165,7 +146,7 @@ func (b *browser) clean(t testing.TB) {
 // no console error, no dialog. Screenshots go to the test's temp dir (and
 // to $ARBOR_SCREENSHOTS when set, for the README).
 func TestBrowserLive(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	b := newBrowser(t)
 	root := t.TempDir()
 	shots := t.TempDir()
@@ -187,12 +168,12 @@ func TestBrowserLive(t *testing.T) {
 	s := search{Dir: filepath.Join(root, "live"), Budget: budget, Pace: 150 * time.Millisecond, LLMURL: llmSrv.URL(), Seed: 5, Workers: 2}
 	// The store exists now; the search starts once the page shows the run,
 	// so a slow machine cannot finish it before the page watches.
-	e, store := s.engine(t, table)
+	e, db := s.engine(t, table)
 	done := make(chan error, 1)
 	defer func() {
 		cancel()
 		<-done
-		store.Close()
+		db.Close()
 	}()
 
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }

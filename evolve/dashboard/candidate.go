@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -164,8 +164,8 @@ func buildTree(t *tree.Tree, rep *tree.Report, parent *tree.Tree) (root *treeNod
 
 // candidateView is c's page; c and parent are read whole (tree, source),
 // parent is zero for a seed.
-func (r *runSource) candidateView(c, parent evolve.Candidate, cat tree.Catalog, calls []evolve.CallRow) candidateView {
-	v := candidateView{Step: report.StepOf([]evolve.Candidate{c}, 0), Version: r.version, Seq: c.Seq, Strategy: c.Strategy,
+func (r *runSource) candidateView(c, parent store.Candidate, cat tree.Catalog, calls []store.CallRow) candidateView {
+	v := candidateView{Step: report.StepOf([]store.Candidate{c}, 0), Version: r.version, Seq: c.Seq, Strategy: c.Strategy,
 		Gate: c.Gate, Reason: c.Reason, Result: c.Result, FLOPs: c.FLOPs, Hash: c.Hash, Reward: c.Reward, Source: c.Source,
 		Lineage: []report.Step{}, Calls: []callView{}, Children: []string{}}
 	if len(c.Tree) == 0 {
@@ -185,7 +185,7 @@ func (r *runSource) candidateView(c, parent evolve.Candidate, cat tree.Catalog, 
 		v.Tree, v.Changed, v.Removed = buildTree(t, rep, pt)
 	}
 	// Lineage from the seed, as `arbor lineage` prints it.
-	var chain []evolve.Candidate
+	var chain []store.Candidate
 	seen := map[string]bool{}
 	for cur := c.ID; cur != "" && !seen[cur]; {
 		seen[cur] = true
@@ -193,7 +193,7 @@ func (r *runSource) candidateView(c, parent evolve.Candidate, cat tree.Catalog, 
 		if !ok {
 			break
 		}
-		chain = append([]evolve.Candidate{x}, chain...)
+		chain = append([]store.Candidate{x}, chain...)
 		cur = x.ParentID
 	}
 	for i := range chain {

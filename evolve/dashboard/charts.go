@@ -4,8 +4,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // chartsView holds the series the charts draw; points name candidates so
@@ -72,7 +72,7 @@ func (r *runSource) chartsView() chartsView {
 	ok := report.Feasible(r.cands)
 	metric, _ := report.Metric(report.ValAcc)
 	for _, name := range objectives {
-		if name == "latency" && !slices.ContainsFunc(ok, func(c evolve.Candidate) bool { return c.Result.LatencyMS > 0 }) {
+		if name == "latency" && !slices.ContainsFunc(ok, func(c store.Candidate) bool { return c.Result.LatencyMS > 0 }) {
 			continue
 		}
 		cost, _, _ := report.Objective(name)
@@ -83,7 +83,7 @@ func (r *runSource) chartsView() chartsView {
 	v.PosteriorExact = r.posteriorSeries(&v)
 	counts := map[string]int{}
 	for i, c := range r.cands {
-		if c.Status == evolve.StatusRejected {
+		if c.Status == store.StatusRejected {
 			counts[c.Gate]++
 			v.RejectionsOverTime[c.Gate] = append(v.RejectionsOverTime[c.Gate], point{X: float64(i + 1), Y: float64(counts[c.Gate]), ID: c.ID})
 		}
@@ -102,7 +102,7 @@ func (r *runSource) posteriorSeries(v *chartsView) bool {
 		return false
 	}
 	type arm struct{ a, b float64 }
-	prior := func(a evolve.Arm) arm { return arm{a.Alpha - float64(a.Wins), a.Beta - float64(a.Pulls-a.Wins)} }
+	prior := func(a store.Arm) arm { return arm{a.Alpha - float64(a.Wins), a.Beta - float64(a.Pulls-a.Wins)} }
 	ops := map[string]arm{}
 	cats := map[string]arm{}
 	for op, a := range r.post.Ops {
@@ -113,7 +113,7 @@ func (r *runSource) posteriorSeries(v *chartsView) bool {
 	}
 	type update struct {
 		at  time.Time
-		c   *evolve.Candidate
+		c   *store.Candidate
 		win bool
 	}
 	var ups []update
@@ -123,9 +123,9 @@ func (r *runSource) posteriorSeries(v *chartsView) bool {
 			continue
 		}
 		switch {
-		case c.Status == evolve.StatusRejected:
+		case c.Status == store.StatusRejected:
 			ups = append(ups, update{c.ProposedAt, c, false})
-		case (c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed) && c.Reward >= 0:
+		case (c.Status == store.StatusTrained || c.Status == store.StatusFailed) && c.Reward >= 0:
 			ups = append(ups, update{c.FinishedAt, c, c.Reward == 1})
 		}
 	}

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Kinds of directory the dashboard opens.
@@ -26,7 +26,7 @@ type found struct {
 var benchFiles = []string{"runs.csv", "curves.csv"}
 
 func kindOf(dir string) string {
-	if _, err := os.Stat(filepath.Join(dir, evolve.StoreFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, store.StoreFile)); err == nil {
 		return kindRun
 	}
 	for _, f := range benchFiles {
@@ -53,7 +53,7 @@ func checkRoots(roots []string) error {
 			return fmt.Errorf("%s: %w (give a run directory, an arbor bench output directory, or a directory holding them)", r, err)
 		}
 		if !st.IsDir() {
-			return fmt.Errorf("%s is not a directory (give the run directory that holds %s, not the file)", r, evolve.StoreFile)
+			return fmt.Errorf("%s is not a directory (give the run directory that holds %s, not the file)", r, store.StoreFile)
 		}
 	}
 	return nil

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -122,31 +122,31 @@ type notFound struct{ error }
 func (s *Server) candidatePage(ctx context.Context, rs *runSource, id string) ([]byte, error) {
 	rs.mu.Lock()
 	_, ok := rs.candidate(id)
-	store, catPath := rs.store, rs.cfg.Catalog
+	db, catPath := rs.store, rs.cfg.Catalog
 	rs.mu.Unlock()
 	if !ok {
 		return nil, notFound{fmt.Errorf("run %s has no candidate %q", rs.name, id)}
 	}
-	if store == nil {
+	if db == nil {
 		return nil, fmt.Errorf("run %s: store not open", rs.name)
 	}
 	// The page needs the tree and source of the candidate and its parent,
 	// which the listing does not keep.
-	c, err := store.Candidate(ctx, id)
+	c, err := db.Candidate(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	var parent evolve.Candidate
+	var parent store.Candidate
 	if c.ParentID != "" {
-		if parent, err = store.Candidate(ctx, c.ParentID); err != nil {
+		if parent, err = db.Candidate(ctx, c.ParentID); err != nil {
 			return nil, err
 		}
 	}
-	calls, err := store.CallsFor(ctx, id)
+	calls, err := db.CallsFor(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	cat, catErr := s.catalog(ctx, catPath, store)
+	cat, catErr := s.catalog(ctx, catPath, db)
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	v := rs.candidateView(c, parent, cat, calls)
@@ -157,8 +157,8 @@ func (s *Server) candidatePage(ctx context.Context, rs *runSource, id string) ([
 }
 
 // catalog loads the run's module catalog once (nil when it used none).
-func (s *Server) catalog(ctx context.Context, path string, store *evolve.Store) (tree.Catalog, error) {
-	if path == "" || store == nil {
+func (s *Server) catalog(ctx context.Context, path string, db *store.Store) (tree.Catalog, error) {
+	if path == "" || db == nil {
 		return nil, nil
 	}
 	s.mu.Lock()
@@ -166,7 +166,7 @@ func (s *Server) catalog(ctx context.Context, path string, store *evolve.Store) 
 	if c, ok := s.catalogs[path]; ok {
 		return c, nil
 	}
-	cat, err := run.Catalog(ctx, store)
+	cat, err := run.Catalog(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("%w (per-node counts of mined modules need it)", err)
 	}
@@ -174,7 +174,7 @@ func (s *Server) catalog(ctx context.Context, path string, store *evolve.Store) 
 	return cat, nil
 }
 
-func callOf(c evolve.CallRow) callView {
+func callOf(c store.CallRow) callView {
 	v := callView{Time: c.Time, Model: c.Model, Category: c.Category, Outcome: c.Outcome, TokensIn: c.TokensIn,
 		TokensOut: c.TokensOut, CostUSD: c.Cost, LatencyMS: c.LatencyMS}
 	var rec llm.CallRecord

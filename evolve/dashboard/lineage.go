@@ -1,7 +1,7 @@
 package dashboard
 
 import (
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // lineageView is the run's family tree: every candidate that reached
@@ -31,7 +31,7 @@ func (r *runSource) lineageView() lineageView {
 	children := map[string][]string{}
 	var roots []string
 	for _, c := range r.cands {
-		if c.Status == evolve.StatusRejected {
+		if c.Status == store.StatusRejected {
 			continue // rejected proposals have no children and would swamp the picture
 		}
 		v.Nodes = append(v.Nodes, lineageNode{ID: c.ID, Parent: c.ParentID, Op: c.Op, Status: outcome(c), ValAcc: c.Result.ValAcc})

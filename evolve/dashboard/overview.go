@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // overview is the run's state at a glance: what the overview cards show.
@@ -57,7 +57,7 @@ type bestView struct {
 }
 
 type opView struct {
-	evolve.OpStats
+	store.OpStats
 	Success   float64 `json:"success"`
 	Posterior float64 `json:"posterior"` // mean; 0 when none
 }

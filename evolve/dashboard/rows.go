@@ -1,8 +1,8 @@
 package dashboard
 
 import (
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // rowColumns name the fields of each candidates-table row, in order.
@@ -18,7 +18,7 @@ type rowsView struct {
 }
 
 // outcome is the candidate's state in one word, as `arbor lineage` says it.
-func outcome(c evolve.Candidate) string { return report.StatusWord(c) }
+func outcome(c store.Candidate) string { return report.StatusWord(c) }
 
 func (r *runSource) rowsView() rowsView {
 	v := rowsView{Version: r.version, Columns: rowColumns, Rows: make([][]any, 0, len(r.cands))}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -23,21 +24,22 @@ type runSource struct {
 	name, dir string
 
 	mu      sync.Mutex
-	store   *evolve.Store
+	store   *store.Store
 	version int64 // bumped on every refresh that found a change
 	err     error // the last refresh's error, shown on the page
 	loaded  bool
+	closed  bool // the run left the list; its store stays closed
 
 	lastEvent int64
-	cands     []evolve.Candidate
+	cands     []store.Candidate
 	index     map[string]int // candidate ID -> position in cands
 	pending   map[string]bool
 
-	summary    evolve.Summary
-	ops        []evolve.OpStats
-	post       evolve.Posteriors
+	summary    store.Summary
+	ops        []store.OpStats
+	post       store.Posteriors
 	hasPost    bool
-	last       evolve.Event
+	last       store.Event
 	hasLast    bool
 	firstEvent time.Time
 	// procStart and trained0 are the current process's start (the last
@@ -97,7 +99,7 @@ type storedConfig struct {
 	Evaluator string
 }
 
-func readStoredConfig(ctx context.Context, s *evolve.Store) (storedConfig, error) {
+func readStoredConfig(ctx context.Context, s *store.Store) (storedConfig, error) {
 	cfg, ok, err := run.StoredConfig(ctx, s)
 	if err != nil || !ok {
 		return storedConfig{}, err
@@ -138,11 +140,14 @@ func (r *runSource) refresh(ctx context.Context) (bool, error) {
 }
 
 func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
+	if r.closed {
+		return false, fmt.Errorf("%s: no longer served (deleted)", r.dir)
+	}
 	if r.store == nil {
-		if _, err := os.Stat(filepath.Join(r.dir, evolve.StoreFile)); err != nil {
+		if _, err := os.Stat(filepath.Join(r.dir, store.StoreFile)); err != nil {
 			return false, fmt.Errorf("%s: no run store yet", r.dir)
 		}
-		s, err := evolve.OpenStoreReadOnly(r.dir)
+		s, err := store.OpenStoreReadOnly(r.dir)
 		if err != nil {
 			// The file exists before its schema is committed: try again later.
 			return false, err
@@ -172,10 +177,10 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 			r.firstEvent = ev.Time
 		}
 		switch ev.Kind {
-		case evolve.EventRunStarted, evolve.EventResumed:
+		case store.EventRunStarted, store.EventResumed:
 			r.procStart, r.trained0 = ev.Time, ev.Trained
 			r.finished, r.stopWhy = false, ""
-		case evolve.EventRunFinished:
+		case store.EventRunFinished:
 			r.finished, r.stopWhy = true, ev.Message
 		}
 		if ev.CandidateID != "" {
@@ -239,8 +244,8 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 	return true, nil
 }
 
-func (r *runSource) track(c evolve.Candidate) {
-	if c.Status == evolve.StatusPending {
+func (r *runSource) track(c store.Candidate) {
+	if c.Status == store.StatusPending {
 		r.pending[c.ID] = true
 	} else {
 		delete(r.pending, c.ID)
@@ -248,10 +253,10 @@ func (r *runSource) track(c evolve.Candidate) {
 }
 
 // candidate returns a copy of one candidate, and ok false when unknown.
-func (r *runSource) candidate(id string) (evolve.Candidate, bool) {
+func (r *runSource) candidate(id string) (store.Candidate, bool) {
 	i, ok := r.index[id]
 	if !ok {
-		return evolve.Candidate{}, false
+		return store.Candidate{}, false
 	}
 	return r.cands[i], true
 }
@@ -288,6 +293,7 @@ func (r *runSource) view(key string, build func() (any, error)) ([]byte, error) 
 func (r *runSource) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	if r.store != nil {
 		r.store.Close()
 		r.store = nil

@@ -18,8 +18,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // BenchmarkFirstPaint2000 measures the time from navigation to the run
@@ -28,10 +29,10 @@ import (
 // candidates. cold: a new server that reads the store for this visit;
 // warm: the server has the run loaded (as it has while it watches it).
 func BenchmarkFirstPaint2000(b *testing.B) {
-	table := loadTable(b)
+	_, table := traintest.BenchNB201(b)
 	root := b.TempDir()
 	dir := largeRun(b, table, filepath.Join(root, "big"), 2000)
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 // unpaced: a 300-candidate search that never waits (the worst case);
 // paced: each job takes 100 ms, still far shorter than real training.
 func BenchmarkLiveOverhead(b *testing.B) {
-	table := loadTable(b)
+	_, table := traintest.BenchNB201(b)
 	b.Run("unpaced", func(b *testing.B) { liveOverhead(b, table, 300, 0, "") })
 	b.Run("paced", func(b *testing.B) { liveOverhead(b, table, 150, 100*time.Millisecond, "") })
 	// As in use: `arbor serve` is its own process, so its work and garbage
@@ -176,8 +177,8 @@ func liveOverhead(b *testing.B, table *train.NB201Table, budget int, pace time.D
 			defer func() { hs.CloseClientConnections(); hs.Close() }()
 			go liveClient(ctx, hs.URL, filepath.Base(root)+"/r")
 		}
-		e, store := search{Dir: filepath.Join(root, "r"), Budget: budget, Workers: 2, Seed: 4, ParentsK: 25, Pace: pace}.engine(b, table)
-		defer store.Close()
+		e, db := search{Dir: filepath.Join(root, "r"), Budget: budget, Workers: 2, Seed: 4, ParentsK: 25, Pace: pace}.engine(b, table)
+		defer db.Close()
 		if err := e.Run(context.Background()); err != nil {
 			b.Fatal(err)
 		}
@@ -281,7 +282,7 @@ func liveClient(ctx context.Context, base, run string) {
 // BenchmarkColdLoad2000 is the server's share of a cold first paint: read
 // a 2,000-candidate run store and build the overview, table and charts.
 func BenchmarkColdLoad2000(b *testing.B) {
-	table := loadTable(b)
+	_, table := traintest.BenchNB201(b)
 	dir := largeRun(b, table, filepath.Join(b.TempDir(), "big"), 2000)
 	ctx := context.Background()
 	var read, views time.Duration

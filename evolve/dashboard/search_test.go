@@ -11,6 +11,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train"
@@ -20,19 +21,6 @@ import (
 // injection is what the mocked LLM writes into every rationale: the page
 // must show it as text.
 const injection = `<script>alert(1)</script><img src=x onerror="alert(2)">`
-
-func loadTable(tb testing.TB) *train.NB201Table {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
-}
 
 // paced is the real tabular evaluator made to take d per job, as training
 // takes time: a live view then has something to watch.
@@ -64,9 +52,9 @@ type search struct {
 }
 
 // engine assembles the search; the caller runs it.
-func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, *evolve.Store) {
+func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, *store.Store) {
 	tb.Helper()
-	store, err := evolve.CreateStore(s.Dir)
+	db, err := store.CreateStore(s.Dir)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -85,7 +73,7 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	cfg.Parallel = max(s.Workers, 1)
 	cfg.MaxRejectStreak = 5000
 	// The NAS-Bench-201 space is the cell edges: only argument changes apply.
-	cfg.Planner.Ops = []string{evolve.OpChangeArg, evolve.OpRepeat}
+	cfg.Planner.Ops = []string{store.OpChangeArg, store.OpRepeat}
 	if s.ParentsK > 0 {
 		cfg.Parents.K = s.ParentsK
 	}
@@ -95,7 +83,7 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 		lc := llm.DefaultConfig()
 		lc.BaseURL, lc.Structured, lc.RecordText, lc.MaxRetries = s.LLMURL, true, true, 0
 		lc.Models = []llm.ModelConfig{{Name: "mock-model", Weight: 1, InputUSDPerMTok: 3, OutputUSDPerMTok: 15}}
-		if res, err = llm.New(lc, llm.WithCallLogger(store), llm.WithLogger(quiet)); err != nil {
+		if res, err = llm.New(lc, llm.WithCallLogger(db), llm.WithLogger(quiet)); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -107,12 +95,12 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	// knows the budget and strategy.
 	rc := run.Default()
 	rc.Run.Evaluator, rc.Run.Table, rc.Evolve = "tabular", "nb201-cifar.csv", cfg
-	if err := run.SaveConfig(context.Background(), store, rc); err != nil {
+	if err := run.SaveConfig(context.Background(), db, rc); err != nil {
 		tb.Fatal(err)
 	}
-	return &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Resolver: res,
+	return &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Resolver: res,
 		Seeds: []*tree.Tree{seed}, Arch: tree.NB201Arch, Filter: evolve.CellEdges, Config: cfg, Log: quiet,
-		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}, store
+		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}, db
 }
 
 // mockLLM is the llmtest server (real HTTP) answering every decision with
@@ -133,8 +121,8 @@ func mockLLM(tb testing.TB, n int) *llmtest.Server {
 // runSearch runs s to completion and returns its run directory.
 func runSearch(tb testing.TB, table *train.NB201Table, s search) string {
 	tb.Helper()
-	e, store := s.engine(tb, table)
-	defer store.Close()
+	e, db := s.engine(tb, table)
+	defer db.Close()
 	if err := e.Run(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
@@ -148,13 +136,13 @@ func largeRun(tb testing.TB, table *train.NB201Table, dir string, n int) string 
 	tb.Helper()
 	// Parents from the top 25 (the paper's protocol for 500 trials): a
 	// wide family tree, most proposals new architectures.
-	e, store := search{Dir: dir, Budget: 100000, Workers: 4, Seed: 9, ParentsK: 25}.engine(tb, table)
-	defer store.Close()
+	e, db := search{Dir: dir, Budget: 100000, Workers: 4, Seed: 9, ParentsK: 25}.engine(tb, table)
+	defer db.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.Config.MaxRejectStreak = 100000
-	e.Events = func(ev evolve.Event) {
-		if ev.Kind == evolve.EventProposed || ev.Kind == evolve.EventRejected {
+	e.Events = func(ev store.Event) {
+		if ev.Kind == store.EventProposed || ev.Kind == store.EventRejected {
 			if seq := ev.CandidateID; seq != "" && seq >= fmt.Sprintf("c%05d", n) {
 				cancel()
 			}

@@ -2,8 +2,11 @@ package dashboard
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,8 +30,13 @@ type Options struct {
 	// scan, so new runs appear).
 	Dirs []string
 	// Token, when set, must come with every request: header
-	// "Authorization: Bearer T", cookie arbor_token, or query ?token=T.
+	// "Authorization: Bearer T", or the cookie the page sets when it is
+	// first opened with ?token=T (it then redirects to the URL without it).
 	Token string
+	// Addr is the address the server is bound to (HOST:PORT as the
+	// listener reports it): its host is the one name besides loopback a
+	// Host header may carry, and its port names the cookie.
+	Addr string
 	// Poll is how often the stores are checked for changes (default 1s);
 	// Scan how often Dirs are searched for new runs (default 5s).
 	Poll, Scan time.Duration
@@ -76,6 +84,9 @@ func New(opts Options) (*Server, error) {
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
+	if opts.Poll < MinPoll {
+		return nil, fmt.Errorf("--poll %v: must be at least %v (each poll queries every run's store)", opts.Poll, MinPoll)
+	}
 	if opts.Scan <= 0 {
 		opts.Scan = 5 * time.Second
 	}
@@ -87,20 +98,65 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
+// MinPoll is the shortest poll interval: below it a server busy-loops on
+// the stores.
+const MinPoll = 100 * time.Millisecond
+
+// MinTokenLen is the shortest token a server on a public address takes.
+const MinTokenLen = 16
+
 // CheckAddr enforces the binding rule: an address other than loopback
-// needs a token, since anyone who can reach it could read the runs.
+// needs a token of at least MinTokenLen characters (no spaces), since
+// anyone who can reach it could read the runs.
 func CheckAddr(addr, token string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: want HOST:PORT, e.g. 127.0.0.1:8765: %w", addr, err)
 	}
-	if isLoopback(host) || token != "" {
+	if strings.TrimSpace(token) != token || strings.ContainsAny(token, " \t\r\n;,") {
+		return fmt.Errorf("the token must not hold spaces, commas or semicolons")
+	}
+	if IsLoopback(host) {
 		return nil
 	}
-	return fmt.Errorf("--addr %s is not a loopback address: give --token T as well (every request must then carry it), or bind to 127.0.0.1", addr)
+	if token == "" {
+		return fmt.Errorf("--addr %s is not a loopback address: give a token (--token-file F or $%s; arbor serve generates one when neither is set), or bind to 127.0.0.1", addr, TokenEnv)
+	}
+	if len(token) < MinTokenLen {
+		return fmt.Errorf("--addr %s is not a loopback address: the token must have at least %d characters, got %d (e.g. openssl rand -hex 16)", addr, MinTokenLen, len(token))
+	}
+	return nil
 }
 
-func isLoopback(host string) bool {
+// TokenEnv is the environment variable arbor serve reads the token from.
+const TokenEnv = "ARBOR_SERVE_TOKEN"
+
+// hostAllowed reports whether a Host header (with or without a port)
+// names loopback or the bound host itself: any other name is a
+// DNS-rebinding page in the user's browser.
+func (s *Server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if IsLoopback(host) {
+		return true
+	}
+	bound, _, err := net.SplitHostPort(s.opts.Addr)
+	if err != nil || bound == "" {
+		return false
+	}
+	ip := net.ParseIP(bound)
+	if ip != nil && ip.IsUnspecified() {
+		return false // 0.0.0.0 is no name a browser sends
+	}
+	return strings.EqualFold(host, strings.Trim(bound, "[]"))
+}
+
+// IsLoopback reports whether host (a name or an IP, brackets allowed) is
+// loopback.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -112,24 +168,45 @@ func isLoopback(host string) bool {
 func (s *Server) rescan() {
 	fs := discover(s.opts.Dirs)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	added := false
+	changed := false
+	present := map[string]bool{}
 	for _, f := range fs {
+		present[f.kind+"/"+f.name] = true
 		switch f.kind {
 		case kindRun:
 			if _, ok := s.runs[f.name]; !ok {
 				s.runs[f.name] = newRunSource(f.name, f.dir)
-				added = true
+				changed = true
 			}
 		case kindBench:
 			if _, ok := s.benches[f.name]; !ok {
 				s.benches[f.name] = f.dir
-				added = true
+				changed = true
 			}
 		}
 	}
+	// A run or bench directory deleted since the last scan leaves the
+	// list, and its store is closed (no descriptors held on deleted files).
+	var gone []*runSource
+	for name, r := range s.runs {
+		if !present[kindRun+"/"+name] {
+			gone = append(gone, r)
+			delete(s.runs, name)
+			changed = true
+		}
+	}
+	for name := range s.benches {
+		if !present[kindBench+"/"+name] {
+			delete(s.benches, name)
+			changed = true
+		}
+	}
 	s.order = fs
-	if added {
+	s.mu.Unlock()
+	for _, r := range gone {
+		r.close()
+	}
+	if changed {
 		s.hub.publish(`{"runs":true}`)
 	}
 }
@@ -248,18 +325,29 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			return
 		}
 		if s.opts.Token != "" {
+			if q := r.URL.Query(); q.Has("token") && r.URL.Path == "/" {
+				if !s.tokenMatches(q.Get("token")) {
+					http.Error(w, "401 unauthorized: wrong token", http.StatusUnauthorized)
+					return
+				}
+				// First visit: the page's own requests carry a cookie from
+				// now on, and the token leaves the address bar and history.
+				http.SetCookie(w, &http.Cookie{Name: s.cookieName(), Value: s.cookieValue(), Path: "/",
+					HttpOnly: true, SameSite: http.SameSiteStrictMode})
+				q.Del("token")
+				u := *r.URL
+				u.RawQuery = q.Encode()
+				http.Redirect(w, r, u.RequestURI(), http.StatusSeeOther)
+				return
+			}
 			if !s.authorized(r) {
 				http.Error(w, "401 unauthorized: this dashboard needs its token (open the URL `arbor serve` printed, with ?token=...)", http.StatusUnauthorized)
 				return
 			}
-			if r.URL.Query().Get("token") != "" {
-				// The page's own requests (scripts, styles) then carry it as a cookie.
-				http.SetCookie(w, &http.Cookie{Name: tokenCookie, Value: s.opts.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			}
-		} else if host, _, err := net.SplitHostPort(r.Host); err == nil && !isLoopback(host) {
+		} else if !s.hostAllowed(r.Host) {
 			// Without a token the server is on loopback; a request naming
 			// another host is a DNS-rebinding page in the user's browser.
-			http.Error(w, "403 forbidden: host "+host+" is not loopback", http.StatusForbidden)
+			http.Error(w, "403 forbidden: host "+r.Host+" is neither loopback nor the address the dashboard is bound to", http.StatusForbidden)
 			return
 		}
 		if r.URL.Path != "/api/events" {
@@ -270,18 +358,36 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-const tokenCookie = "arbor_token"
+// cookieName is port-specific: browsers send a cookie to every port of a
+// host, so dashboards on two ports must not overwrite each other's.
+func (s *Server) cookieName() string {
+	if _, port, err := net.SplitHostPort(s.opts.Addr); err == nil && port != "" {
+		return "arbor_token_" + port
+	}
+	return "arbor_token"
+}
+
+// cookieValue is derived from the token, not the token itself: another
+// server on the same host, which receives the cookie, learns nothing it
+// could use as a bearer token or in a ?token= link.
+func (s *Server) cookieValue() string {
+	m := hmac.New(sha256.New, []byte(s.opts.Token))
+	m.Write([]byte("arbor dashboard cookie " + s.cookieName()))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func (s *Server) tokenMatches(got string) bool {
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+}
 
 func (s *Server) authorized(r *http.Request) bool {
-	var got string
 	if a := r.Header.Get("Authorization"); strings.HasPrefix(a, "Bearer ") {
-		got = strings.TrimPrefix(a, "Bearer ")
-	} else if t := r.URL.Query().Get("token"); t != "" {
-		got = t
-	} else if c, err := r.Cookie(tokenCookie); err == nil {
-		got = c.Value
+		return s.tokenMatches(strings.TrimPrefix(a, "Bearer "))
 	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
+	if c, err := r.Cookie(s.cookieName()); err == nil {
+		return subtle.ConstantTimeCompare([]byte(c.Value), []byte(s.cookieValue())) == 1
+	}
+	return false
 }
 
 // hub fans change notices out to the connected live clients.

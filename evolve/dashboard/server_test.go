@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
@@ -33,12 +35,14 @@ func httpGet(t *testing.T, url string, header map[string]string) (int, string) {
 }
 
 // TestToken: with a token, every path answers 401 without it, and works
-// with it in the header, the query or the cookie the query sets.
+// with it in the header or in the cookie that the first visit with
+// ?token= sets; that visit redirects to the address without the token.
 func TestToken(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 5})
-	srv, err := New(Options{Dirs: []string{root}, Token: "s3cret"})
+	const token = "s3cret-s3cret-s3cret"
+	srv, err := New(Options{Dirs: []string{root}, Token: token, Addr: "127.0.0.1:8765"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,49 +51,125 @@ func TestToken(t *testing.T) {
 	defer hs.Close()
 	paths := []string{"/", "/static/app.js", "/api/runs", "/api/run/overview?run=" + filepath.Base(root) + "/r", "/api/events", "/api/bench?name=x"}
 	for _, p := range paths {
-		for _, bad := range []map[string]string{nil, {"Authorization": "Bearer wrong"}, {"Cookie": "arbor_token=wrong"}} {
+		for _, bad := range []map[string]string{nil, {"Authorization": "Bearer wrong"}, {"Cookie": "arbor_token_8765=wrong"},
+			{"Cookie": "arbor_token_8765=" + token}, {"Cookie": "arbor_token=" + token}} {
 			if code, _ := httpGet(t, hs.URL+p, bad); code != http.StatusUnauthorized {
 				t.Errorf("GET %s with %v: %d, want 401", p, bad, code)
 			}
 		}
 	}
-	if code, _ := httpGet(t, hs.URL+"/api/runs?token=wrong", nil); code != http.StatusUnauthorized {
-		t.Errorf("wrong ?token: %d, want 401", code)
+	for _, u := range []string{"/?token=wrong", "/api/runs?token=" + token} {
+		if code, _ := httpGet(t, hs.URL+u, nil); code != http.StatusUnauthorized {
+			t.Errorf("%s: %d, want 401 (?token= is taken on the page's first visit only)", u, code)
+		}
 	}
-	if code, body := httpGet(t, hs.URL+"/api/runs", map[string]string{"Authorization": "Bearer s3cret"}); code != 200 || !strings.Contains(body, `"trained":5`) {
+	if code, body := httpGet(t, hs.URL+"/api/runs", map[string]string{"Authorization": "Bearer " + token}); code != 200 || !strings.Contains(body, `"trained":5`) {
 		t.Errorf("with the bearer token: %d %.200s", code, body)
 	}
-	resp, err := http.Get(hs.URL + "/?token=s3cret")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(hs.URL + "/?token=" + token + "&run=x")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == tokenCookie {
+		if c.Name == "arbor_token_8765" {
 			cookie = c
 		}
 	}
-	if resp.StatusCode != 200 || cookie == nil || !cookie.HttpOnly {
-		t.Fatalf("?token=: status %d, cookie %v: want 200 and an HttpOnly cookie", resp.StatusCode, cookie)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/?run=x" {
+		t.Errorf("first visit: %d to %q, want 303 to /?run=x", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if code, _ := httpGet(t, hs.URL+"/static/app.js", map[string]string{"Cookie": tokenCookie + "=" + cookie.Value}); code != 200 {
+	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/" || strings.Contains(cookie.Value, token) {
+		t.Fatalf("first visit's cookie %+v: want arbor_token_8765, HttpOnly, SameSite=Strict, Path=/, not the token itself", cookie)
+	}
+	if code, _ := httpGet(t, hs.URL+"/static/app.js", map[string]string{"Cookie": cookie.Name + "=" + cookie.Value}); code != 200 {
 		t.Errorf("with the cookie: %d", code)
+	}
+	if code, _ := httpGet(t, hs.URL+"/api/runs", map[string]string{"Authorization": "Bearer " + cookie.Value}); code != http.StatusUnauthorized {
+		t.Errorf("the cookie's value used as a bearer token: %d, want 401", code)
 	}
 }
 
 func TestCheckAddr(t *testing.T) {
+	long := "0123456789abcdef"
 	for _, c := range []struct {
 		addr, token string
 		ok          bool
 	}{
 		{"127.0.0.1:8765", "", true}, {"localhost:0", "", true}, {"[::1]:8765", "", true},
 		{"0.0.0.0:8765", "", false}, {":8765", "", false}, {"192.168.1.5:80", "", false},
-		{"0.0.0.0:8765", "t", true}, {"nonsense", "", false},
+		{"0.0.0.0:8765", long, true}, {"0.0.0.0:8765", "a", false}, {"0.0.0.0:8765", " ", false},
+		{"0.0.0.0:8765", long[:15], false}, {"0.0.0.0:8765", long + " x", false}, {"nonsense", "", false},
 	} {
 		if err := CheckAddr(c.addr, c.token); (err == nil) != c.ok {
 			t.Errorf("CheckAddr(%q, %q) = %v, want ok %v", c.addr, c.token, err, c.ok)
 		}
+	}
+}
+
+// TestHostCheck: without a token only loopback names and the bound
+// address pass, with or without a port (a browser leaves out :80).
+func TestHostCheck(t *testing.T) {
+	for _, bound := range []string{"127.0.0.1:80", "10.1.2.3:8765"} {
+		srv, err := New(Options{Dirs: []string{t.TempDir()}, Addr: bound})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		h := srv.Handler()
+		boundHost, _, _ := strings.Cut(bound, ":")
+		for host, want := range map[string]int{
+			"evil.com": 403, "evil.com:80": 403, "evil.com:8765": 403, "127.0.0.1.evil.com": 403, "": 403,
+			"localhost": 200, "localhost:80": 200, "127.0.0.1": 200, "127.0.0.1:80": 200, "[::1]:80": 200, "[::1]": 200,
+			boundHost: 200, boundHost + ":8765": 200,
+		} {
+			req := httptest.NewRequest(http.MethodGet, "/api/runs", nil)
+			req.Host = host
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != want {
+				t.Errorf("bound %s, Host %q: %d, want %d", bound, host, rec.Code, want)
+			}
+		}
+	}
+}
+
+// TestDeletedRunLeaves: a run directory removed while served leaves the
+// list at the next scan, and its store is closed.
+func TestDeletedRunLeaves(t *testing.T) {
+	_, table := traintest.NB201(t)
+	root := t.TempDir()
+	runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 3})
+	runSearch(t, table, search{Dir: filepath.Join(root, "b"), Budget: 3})
+	srv, err := New(Options{Dirs: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if err := srv.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gone, _ := srv.run(filepath.Base(root) + "/a")
+	if gone == nil || len(srv.allRuns()) != 2 {
+		t.Fatalf("want runs a and b served, got %d", len(srv.allRuns()))
+	}
+	if err := os.RemoveAll(filepath.Join(root, "a")); err != nil {
+		t.Fatal(err)
+	}
+	srv.rescan()
+	if runs := srv.allRuns(); len(runs) != 1 || !strings.HasSuffix(runs[0].name, "/b") {
+		t.Errorf("after deleting a: %d runs served", len(runs))
+	}
+	gone.mu.Lock()
+	open := gone.store != nil
+	gone.mu.Unlock()
+	if open {
+		t.Error("the deleted run's store is still open")
+	}
+	if _, err := New(Options{Dirs: []string{root}, Poll: time.Nanosecond}); err == nil {
+		t.Error("--poll 1ns accepted")
 	}
 }
 
@@ -149,7 +229,7 @@ func TestBadDirs(t *testing.T) {
 // `arbor status` prints), the replayed posteriors end at the saved
 // planner state, and a new run in the parent directory is picked up.
 func TestViewsAgreeWithStore(t *testing.T) {
-	table := loadTable(t)
+	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 30, Workers: 2})
 	srv, err := New(Options{Dirs: []string{root}})
@@ -165,7 +245,7 @@ func TestViewsAgreeWithStore(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &ov); err != nil {
 		t.Fatalf("%v: %s", err, body)
 	}
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

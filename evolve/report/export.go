@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -14,7 +14,7 @@ import (
 // rendered (with the run's catalog) and trained, or, when the store lacks
 // it, the tree rendered anew with the catalog of the run's configuration;
 // plus a header saying where it came from and a main that builds it.
-func ExportSource(ctx context.Context, s *evolve.Store, dir string, c evolve.Candidate) (string, error) {
+func ExportSource(ctx context.Context, s *store.Store, dir string, c store.Candidate) (string, error) {
 	if len(c.Tree) == 0 {
 		return "", fmt.Errorf("candidate %s has no stored tree (a codegen candidate?); nothing to export", c.ID)
 	}

@@ -50,3 +50,11 @@ func FirstLine(s string) string {
 	}
 	return s
 }
+
+// Plural writes n and the word, with an s unless n is 1: "1 step", "3 steps".
+func Plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

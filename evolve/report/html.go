@@ -3,14 +3,17 @@ package report
 import (
 	"fmt"
 	"html/template"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // Write writes every figure as PNG and SVG and index.html into dir (made
@@ -27,22 +30,28 @@ func Write(dir string, d Data) ([]string, error) {
 		}
 		for _, ext := range []string{".png", ".svg"} {
 			path := filepath.Join(dir, rp.Name+ext)
-			if err := p.Save(9*vg.Inch, 5.5*vg.Inch, path); err != nil {
+			if err := savePlot(p, 9*vg.Inch, 5.5*vg.Inch, path); err != nil {
 				return files, fmt.Errorf("report: %w", err)
 			}
 			files = append(files, path)
 		}
 	}
 	path := filepath.Join(dir, "index.html")
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		return reportTemplate().Execute(w, htmlView(d))
+	}); err != nil {
 		return files, fmt.Errorf("report: %w", err)
 	}
-	defer f.Close()
-	if err := reportTemplate().Execute(f, htmlView(d)); err != nil {
-		return files, fmt.Errorf("report: %s: %w", path, err)
+	return append(files, path), nil
+}
+
+// savePlot draws p into path (the format from its extension) atomically.
+func savePlot(p *plot.Plot, w, h vg.Length, path string) error {
+	wt, err := p.WriterTo(w, h, strings.TrimPrefix(filepath.Ext(path), "."))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	return append(files, path), f.Close()
+	return atomicfile.WriteTo(path, 0o644, wt)
 }
 
 type htmlRow struct {
@@ -64,14 +73,14 @@ func htmlView(d Data) htmlPage {
 	pg.State = "no events yet"
 	if d.HasEvents {
 		pg.State = "running, or stopped before the end"
-		if d.Last.Kind == evolve.EventRunFinished {
+		if d.Last.Kind == store.EventRunFinished {
 			pg.State = "finished: " + FirstLine(d.Last.Message)
 		}
 	}
 	sum := d.Summary
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),
-		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(evolve.StatusRejected)]),
+		fmt.Sprintf("%d proposals, of which %d rejected by the gate", sum.Candidates, sum.ByStatus[string(store.StatusRejected)]),
 		sum.LLM.String(),
 	}
 	if sum.Best != nil {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Step is one step of a lineage chain, as JSON.
@@ -30,7 +30,7 @@ type Step struct {
 }
 
 // StepOf is step i of chain (the seed first).
-func StepOf(chain []evolve.Candidate, i int) Step {
+func StepOf(chain []store.Candidate, i int) Step {
 	c := chain[i]
 	st := Step{ID: c.ID, ParentID: c.ParentID, Op: c.Op, Transform: c.Transform, Category: c.Category, Path: c.Path,
 		Module: c.Module, Args: c.Args, Rationale: c.Rationale, Fallback: c.Fallback, Status: StatusWord(c),
@@ -44,11 +44,11 @@ func StepOf(chain []evolve.Candidate, i int) Step {
 
 // StatusWord is the candidate's state in one word: ok, a failure class,
 // rejected (with the gate) or pending.
-func StatusWord(c evolve.Candidate) string {
+func StatusWord(c store.Candidate) string {
 	switch c.Status {
-	case evolve.StatusTrained, evolve.StatusFailed:
+	case store.StatusTrained, store.StatusFailed:
 		return string(c.Result.Status)
-	case evolve.StatusRejected:
+	case store.StatusRejected:
 		return "rejected at " + c.Gate
 	}
 	return string(c.Status)
@@ -56,9 +56,9 @@ func StatusWord(c evolve.Candidate) string {
 
 // WriteLineage prints the chain from the seed to its last candidate, one
 // block per step.
-func WriteLineage(w io.Writer, chain []evolve.Candidate) {
+func WriteLineage(w io.Writer, chain []store.Candidate) {
 	last := chain[len(chain)-1]
-	fmt.Fprintf(w, "%s: %d steps from the seed %s", last.ID, len(chain)-1, chain[0].ID)
+	fmt.Fprintf(w, "%s: %s from the seed %s", last.ID, Plural(len(chain)-1, "step"), chain[0].ID)
 	if last.Feasible() && chain[0].Feasible() {
 		fmt.Fprintf(w, ", val_acc %.2f%% -> %.2f%% (%+.2f points)", chain[0].Result.ValAcc, last.Result.ValAcc, last.Result.ValAcc-chain[0].Result.ValAcc)
 	}
@@ -68,7 +68,7 @@ func WriteLineage(w io.Writer, chain []evolve.Candidate) {
 		c := chain[i]
 		fmt.Fprintln(w)
 		acc := "not trained"
-		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
+		if c.Status == store.StatusTrained || c.Status == store.StatusFailed {
 			acc = fmt.Sprintf("val_acc %.2f%%", c.Result.ValAcc)
 		}
 		delta := ""
@@ -76,7 +76,7 @@ func WriteLineage(w io.Writer, chain []evolve.Candidate) {
 			delta = fmt.Sprintf(" (%+.2f vs parent)", *st.Delta)
 		}
 		fmt.Fprintf(w, "%d. %s  %s  %s%s  %s params  %s\n", i, c.ID, StatusWord(c), acc, delta, Count(c.Params), Count(c.FLOPs)+" FLOPs")
-		if c.Op == evolve.OpSeed {
+		if c.Op == store.OpSeed {
 			fmt.Fprintf(w, "   seed: %s\n", OrDash(c.Rationale))
 			continue
 		}
@@ -117,7 +117,7 @@ func oneLine(s string, n int) string {
 // WriteFamilyDot writes every candidate that reached training as a node,
 // with an edge from its parent labelled by the operation. The chain's
 // members are drawn bold; the best candidate is filled.
-func WriteFamilyDot(w io.Writer, dir string, all []evolve.Candidate, chain []evolve.Candidate) error {
+func WriteFamilyDot(w io.Writer, dir string, all []store.Candidate, chain []store.Candidate) error {
 	onChain := map[string]bool{}
 	for _, c := range chain {
 		onChain[c.ID] = true
@@ -133,7 +133,7 @@ func WriteFamilyDot(w io.Writer, dir string, all []evolve.Candidate, chain []evo
 	fmt.Fprintf(&b, "  label=%q;\n  labelloc=t;\n", "family tree of "+dir+" (green: trained, red: failed, grey: pending; bold: lineage; filled: best val_acc)")
 	kept := map[string]bool{}
 	for _, c := range all {
-		if c.Status == evolve.StatusRejected {
+		if c.Status == store.StatusRejected {
 			continue // rejected proposals have no children and would swamp the picture
 		}
 		kept[c.ID] = true
@@ -143,7 +143,7 @@ func WriteFamilyDot(w io.Writer, dir string, all []evolve.Candidate, chain []evo
 		case c.Feasible():
 			label = fmt.Sprintf("%s\\n%.2f%%  %s", c.ID, c.Result.ValAcc, Count(c.Params))
 			color = "darkgreen"
-		case c.Status == evolve.StatusFailed:
+		case c.Status == store.StatusFailed:
 			label = fmt.Sprintf("%s\\n%s", c.ID, c.Result.Status)
 			color = "firebrick"
 		}

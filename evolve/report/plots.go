@@ -15,27 +15,27 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Data is what the report is drawn from, read once from the store.
 type Data struct {
 	Dir        string
-	Cands      []evolve.Candidate
-	Calls      []evolve.CallRow
-	Summary    evolve.Summary
-	Last       evolve.Event
+	Cands      []store.Candidate
+	Calls      []store.CallRow
+	Summary    store.Summary
+	Last       store.Event
 	HasEvents  bool
 	MaxParams  int64  // the run's max_params constraint, 0 when none or unknown
 	Strategy   string // from the stored configuration, when there is one
 	Generated  time.Time
-	Posteriors evolve.Posteriors
+	Posteriors store.Posteriors
 }
 
 // ReadData reads what the report draws from the run in store s (read
 // from dir).
-func ReadData(ctx context.Context, dir string, s *evolve.Store) (Data, error) {
+func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
 	d := Data{Dir: dir, Generated: time.Now()}
 	var err error
 	if d.Cands, err = s.Candidates(ctx); err != nil {
@@ -62,14 +62,14 @@ func ReadData(ctx context.Context, dir string, s *evolve.Store) (Data, error) {
 
 // TrainingOrder returns the candidates that reached the evaluator
 // (trained or failed) in the order they finished.
-func TrainingOrder(cs []evolve.Candidate) []evolve.Candidate {
-	var out []evolve.Candidate
+func TrainingOrder(cs []store.Candidate) []store.Candidate {
+	var out []store.Candidate
 	for _, c := range cs {
-		if c.Status == evolve.StatusTrained || c.Status == evolve.StatusFailed {
+		if c.Status == store.StatusTrained || c.Status == store.StatusFailed {
 			out = append(out, c)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b evolve.Candidate) int {
+	slices.SortStableFunc(out, func(a, b store.Candidate) int {
 		return cmp.Or(a.FinishedAt.Compare(b.FinishedAt), cmp.Compare(a.Seq, b.Seq))
 	})
 	return out
@@ -77,7 +77,7 @@ func TrainingOrder(cs []evolve.Candidate) []evolve.Candidate {
 
 // bestSoFar is, after each candidate trained (x = 1, 2, ...), the best
 // validation accuracy so far; NaN-free: points start at the first success.
-func bestSoFar(order []evolve.Candidate) plotter.XYs {
+func bestSoFar(order []store.Candidate) plotter.XYs {
 	var xy plotter.XYs
 	best := -1.0
 	for i, c := range order {
@@ -105,11 +105,11 @@ func opSuccessMin(trained int) int {
 // percent (wins over its trained children), one point per trained child of
 // that operation from its minN-th on, at x = candidates trained so far.
 // Seeds have no parent to beat and are left out.
-func opSuccessSeries(order []evolve.Candidate, minN int) map[string]plotter.XYs {
+func opSuccessSeries(order []store.Candidate, minN int) map[string]plotter.XYs {
 	wins, n := map[string]int{}, map[string]int{}
 	out := map[string]plotter.XYs{}
 	for i, c := range order {
-		if c.Op == evolve.OpSeed {
+		if c.Op == store.OpSeed {
 			continue
 		}
 		n[c.Op]++
@@ -126,7 +126,7 @@ func opSuccessSeries(order []evolve.Candidate, minN int) map[string]plotter.XYs 
 
 // spendSeries is the cumulative LLM cost in USD against time since t0,
 // in units of unit.
-func spendSeries(calls []evolve.CallRow, t0 time.Time, unit time.Duration) plotter.XYs {
+func spendSeries(calls []store.CallRow, t0 time.Time, unit time.Duration) plotter.XYs {
 	xy := plotter.XYs{{X: 0, Y: 0}}
 	total := 0.0
 	for _, c := range calls {
@@ -250,7 +250,7 @@ func plotPareto(d Data) (*plot.Plot, error) {
 	metric, _ := Metric(ValAcc)
 	cost, _, _ := Objective("params")
 	front := ParetoFront(ok, metric, cost)
-	pts := func(cs []evolve.Candidate) plotter.XYs {
+	pts := func(cs []store.Candidate) plotter.XYs {
 		xy := make(plotter.XYs, len(cs))
 		for i, c := range cs {
 			xy[i] = plotter.XY{X: float64(c.Params) / 1e6, Y: c.Result.ValAcc}
@@ -322,7 +322,7 @@ func plotOpSuccess(d Data) (*plot.Plot, error) {
 		"candidates trained (whole run)", "children that beat their parent, cumulative (%)")
 	total, wins := map[string]int{}, map[string]int{}
 	for _, c := range order {
-		if c.Op != evolve.OpSeed {
+		if c.Op != store.OpSeed {
 			total[c.Op]++
 			if c.Reward == 1 {
 				wins[c.Op]++
@@ -401,7 +401,7 @@ func plotRejections(d Data) (*plot.Plot, error) {
 	byCount := func(a, b bar) int { return cmp.Or(b.n-a.n, strings.Compare(a.name, b.name)) }
 	slices.SortFunc(gate, byCount)
 	slices.SortFunc(fail, byCount)
-	rejected := sum.ByStatus[string(evolve.StatusRejected)]
+	rejected := sum.ByStatus[string(store.StatusRejected)]
 	p := newReportPlot(fmt.Sprintf("Gate rejections by reason: %d of %d proposals rejected (no training spent)", rejected, sum.Candidates),
 		"", "proposals")
 	bars := append(gate, fail...)

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Value is a number of a candidate: a metric, maximised, or an objective
 // (a cost), minimised.
-type Value func(c *evolve.Candidate) float64
+type Value func(c *store.Candidate) float64
 
 // The metrics a run is ranked by.
 const (
@@ -24,9 +24,9 @@ const (
 func Metric(name string) (Value, error) {
 	switch name {
 	case ValAcc:
-		return func(c *evolve.Candidate) float64 { return c.Result.ValAcc }, nil
+		return func(c *store.Candidate) float64 { return c.Result.ValAcc }, nil
 	case TestAcc:
-		return func(c *evolve.Candidate) float64 { return c.Result.TestAcc }, nil
+		return func(c *store.Candidate) float64 { return c.Result.TestAcc }, nil
 	}
 	return nil, run.Input(fmt.Errorf("--metric %q: want val_acc or test_acc", name))
 }
@@ -36,18 +36,18 @@ func Metric(name string) (Value, error) {
 func Objective(name string) (Value, string, error) {
 	switch name {
 	case "params":
-		return func(c *evolve.Candidate) float64 { return float64(c.Params) }, "parameters", nil
+		return func(c *store.Candidate) float64 { return float64(c.Params) }, "parameters", nil
 	case "flops":
-		return func(c *evolve.Candidate) float64 { return float64(c.FLOPs) }, "FLOPs", nil
+		return func(c *store.Candidate) float64 { return float64(c.FLOPs) }, "FLOPs", nil
 	case "latency":
-		return func(c *evolve.Candidate) float64 { return c.Result.LatencyMS }, "latency (ms)", nil
+		return func(c *store.Candidate) float64 { return c.Result.LatencyMS }, "latency (ms)", nil
 	}
 	return nil, "", run.Input(fmt.Errorf("--objective %q: want params, flops or latency", name))
 }
 
 // Feasible keeps the candidates that trained successfully.
-func Feasible(cs []evolve.Candidate) []evolve.Candidate {
-	var out []evolve.Candidate
+func Feasible(cs []store.Candidate) []store.Candidate {
+	var out []store.Candidate
 	for i := range cs {
 		if cs[i].Feasible() {
 			out = append(out, cs[i])
@@ -58,13 +58,13 @@ func Feasible(cs []evolve.Candidate) []evolve.Candidate {
 
 // Top returns the n best feasible candidates by metric (val_acc or
 // test_acc), earlier candidates first on ties; n < 0: all of them.
-func Top(cs []evolve.Candidate, metric string, n int) []evolve.Candidate {
+func Top(cs []store.Candidate, metric string, n int) []store.Candidate {
 	m, err := Metric(metric)
 	if err != nil {
 		return nil
 	}
 	out := Feasible(cs)
-	slices.SortStableFunc(out, func(a, b evolve.Candidate) int { return cmp.Compare(m(&b), m(&a)) })
+	slices.SortStableFunc(out, func(a, b store.Candidate) int { return cmp.Compare(m(&b), m(&a)) })
 	if n >= 0 && len(out) > n {
 		out = out[:n]
 	}
@@ -74,12 +74,12 @@ func Top(cs []evolve.Candidate, metric string, n int) []evolve.Candidate {
 // ParetoFront returns the candidates no other candidate beats on both
 // metric (higher is better) and cost (lower is better), by rising cost.
 // Of candidates equal on both, the earliest is kept.
-func ParetoFront(cs []evolve.Candidate, metric, cost Value) []evolve.Candidate {
+func ParetoFront(cs []store.Candidate, metric, cost Value) []store.Candidate {
 	s := slices.Clone(cs)
-	slices.SortStableFunc(s, func(a, b evolve.Candidate) int {
+	slices.SortStableFunc(s, func(a, b store.Candidate) int {
 		return cmp.Or(cmp.Compare(cost(&a), cost(&b)), cmp.Compare(metric(&b), metric(&a)))
 	})
-	var front []evolve.Candidate
+	var front []store.Candidate
 	for _, c := range s {
 		if len(front) == 0 || metric(&c) > metric(&front[len(front)-1]) {
 			front = append(front, c)

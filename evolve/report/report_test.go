@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 func TestParetoFront(t *testing.T) {
-	cand := func(id string, acc float64, params int64) evolve.Candidate {
-		c := evolve.Candidate{ID: id, Params: params, Status: evolve.StatusTrained}
+	cand := func(id string, acc float64, params int64) store.Candidate {
+		c := store.Candidate{ID: id, Params: params, Status: store.StatusTrained}
 		c.Result.ValAcc = acc
 		return c
 	}
@@ -21,17 +21,17 @@ func TestParetoFront(t *testing.T) {
 	cost, _, _ := Objective("params")
 	for _, tc := range []struct {
 		name string
-		in   []evolve.Candidate
+		in   []store.Candidate
 		want []string
 	}{
 		{"empty", nil, nil},
-		{"one", []evolve.Candidate{cand("a", 90, 100)}, []string{"a"}},
-		{"dominated", []evolve.Candidate{cand("a", 90, 100), cand("b", 80, 200)}, []string{"a"}},
-		{"trade-off", []evolve.Candidate{cand("big", 95, 1000), cand("small", 80, 10), cand("mid", 90, 100), cand("bad", 85, 500)},
+		{"one", []store.Candidate{cand("a", 90, 100)}, []string{"a"}},
+		{"dominated", []store.Candidate{cand("a", 90, 100), cand("b", 80, 200)}, []string{"a"}},
+		{"trade-off", []store.Candidate{cand("big", 95, 1000), cand("small", 80, 10), cand("mid", 90, 100), cand("bad", 85, 500)},
 			[]string{"small", "mid", "big"}},
-		{"equal cost keeps the more accurate", []evolve.Candidate{cand("a", 80, 100), cand("b", 85, 100)}, []string{"b"}},
-		{"exact tie keeps the first", []evolve.Candidate{cand("a", 85, 100), cand("b", 85, 100)}, []string{"a"}},
-		{"equal accuracy keeps the smaller", []evolve.Candidate{cand("a", 85, 200), cand("b", 85, 100)}, []string{"b"}},
+		{"equal cost keeps the more accurate", []store.Candidate{cand("a", 80, 100), cand("b", 85, 100)}, []string{"b"}},
+		{"exact tie keeps the first", []store.Candidate{cand("a", 85, 100), cand("b", 85, 100)}, []string{"a"}},
+		{"equal accuracy keeps the smaller", []store.Candidate{cand("a", 85, 200), cand("b", 85, 100)}, []string{"b"}},
 	} {
 		var got []string
 		for _, c := range ParetoFront(tc.in, metric, cost) {
@@ -44,22 +44,22 @@ func TestParetoFront(t *testing.T) {
 }
 
 func TestReportSeries(t *testing.T) {
-	c := func(seq int64, op string, status evolve.Status, acc float64, reward int, fin int) evolve.Candidate {
-		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: status, Reward: reward,
+	c := func(seq int64, op string, status store.Status, acc float64, reward int, fin int) store.Candidate {
+		x := store.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: status, Reward: reward,
 			FinishedAt: time.Unix(int64(fin), 0)}
 		x.Result.ValAcc = acc
-		if status == evolve.StatusTrained {
+		if status == store.StatusTrained {
 			x.Result.Status = "ok"
 		}
 		return x
 	}
-	cs := []evolve.Candidate{
-		c(1, "seed", evolve.StatusTrained, 50, -1, 1),
-		c(2, "swap", evolve.StatusRejected, 0, -1, 0),
-		c(4, "swap", evolve.StatusTrained, 60, 1, 2), // finished before seq 3
-		c(3, "swap", evolve.StatusFailed, 0, 0, 3),
-		c(5, "insert", evolve.StatusTrained, 55, 0, 4),
-		c(6, "swap", evolve.StatusTrained, 70, 1, 5),
+	cs := []store.Candidate{
+		c(1, "seed", store.StatusTrained, 50, -1, 1),
+		c(2, "swap", store.StatusRejected, 0, -1, 0),
+		c(4, "swap", store.StatusTrained, 60, 1, 2), // finished before seq 3
+		c(3, "swap", store.StatusFailed, 0, 0, 3),
+		c(5, "insert", store.StatusTrained, 55, 0, 4),
+		c(6, "swap", store.StatusTrained, 70, 1, 5),
 	}
 	order := TrainingOrder(cs)
 	var ids []string
@@ -90,7 +90,7 @@ func TestReportSeries(t *testing.T) {
 
 func TestSpendSeries(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	calls := []evolve.CallRow{{Time: t0.Add(2 * time.Second), Cost: 0.5}, {Time: t0.Add(5 * time.Second), Cost: 0.25}}
+	calls := []store.CallRow{{Time: t0.Add(2 * time.Second), Cost: 0.5}, {Time: t0.Add(5 * time.Second), Cost: 0.25}}
 	xy := spendSeries(calls, t0, time.Second)
 	want := [][2]float64{{0, 0}, {2, 0.5}, {5, 0.75}}
 	if len(xy) != len(want) {
@@ -106,14 +106,14 @@ func TestSpendSeries(t *testing.T) {
 // TestFiguresDraw draws every figure from a run's Data alone, as a Go
 // program or notebook would, and saves it as SVG.
 func TestFiguresDraw(t *testing.T) {
-	c := func(seq int64, op string, acc float64, reward int) evolve.Candidate {
-		x := evolve.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: evolve.StatusTrained, Reward: reward,
+	c := func(seq int64, op string, acc float64, reward int) store.Candidate {
+		x := store.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: op, Status: store.StatusTrained, Reward: reward,
 			Params: 1000 * seq, FLOPs: 5000 * seq, ProposedAt: time.Unix(seq, 0), FinishedAt: time.Unix(seq+1, 0)}
 		x.Result.ValAcc, x.Result.Status = acc, "ok"
 		return x
 	}
-	d := Data{Dir: "run", Cands: []evolve.Candidate{c(1, "seed", 50, -1), c(2, "swap", 60, 1), c(3, "insert", 55, 0)},
-		Calls: []evolve.CallRow{{Time: time.Unix(2, 0), Cost: 0.01}}, MaxParams: 5000}
+	d := Data{Dir: "run", Cands: []store.Candidate{c(1, "seed", 50, -1), c(2, "swap", 60, 1), c(3, "insert", 55, 0)},
+		Calls: []store.CallRow{{Time: time.Unix(2, 0), Cost: 0.01}}, MaxParams: 5000}
 	dir := t.TempDir()
 	for _, f := range Figures() {
 		p, err := f.Draw(d)

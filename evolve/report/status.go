@@ -10,25 +10,25 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // Status is everything the human-readable `arbor status` shows.
 type Status struct {
 	Dir        string
-	Summary    evolve.Summary
-	Last       evolve.Event
+	Summary    store.Summary
+	Last       store.Event
 	HasEvents  bool
-	Ops        []evolve.OpStats
-	Posteriors evolve.Posteriors
+	Ops        []store.OpStats
+	Posteriors store.Posteriors
 	HasPlanner bool
-	Top        []evolve.Candidate
+	Top        []store.Candidate
 }
 
 // ReadStatus gathers the status of the run in store s (read from dir),
 // with its top candidates by validation accuracy.
-func ReadStatus(ctx context.Context, dir string, s *evolve.Store, top int) (Status, error) {
+func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Status, error) {
 	fs := Status{Dir: dir}
 	var err error
 	if fs.Summary, err = s.Summary(ctx); err != nil {
@@ -59,7 +59,7 @@ func WriteStatus(w io.Writer, fs Status) {
 	state := "no events yet"
 	if fs.HasEvents {
 		state = "running, or stopped before the end (resume with: arbor evolve --resume " + fs.Dir + ")"
-		if fs.Last.Kind == evolve.EventRunFinished {
+		if fs.Last.Kind == store.EventRunFinished {
 			state = "finished: " + FirstLine(fs.Last.Message)
 		}
 	}
@@ -92,7 +92,7 @@ func WriteStatus(w io.Writer, fs Status) {
 			}
 			rate, wins := "-", fmt.Sprint(o.Wins)
 			switch {
-			case o.Op == evolve.OpSeed:
+			case o.Op == store.OpSeed:
 				wins = "-" // a seed has no parent to beat
 			case o.Trained+o.Failed > 0:
 				rate = fmt.Sprintf("%.0f%%", 100*o.SuccessRate())
@@ -163,7 +163,7 @@ func CountsLine(m map[string]int) string {
 
 // WriteCandidates prints candidates with their rank, lineage step and
 // metrics, one per line.
-func WriteCandidates(w io.Writer, cs []evolve.Candidate) {
+func WriteCandidates(w io.Writer, cs []store.Candidate) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tid\tparent\toperation\tval_acc\ttest_acc\tparams\tFLOPs\t")
 	for i, c := range cs {
@@ -173,7 +173,7 @@ func WriteCandidates(w io.Writer, cs []evolve.Candidate) {
 	tw.Flush()
 }
 
-func OpAt(c evolve.Candidate) string {
+func OpAt(c store.Candidate) string {
 	s := c.Op
 	if c.Path != "" {
 		s += "@" + c.Path

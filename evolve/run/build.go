@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
@@ -49,7 +50,7 @@ func (r *Run) Close() error {
 // the seed tree and the resolver the strategy needs. The caller may still
 // set Events and Abort on the engine. Errors caused by cfg or the files it
 // names match ErrInput.
-func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logger) (*Run, error) {
+func Build(ctx context.Context, cfg Config, db *store.Store, log *slog.Logger) (*Run, error) {
 	// Children run in directories of their own: every path they are given
 	// must be absolute.
 	cfg = cfg.Absolute()
@@ -72,14 +73,14 @@ func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logge
 		os.Remove(tmp) // only when empty: a live process may still use it
 		return nil
 	})
-	eng := &evolve.Engine{Store: store, Planner: evolve.NewPlanner(cfg.Evolve.Planner, cfg.Evolve.Seed),
+	eng := &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Evolve.Planner, cfg.Evolve.Seed),
 		Config: cfg.Evolve, Job: job, Log: log, Redactor: red}
 	r.Engine = eng
-	if err := r.evaluator(ctx, store, log); err != nil {
+	if err := r.evaluator(ctx, db, log); err != nil {
 		r.Close()
 		return nil, err
 	}
-	if err := r.resolve(store, log); err != nil {
+	if err := r.resolve(db, log); err != nil {
 		r.Close()
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func Build(ctx context.Context, cfg Config, store *evolve.Store, log *slog.Logge
 }
 
 // evaluator sets up the evaluator named by run.evaluator.
-func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logger) error {
+func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) error {
 	cfg, eng := r.Config, r.Engine
 	switch cfg.Run.Evaluator {
 	case "tabular":
@@ -105,7 +106,7 @@ func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logg
 			// The Slurm job ID is stored at submission, so a resume after
 			// kill -9 re-attaches instead of submitting a second copy.
 			OnSubmit: func(id, handle string) {
-				if err := store.SetHandle(context.WithoutCancel(ctx), id, handle); err != nil {
+				if err := db.SetHandle(context.WithoutCancel(ctx), id, handle); err != nil {
 					log.Error("storing slurm job id", "candidate", id, "job", handle, "err", err)
 				}
 			},
@@ -125,7 +126,7 @@ func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logg
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{
 				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log,
-				TempDir: cfg.Train.TempDir})
+				TempDir: cfg.Train.TempDir, Sandbox: local.Sandbox()})
 			if err != nil {
 				return err
 			}
@@ -138,7 +139,7 @@ func (r *Run) evaluator(ctx context.Context, store *evolve.Store, log *slog.Logg
 
 // resolve loads the catalog and the seed, and sets up the resolver, coder
 // or screener the strategy needs.
-func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
+func (r *Run) resolve(db *store.Store, log *slog.Logger) error {
 	cfg, eng := r.Config, r.Engine
 	if cfg.Run.Catalog != "" {
 		specs, err := LoadCatalog(cfg.Run.Catalog)
@@ -161,7 +162,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 	case evolve.StrategyThompson, evolve.StrategySurrogate:
 		// The store is the spend ledger: llm.limits count the whole run,
 		// across kill -9 and --resume.
-		res, err := llm.New(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log), llm.WithSpendLedger(store))
+		res, err := llm.New(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db))
 		if err != nil {
 			return Input(err)
 		}
@@ -173,7 +174,7 @@ func (r *Run) resolve(store *evolve.Store, log *slog.Logger) error {
 		if !cfg.LLM.Online() {
 			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
 		}
-		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(store), llm.WithLogger(log), llm.WithSpendLedger(store)); err != nil {
+		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db)); err != nil {
 			return Input(err)
 		}
 	}

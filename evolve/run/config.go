@@ -9,6 +9,7 @@ package run
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,6 +22,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/mine"
 	"github.com/arbor-nas/arbor/train"
@@ -62,7 +64,10 @@ type RunConfig struct {
 	// accuracies up in the NAS-Bench-201 table.
 	Evaluator string `mapstructure:"evaluator" yaml:"evaluator"`
 	// NAS-Bench-201 CSV for the tabular evaluator (read by path, never
-	// copied).
+	// copied): one row per cell with the columns index, arch (the cell
+	// string, e.g. |nor_conv_3x3~0|+|...), c10_val12, c10_test12,
+	// c100_val12, c100_test12, c10_test200 and c100_test200 (accuracies in
+	// percent), exported from NAS-Bench-201 or NATS-Bench.
 	Table string `mapstructure:"table" yaml:"table"`
 	// Which NAS-Bench-201 column the tabular evaluator reports: `cifar10` or
 	// `cifar100`.
@@ -140,6 +145,12 @@ func Load(path string, overrides map[string]any) (Config, error) {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
+	var fromEnv []string // keys an ARBOR_ variable sets
+	for _, key := range slices.Sorted(maps.Keys(leaves)) {
+		if _, ok := os.LookupEnv(EnvName(key)); ok {
+			fromEnv = append(fromEnv, key)
+		}
+	}
 	where := "defaults"
 	if path != "" {
 		where = path
@@ -167,9 +178,34 @@ func Load(path string, overrides map[string]any) (Config, error) {
 		}
 		v.Set(key, overrides[key])
 	}
+	// An error names where the bad value came from: a flag, an ARBOR_
+	// variable, or the file.
+	// A key counts when the error names it, or names its section
+	// ("evolve.budget: ...") for a check over several keys.
+	named := func(msg, key string) bool {
+		if mentions(msg, key) {
+			return true
+		}
+		i := strings.LastIndex(key, ".")
+		return i > 0 && strings.Contains(key[:i], ".") && strings.Contains(msg, key[:i]+":")
+	}
+	source := func(err error) string {
+		for _, k := range slices.Sorted(mapsKeys(overrides)) {
+			if named(err.Error(), k) {
+				return "command-line flag (" + k + ")"
+			}
+		}
+		for _, k := range fromEnv {
+			if named(err.Error(), k) {
+				return "environment " + EnvName(k) + "=" + strconv.Quote(os.Getenv(EnvName(k)))
+			}
+		}
+		return "config " + where
+	}
 	cfg := Default()
 	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, Input(fmt.Errorf("config %s: %w", where, typeErrors(err)))
+		err = typeErrors(err)
+		return Config{}, Input(fmt.Errorf("%s: %w", source(err), err))
 	}
 	// One rule for every path key (PathRule): the file's values (and the
 	// defaults it did not change) are relative to its folder, flags and
@@ -183,9 +219,25 @@ func Load(path string, overrides map[string]any) (Config, error) {
 		return !flag && !envSet(key)
 	})
 	if err := cfg.Validate(); err != nil {
-		return Config{}, Input(fmt.Errorf("config %s: %w", where, err))
+		return Config{}, Input(fmt.Errorf("%s: %w", source(err), err))
 	}
 	return cfg, nil
+}
+
+// mentions reports whether msg names key as a whole key (evolve.seed in
+// "evolve.seed: ...", not in "evolve.seed_arch: ...").
+func mentions(msg, key string) bool {
+	for i := 0; ; {
+		j := strings.Index(msg[i:], key)
+		if j < 0 {
+			return false
+		}
+		end := i + j + len(key)
+		if end == len(msg) || !strings.ContainsRune("abcdefghijklmnopqrstuvwxyz0123456789_.", rune(msg[end])) {
+			return true
+		}
+		i = end
+	}
 }
 
 func mapsKeys(m map[string]any) func(func(string) bool) {
@@ -212,21 +264,16 @@ func checkKeys(file *viper.Viper, leaves map[string]bool, path string) error {
 			return fmt.Errorf("config %s: %s must be a mapping (with keys %s), got %s %s",
 				path, k, strings.Join(sub, ", "), yamlKind(file.Get(k)), yamlValue(file.Get(k)))
 		}
-		section, _, _ := strings.Cut(k, ".")
-		var known []string
-		for l := range leaves {
-			if strings.HasPrefix(l, section+".") {
-				known = append(known, l)
-			}
+		all := slices.Collect(maps.Keys(leaves))
+		if near, ok := names.Closest(k, all); ok {
+			return fmt.Errorf("config %s: unknown key %q; did you mean %q? (arbor config docs lists every key)", path, k, near)
 		}
-		slices.Sort(known)
-		hint := ""
-		if len(known) > 0 {
-			hint = fmt.Sprintf(" (keys under %s: %s)", section, strings.Join(known, ", "))
-		} else {
-			hint = " (sections: run, evolve, llm, train, mine)"
+		// No near key: name the keys one level up, not the whole schema.
+		parent := k[:max(0, strings.LastIndex(k, "."))]
+		if sub := sectionKeys(parent, leaves); parent != "" && len(sub) > 0 {
+			return fmt.Errorf("config %s: unknown key %q (%s has %s; arbor config docs lists every key)", path, k, parent, strings.Join(sub, ", "))
 		}
-		return fmt.Errorf("config %s: unknown key %q%s", path, k, hint)
+		return fmt.Errorf("config %s: unknown key %q (sections: run, evolve, llm, train, mine; arbor config docs lists every key)", path, k)
 	}
 	return nil
 }

@@ -77,6 +77,32 @@ func TestLoad(t *testing.T) {
 			wantUsage: true,
 		},
 		{
+			name:      "a key with no near one names its section's keys, not the schema",
+			yaml:      "evolve:\n  budget:\n    zzzzzzzzzzzzzz: 3\n",
+			wantErr:   []string{`"evolve.budget.zzzzzzzzzzzzzz"`, "evolve.budget has llm_usd, target_acc, trained, wall_time"},
+			wantUsage: true,
+		},
+		{
+			name:      "a bad strategy suggests the near one",
+			yaml:      "evolve:\n  strategy: thomson\n",
+			wantErr:   []string{"config ", "cfg.yaml", "did you mean thompson?"},
+			wantUsage: true,
+		},
+		{
+			name:      "a bad value from the environment names the variable, not the file",
+			yaml:      "evolve:\n  seed: 3\n",
+			env:       map[string]string{"ARBOR_EVOLVE_STRATEGY": "thomson"},
+			wantErr:   []string{`environment ARBOR_EVOLVE_STRATEGY="thomson": evolve.strategy`, "did you mean thompson?"},
+			wantUsage: true,
+		},
+		{
+			name:      "a bad value from a flag names the flag",
+			yaml:      "evolve:\n  seed: 3\n",
+			over:      map[string]any{"evolve.budget.trained": -1},
+			wantErr:   []string{"command-line flag (evolve.budget.trained): evolve.budget"},
+			wantUsage: true,
+		},
+		{
 			name:      "out-of-range value names the key",
 			yaml:      "evolve:\n  planner:\n    epsilon: 2\n",
 			wantErr:   []string{"evolve.planner.epsilon"},
@@ -113,7 +139,7 @@ func TestLoad(t *testing.T) {
 			name:      "bad environment value names the key",
 			yaml:      "evolve:\n  seed: 3\n",
 			env:       map[string]string{"ARBOR_TRAIN_WORKERS": "0"},
-			wantErr:   []string{"train.workers"},
+			wantErr:   []string{"environment ARBOR_TRAIN_WORKERS=\"0\"", "train.workers"},
 			wantUsage: true,
 		},
 		{
@@ -162,5 +188,25 @@ func TestExampleConfigsLoad(t *testing.T) {
 				t.Fatalf("example %s has no training budget", name)
 			}
 		})
+	}
+}
+
+func TestUnknownEnv(t *testing.T) {
+	got := UnknownEnv([]string{
+		"ARBOR_EVOLVE_BUDGETT_TRAINED=3", // a typo
+		"ARBOR_EVOLVE_BUDGET_TRAINED=3",  // a key
+		"ARBOR_NB201_TABLE=/x",           // read by bench
+		"ARBOR_TEST_RUN_MAIN=1",          // tests
+		"ARBOR_WHATEVER=1",               // nothing near
+		"HOME=/root", "ARBORX=1",
+	})
+	if len(got) != 2 {
+		t.Fatalf("%d warnings, want 2: %q", len(got), got)
+	}
+	if !strings.Contains(got[0], "ARBOR_EVOLVE_BUDGETT_TRAINED is not a configuration key") || !strings.Contains(got[0], "did you mean ARBOR_EVOLVE_BUDGET_TRAINED?") {
+		t.Errorf("typo warning: %s", got[0])
+	}
+	if !strings.Contains(got[1], "ARBOR_WHATEVER") || strings.Contains(got[1], "did you mean") {
+		t.Errorf("unknown-variable warning: %s", got[1])
 	}
 }

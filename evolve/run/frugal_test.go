@@ -6,10 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
-	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 // TestNB201ExampleIsFrugal runs examples/nasbench201.yaml as shipped,
@@ -19,10 +19,7 @@ import (
 // HTTP requests per trained candidate, and no call is spent on a child
 // the gate rejects.
 func TestNB201ExampleIsFrugal(t *testing.T) {
-	table, ok := train.FindNB201Table()
-	if !ok {
-		t.Skipf("NAS-Bench-201 table not found (looked at %q); set %s", table, train.NB201TableEnv)
-	}
+	table, _ := traintest.NB201(t)
 	srv := llmtest.New()
 	step := llmtest.RandomOffered()
 	srv.Default = &step
@@ -37,12 +34,12 @@ func TestNB201ExampleIsFrugal(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := run.Create(ctx, cfg)
+	db, err := run.Create(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	r, err := run.Build(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	defer db.Close()
+	r, err := run.Build(ctx, cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,22 +47,22 @@ func TestNB201ExampleIsFrugal(t *testing.T) {
 	if err := r.Engine.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := store.Summary(ctx)
+	sum, err := db.Summary(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cands, err := store.Candidates(ctx)
+	cands, err := db.Candidates(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rejected := map[string]bool{}
 	for _, c := range cands {
-		if c.Status == evolve.StatusRejected {
+		if c.Status == store.StatusRejected {
 			rejected[c.ID] = true
 		}
 	}
 	wasted := 0
-	calls, err := store.Calls(ctx)
+	calls, err := db.Calls(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +80,7 @@ func TestNB201ExampleIsFrugal(t *testing.T) {
 	if sum.LLMPerTrained.Proposals > 1.2 || float64(requests)/float64(sum.Trained) > 1.1 {
 		t.Fatalf("%.3f proposals and %.3f requests per trained candidate", sum.LLMPerTrained.Proposals, float64(requests)/float64(sum.Trained))
 	}
-	if wasted != 0 || sum.RejectedByReason[evolve.GateDuplicate] != 0 || sum.RejectedByReason[evolve.GateSpace] != 0 {
+	if wasted != 0 || sum.RejectedByReason[store.GateDuplicate] != 0 || sum.RejectedByReason[store.GateSpace] != 0 {
 		t.Fatalf("%d calls on rejected children; rejected %v", wasted, sum.RejectedByReason)
 	}
 }

@@ -3,15 +3,14 @@ package run_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
-	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // TestLibrarySearch builds and runs a small real search through the
@@ -20,9 +19,7 @@ import (
 // resolver), run it, read the result back and draw the report. No package
 // main is involved.
 func TestLibrarySearch(t *testing.T) {
-	if _, err := child.FindPython(t.Context(), os.Getenv("ARBOR_TEST_PYTHON")); err != nil {
-		t.Skipf("no PyTorch interpreter (CI installs one): %v", err)
-	}
+	testenv.Require(t, testenv.Torch)
 	dir := t.TempDir()
 	cfg, err := run.Load(filepath.Join("..", "..", "examples", "synthetic.yaml"), map[string]any{
 		"run.dir":               filepath.Join(dir, "run"),
@@ -33,17 +30,17 @@ func TestLibrarySearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := run.Create(ctx, cfg)
+	db, err := run.Create(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	r, err := run.Build(ctx, cfg, store, slog.New(slog.DiscardHandler))
+	defer db.Close()
+	r, err := run.Build(ctx, cfg, db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var events []evolve.Event
-	r.Engine.Events = func(ev evolve.Event) { events = append(events, ev) }
+	var events []store.Event
+	r.Engine.Events = func(ev store.Event) { events = append(events, ev) }
 	if r.Engine.DryRun == nil || r.Engine.Resolver == nil || len(r.Engine.Seeds) != 1 {
 		t.Fatalf("assembly incomplete: dry-run %v, resolver %v, %d seeds", r.Engine.DryRun, r.Engine.Resolver, len(r.Engine.Seeds))
 	}
@@ -53,11 +50,11 @@ func TestLibrarySearch(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if len(events) == 0 || events[len(events)-1].Kind != evolve.EventRunFinished {
+	if len(events) == 0 || events[len(events)-1].Kind != store.EventRunFinished {
 		t.Errorf("no run-finished event among %d events", len(events))
 	}
 
-	st, err := report.ReadStatus(ctx, cfg.Run.Dir, store, 3)
+	st, err := report.ReadStatus(ctx, cfg.Run.Dir, db, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

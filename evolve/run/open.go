@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/arbor-nas/arbor/evolve"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -18,49 +18,49 @@ const MetaConfig = "cli_config"
 // Create makes the run directory cfg.Run.Dir with a new store and records
 // cfg in it. Relative paths in cfg are made absolute against the working
 // directory first (Load has already made a loaded config's absolute).
-func Create(ctx context.Context, cfg Config) (*evolve.Store, error) {
+func Create(ctx context.Context, cfg Config) (*store.Store, error) {
 	cfg = cfg.Absolute()
-	store, err := evolve.CreateStore(cfg.Run.Dir)
+	db, err := store.CreateStore(cfg.Run.Dir)
 	if err != nil {
 		return nil, Input(err)
 	}
-	if err := SaveConfig(ctx, store, cfg); err != nil {
-		store.Close()
+	if err := SaveConfig(ctx, db, cfg); err != nil {
+		db.Close()
 		return nil, err
 	}
-	return store, nil
+	return db, nil
 }
 
 // Resume opens the run in dir for writing with the configuration stored
 // in it (run.dir set to dir, made absolute: the directory may have been
 // moved or renamed since). change, when not nil, edits the configuration
 // first (a new budget); the edited one is validated and stored.
-func Resume(ctx context.Context, dir string, change func(*Config)) (*evolve.Store, Config, error) {
+func Resume(ctx context.Context, dir string, change func(*Config)) (*store.Store, Config, error) {
 	dir = absPath(workDir(), dir)
-	store, err := evolve.OpenStore(dir)
+	db, err := store.OpenStore(dir)
 	if err != nil {
 		return nil, Config{}, Input(err)
 	}
-	cfg, ok, err := StoredConfig(ctx, store)
+	cfg, ok, err := StoredConfig(ctx, db)
 	if err == nil && !ok {
 		err = Input(fmt.Errorf("evolve: %s has no stored configuration; it was not created by arbor evolve", dir))
 	}
 	if err != nil {
-		store.Close()
+		db.Close()
 		return nil, Config{}, err
 	}
 	if change != nil {
 		change(&cfg)
 		if err := cfg.Validate(); err != nil {
-			store.Close()
+			db.Close()
 			return nil, Config{}, Input(err)
 		}
-		if err := SaveConfig(ctx, store, cfg); err != nil {
-			store.Close()
+		if err := SaveConfig(ctx, db, cfg); err != nil {
+			db.Close()
 			return nil, Config{}, err
 		}
 	}
-	return store, cfg, nil
+	return db, cfg, nil
 }
 
 // metaPaths records how the stored configuration's relative paths are to
@@ -71,24 +71,24 @@ const metaPaths = "cli_config_paths"
 
 // SaveConfig records cfg in the store. Paths inside the run directory
 // are stored relative to it (run.dir as "."), so the directory can move.
-func SaveConfig(ctx context.Context, store *evolve.Store, cfg Config) error {
+func SaveConfig(ctx context.Context, db *store.Store, cfg Config) error {
 	cfg = cfg.Absolute()
-	cfg.Run.Dir = filepath.Dir(store.Path())
+	cfg.Run.Dir = filepath.Dir(db.Path())
 	relativeToRun(&cfg)
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	if err := store.SetMeta(ctx, metaPaths, "run"); err != nil {
+	if err := db.SetMeta(ctx, metaPaths, "run"); err != nil {
 		return err
 	}
-	return store.SetMeta(ctx, MetaConfig, string(b))
+	return db.SetMeta(ctx, MetaConfig, string(b))
 }
 
 // StoredConfig is the configuration recorded in the store, with run.dir
 // the store's directory and every path absolute; ok is false for a store
 // that has none (not made by Create).
-func StoredConfig(ctx context.Context, s *evolve.Store) (cfg Config, ok bool, err error) {
+func StoredConfig(ctx context.Context, s *store.Store) (cfg Config, ok bool, err error) {
 	raw, ok, err := s.Meta(ctx, MetaConfig)
 	if err != nil || !ok {
 		return Config{}, false, err
@@ -113,7 +113,7 @@ func StoredConfig(ctx context.Context, s *evolve.Store) (cfg Config, ok bool, er
 
 // OpenReadOnly opens a run directory's store read-only, for reading a run
 // while a search may still write it. Every failure is bad input.
-func OpenReadOnly(dir string) (*evolve.Store, error) {
+func OpenReadOnly(dir string) (*store.Store, error) {
 	st, err := os.Stat(dir)
 	switch {
 	case err != nil:
@@ -121,7 +121,7 @@ func OpenReadOnly(dir string) (*evolve.Store, error) {
 	case !st.IsDir():
 		return nil, Input(fmt.Errorf("run directory %s is not a directory", dir))
 	}
-	s, err := evolve.OpenStoreReadOnly(dir)
+	s, err := store.OpenStoreReadOnly(dir)
 	if err != nil {
 		return nil, Input(err)
 	}
@@ -130,7 +130,7 @@ func OpenReadOnly(dir string) (*evolve.Store, error) {
 
 // Catalog loads the module catalog named in the run's stored
 // configuration (nil when it used none).
-func Catalog(ctx context.Context, s *evolve.Store) (tree.Catalog, error) {
+func Catalog(ctx context.Context, s *store.Store) (tree.Catalog, error) {
 	cfg, ok, err := StoredConfig(ctx, s)
 	if err != nil || !ok {
 		return nil, err

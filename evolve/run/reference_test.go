@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/spf13/viper"
+
+	"github.com/arbor-nas/arbor/evolve"
 )
 
 // The -update flag rewrites generated files (docs).
@@ -149,4 +151,15 @@ func FuzzYAMLLiteral(f *testing.F) {
 			t.Fatalf("%q written as %s reads back as %#v", s, lit, v.Get("k"))
 		}
 	})
+}
+
+// TestStrategyDocNamesEvery: evolve.strategy's documentation names every
+// built-in strategy, so a new one cannot be left out of it.
+func TestStrategyDocNamesEvery(t *testing.T) {
+	doc := keyDocs()["evolve.strategy"]
+	for _, name := range evolve.StrategyNames() {
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("evolve.strategy's doc does not name %s: %s", name, doc)
+		}
+	}
 }

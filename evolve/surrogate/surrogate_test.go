@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/arbor-nas/arbor/train"
 	"gonum.org/v1/gonum/mat"
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/traintest"
 )
 
 var nb201Ops = []string{"none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"}
@@ -45,19 +47,6 @@ func nb201Features(tb testing.TB, arch string) Features {
 		tb.Fatal(err)
 	}
 	return f
-}
-
-func loadTable(tb testing.TB) *train.NB201Table {
-	tb.Helper()
-	path, ok := train.FindNB201Table()
-	if !ok {
-		tb.Skipf("NAS-Bench-201 table not found at %q; set %s", path, train.NB201TableEnv)
-	}
-	t, err := train.LoadNB201Table(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return t
 }
 
 func TestAddCellPaths(t *testing.T) {
@@ -250,7 +239,7 @@ func TestExpectedImprovement(t *testing.T) {
 // TestGPRanksNB201 fits on 150 random architectures and checks the rank
 // correlation with the true signal on 2,000 others.
 func TestGPRanksNB201(t *testing.T) {
-	tab := loadTable(t)
+	_, tab := traintest.NB201(t)
 	r := rand.New(rand.NewPCG(5, 6))
 	perm := r.Perm(tab.Len())
 	v := NewVocab()
@@ -392,7 +381,7 @@ func parseOps(arch string) (o [6]string) {
 // children per step must find a better architecture on average than
 // training the planner's first child.
 func TestScreeningBeatsUnscreened(t *testing.T) {
-	tab := loadTable(t)
+	_, tab := traintest.NB201(t)
 	const seeds, budget = 12, 60
 	var plain, screened float64
 	for s := uint64(0); s < seeds; s++ {
@@ -413,7 +402,7 @@ func TestScreeningBeatsUnscreened(t *testing.T) {
 
 // benchPoints builds n random NB201 feature rows with their signals.
 func benchPoints(b *testing.B, n int) ([]Features, []float64, []Features) {
-	tab := loadTable(b)
+	_, tab := traintest.BenchNB201(b)
 	r := rand.New(rand.NewPCG(7, 8))
 	perm := r.Perm(tab.Len())
 	var fs []Features

@@ -3,12 +3,15 @@ package child
 import (
 	"os"
 	"testing"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 func TestFindPythonFallsBack(t *testing.T) {
+	testenv.Require(t, testenv.Torch)
 	want, err := FindPython(t.Context(), "")
 	if err != nil {
-		t.Skipf("no PyTorch interpreter on this machine (CI installs one): %v", err)
+		t.Fatalf("testenv found a Python with torch, FindPython none: %v", err)
 	}
 	if got, err := FindPython(t.Context(), "/nonexistent/python"); err != nil || got != want {
 		t.Errorf("FindPython(/nonexistent/python) = %q, %v; want the fallback %q", got, err, want)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"sync"
 	"time"
 )
@@ -42,6 +41,10 @@ type WorkerOptions struct {
 	// Grace is how long a stopped process gets between SIGTERM and SIGKILL
 	// (default 1 second).
 	Grace time.Duration
+	// Sandbox confines the process (nil: unconfined); Writable are the only
+	// directories it may write.
+	Sandbox  *Sandbox
+	Writable []string
 }
 
 // Worker is a resident child process that answers requests one at a time.
@@ -71,8 +74,8 @@ func NewWorker(opts WorkerOptions) *Worker {
 
 // start launches the process and waits for its ready line.
 func (w *Worker) start(ctx context.Context) error {
-	cmd := exec.Command(w.opts.Path, w.opts.Args...)
-	cmd.Dir, cmd.Env = w.opts.Dir, w.opts.Env
+	cmd := w.opts.Sandbox.Command(w.opts.Path, w.opts.Args, w.opts.Dir, w.opts.Writable...)
+	cmd.Env = w.opts.Env
 	lines := make(chan []byte, 16)
 	p, err := Start(cmd, func(b []byte) {
 		select {

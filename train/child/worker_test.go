@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // echoWorker is a JSON-lines worker in Python: it says it is ready, then
@@ -36,10 +37,7 @@ for line in sys.stdin:
 
 func newEcho(t *testing.T) *Worker {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skipf("no python3: %v", err)
-	}
+	py := testenv.Require(t, testenv.Python)
 	dir := t.TempDir()
 	script := filepath.Join(dir, "worker.py")
 	if err := os.WriteFile(script, []byte(echoWorker), 0o644); err != nil {

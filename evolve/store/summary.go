@@ -1,4 +1,4 @@
-package evolve
+package store
 
 import (
 	"context"
@@ -146,5 +146,5 @@ func (s *Store) TrainedCount(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// candidateID is the stable ID of the seq-th proposal.
-func candidateID(seq int64) string { return fmt.Sprintf("c%05d", seq) }
+// CandidateID is the stable ID of the seq-th proposal.
+func CandidateID(seq int64) string { return fmt.Sprintf("c%05d", seq) }

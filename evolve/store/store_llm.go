@@ -1,4 +1,4 @@
-package evolve
+package store
 
 import (
 	"context"
@@ -144,7 +144,7 @@ func (s *Store) LogCall(r llm.CallRecord) error {
 	}
 	id := ""
 	if r.Trial > 0 {
-		id = candidateID(int64(r.Trial))
+		id = CandidateID(int64(r.Trial))
 	}
 	return s.AddCall(context.Background(), CallRow{
 		Time: r.Time, CandidateID: id, Model: r.Model, Category: string(r.Category), TokensIn: r.TokensIn,

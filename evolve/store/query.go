@@ -1,4 +1,4 @@
-package evolve
+package store
 
 import (
 	"context"
@@ -42,7 +42,8 @@ func (s *Store) queryCalls(ctx context.Context, where string, args ...any) ([]Ca
 }
 
 // Posteriors are the planner's Beta posteriors as last saved: per
-// operation, and per operation and prompt category.
+// operation, and per operation and prompt category. It is the public part
+// of the planner's saved state, which embeds it.
 type Posteriors struct {
 	Ops  map[string]Arm            `json:"ops"`
 	Cats map[string]map[string]Arm `json:"cats"`
@@ -55,11 +56,10 @@ func (s *Store) Posteriors(ctx context.Context) (p Posteriors, ok bool, err erro
 	if err != nil || b == nil {
 		return Posteriors{}, false, err
 	}
-	var st plannerState
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := json.Unmarshal(b, &p); err != nil {
 		return Posteriors{}, false, fmt.Errorf("run store %s: planner state: %w", s.path, err)
 	}
-	return Posteriors{Ops: st.Ops, Cats: st.Cats}, true, nil
+	return p, true, nil
 }
 
 // OpStats counts one planner operation's candidates by outcome.

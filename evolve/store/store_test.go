@@ -1,4 +1,4 @@
-package evolve
+package store
 
 import (
 	"context"
@@ -12,8 +12,6 @@ import (
 	"github.com/arbor-nas/arbor/train"
 )
 
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
-
 func TestStoreRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -22,11 +20,11 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := CreateStore(dir); err == nil || !contains(err.Error(), "--resume") {
+	if _, err := CreateStore(dir); err == nil || !strings.Contains(err.Error(), "--resume") {
 		t.Fatalf("second CreateStore on the same dir: %v", err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	c := Candidate{Seq: 1, ID: "c00001", ParentID: "c00000", Strategy: "thompson", Op: OpSwap, Category: CatExploit,
+	c := Candidate{Seq: 1, ID: "c00001", ParentID: "c00000", Strategy: "thompson", Op: OpSwap, Category: "exploit",
 		Path: "/stage1/block0", Module: "m1", Args: map[string]any{"k": 3.0}, Tree: json.RawMessage(`{"kind":"seq"}`),
 		Hash: "h1", CodeHash: "ch1", Params: 100, Gate: GatePass, Status: StatusPending, Reward: -1, ProposedAt: now}
 	if err := s.Apply(ctx, Write{Insert: &c, Planner: []byte(`{"x":1}`), Events: []Event{{Time: now, Kind: EventProposed, CandidateID: c.ID}}}); err != nil {
@@ -97,7 +95,7 @@ func TestStoreReaderWhileWriting(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 1; i <= 100; i++ {
-			c := Candidate{Seq: int64(i), ID: candidateID(int64(i)), Gate: GatePass, Status: StatusTrained, ProposedAt: time.Now()}
+			c := Candidate{Seq: int64(i), ID: CandidateID(int64(i)), Gate: GatePass, Status: StatusTrained, ProposedAt: time.Now()}
 			if err := w.Apply(ctx, Write{Insert: &c}); err != nil {
 				errs <- err
 				return
@@ -125,7 +123,7 @@ func TestStoreReaderWhileWriting(t *testing.T) {
 
 func TestOpenStoreErrors(t *testing.T) {
 	dir := t.TempDir()
-	if _, err := OpenStore(dir); err == nil || !contains(err.Error(), "run directory") {
+	if _, err := OpenStore(dir); err == nil || !strings.Contains(err.Error(), "run directory") {
 		t.Fatalf("open of an empty dir: %v", err)
 	}
 	if _, err := OpenStore(filepath.Join(dir, "missing")); err == nil {

@@ -1,7 +1,8 @@
-package evolve
+package store
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -59,10 +60,11 @@ func TestQueryHelpers(t *testing.T) {
 	if ev, ok, err := s.LastEvent(ctx); !ok || err != nil || ev.Kind != EventRunFinished || ev.Budget != 9 {
 		t.Fatalf("last event %+v ok=%v err=%v", ev, ok, err)
 	}
-	p := NewPlanner(DefaultPlannerConfig(), 3)
-	p.Update(OpSwap, CatExploit, true)
-	p.Update(OpInsert, CatReverse, false)
-	state, err := p.MarshalBinary()
+	// The planner's own state is more than its posteriors (config, RNG);
+	// evolve's TestPlannerStateReadByStore checks the real one decodes.
+	state, err := json.Marshal(map[string]any{"config": map[string]any{"epsilon": 0.5}, "rng": []byte{1, 2},
+		"ops":  map[string]Arm{OpSwap: {Alpha: 2, Beta: 1, Pulls: 1, Wins: 1}, OpInsert: {Alpha: 1, Beta: 2, Pulls: 1}},
+		"cats": map[string]map[string]Arm{OpInsert: {"reverse": {Alpha: 1, Beta: 2, Pulls: 1}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +79,7 @@ func TestQueryHelpers(t *testing.T) {
 	if a := post.Ops[OpSwap]; a.Alpha != 2 || a.Beta != 1 || a.Wins != 1 {
 		t.Errorf("swap posterior %+v, want Beta(2,1) with one win", a)
 	}
-	if a := post.Cats[OpInsert][CatReverse]; a.Alpha != 1 || a.Beta != 2 {
+	if a := post.Cats[OpInsert]["reverse"]; a.Alpha != 1 || a.Beta != 2 {
 		t.Errorf("insert/reverse posterior %+v, want Beta(1,2)", a)
 	}
 
@@ -168,15 +170,13 @@ func TestQueryWhileWriting(t *testing.T) {
 	errs := make(chan error, 1)
 	go func() {
 		defer wg.Done()
-		p := NewPlanner(DefaultPlannerConfig(), 1)
 		for i := 1; i <= n; i++ {
 			parent := ""
 			if i > 1 {
-				parent = candidateID(int64(i - 1))
+				parent = CandidateID(int64(i - 1))
 			}
-			p.Update(OpSwap, CatExploit, i%2 == 0)
-			st, _ := p.MarshalBinary()
-			c := Candidate{Seq: int64(i), ID: candidateID(int64(i)), ParentID: parent, Op: OpSwap, Gate: GatePass,
+			st, _ := json.Marshal(Posteriors{Ops: map[string]Arm{OpSwap: {Alpha: 1, Beta: 1, Pulls: i}}})
+			c := Candidate{Seq: int64(i), ID: CandidateID(int64(i)), ParentID: parent, Op: OpSwap, Gate: GatePass,
 				Status: StatusTrained, Result: train.Result{Status: train.StatusOK, ValAcc: float64(i)}, ProposedAt: time.Now()}
 			if err := w.Apply(ctx, Write{Insert: &c, Planner: st}); err != nil {
 				errs <- err

@@ -1,4 +1,4 @@
-package evolve
+package store
 
 import (
 	"context"

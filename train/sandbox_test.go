@@ -1,0 +1,201 @@
+package train
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// hostileHelperEnv makes the test binary act as an arbor process with a
+// secret in its own environment: it trains the hostile candidate, then a
+// harmless one, and prints both results as JSON.
+const hostileHelperEnv = "ARBOR_TEST_HOSTILE_POOL"
+
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(hostileHelperEnv); spec != "" {
+		os.Exit(hostilePool(spec))
+	}
+	os.Exit(m.Run())
+}
+
+type hostileSpec struct {
+	Python, Sandbox, WorkDir, Hostile, Tiny string
+}
+
+func hostilePool(spec string) int {
+	var s hostileSpec
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	cfg := DefaultConfig()
+	cfg.Python, cfg.Sandbox, cfg.WorkDir, cfg.Workers, cfg.KillGraceS = s.Python, s.Sandbox, s.WorkDir, 1, 1
+	l, err := NewLocal(context.Background(), cfg, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer l.Close()
+	var out []Result
+	for _, src := range []string{s.Hostile, s.Tiny} {
+		r, err := l.Evaluate(context.Background(), tinyJob(fmt.Sprint("job", len(out)), src), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		out = append(out, r)
+	}
+	json.NewEncoder(os.Stdout).Encode(out)
+	return 0
+}
+
+// needBwrap fails the test where bubblewrap is missing: make setup
+// installs it, and the sandbox tests must not pass by skipping.
+func needBwrap(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Fatalf("bubblewrap (bwrap) is not installed; run make setup: %v", err)
+	}
+}
+
+// listener counts connections to a port on 127.0.0.1.
+func listener(t *testing.T) (port int, accepted *atomic.Int32) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	accepted = &atomic.Int32{}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port, accepted
+}
+
+// TestSandboxHostileCandidate trains a candidate whose constructor reads
+// the parent's /proc/PID/environ (and every other) for the API key, opens a
+// socket and writes a file outside its folder. Under bwrap none of the
+// three succeeds, the candidate fails as a build error that says so, and
+// the pool trains the next job. The same candidate unconfined (the control)
+// succeeds at all three, so the attacks are real.
+func TestSandboxHostileCandidate(t *testing.T) {
+	needBwrap(t)
+	py := torchPython(t)
+	for _, tc := range []struct {
+		sandbox string
+		won     string
+	}{
+		{"bwrap", "none"},
+		{"none", "environ,socket,write"},
+	} {
+		t.Run(tc.sandbox, func(t *testing.T) {
+			port, accepted := listener(t)
+			outside := t.TempDir()
+			canary := filepath.Join(outside, "canary")
+			b := make([]byte, 12)
+			crand.Read(b)
+			mark := "sk-arbor-canary-" + hex.EncodeToString(b)
+			src := strings.NewReplacer("@CANARY@", canary, "@PORT@", fmt.Sprint(port), "@MARK@", mark).
+				Replace(candidate(t, "hostile"))
+			spec, _ := json.Marshal(hostileSpec{Python: py, Sandbox: tc.sandbox, WorkDir: t.TempDir(),
+				Hostile: src, Tiny: candidate(t, "tiny")})
+			cmd := exec.Command(os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), hostileHelperEnv+"="+string(spec), "OPENAI_API_KEY="+mark)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helper: %v\n%s", err, out)
+			}
+			var rs []Result
+			if err := json.Unmarshal(out, &rs); err != nil || len(rs) != 2 {
+				t.Fatalf("helper output %q: %v", out, err)
+			}
+			want := "attacks that succeeded: " + tc.won + "\n"
+			if rs[0].Status != StatusBuildError || !strings.Contains(rs[0].Error+"\n", want) {
+				t.Errorf("hostile job: status %q, want build-error reporting %q; error:\n%s", rs[0].Status, want, rs[0].Error)
+			}
+			if rs[1].Status != StatusOK {
+				t.Errorf("the next job after the hostile one: %q %s", rs[1].Status, rs[1].Error)
+			}
+			_, statErr := os.Stat(canary)
+			wrote, connected := statErr == nil, accepted.Load() > 0
+			if confined := tc.sandbox == "bwrap"; wrote == confined || connected == confined {
+				t.Errorf("sandbox %s: file outside written %v, socket connected %v", tc.sandbox, wrote, connected)
+			}
+		})
+	}
+}
+
+// TestSandboxKillsEverything: under bwrap a job past its wall limit, and a
+// cancelled one, are killed with every process they started (found by a
+// unique command line in the host's /proc, since the child sees only its
+// own PID namespace).
+func TestSandboxKillsEverything(t *testing.T) {
+	needBwrap(t)
+	cfg := testConfig(t, 1)
+	cfg.Sandbox = "bwrap"
+	l := newTestPool(t, cfg)
+	for i, how := range []string{"timeout", "cancel"} {
+		secs := fmt.Sprint(7000 + os.Getpid()%1000*10 + i)
+		src := strings.ReplaceAll(hangSource(t, "grandchild.pid"), `"300"`, `"`+secs+`"`)
+		job := tinyJob("hang-"+how, src)
+		ctx, cancel := context.WithCancel(context.Background())
+		if how == "timeout" {
+			job.Limits.WallSeconds = 4
+		}
+		done := make(chan Result, 1)
+		go func() { r, _ := l.Evaluate(ctx, job, nil); done <- r }()
+		deadline := time.Now().Add(60 * time.Second)
+		for len(sleepers(secs)) == 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if len(sleepers(secs)) == 0 {
+			t.Fatalf("%s: the candidate's grandchild never started", how)
+		}
+		if how == "cancel" {
+			cancel()
+		}
+		r := <-done
+		cancel()
+		want := StatusTimeout
+		if how == "cancel" {
+			want = StatusCancelled
+		}
+		if r.Status != want {
+			t.Errorf("%s: status %q (%s)", how, r.Status, r.Error)
+		}
+		time.Sleep(time.Second)
+		if left := sleepers(secs); len(left) > 0 {
+			t.Errorf("%s: processes %v survived the kill", how, left)
+		}
+	}
+}
+
+// sleepers lists host PIDs running "sleep secs".
+func sleepers(secs string) []string {
+	var pids []string
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && string(b) == "sleep\x00"+secs+"\x00" {
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
