@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // cacheVersion changes whenever fileFacts or the extractor's output changes,
@@ -189,30 +191,17 @@ func saveCache(path string, h cacheHeader, catGob, factsGob []byte) error {
 		return nil
 	}
 	h.Version = cacheVersion
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".mine-cache-*")
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		enc := gob.NewEncoder(bw)
+		for _, v := range []any{h, catGob, factsGob} {
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		return fmt.Errorf("write mining cache %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	enc := gob.NewEncoder(w)
-	err = enc.Encode(h)
-	if err == nil {
-		err = enc.Encode(catGob)
-	}
-	if err == nil {
-		err = enc.Encode(factsGob)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write mining cache %s: %w", path, err)
 	}
 	return nil
