@@ -24,6 +24,8 @@ type Status struct {
 	Posteriors store.Posteriors
 	HasPlanner bool
 	Top        []store.Candidate
+	// Retrain is the run's last `arbor retrain`, nil when there was none.
+	Retrain *run.Retraining
 }
 
 // ReadStatus gathers the status of the run in store s (read from dir),
@@ -48,6 +50,9 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 		return fs, err
 	}
 	fs.Top = Top(cands, ValAcc, top)
+	if fs.Retrain, _, err = run.StoredRetraining(ctx, s); err != nil {
+		return fs, err
+	}
 	return fs, nil
 }
 
@@ -144,6 +149,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	fmt.Fprintf(w, "\ntop %d by validation accuracy:\n", len(fs.Top))
 	WriteCandidates(w, fs.Top)
+	if fs.Retrain != nil {
+		fmt.Fprintln(w)
+		fs.Retrain.Print(w)
+	}
 }
 
 // CountsLine writes counts largest first: "space 520 · duplicate 11".

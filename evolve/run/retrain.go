@@ -1,0 +1,338 @@
+package run
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"slices"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train"
+)
+
+// MetaRetrain is the store's key for the last retraining's results.
+const MetaRetrain = "retrain"
+
+// RetrainSeedBase is the first seed retraining uses: seeds RetrainSeedBase,
+// RetrainSeedBase+1, ... are never evolve seeds of the examples and
+// benchmarks, so the reported figure is not measured on the seed the
+// search was tuned on.
+const RetrainSeedBase = 1000
+
+// RetrainOptions say what `arbor retrain` trains. The recipe, dataset and
+// limits are the run's own (train.*) unless overridden here.
+type RetrainOptions struct {
+	Top   int // the Top best candidates by validation accuracy
+	Seeds int // trainings of each, with seeds RetrainSeedBase...
+	// Epochs overrides train.recipe.epochs when > 0.
+	Epochs int
+	// Subset is the number (or fraction) of training images; 0 = all of
+	// them, full fidelity.
+	Subset float64
+	// Workers overrides train.workers when > 0.
+	Workers int
+	// Progress, when set, hears of each finished training.
+	Progress func(RetrainRun)
+}
+
+// RetrainRun is one training of one candidate.
+type RetrainRun struct {
+	ID      string       `json:"id"`
+	Seed    int64        `json:"seed"`
+	Status  train.Status `json:"status"`
+	ValAcc  float64      `json:"val_acc"`
+	TestAcc float64      `json:"test_acc"`
+	WallS   float64      `json:"wall_s"`
+	Error   string       `json:"error,omitempty"`
+}
+
+// RetrainCandidate is one candidate's retrained figures: test accuracy
+// mean ± std (sample std, 0 for one run) over the runs that succeeded.
+type RetrainCandidate struct {
+	ID        string       `json:"id"`
+	SearchVal float64      `json:"search_val_acc"` // the proxy figure it was chosen by
+	Params    int64        `json:"params"`
+	Runs      []RetrainRun `json:"runs"`
+	N         int          `json:"n"`
+	TestMean  float64      `json:"test_mean"`
+	TestStd   float64      `json:"test_std"`
+	ValMean   float64      `json:"val_mean"`
+}
+
+// Retraining is the result of `arbor retrain`, stored in the run under
+// MetaRetrain: the recipe the finalists were trained with and their test
+// accuracy, best first.
+type Retraining struct {
+	Recipe     train.Recipe       `json:"recipe"`
+	Dataset    train.Dataset      `json:"dataset"`
+	Seeds      []int64            `json:"seeds"`
+	Candidates []RetrainCandidate `json:"candidates"`
+	Finished   time.Time          `json:"finished"`
+}
+
+// Best is the retrained candidate with the highest mean test accuracy
+// (ok false when none succeeded).
+func (r *Retraining) Best() (RetrainCandidate, bool) {
+	if len(r.Candidates) == 0 || r.Candidates[0].N == 0 {
+		return RetrainCandidate{}, false
+	}
+	return r.Candidates[0], true
+}
+
+// Retrain trains the opt.Top best candidates of the run in dir opt.Seeds
+// times each with the run's recipe at full fidelity (or as overridden),
+// measuring test accuracy, and stores the result in the run. Finished
+// trainings of an earlier, interrupted call with the same recipe are
+// reused, so calling it again continues.
+func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logger) (*Retraining, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	if opt.Top < 1 || opt.Seeds < 1 {
+		return nil, Input(fmt.Errorf("retrain: --top and --seeds must be >= 1, got %d and %d", opt.Top, opt.Seeds))
+	}
+	if opt.Subset < 0 {
+		return nil, Input(fmt.Errorf("retrain: --subset must be >= 0 (0 = all training images), got %g", opt.Subset))
+	}
+	db, cfg, err := Resume(ctx, dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	all, err := db.Candidates(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ok []store.Candidate
+	for _, c := range all {
+		if c.Feasible() && c.Source != "" {
+			ok = append(ok, c)
+		}
+	}
+	if len(ok) == 0 {
+		return nil, Input(fmt.Errorf("retrain: run %s has no successfully trained candidate with a stored source", dir))
+	}
+	// Selection uses the search's own signal, validation accuracy, earlier
+	// candidates first on ties.
+	slices.SortStableFunc(ok, func(a, b store.Candidate) int {
+		return -cmpFloat(a.Result.ValAcc, b.Result.ValAcc)
+	})
+	ok = ok[:min(opt.Top, len(ok))]
+
+	tc := cfg.Train
+	tc.Recipe.Subset = opt.Subset
+	if opt.Epochs > 0 {
+		tc.Recipe.Epochs = opt.Epochs
+		tc.Recipe.WarmupEpochs = min(tc.Recipe.WarmupEpochs, float64(opt.Epochs))
+	}
+	if opt.Workers > 0 {
+		tc.Workers = opt.Workers
+	}
+	tc.TempDir = filepath.Join(cfg.Run.Dir, TempDir)
+	if err := tc.Validate(); err != nil {
+		return nil, Input(fmt.Errorf("retrain: %w", err))
+	}
+	out := &Retraining{Recipe: tc.Recipe, Dataset: tc.Dataset}
+	for i := range opt.Seeds {
+		out.Seeds = append(out.Seeds, RetrainSeedBase+int64(i))
+	}
+	prev, _, err := StoredRetraining(ctx, db)
+	if err != nil {
+		log.Warn("retrain: the stored retraining is unreadable; starting afresh", "err", err)
+	}
+	done := map[[2]string]RetrainRun{}
+	if prev != nil && prev.Recipe == tc.Recipe && prev.Dataset == tc.Dataset {
+		for _, c := range prev.Candidates {
+			for _, r := range c.Runs {
+				if r.Status != train.StatusCancelled {
+					done[[2]string{r.ID, fmt.Sprint(r.Seed)}] = r
+				}
+			}
+		}
+	}
+
+	type task struct {
+		cand int
+		job  train.Job
+	}
+	var tasks []task
+	runs := make([][]RetrainRun, len(ok))
+	for i, c := range ok {
+		for _, seed := range out.Seeds {
+			if r, hit := done[[2]string{c.ID, fmt.Sprint(seed)}]; hit {
+				runs[i] = append(runs[i], r)
+				continue
+			}
+			job, err := tc.Job(fmt.Sprintf("retrain-%s-s%d", c.ID, seed), c.Source, seed)
+			if err != nil {
+				return nil, Input(err)
+			}
+			job.Test, job.FLOPs = true, c.FLOPs
+			tasks = append(tasks, task{i, job})
+		}
+	}
+	var mu sync.Mutex
+	save := func() error {
+		out.Candidates = summarize(ok, runs)
+		out.Finished = time.Now().UTC()
+		b, err := json.Marshal(out)
+		if err != nil {
+			return err
+		}
+		return db.SetMeta(context.WithoutCancel(ctx), MetaRetrain, string(b))
+	}
+	if len(tasks) > 0 {
+		pool, err := train.NewLocal(ctx, tc, log)
+		if err != nil {
+			return nil, Input(err)
+		}
+		defer pool.Close()
+		var wg sync.WaitGroup
+		var firstErr error
+		for _, t := range tasks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := pool.Evaluate(ctx, t.job, nil)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
+					return
+				}
+				r := RetrainRun{ID: ok[t.cand].ID, Seed: t.job.Seed, Status: res.Status, ValAcc: res.ValAcc,
+					TestAcc: res.TestAcc, WallS: res.WallS, Error: res.Error}
+				runs[t.cand] = append(runs[t.cand], r)
+				if err := save(); err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if opt.Progress != nil {
+					opt.Progress(r)
+				}
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return nil, firstErr
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if err := save(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// summarize is each candidate's mean ± std over its successful runs, best
+// mean test accuracy first (candidates with none last).
+func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate {
+	out := make([]RetrainCandidate, len(cands))
+	for i, c := range cands {
+		rs := slices.Clone(runs[i])
+		slices.SortFunc(rs, func(a, b RetrainRun) int { return cmpFloat(float64(a.Seed), float64(b.Seed)) })
+		rc := RetrainCandidate{ID: c.ID, SearchVal: c.Result.ValAcc, Params: c.Params, Runs: rs}
+		var tests, vals []float64
+		for _, r := range rs {
+			if r.Status == train.StatusOK {
+				tests, vals = append(tests, r.TestAcc), append(vals, r.ValAcc)
+			}
+		}
+		rc.N = len(tests)
+		if rc.N > 0 {
+			rc.TestMean, rc.ValMean = stat.Mean(tests, nil), stat.Mean(vals, nil)
+		}
+		if rc.N > 1 {
+			rc.TestStd = stat.StdDev(tests, nil)
+		}
+		out[i] = rc
+	}
+	slices.SortStableFunc(out, func(a, b RetrainCandidate) int {
+		if (a.N > 0) != (b.N > 0) {
+			if a.N > 0 {
+				return -1
+			}
+			return 1
+		}
+		return -cmpFloat(a.TestMean, b.TestMean)
+	})
+	return out
+}
+
+// StoredRetraining is the run's last retraining (ok false when it has
+// none). It reads the store only, so status, reports and the dashboard can
+// show it while anything else runs.
+func StoredRetraining(ctx context.Context, s *store.Store) (*Retraining, bool, error) {
+	raw, ok, err := s.Meta(ctx, MetaRetrain)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	var r Retraining
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return nil, false, fmt.Errorf("run %s: stored retraining: %w", s.Path(), err)
+	}
+	return &r, true, nil
+}
+
+// Print writes the retraining table: per candidate the search's validation
+// accuracy and the retrained test accuracy mean ± std over seeds.
+func (r *Retraining) Print(w io.Writer) {
+	subset := "all"
+	if r.Recipe.Subset > 0 {
+		subset = fmt.Sprint(r.Recipe.Subset)
+	}
+	fmt.Fprintf(w, "retrained %d candidates × %d seeds (%v) on %s: %d epochs, %s training images, test set %s\n",
+		len(r.Candidates), len(r.Seeds), r.Seeds, r.Dataset.Name, r.Recipe.Epochs, subset, "(never used for selection)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "#\tid\tparams\tsearch val %\tretrained val %\ttest % (mean ± std)\truns ok\t")
+	for i, c := range r.Candidates {
+		test, val := "-", "-"
+		if c.N > 0 {
+			test = fmt.Sprintf("%.2f ± %.2f", c.TestMean, c.TestStd)
+			val = fmt.Sprintf("%.2f", c.ValMean)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%s\t%s\t%d/%d\t\n", i+1, c.ID, c.Params, c.SearchVal, val, test, c.N, len(c.Runs))
+	}
+	tw.Flush()
+	for _, c := range r.Candidates {
+		for _, run := range c.Runs {
+			if run.Status != train.StatusOK {
+				fmt.Fprintf(w, "%s seed %d: %s: %s\n", c.ID, run.Seed, run.Status, firstLine(run.Error))
+			}
+		}
+	}
+	if b, ok := r.Best(); ok && !math.IsNaN(b.TestMean) {
+		fmt.Fprintf(w, "best: %s, test accuracy %.2f ± %.2f%% over %d seeds\n", b.ID, b.TestMean, b.TestStd, b.N)
+	}
+}
+
+func firstLine(s string) string {
+	for i := range len(s) {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
