@@ -244,11 +244,13 @@ func BenchmarkPoolVsHandLoop(b *testing.B) {
 		if err != nil || r.Status != StatusOK {
 			b.Fatalf("%v %+v", err, r)
 		}
-		pool += time.Since(start)
+		p := time.Since(start)
+		pool += p
 		overhead += time.Duration((r.WallS - r.TrainS) * float64(time.Second))
 		s, acc := h.run(b, job)
 		hand += time.Duration(s * float64(time.Second))
 		poolAcc, handAcc = r.ValAcc, acc
+		b.Logf("pair %d: pool %.2fs (trainer's epoch loop %.2fs), hand loop %.2fs, ratio %.3f", i+1, p.Seconds(), r.TrainS, s, p.Seconds()/s)
 	}
 	b.StopTimer()
 	n := float64(b.N)
