@@ -70,7 +70,8 @@ type RetrainCandidate struct {
 
 // Retraining is the result of `arbor retrain`, stored in the run under
 // MetaRetrain: the recipe the finalists were trained with and their test
-// accuracy, best first.
+// accuracy, best first by retrained validation accuracy (the test set
+// picks nothing, not even among the finalists).
 type Retraining struct {
 	Recipe     train.Recipe       `json:"recipe"`
 	Dataset    train.Dataset      `json:"dataset"`
@@ -79,8 +80,9 @@ type Retraining struct {
 	Finished   time.Time          `json:"finished"`
 }
 
-// Best is the retrained candidate with the highest mean test accuracy
-// (ok false when none succeeded).
+// Best is the retrained candidate with the highest mean validation
+// accuracy, whose test accuracy is the run's published figure (ok false
+// when none succeeded).
 func (r *Retraining) Best() (RetrainCandidate, bool) {
 	if len(r.Candidates) == 0 || r.Candidates[0].N == 0 {
 		return RetrainCandidate{}, false
@@ -247,7 +249,8 @@ func cmpFloat(a, b float64) int {
 }
 
 // summarize is each candidate's mean ± std over its successful runs, best
-// mean test accuracy first (candidates with none last).
+// mean validation accuracy first (candidates with none last; the search's
+// order on ties).
 func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate {
 	out := make([]RetrainCandidate, len(cands))
 	for i, c := range cands {
@@ -276,7 +279,7 @@ func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate 
 			}
 			return 1
 		}
-		return -cmpFloat(a.TestMean, b.TestMean)
+		return -cmpFloat(a.ValMean, b.ValMean)
 	})
 	return out
 }
@@ -306,7 +309,7 @@ func (r *Retraining) Print(w io.Writer) {
 	fmt.Fprintf(w, "retrained %d candidates × %d seeds (%v) on %s: %d epochs, %s training images, test set %s\n",
 		len(r.Candidates), len(r.Seeds), r.Seeds, r.Dataset.Name, r.Recipe.Epochs, subset, "(never used for selection)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tid\tparams\tsearch val %\tretrained val %\ttest % (mean ± std)\truns ok\t")
+	fmt.Fprintln(tw, "#\tid\tparams\tsearch val %\tretrained val % (mean)\ttest % (mean ± std)\truns ok\t")
 	for i, c := range r.Candidates {
 		test, val := "-", "-"
 		if c.N > 0 {
@@ -324,7 +327,7 @@ func (r *Retraining) Print(w io.Writer) {
 		}
 	}
 	if b, ok := r.Best(); ok && !math.IsNaN(b.TestMean) {
-		fmt.Fprintf(w, "best: %s, test accuracy %.2f ± %.2f%% over %d seeds\n", b.ID, b.TestMean, b.TestStd, b.N)
+		fmt.Fprintf(w, "best by retrained validation accuracy: %s, test accuracy %.2f ± %.2f%% over %d seeds\n", b.ID, b.TestMean, b.TestStd, b.N)
 	}
 }
 

@@ -56,8 +56,8 @@ func TestRetrain(t *testing.T) {
 			t.Errorf("%s: two seeds gave identical results %+v", c.ID, c.Runs)
 		}
 	}
-	if res.Candidates[0].TestMean < res.Candidates[1].TestMean {
-		t.Errorf("not ranked by test mean: %+v", res.Candidates)
+	if res.Candidates[0].ValMean < res.Candidates[1].ValMean {
+		t.Errorf("not ranked by retrained validation accuracy: %+v", res.Candidates)
 	}
 	if res.Recipe.Subset != 1024 || res.Recipe.Epochs != cfg.Train.Recipe.Epochs {
 		t.Errorf("recipe %+v, want the run's with subset 1024", res.Recipe)
