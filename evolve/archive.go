@@ -113,7 +113,7 @@ func (a *archive) selectParent(cfg ParentConfig, rng *rand.Rand) *Candidate {
 	}
 	switch cfg.Method {
 	case ParentsTournament:
-		return tournament(a.feasible, cfg.TournamentSize, rng)
+		return Tournament(a.feasible, cfg.TournamentSize, rng)
 	default:
 		top := ranked(a.feasible)
 		if len(top) > cfg.K {
@@ -123,8 +123,9 @@ func (a *archive) selectParent(cfg ParentConfig, rng *rand.Rand) *Candidate {
 	}
 }
 
-// tournament samples size members without replacement and returns the best.
-func tournament(pool []*Candidate, size int, rng *rand.Rand) *Candidate {
+// Tournament samples size members of pool without replacement and returns
+// the best (ties to the lower seq). Strategies use it as the parents do.
+func Tournament(pool []*Candidate, size int, rng *rand.Rand) *Candidate {
 	if size > len(pool) {
 		size = len(pool)
 	}

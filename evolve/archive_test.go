@@ -52,7 +52,7 @@ func TestSelectParent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	weak := 0
 	for range 500 {
-		if tournament(a.feasible, 2, rng).Result.ValAcc < 90 {
+		if Tournament(a.feasible, 2, rng).Result.ValAcc < 90 {
 			weak++
 		}
 	}

@@ -70,7 +70,7 @@ func benchEngineStep(b *testing.B, seedName string, modules int) {
 	if err := e.Config.Validate(); err != nil {
 		b.Fatal(err)
 	}
-	e.strategy, e.env = thompsonStrategy{}, &Env{e}
+	e.strategy, e.env = NewThompson(nil), &Env{e}
 	queue, err := e.load(ctx)
 	if err != nil {
 		b.Fatal(err)

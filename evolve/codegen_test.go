@@ -72,8 +72,9 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 	cfg := DefaultConfig()
 	cfg.Strategy = StrategyCodegen
 	cfg.Budget.Trained = budget
-	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate, Coder: coder,
-		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}, rs
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate,
+		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}
+	return withStrategy(t, e, Deps{Coder: coder, DryRun: true}), rs
 }
 
 // checkSpend: the stored spend equals what the mock reported.

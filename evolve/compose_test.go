@@ -37,9 +37,10 @@ func composeEngine(t *testing.T, rs *Store, budget int, ops ...string) *Engine {
 	cfg := DefaultConfig()
 	cfg.DryRun, cfg.Budget.Trained, cfg.Seed = false, budget, 3
 	cfg.Planner.Ops = ops
-	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: synthetic{}, Config: cfg,
 		Seeds: []*tree.Tree{s}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{1, 28, 28}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
+	return withStrategy(t, e, Deps{})
 }
 
 // blocks returns the composite blocks of a stored tree: name -> sites.

@@ -181,11 +181,9 @@ func (c Config) validate(strategy string) error {
 	if err := c.Planner.Validate(); err != nil {
 		return err
 	}
-	if s, err := LookupStrategy(strategy); err == nil {
-		if v, ok := s.(ConfigValidator); ok {
-			if err := v.ValidateConfig(c); err != nil {
-				return err
-			}
+	if d, err := LookupStrategy(strategy); err == nil && d.Validate != nil {
+		if err := d.Validate(c); err != nil {
+			return err
 		}
 	}
 	if c.MaxOptions < 1 {

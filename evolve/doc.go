@@ -25,13 +25,17 @@
 // # Strategies
 //
 // What to propose is a Strategy's decision (strategy.go): each built-in
-// strategy is one type in one file (strategy_<name>.go) registered in
-// builtinStrategies; Engine.Strategy plugs in one from outside. A strategy
-// sees the run through an Env: the archive (Env.Feasible, Env.Ranked,
-// Env.SelectParent), parsed trees, seeded random streams (Env.Rand), the
-// planner, and the option tools (Env.PlannedOffers, Env.UniformOffers,
-// Env.Offers, Env.Resolve, Env.Mutate, Env.SampleSpace, Env.Gate). The
-// engine owns the dry run, the store, budgets and rewards.
+// strategy is one file (strategy_<name>.go) holding its type, its
+// constructor, which takes its own configuration section and its
+// dependencies, and its StrategyDef, which says what it requires; Builtins
+// lists them, and NewStrategy checks the requirements when a run is
+// assembled (run.Build, bench). A strategy sees the run only through the
+// public Env: the archive (Env.Feasible, Env.Ranked, Env.SelectParent),
+// parsed trees, seeded random streams (Env.Rand), the planner, and the
+// option tools (Env.PlannedOffers, Env.UniformOffers, Env.Offers,
+// Env.Resolve, Env.Mutate, Env.Draw, Env.Gate). Engine.Strategy takes any
+// strategy, built-in or not; strategytest.Run checks one. The engine owns
+// the dry run, the store, budgets and rewards.
 //
 // # Storage and crashes
 //

@@ -39,18 +39,18 @@ type Attacher interface {
 // Pick gets the K children that passed the cheap gate and returns the
 // index of the one to train. NewSurrogateScreener adapts evolve/surrogate.
 type Screener interface {
-	Observe(s Sample) error
-	Pick(ctx context.Context, children []Sample) (int, error)
+	Observe(o Observation) error
+	Pick(ctx context.Context, children []Observation) (int, error)
 }
 
 // Ranker is implemented by Screeners that score children (higher is
 // better); nil scores mean the model cannot rank yet.
 type Ranker interface {
-	Scores(ctx context.Context, children []Sample) ([]float64, error)
+	Scores(ctx context.Context, children []Observation) ([]float64, error)
 }
 
-// Sample is what a Screener sees of a candidate.
-type Sample struct {
+// Observation is what a Screener sees of a candidate or a child.
+type Observation struct {
 	ID     string
 	Tree   *tree.Tree // nil for codegen candidates
 	Arch   string     // backend key (the tabular arch string) when known
@@ -67,19 +67,16 @@ type Coder interface {
 }
 
 // Engine runs one search. Set the fields, then call Run once. Store,
-// Planner, Evaluator and Config are required; the others depend on the
-// strategy (Resolver for thompson, Coder for codegen, Screener for
-// thompson+surrogate) or are optional.
+// Planner, Evaluator, Strategy and Config are required; the others are
+// optional.
 type Engine struct {
 	Store     *Store
 	Planner   *Planner
 	Evaluator train.Evaluator
-	DryRun    DryRunner    // optional; used when Config.DryRun
-	Resolver  llm.Resolver // nil: a seeded uniform choice among the options
-	Coder     Coder
-	Screener  Screener
-	// Strategy, when set, is used instead of the built-in strategy that
-	// Config.Strategy names (a plug-in from outside the package).
+	DryRun    DryRunner // optional; used when Config.DryRun
+	// Strategy proposes the candidates: a built-in one from NewStrategy
+	// (which checks what it requires) or a plug-in. Its name must be
+	// Config.Strategy.
 	Strategy Strategy
 	// Catalog resolves module nodes; Modules are the usable catalog
 	// modules offered to insert and swap.
@@ -295,24 +292,15 @@ func (e *Engine) check() error {
 		return errors.New("evolve: Engine.Planner is nil")
 	case e.Evaluator == nil:
 		return errors.New("evolve: Engine.Evaluator is nil")
+	case e.Strategy == nil:
+		return errors.New("evolve: Engine.Strategy is nil (evolve.NewStrategy builds the one evolve.strategy names)")
 	}
 	e.strategy = e.Strategy
-	if e.strategy == nil {
-		s, err := LookupStrategy(e.Config.Strategy)
-		if err != nil {
-			return err
-		}
-		e.strategy = s
-	} else if e.Config.Strategy != e.strategy.Name() {
+	if e.Config.Strategy != e.strategy.Name() {
 		return fmt.Errorf("evolve.strategy: the config says %q, but Engine.Strategy is %q", e.Config.Strategy, e.strategy.Name())
 	}
 	if err := e.Config.validate(e.strategy.Name()); err != nil {
 		return err
-	}
-	if c, ok := e.strategy.(StrategyChecker); ok {
-		if err := c.Check(e); err != nil {
-			return err
-		}
 	}
 	e.env = &Env{e}
 	if e.Log == nil {

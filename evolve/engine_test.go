@@ -31,9 +31,10 @@ func nb201Engine(tb testing.TB, table *train.NB201Table, store *Store, seed uint
 	cfg.Budget.Trained = budget
 	cfg.DryRun = false
 	cfg.Planner.Ops = []string{OpChangeArg, OpRepeat}
-	return &Engine{Store: store, Planner: NewPlanner(cfg.Planner, seed), Evaluator: tab, Resolver: res,
+	e := &Engine{Store: store, Planner: NewPlanner(cfg.Planner, seed), Evaluator: tab,
 		Seeds: []*tree.Tree{s}, Arch: tree.NB201Arch, Filter: CellEdges, Config: cfg,
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}
+	return withStrategy(tb, e, Deps{Resolver: res})
 }
 
 // sequence is the run as the determinism guarantee states it: every

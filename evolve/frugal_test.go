@@ -88,10 +88,11 @@ func nb201Example(t *testing.T, table *train.NB201Table, rs *Store, res llm.Reso
 	cfg := DefaultConfig()
 	cfg.Seed, cfg.Parallel, cfg.Budget.Trained = 1, 4, 100
 	cfg.DryRun, cfg.MaxRejectStreak = false, 500
-	return &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: tab, Resolver: res,
+	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, cfg.Seed), Evaluator: tab,
 		Seeds: []*tree.Tree{s}, Arch: tree.NB201Arch, Config: cfg,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10, Limits: train.Limits{MaxParams: 1_500_000, MaxFLOPs: 200_000_000}}}
+	return withStrategy(t, e, Deps{Resolver: res})
 }
 
 // TestFrugalNB201 is the NAS-Bench-201 example with an endpoint that picks
@@ -174,9 +175,11 @@ func TestSurrogateOneCallPerTrained(t *testing.T) {
 	e.Config.Strategy = StrategySurrogate
 	e.Config.Budget.Trained = 40
 	e.Config.Surrogate.MinObserved = 8
-	if e.Screener, err = NewSurrogateScreener(e.Config.Surrogate); err != nil {
+	screener, err := NewSurrogateScreener(e.Config.Surrogate)
+	if err != nil {
 		t.Fatal(err)
 	}
+	withStrategy(t, e, Deps{Resolver: res, Screener: screener})
 	runEngine(t, e)
 	f := measure(t, rs, srv)
 	repairs := 2

@@ -63,13 +63,47 @@ func (o *Offers) Len() int {
 	return len(o.list)
 }
 
-// Children is the number of gated children across all options.
-func (o *Offers) Children() int {
-	n := 0
+// Parent is the candidate the offers were made at.
+func (o *Offers) Parent() *Candidate { return o.parent }
+
+// OfferedChild is one pre-gated child of Offers, as a strategy ranks it.
+type OfferedChild struct {
+	Tree   *tree.Tree
+	Params int64
+	FLOPs  int64
+}
+
+// Children lists the gated children of every option, option by option,
+// in the offers' (diverse) order.
+func (o *Offers) Children() []OfferedChild {
+	var out []OfferedChild
 	for _, x := range o.list {
-		n += len(x.children)
+		for _, c := range x.children {
+			out = append(out, OfferedChild{Tree: c.child, Params: c.params, FLOPs: c.flops})
+		}
 	}
-	return n
+	return out
+}
+
+// Keep returns a copy of o with only the children whose index in
+// Children keep accepts; an option left without a child is dropped.
+func (o *Offers) Keep(keep func(i int) bool) *Offers {
+	out := *o
+	out.list = nil
+	k := 0
+	for _, x := range o.list {
+		var kids []offerChild
+		for _, c := range x.children {
+			if keep(k) {
+				kids = append(kids, c)
+			}
+			k++
+		}
+		if len(kids) > 0 {
+			out.list = append(out.list, offer{opt: x.opt, children: kids})
+		}
+	}
+	return &out
 }
 
 // maxTriedOptions bounds the options applied and gated for one offer set,

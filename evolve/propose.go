@@ -31,7 +31,7 @@ func (e *Engine) proposeGated(ctx context.Context) (*Candidate, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !p.gated && !p.Rejected() && p.Child != nil {
+	if !p.gated && !p.Rejected() {
 		e.cheapGate(p)
 	}
 	if !p.Rejected() {
@@ -76,6 +76,19 @@ func (e *Engine) usableOps() []string {
 // strategy made directly (seeds, plug-ins): shapes, the space,
 // constraints, and dedup by structural and normalized-code hash.
 func (e *Engine) cheapGate(p *Proposal) {
+	if p.Child == nil {
+		// A source without a tree (codegen): dedup by its normalized code;
+		// the dry run and the constraints on its counts are the rest of
+		// its gate.
+		if c := p.Candidate; c.Source != "" {
+			c.CodeHash = codeHash(c.Source)
+			c.Hash = c.CodeHash
+			if id, _, _ := e.arch.duplicateOf("", c.CodeHash); id != "" {
+				p.Reject(GateDuplicate, "same code hash as %s", id)
+			}
+		}
+		return
+	}
 	g, stage, reason := e.gateTree(p.Child, nil, nil)
 	p.accept(g)
 	if stage != "" {
@@ -136,17 +149,15 @@ func (e *Engine) seedCandidate(ctx context.Context, seq int64, i int, t *tree.Tr
 }
 
 // keepTree parses a feasible candidate's tree so it can be a parent, and
-// shows it to the screener.
+// shows the candidate to a strategy that learns from results.
 func (e *Engine) keepTree(c *Candidate) error {
 	t, err := e.treeOf(c)
 	if err != nil {
 		return err
 	}
 	e.registerBlocks(t)
-	if e.Screener != nil {
-		if err := e.Screener.Observe(e.sample(c, t)); err != nil {
-			return fmt.Errorf("evolve: surrogate: %w", err)
-		}
+	if o, ok := e.strategy.(Observer); ok {
+		return o.Observe(e.env, c)
 	}
 	return nil
 }
@@ -163,10 +174,6 @@ func (e *Engine) treeOf(c *Candidate) (*tree.Tree, error) {
 	}
 	e.trees[c.ID] = t
 	return t, nil
-}
-
-func (e *Engine) sample(c *Candidate, t *tree.Tree) Sample {
-	return Sample{ID: c.ID, Tree: t, Arch: e.archOf(t), Op: c.Op, ValAcc: c.Result.ValAcc, Params: c.Params, FLOPs: c.FLOPs}
 }
 
 // archOf is t's evaluator key, "" when unknown.

@@ -65,7 +65,8 @@ func TestFrugalRealTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := composeEngine(t, rs, 100, AllOps...)
-	e.Resolver, e.Catalog, e.Modules = res, cat, mods
+	e.Catalog, e.Modules = cat, mods
+	withStrategy(t, e, Deps{Resolver: res})
 	e.Config.Parallel = 2
 	runEngine(t, e)
 	f := measure(t, rs, srv)

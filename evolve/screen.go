@@ -21,7 +21,7 @@ func NewSurrogateScreener(cfg surrogate.Config) (Screener, error) {
 	return surrogateScreener{s}, nil
 }
 
-func (a surrogateScreener) Observe(s Sample) error {
+func (a surrogateScreener) Observe(s Observation) error {
 	if s.Tree == nil {
 		return nil // a codegen candidate has no tree to encode
 	}
@@ -34,7 +34,7 @@ func (a surrogateScreener) Observe(s Sample) error {
 
 // Scores implements Ranker: the acquisition value of each child, nil
 // while the model has too few observations.
-func (a surrogateScreener) Scores(ctx context.Context, children []Sample) ([]float64, error) {
+func (a surrogateScreener) Scores(ctx context.Context, children []Observation) ([]float64, error) {
 	feats := make([]surrogate.Features, len(children))
 	for i, c := range children {
 		f, err := surrogate.FromTree(c.Tree)
@@ -54,7 +54,7 @@ func (a surrogateScreener) Scores(ctx context.Context, children []Sample) ([]flo
 	return out, nil
 }
 
-func (a surrogateScreener) Pick(ctx context.Context, children []Sample) (int, error) {
+func (a surrogateScreener) Pick(ctx context.Context, children []Observation) (int, error) {
 	feats := make([]surrogate.Features, len(children))
 	for i, c := range children {
 		f, err := surrogate.FromTree(c.Tree)

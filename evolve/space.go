@@ -153,8 +153,9 @@ func (v *Env) randomEdit(t *tree.Tree, rng *rand.Rand) (*tree.Tree, error) {
 	return nt, nil
 }
 
-// sampleProposal fills p with a draw from the space (no parent).
-func (v *Env) sampleProposal(ctx context.Context, p *Proposal, trial int64) (*Proposal, error) {
+// Draw fills p with a draw from the space (no parent): random search's
+// proposal, and the restarts of the strategies that need one.
+func (v *Env) Draw(ctx context.Context, p *Proposal, trial int64) (*Proposal, error) {
 	t, how, err := v.SampleSpace(ctx, trial)
 	if err != nil {
 		return nil, err
@@ -238,4 +239,16 @@ func (v *Env) Mutate(p *Proposal, parent *Candidate, trial int64) (*Proposal, er
 	}
 	p.SetParent(parent)
 	return p.Reject(GateProposal, "no operation has an option that passes the gate at any feasible parent: the space around the archive is exhausted"), nil
+}
+
+// neighbourKey identifies the child a listed value makes: a tied cell's
+// edge is the same change in every cell of its tie group.
+func neighbourKey(t *tree.Tree, o option, val tree.Value) string {
+	where := o.Path
+	if n, err := t.Find(o.Path); err == nil && n.Kind == tree.KindCell {
+		if tie := tree.CellTie(n); tie != "" {
+			where = "tie:" + tie
+		}
+	}
+	return where + "\x00" + o.Arg + "\x00" + val.String()
 }

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/names"
 	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -17,10 +19,11 @@ import (
 // the planner's reward. A strategy only proposes: it picks a parent (or
 // none), and produces a child tree, either directly (a random sample, a
 // regularized-evolution mutation) or through the planner, the option tools
-// and a resolver (Env.Decide), or a source without a tree (codegen).
+// and a resolver (Env.Resolve), or a source without a tree (codegen).
 //
-// Each strategy is one type in one file (strategy_<name>.go) and one line
-// in builtinStrategies.
+// A strategy sees the run only through Env. Each built-in one is one file
+// (strategy_<name>.go) with its constructor and its StrategyDef, and one
+// line in Builtins; strategytest.Run checks any strategy, built-in or not.
 type Strategy interface {
 	// Name is the evolve.strategy value that selects it.
 	Name() string
@@ -32,49 +35,150 @@ type Strategy interface {
 	Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error)
 }
 
-// StrategyChecker is implemented by strategies that need something the
-// engine may lack (a Coder, a Screener); Check runs before the search.
-type StrategyChecker interface {
-	Check(e *Engine) error
+// Observer is implemented by strategies that learn from results (the
+// surrogate's model): the engine calls Observe once per feasible trained
+// candidate, in finishing order, on resume too (replaying the store), so a
+// resumed strategy knows what an uninterrupted one would.
+type Observer interface {
+	Observe(env *Env, c *Candidate) error
 }
 
-// ConfigValidator is implemented by strategies with settings of their
-// own (evolve.evolution, evolve.surrogate); Config.Validate calls it.
-type ConfigValidator interface {
-	ValidateConfig(c Config) error
+// Dep is a dependency a strategy may need from the run it joins. The
+// run's assembly (run.Build, bench) provides what the strategy's
+// StrategyDef lists, and NewStrategy fails, before the search starts, when
+// a required one is missing: the model is go/analysis's Analyzer.Requires.
+type Dep string
+
+const (
+	// DepResolver: a resolver to pick among the tools' options
+	// (Deps.Resolver; the offline one when no endpoint is configured).
+	DepResolver Dep = "a resolver"
+	// DepCoder: an online LLM that rewrites sources (Deps.Coder).
+	DepCoder Dep = "an LLM coder"
+	// DepScreener: a screener to rank children (Deps.Screener).
+	DepScreener Dep = "a screener"
+	// DepDryRun: the dry-run gate (Deps.DryRun), the only check of a
+	// candidate without a tree.
+	DepDryRun Dep = "the dry-run gate"
+)
+
+// Deps are the dependencies a run hands to a strategy's constructor; each
+// strategy uses the ones its StrategyDef lists.
+type Deps struct {
+	Resolver llm.Resolver
+	Coder    Coder
+	Screener Screener
+	// DryRun says the dry-run gate runs (evolve.dry_run and a local evaluator).
+	DryRun bool
 }
 
-// builtinStrategies is the registry: evolve.strategy names one of these.
-// Adding a strategy is its file and one line here.
-func builtinStrategies() []Strategy {
-	return []Strategy{
-		thompsonStrategy{},
-		randomStrategy{},
-		randomWalkStrategy{},
-		localSearchStrategy{},
-		evolutionStrategy{},
-		codegenStrategy{},
-		surrogateStrategy{},
+// has reports whether d provides dep.
+func (d Deps) has(dep Dep) bool {
+	switch dep {
+	case DepResolver:
+		return d.Resolver != nil
+	case DepCoder:
+		return d.Coder != nil
+	case DepScreener:
+		return d.Screener != nil
+	case DepDryRun:
+		return d.DryRun
+	}
+	return false
+}
+
+// hint says how a run gets dep.
+func (dep Dep) hint() string {
+	switch dep {
+	case DepCoder:
+		return " (an LLM endpoint: set llm.base_url)"
+	case DepDryRun:
+		return " (set evolve.dry_run: true and use a local evaluator: a rewritten source has no tree to check, so only the dry run can check it)"
+	}
+	return ""
+}
+
+// StrategyDef describes a strategy to the run's assembly: what it is
+// called, what it requires, how to check its own configuration section and
+// how to build it. It plays the part of go/analysis's Analyzer.
+type StrategyDef struct {
+	Name string
+	// Doc is one line for `arbor config docs` and error messages.
+	Doc string
+	// Requires lists what New needs in its Deps; Uses what it takes when
+	// the run has it (a nil resolver: a seeded uniform choice).
+	Requires []Dep
+	Uses     []Dep
+	// Validate checks the strategy's own section of the configuration
+	// (nil: it has none).
+	Validate func(Config) error
+	// New builds the strategy from its section of cfg and deps.
+	New func(cfg Config, deps Deps) (Strategy, error)
+}
+
+// Wants reports whether the strategy requires or uses dep: what the
+// run's assembly should provide.
+func (d *StrategyDef) Wants(dep Dep) bool {
+	return slices.Contains(d.Requires, dep) || slices.Contains(d.Uses, dep)
+}
+
+// Builtins is the registry of the built-in strategies, in a fixed order:
+// run.Build and bench both build strategies from it (NewStrategy), and
+// evolve.strategy names one of them. Adding a strategy is its file and one
+// line here.
+func Builtins() []*StrategyDef {
+	return []*StrategyDef{
+		thompsonDef,
+		randomDef,
+		randomWalkDef,
+		localSearchDef,
+		evolutionDef,
+		codegenDef,
+		surrogateDef,
 	}
 }
 
 // StrategyNames lists the built-in strategies, in registry order.
 func StrategyNames() []string {
 	var names []string
-	for _, s := range builtinStrategies() {
-		names = append(names, s.Name())
+	for _, d := range Builtins() {
+		names = append(names, d.Name)
 	}
 	return names
 }
 
 // LookupStrategy returns the built-in strategy with the given name.
-func LookupStrategy(name string) (Strategy, error) {
-	for _, s := range builtinStrategies() {
-		if s.Name() == name {
-			return s, nil
+func LookupStrategy(name string) (*StrategyDef, error) {
+	for _, d := range Builtins() {
+		if d.Name == name {
+			return d, nil
 		}
 	}
 	return nil, fmt.Errorf("evolve.strategy: %q is not one of %v%s", name, StrategyNames(), names.Hint(name, StrategyNames()))
+}
+
+// NewStrategy builds the strategy cfg.Strategy names from def (nil: the
+// built-in one), after checking that deps provide everything it requires
+// and that its configuration section is valid. This is where a run that
+// cannot work fails: when it is assembled, not when it first proposes.
+func NewStrategy(def *StrategyDef, cfg Config, deps Deps) (Strategy, error) {
+	if def == nil {
+		var err error
+		if def, err = LookupStrategy(cfg.Strategy); err != nil {
+			return nil, err
+		}
+	}
+	for _, dep := range def.Requires {
+		if !deps.has(dep) {
+			return nil, fmt.Errorf("evolve.strategy %s requires %s, and the run has none%s", def.Name, dep, dep.hint())
+		}
+	}
+	if def.Validate != nil {
+		if err := def.Validate(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return def.New(cfg, deps)
 }
 
 // ErrNoParent means nothing feasible can be a parent yet.
@@ -129,9 +233,13 @@ type Env struct{ e *Engine }
 // Config is the run's evolve configuration.
 func (v *Env) Config() Config { return v.e.Config }
 
-// Engine is the running engine, for the fields a strategy needs (Coder,
-// Screener, Resolver, Catalog, Modules).
-func (v *Env) Engine() *Engine { return v.e }
+// Job is the template of every training job: input shape, classes and
+// the limits the gate enforces.
+func (v *Env) Job() train.Job { return v.e.Job }
+
+// ArchKey is t's key in the evaluator's space (the tabular arch string),
+// "" when the run has none or t lies outside it.
+func (v *Env) ArchKey(t *tree.Tree) string { return v.e.archOf(t) }
 
 // NewProposal starts proposal number seq.
 func (v *Env) NewProposal(seq int64) *Proposal {
@@ -237,7 +345,7 @@ func (v *Env) Duplicate(hash, codeHash string) string {
 // so a strategy can compare gated children; the engine does not run it a
 // second time.
 func (v *Env) Gate(p *Proposal) {
-	if p.Child != nil && !p.Rejected() {
+	if !p.Rejected() {
 		v.e.cheapGate(p)
 	}
 	p.gated = true

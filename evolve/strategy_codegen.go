@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/train"
 )
 
 // StrategyCodegen is the LLM rewriting the parent's source.
@@ -17,21 +18,22 @@ const StrategyCodegen = "codegen"
 // and the constraints on PyTorch's own counts before it trains. When the
 // spend limits stop the calls, the search goes on offline: the planner's
 // tree transformations with the offline resolver.
-type codegenStrategy struct{}
+type codegenStrategy struct{ coder Coder }
+
+var codegenDef = &StrategyDef{
+	Name:     StrategyCodegen,
+	Doc:      "the LLM rewrites the parent's whole source (LLM as an agent)",
+	Requires: []Dep{DepCoder, DepDryRun},
+	New:      func(_ Config, d Deps) (Strategy, error) { return NewCodegen(d.Coder), nil },
+}
+
+// NewCodegen returns the codegen baseline with the coder that rewrites
+// sources.
+func NewCodegen(coder Coder) Strategy { return codegenStrategy{coder} }
 
 func (codegenStrategy) Name() string { return StrategyCodegen }
 
-func (codegenStrategy) Check(e *Engine) error {
-	if e.Coder == nil {
-		return errors.New("evolve.strategy: codegen needs an LLM endpoint (llm.base_url); none is configured")
-	}
-	if !e.Config.DryRun || e.DryRun == nil {
-		return errors.New("evolve.strategy: codegen needs the dry-run gate (evolve.dry_run: true and a local evaluator): a rewritten source has no tree to check, so only the dry run can check it")
-	}
-	return nil
-}
-
-func (codegenStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
+func (s codegenStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
 	p := env.NewProposal(seq)
 	parent := env.SelectParent(env.Rand(seq, StreamParent))
 	if parent == nil {
@@ -39,8 +41,7 @@ func (codegenStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Propo
 	}
 	p.SetParent(parent)
 	p.Candidate.Op = OpCodegen
-	e := env.Engine()
-	src, usage, err := e.Coder.Rewrite(ctx, codegenTask(e)+parent.Source, int(seq))
+	src, usage, err := s.coder.Rewrite(ctx, codegenTask(env.Job())+parent.Source, int(seq))
 	p.SetUsage(usage)
 	switch {
 	case errors.Is(err, llm.ErrBudget):
@@ -52,22 +53,16 @@ func (codegenStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Propo
 		}
 		return p.Reject(GateProposal, "%v", err), nil
 	}
-	c := p.Candidate
-	c.Source = src
-	c.CodeHash = codeHash(src)
-	c.Hash = c.CodeHash
-	if id := env.Duplicate("", c.CodeHash); id != "" {
-		return p.Reject(GateDuplicate, "same code hash as %s", id), nil
-	}
-	p.gated = true // no tree: the dry run and the constraints on its counts are its gate
+	p.Candidate.Source = src
+	env.Gate(p) // no tree: dedup by code hash here, then the dry run and the constraints on its counts
 	return p, nil
 }
 
 // codegenTask is the task stated above the parent's source: the shapes
 // and the constraints the rewrite must keep.
-func codegenTask(e *Engine) string {
-	l := e.Job.Limits
-	s := fmt.Sprintf("# Task: input (C,H,W) = (%d,%d,%d), %d classes", e.Job.Input[0], e.Job.Input[1], e.Job.Input[2], e.Job.Classes)
+func codegenTask(job train.Job) string {
+	l := job.Limits
+	s := fmt.Sprintf("# Task: input (C,H,W) = (%d,%d,%d), %d classes", job.Input[0], job.Input[1], job.Input[2], job.Classes)
 	if l.MaxParams > 0 {
 		s += fmt.Sprintf("; at most %d parameters", l.MaxParams)
 	}

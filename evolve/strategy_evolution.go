@@ -15,29 +15,40 @@ const StrategyEvolution = "evolution"
 // from the most recent population, and the child is one random mutation
 // of it. Ageing is implicit: the population is the most recent trained
 // candidates, so the oldest die first.
-type evolutionStrategy struct{}
+type evolutionStrategy struct{ cfg EvolutionConfig }
+
+var evolutionDef = &StrategyDef{
+	Name:     StrategyEvolution,
+	Doc:      "regularized evolution (REA): tournaments in an ageing population, one random mutation each",
+	Validate: func(c Config) error { return c.Evolution.Validate() },
+	New:      func(c Config, _ Deps) (Strategy, error) { return NewEvolution(c.Evolution), nil },
+}
+
+// NewEvolution returns regularized evolution with its section of the
+// configuration (evolve.evolution).
+func NewEvolution(cfg EvolutionConfig) Strategy { return evolutionStrategy{cfg} }
 
 func (evolutionStrategy) Name() string { return StrategyEvolution }
 
-func (evolutionStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	cfg := env.Config().Evolution
-	if initialDraws(env) < cfg.Population {
-		return env.sampleProposal(ctx, env.NewProposal(seq), seq)
+func (s evolutionStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
+	if initialDraws(env) < s.cfg.Population {
+		return env.Draw(ctx, env.NewProposal(seq), seq)
 	}
-	pop := env.Population(cfg.Population)
+	pop := env.Population(s.cfg.Population)
 	if len(pop) == 0 {
 		return nil, ErrNoParent
 	}
-	parent := tournament(pop, cfg.Sample, env.Rand(seq, StreamParent))
+	parent := Tournament(pop, s.cfg.Sample, env.Rand(seq, StreamParent))
 	return env.Mutate(env.NewProposal(seq), parent, seq)
 }
 
-func (evolutionStrategy) ValidateConfig(c Config) error {
-	if c.Evolution.Population < 1 {
-		return fmt.Errorf("evolve.evolution.population: must be >= 1, got %d", c.Evolution.Population)
+// Validate names the first bad key of evolve.evolution.
+func (c EvolutionConfig) Validate() error {
+	if c.Population < 1 {
+		return fmt.Errorf("evolve.evolution.population: must be >= 1, got %d", c.Population)
 	}
-	if c.Evolution.Sample < 1 || c.Evolution.Sample > c.Evolution.Population {
-		return fmt.Errorf("evolve.evolution.sample: must be in [1, population=%d], got %d", c.Evolution.Population, c.Evolution.Sample)
+	if c.Sample < 1 || c.Sample > c.Population {
+		return fmt.Errorf("evolve.evolution.sample: must be in [1, population=%d], got %d", c.Population, c.Sample)
 	}
 	return nil
 }

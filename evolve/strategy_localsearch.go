@@ -3,8 +3,6 @@ package evolve
 import (
 	"context"
 	"fmt"
-
-	"github.com/arbor-nas/arbor/tree"
 )
 
 // StrategyLocalSearch is hill climbing with restarts.
@@ -21,6 +19,12 @@ const StrategyLocalSearch = "local-search"
 // The current point is derived from the archive, not kept, so a resumed
 // run continues exactly.
 type localSearchStrategy struct{}
+
+var localSearchDef = &StrategyDef{
+	Name: StrategyLocalSearch,
+	Doc:  "first-improvement hill climbing with random restarts",
+	New:  func(Config, Deps) (Strategy, error) { return localSearchStrategy{}, nil },
+}
 
 func (localSearchStrategy) Name() string { return StrategyLocalSearch }
 
@@ -44,7 +48,7 @@ func (localSearchStrategy) Propose(ctx context.Context, env *Env, seq int64) (*P
 		p.Candidate.Rationale = "local search: unexplored neighbour of the current point " + cur.ID + " (" + p.Candidate.Rationale + ")"
 		return p, nil
 	}
-	if _, err := env.sampleProposal(ctx, p, seq); err != nil {
+	if _, err := env.Draw(ctx, p, seq); err != nil {
 		return nil, err
 	}
 	p.Candidate.Rationale = fmt.Sprintf("local search: restart (%s): %s is a local optimum, no unexplored neighbour left", p.Candidate.Rationale, cur.ID)
@@ -70,16 +74,4 @@ func climbPoint(feasible []*Candidate) *Candidate {
 		}
 	}
 	return cur
-}
-
-// neighbourKey identifies the child a listed value makes: a tied cell's
-// edge is the same change in every cell of its tie group.
-func neighbourKey(t *tree.Tree, o option, val tree.Value) string {
-	where := o.Path
-	if n, err := t.Find(o.Path); err == nil && n.Kind == tree.KindCell {
-		if tie := tree.CellTie(n); tie != "" {
-			where = "tie:" + tie
-		}
-	}
-	return where + "\x00" + o.Arg + "\x00" + val.String()
 }

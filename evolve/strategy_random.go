@@ -1,6 +1,8 @@
 package evolve
 
-import "context"
+import (
+	"context"
+)
 
 // StrategyRandom is random search: uniform draws from the space.
 const StrategyRandom = "random"
@@ -13,8 +15,14 @@ const StrategyRandom = "random"
 // samples without replacement.
 type randomStrategy struct{}
 
+var randomDef = &StrategyDef{
+	Name: StrategyRandom,
+	Doc:  "random search: independent uniform draws from the space",
+	New:  func(Config, Deps) (Strategy, error) { return randomStrategy{}, nil },
+}
+
 func (randomStrategy) Name() string { return StrategyRandom }
 
 func (randomStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	return env.sampleProposal(ctx, env.NewProposal(seq), seq)
+	return env.Draw(ctx, env.NewProposal(seq), seq)
 }

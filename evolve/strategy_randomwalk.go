@@ -11,6 +11,12 @@ const StrategyRandomWalk = "random-walk"
 // space from what it has found; unlike random search it never jumps.
 type randomWalkStrategy struct{}
 
+var randomWalkDef = &StrategyDef{
+	Name: StrategyRandomWalk,
+	Doc:  "one uniform random edit of a uniformly drawn trained candidate",
+	New:  func(Config, Deps) (Strategy, error) { return randomWalkStrategy{}, nil },
+}
+
 func (randomWalkStrategy) Name() string { return StrategyRandomWalk }
 
 func (randomWalkStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {

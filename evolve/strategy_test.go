@@ -60,11 +60,22 @@ func TestPluginStrategy(t *testing.T) {
 	}
 }
 
+// withStrategy builds e's strategy from e.Config and deps, as run.Build does.
+func withStrategy(tb testing.TB, e *Engine, deps Deps) *Engine {
+	tb.Helper()
+	s, err := NewStrategy(nil, e.Config, deps)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	e.Strategy = s
+	return e
+}
+
 func TestStrategyRegistry(t *testing.T) {
 	for _, name := range StrategyNames() {
-		s, err := LookupStrategy(name)
-		if err != nil || s.Name() != name {
-			t.Fatalf("LookupStrategy(%q) = %v, %v", name, s, err)
+		d, err := LookupStrategy(name)
+		if err != nil || d.Name != name {
+			t.Fatalf("LookupStrategy(%q) = %v, %v", name, d, err)
 		}
 		cfg := DefaultConfig()
 		cfg.Strategy = name

@@ -9,15 +9,27 @@ import (
 // StrategyThompson is the full method: the H-Thompson planner and a resolver.
 const StrategyThompson = "thompson"
 
+var thompsonDef = &StrategyDef{
+	Name: StrategyThompson,
+	Doc:  "the method: the H-Thompson planner's operation and prompt category, the resolver's choice among the tools' options",
+	Uses: []Dep{DepResolver},
+	New: func(_ Config, d Deps) (Strategy, error) {
+		return NewThompson(d.Resolver), nil
+	},
+}
+
 // thompsonStrategy is the full method: a parent from the top of the
 // archive, the hierarchical Thompson planner's operation and prompt
 // category, and the resolver's choice among the tools' options.
-type thompsonStrategy struct{}
+type thompsonStrategy struct{ resolver llm.Resolver }
+
+// NewThompson returns the thompson strategy with its resolver.
+func NewThompson(resolver llm.Resolver) Strategy { return thompsonStrategy{resolver} }
 
 func (thompsonStrategy) Name() string { return StrategyThompson }
 
-func (thompsonStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
-	return plannedChild(ctx, env, env.NewProposal(seq), seq, 0, nil, env.Engine().Resolver)
+func (s thompsonStrategy) Propose(ctx context.Context, env *Env, seq int64) (*Proposal, error) {
+	return plannedChild(ctx, env, env.NewProposal(seq), seq, 0, nil, s.resolver)
 }
 
 // plannedChild draws a parent, the planner's operation and category

@@ -14,7 +14,7 @@ var update = flag.Bool("update", false, "rewrite golden files under testdata/")
 
 const fixtureRoot = "testdata/fixpkg"
 
-func mineRoots(t *testing.T, cfg Config, opt Options, roots ...string) (*Catalog, Stats) {
+func mineRoots(t testing.TB, cfg Config, opt Options, roots ...string) (*Catalog, Stats) {
 	t.Helper()
 	cat, st, err := Mine(context.Background(), roots, cfg, opt)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -49,10 +50,7 @@ type renderCase struct {
 // wherever tree.CountExact says it is exact.
 func TestTorchvisionUsableModulesRenderAndRun(t *testing.T) {
 	py := needTorch(t)
-	root := "/usr/lib/python3/dist-packages/torchvision/models"
-	if _, err := os.Stat(root); err != nil {
-		t.Fatalf("torchvision is installed with torch but %s is missing: %v", root, err)
-	}
+	root := testenv.Require(t, testenv.Torchvision)
 	cfg := DefaultConfig()
 	cat, _ := mineRoots(t, cfg, Options{}, root)
 	err := ProbeCatalog(context.Background(), cat, cfg, nil, nil)

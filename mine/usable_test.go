@@ -15,10 +15,15 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/tree"
 )
 
-const timmRoot = "../../shared/data/repos/pytorch-image-models/timm"
+// timmLikeRoot is a small package written in timm's idioms (relative
+// imports of a layers package, callable layer arguments, make_divisible
+// widths, token blocks, expansion-ratio bottlenecks); the real timm is a
+// benchmark input (BenchmarkSampledTimmModulesRunInResNet20).
+const timmLikeRoot = "testdata/timmlike"
 
 // stageHarness instantiates rendered ResNet-20 candidates, counts their
 // parameters, runs a forward pass on a CIFAR-sized batch and one backward
@@ -42,20 +47,30 @@ for line in sys.stdin:
     print(json.dumps(res), flush=True)
 `
 
-// Every usable module is real: a seeded sample of usable timm and
+// Every usable module is real: a seeded sample of usable timm-like and
 // torchvision modules, with token-layout and expansion-ratio modules among
 // them, is inserted into a ResNet-20 stage through tree.Options, rendered,
 // instantiated, run forward and backward in PyTorch, and tree.Check's
 // parameter count must equal PyTorch's wherever tree.CountExact says so.
 func TestSampledUsableModulesRunInResNet20(t *testing.T) {
-	py := needTorch(t)
-	tvRoot := "/usr/lib/python3/dist-packages/torchvision/models"
-	if _, err := os.Stat(tvRoot); err != nil {
-		t.Fatalf("torchvision is installed with torch but %s is missing: %v", tvRoot, err)
+	sampledUsableRunInResNet20(t, timmLikeRoot)
+}
+
+// BenchmarkSampledTimmModulesRunInResNet20 is the same check on a sample of
+// the real timm ($ARBOR_TIMM_ROOT or the team's ../shared/data/repos), and
+// its time: go test -run '^$' -bench SampledTimm -benchtime 1x ./mine
+func BenchmarkSampledTimmModulesRunInResNet20(b *testing.B) {
+	root := testenv.Require(b, testenv.Timm)
+	for b.Loop() {
+		sampledUsableRunInResNet20(b, root)
 	}
-	if _, err := os.Stat(timmRoot); err != nil {
-		t.Skipf("timm sources not found at %s (the team's shared data): %v", timmRoot, err)
-	}
+}
+
+// sampledUsableRunInResNet20 samples the usable modules of timmRoot (50)
+// and of torchvision (30), and runs each in a ResNet-20 stage.
+func sampledUsableRunInResNet20(t testing.TB, timmRoot string) {
+	py := testenv.Require(t, testenv.Torch)
+	tvRoot := testenv.Require(t, testenv.Torchvision)
 	cfg := DefaultConfig()
 	rng := rand.New(rand.NewPCG(14, 2026))
 	// A seeded sample of each root's ok modules, plus a seeded few of the

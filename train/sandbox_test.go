@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/arbor-nas/arbor/train/testenv"
 )
 
 // hostileHelperEnv makes the test binary act as an arbor process with a
@@ -59,13 +61,11 @@ func hostilePool(spec string) int {
 	return 0
 }
 
-// needBwrap fails the test where bubblewrap is missing: make setup
-// installs it, and the sandbox tests must not pass by skipping.
+// needBwrap: make setup installs bubblewrap, and under make test a
+// missing one fails the sandbox tests.
 func needBwrap(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		t.Fatalf("bubblewrap (bwrap) is not installed; run make setup: %v", err)
-	}
+	testenv.Require(t, testenv.Bubblewrap)
 }
 
 // listener counts connections to a port on 127.0.0.1.

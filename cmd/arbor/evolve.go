@@ -101,9 +101,28 @@ func runEvolve(cmd *cobra.Command, f evolveFlags) error {
 			return err
 		}
 	}
-	defer db.Close()
-	return runEngine(ctx, cmd, cfg, db, f)
+	err = runEngine(ctx, cmd, cfg, db, f)
+	// A new run that failed before anything was trained, for a reason
+	// other than an interrupt, is removed again: the same command works
+	// once the cause is fixed, instead of asking for --resume of a run
+	// that never started.
+	if err != nil && f.resume == "" && !errors.Is(err, context.Canceled) && !errors.Is(err, errInterrupted) {
+		if sum, serr := db.Summary(context.WithoutCancel(ctx)); serr == nil && sum.Trained == 0 {
+			if derr := db.Discard(); derr != nil {
+				return errors.Join(err, fmt.Errorf("removing the failed run's store: %w", derr))
+			}
+			return fmt.Errorf("%w\n(nothing kept: the new run %s was removed; run the same command again once this is fixed)", err, run.DisplayPath(cfg.Run.Dir))
+		}
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
+
+// errInterrupted marks a run stopped by Ctrl-C or SIGTERM: it is kept, to
+// be resumed.
+var errInterrupted = errors.New("interrupted")
 
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var l slog.Level
@@ -166,7 +185,7 @@ func runEngine(ctx context.Context, cmd *cobra.Command, cfg run.Config, db *stor
 		fmt.Fprintf(out, "run %s: %d trained, %d rejected, best %s\n", run.DisplayPath(cfg.Run.Dir), sum.Trained, sum.ByStatus[string(store.StatusRejected)], best)
 	}
 	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
-		return fmt.Errorf("interrupted; continue with: arbor evolve --resume %s", run.DisplayPath(cfg.Run.Dir))
+		return fmt.Errorf("%w; continue with: arbor evolve --resume %s", errInterrupted, run.DisplayPath(cfg.Run.Dir))
 	}
 	return err
 }

@@ -438,12 +438,10 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 		if bold := strings.Count(dot, "penwidth=2.5"); bold != 2*depth+1 {
 			t.Errorf("dot marks %d lineage nodes and edges, want %d", bold, 2*depth+1)
 		}
-		if dotBin, err := exec.LookPath("dot"); err == nil {
-			cmd := exec.Command(dotBin, "-Tsvg")
-			cmd.Stdin = strings.NewReader(dot)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("graphviz rejects the output: %v\n%.300s", err, out)
-			}
+		cmd := exec.Command(testenv.Require(t, testenv.Graphviz), "-Tsvg")
+		cmd.Stdin = strings.NewReader(dot)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("graphviz rejects the output: %v\n%.300s", err, out)
 		}
 	}
 }

@@ -275,24 +275,33 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 		return res
 	}
 	eng.Arch = arch.arch // the same mapping, memoised, and timed
-	switch v.strategy {
-	case evolve.StrategyThompson, evolve.StrategySurrogate:
+	def, err := evolve.LookupStrategy(v.strategy)
+	if err != nil {
+		res.Err = err
+		return res
+	}
+	var deps evolve.Deps
+	if def.Wants(evolve.DepResolver) {
 		// What `arbor evolve` uses when no LLM endpoint is configured.
 		oc := llm.DefaultConfig().Offline
 		if v.offline != nil {
 			v.offline(&oc)
 		}
-		eng.Resolver = llm.NewOffline(cfg.Seed, oc)
+		deps.Resolver = llm.NewOffline(cfg.Seed, oc)
 	}
 	var screen *timedScreener
-	if v.strategy == evolve.StrategySurrogate {
+	if def.Wants(evolve.DepScreener) {
 		sc, err := evolve.NewSurrogateScreener(cfg.Surrogate)
 		if err != nil {
 			res.Err = err
 			return res
 		}
 		screen = &timedScreener{Screener: sc}
-		eng.Screener = screen
+		deps.Screener = screen
+	}
+	if eng.Strategy, err = evolve.NewStrategy(def, cfg, deps); err != nil {
+		res.Err = err
+		return res
 	}
 	err = eng.Run(ctx)
 	res.Lookup, res.Arch = timed.spent, arch.spent
@@ -453,13 +462,13 @@ type timedScreener struct {
 	spent time.Duration
 }
 
-func (s *timedScreener) Observe(x evolve.Sample) error {
+func (s *timedScreener) Observe(x evolve.Observation) error {
 	t0 := time.Now()
 	defer func() { s.spent += time.Since(t0) }()
 	return s.Screener.Observe(x)
 }
 
-func (s *timedScreener) Pick(ctx context.Context, children []evolve.Sample) (int, error) {
+func (s *timedScreener) Pick(ctx context.Context, children []evolve.Observation) (int, error) {
 	t0 := time.Now()
 	defer func() { s.spent += time.Since(t0) }()
 	return s.Screener.Pick(ctx, children)

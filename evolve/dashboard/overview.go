@@ -14,7 +14,7 @@ type overview struct {
 	Dir        string         `json:"dir"`
 	Version    int64          `json:"version"`
 	Error      string         `json:"error,omitempty"`
-	State      string         `json:"state"` // running | finished | empty
+	State      string         `json:"state"` // running | finished | stopped | empty (store.RunState)
 	StopReason string         `json:"stop_reason,omitempty"`
 	Strategy   string         `json:"strategy,omitempty"`
 	Evaluator  string         `json:"evaluator,omitempty"`
@@ -79,6 +79,13 @@ func (r *runSource) overviewView(now time.Time) overview {
 	}
 	if r.finished {
 		o.State, o.StopReason = "finished", r.stopWhy
+	} else if r.hasLast {
+		// No run-finished event: running only while a process holds the
+		// run's lock; otherwise it died (kill -9, a crash) or was
+		// interrupted, and says how to resume it.
+		if _, alive := store.Owner(r.dir); !alive {
+			o.State, o.StopReason = string(store.RunStopped), store.StoppedText(r.dir)
+		}
 	}
 	o.StartedAt = r.firstEvent
 	for _, id := range slices.Sorted(maps.Keys(r.pending)) {
@@ -105,7 +112,7 @@ func (r *runSource) overviewView(now time.Time) overview {
 	if !o.StartedAt.IsZero() {
 		o.ElapsedS = end.Sub(o.StartedAt).Seconds()
 	}
-	if !r.finished && o.Budget > 0 && !r.procStart.IsZero() {
+	if o.State == string(store.RunRunning) && o.Budget > 0 && !r.procStart.IsZero() {
 		done, left := o.Trained-r.trained0, o.Budget-o.Trained
 		el := now.Sub(r.procStart).Seconds()
 		switch {

@@ -98,7 +98,11 @@ func (s search) engine(tb testing.TB, table *train.NB201Table) (*evolve.Engine, 
 	if err := run.SaveConfig(context.Background(), db, rc); err != nil {
 		tb.Fatal(err)
 	}
-	return &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Resolver: res,
+	strat, err := evolve.NewStrategy(nil, cfg, evolve.Deps{Resolver: res})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &evolve.Engine{Store: db, Planner: evolve.NewPlanner(cfg.Planner, cfg.Seed), Evaluator: ev, Strategy: strat,
 		Seeds: []*tree.Tree{seed}, Arch: tree.NB201Arch, Filter: evolve.CellEdges, Config: cfg, Log: quiet,
 		Job: train.Job{Input: [3]int{3, 32, 32}, Classes: 10}}, db
 }

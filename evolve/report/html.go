@@ -70,13 +70,7 @@ type htmlPage struct {
 
 func htmlView(d Data) htmlPage {
 	pg := htmlPage{Dir: d.Dir, Generated: d.Generated.Format("2006-01-02 15:04:05 MST"), Plots: Figures(), Strategy: d.Strategy}
-	pg.State = "no events yet"
-	if d.HasEvents {
-		pg.State = "running, or stopped before the end"
-		if d.Last.Kind == store.EventRunFinished {
-			pg.State = "finished: " + FirstLine(d.Last.Message)
-		}
-	}
+	pg.State = StateText(d.State, d.Dir, d.Last)
 	sum := d.Summary
 	pg.Counts = []string{
 		fmt.Sprintf("%d candidates trained (%s)", sum.Trained, CountsLine(sum.TrainStatus)),

@@ -31,6 +31,8 @@ type Data struct {
 	Strategy   string // from the stored configuration, when there is one
 	Generated  time.Time
 	Posteriors store.Posteriors
+	// State is the run's state when the data was read (store.State).
+	State store.RunState
 }
 
 // ReadData reads what the report draws from the run in store s (read
@@ -50,6 +52,7 @@ func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
 	if d.Last, d.HasEvents, err = s.LastEvent(ctx); err != nil {
 		return d, err
 	}
+	d.State = store.State(dir, d.Last, d.HasEvents)
 	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
 		return d, err
 	}

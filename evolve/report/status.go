@@ -26,6 +26,9 @@ type Status struct {
 	Top        []store.Candidate
 	// Retrain is the run's last `arbor retrain`, nil when there was none.
 	Retrain *run.Retraining
+	// State is running, finished, stopped (no process owns the run and it
+	// did not finish) or empty; see store.State.
+	State store.RunState
 }
 
 // ReadStatus gathers the status of the run in store s (read from dir),
@@ -53,6 +56,7 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 	if fs.Retrain, _, err = run.StoredRetraining(ctx, s); err != nil {
 		return fs, err
 	}
+	fs.State = store.State(dir, fs.Last, fs.HasEvents)
 	return fs, nil
 }
 
@@ -61,14 +65,7 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 // spend and the top candidates.
 func WriteStatus(w io.Writer, fs Status) {
 	sum := fs.Summary
-	state := "no events yet"
-	if fs.HasEvents {
-		state = "running, or stopped before the end (resume with: arbor evolve --resume " + fs.Dir + ")"
-		if fs.Last.Kind == store.EventRunFinished {
-			state = "finished: " + FirstLine(fs.Last.Message)
-		}
-	}
-	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, state)
+	fmt.Fprintf(w, "run %s: %s\n", fs.Dir, StateText(fs.State, fs.Dir, fs.Last))
 	budget := ""
 	if fs.HasEvents && fs.Last.Budget > 0 {
 		budget = fmt.Sprintf(" of a budget of %d", fs.Last.Budget)
@@ -211,4 +208,18 @@ func PrintStatus(ctx context.Context, w io.Writer, dir string) error {
 	}
 	WriteStatus(w, fs)
 	return nil
+}
+
+// StateText describes state for people: the finished run's reason, and
+// for a stopped run the command that resumes it.
+func StateText(state store.RunState, dir string, last store.Event) string {
+	switch state {
+	case store.RunFinished:
+		return "finished: " + FirstLine(last.Message)
+	case store.RunRunning:
+		return "running"
+	case store.RunStopped:
+		return store.StoppedText(dir)
+	}
+	return "no events yet"
 }

@@ -140,8 +140,7 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 	return nil
 }
 
-// resolve loads the catalog and the seed, and sets up the resolver, coder
-// or screener the strategy needs.
+// resolve loads the catalog and the seed, and builds the strategy.
 func (r *Run) resolve(db *store.Store, log *slog.Logger) error {
 	cfg, eng := r.Config, r.Engine
 	if cfg.Run.Catalog != "" {
@@ -161,30 +160,40 @@ func (r *Run) resolve(db *store.Store, log *slog.Logger) error {
 	}
 	eng.Seeds = []*tree.Tree{seed}
 
-	switch cfg.Evolve.Strategy {
-	case evolve.StrategyThompson, evolve.StrategySurrogate:
+	return r.strategy(db, log)
+}
+
+// strategy builds the strategy evolve.strategy names from the registry,
+// with the dependencies its definition asks for; NewStrategy checks that
+// every one it requires is there.
+func (r *Run) strategy(db *store.Store, log *slog.Logger) error {
+	cfg, eng := r.Config, r.Engine
+	def, err := evolve.LookupStrategy(cfg.Evolve.Strategy)
+	if err != nil {
+		return Input(err)
+	}
+	deps := evolve.Deps{DryRun: cfg.Evolve.DryRun && eng.DryRun != nil}
+	if def.Wants(evolve.DepResolver) {
 		// The store is the spend ledger: llm.limits count the whole run,
 		// across kill -9 and --resume.
-		res, err := llm.New(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db))
-		if err != nil {
+		if deps.Resolver, err = llm.New(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db)); err != nil {
 			return Input(err)
 		}
-		eng.Resolver = res
 	}
-	if cfg.Evolve.Strategy == evolve.StrategyCodegen {
+	if def.Wants(evolve.DepCoder) && cfg.LLM.Online() {
 		// The provider rewrites sources with prompts/codegen*.tmpl, its
 		// repair loop and the llm.limits spend limits.
-		if !cfg.LLM.Online() {
-			return Input(fmt.Errorf("evolve.strategy codegen: llm.base_url must name an OpenAI-compatible endpoint"))
-		}
-		if eng.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db)); err != nil {
+		if deps.Coder, err = llm.NewProvider(cfg.LLM, llm.WithCallLogger(db), llm.WithLogger(log), llm.WithSpendLedger(db)); err != nil {
 			return Input(err)
 		}
 	}
-	if cfg.Evolve.Strategy == evolve.StrategySurrogate {
-		if eng.Screener, err = evolve.NewSurrogateScreener(cfg.Evolve.Surrogate); err != nil {
+	if def.Wants(evolve.DepScreener) {
+		if deps.Screener, err = evolve.NewSurrogateScreener(cfg.Evolve.Surrogate); err != nil {
 			return Input(err)
 		}
+	}
+	if eng.Strategy, err = evolve.NewStrategy(def, cfg.Evolve, deps); err != nil {
+		return Input(err)
 	}
 	return nil
 }

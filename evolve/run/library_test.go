@@ -2,6 +2,7 @@ package run_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -41,8 +42,8 @@ func TestLibrarySearch(t *testing.T) {
 	}
 	var events []store.Event
 	r.Engine.Events = func(ev store.Event) { events = append(events, ev) }
-	if r.Engine.DryRun == nil || r.Engine.Resolver == nil || len(r.Engine.Seeds) != 1 {
-		t.Fatalf("assembly incomplete: dry-run %v, resolver %v, %d seeds", r.Engine.DryRun, r.Engine.Resolver, len(r.Engine.Seeds))
+	if r.Engine.DryRun == nil || r.Engine.Strategy == nil || len(r.Engine.Seeds) != 1 {
+		t.Fatalf("assembly incomplete: dry-run %v, strategy %v, %d seeds", r.Engine.DryRun, r.Engine.Strategy, len(r.Engine.Seeds))
 	}
 	if err := r.Engine.Run(ctx); err != nil {
 		t.Fatal(err)
@@ -72,7 +73,14 @@ func TestLibrarySearch(t *testing.T) {
 		t.Errorf("status text:\n%s", b.String())
 	}
 
-	// The run reopens from its directory alone, with the stored config.
+	// The run reopens from its directory alone, with the stored config,
+	// once its writer has closed it (one writer per run).
+	if _, _, err := run.Resume(ctx, cfg.Run.Dir, nil); !errors.Is(err, store.ErrLocked) {
+		t.Fatalf("a resume while the run is open for writing: %v, want store.ErrLocked", err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
 	again, cfg2, err := run.Resume(ctx, cfg.Run.Dir, nil)
 	if err != nil {
 		t.Fatal(err)

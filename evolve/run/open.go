@@ -15,18 +15,24 @@ import (
 // resume needs nothing but the run directory.
 const MetaConfig = "cli_config"
 
-// Create makes the run directory cfg.Run.Dir with a new store and records
-// cfg in it. Relative paths in cfg are made absolute against the working
-// directory first (Load has already made a loaded config's absolute).
+// Create makes the run directory cfg.Run.Dir with a new store that
+// records cfg, and holds the run's lock until the store is closed.
+// Relative paths in cfg are made absolute against the working directory
+// first (Load has already made a loaded config's absolute). The files cfg
+// names are checked first (CheckFiles), so a start with a missing
+// dataset, table, catalog or seed file creates nothing.
 func Create(ctx context.Context, cfg Config) (*store.Store, error) {
 	cfg = cfg.Absolute()
-	db, err := store.CreateStore(cfg.Run.Dir)
+	if err := CheckFiles(cfg); err != nil {
+		return nil, err
+	}
+	meta, err := configMeta(cfg, cfg.Run.Dir)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.CreateStoreMeta(cfg.Run.Dir, meta)
 	if err != nil {
 		return nil, Input(err)
-	}
-	if err := SaveConfig(ctx, db, cfg); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return db, nil
 }
@@ -48,6 +54,12 @@ func Resume(ctx context.Context, dir string, change func(*Config)) (*store.Store
 	if err != nil {
 		db.Close()
 		return nil, Config{}, err
+	}
+	// The files may have moved or gone since the last start: say so now,
+	// before anything is re-queued and crashes for want of them.
+	if err := CheckFiles(cfg); err != nil {
+		db.Close()
+		return nil, Config{}, fmt.Errorf("resume %s: %w", dir, err)
 	}
 	if change != nil {
 		change(&cfg)
@@ -72,17 +84,29 @@ const metaPaths = "cli_config_paths"
 // SaveConfig records cfg in the store. Paths inside the run directory
 // are stored relative to it (run.dir as "."), so the directory can move.
 func SaveConfig(ctx context.Context, db *store.Store, cfg Config) error {
-	cfg = cfg.Absolute()
-	cfg.Run.Dir = filepath.Dir(db.Path())
-	relativeToRun(&cfg)
-	b, err := json.Marshal(cfg)
+	meta, err := configMeta(cfg, filepath.Dir(db.Path()))
 	if err != nil {
 		return err
 	}
-	if err := db.SetMeta(ctx, metaPaths, "run"); err != nil {
-		return err
+	// The rule first: a config without it would be read as an old one.
+	for _, k := range []string{metaPaths, MetaConfig} {
+		if err := db.SetMeta(ctx, k, meta[k]); err != nil {
+			return err
+		}
 	}
-	return db.SetMeta(ctx, MetaConfig, string(b))
+	return nil
+}
+
+// configMeta is cfg as the store's meta entries for a run in dir.
+func configMeta(cfg Config, dir string) (map[string]string, error) {
+	cfg = cfg.Absolute()
+	cfg.Run.Dir = dir
+	relativeToRun(&cfg)
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{MetaConfig: string(b), metaPaths: "run"}, nil
 }
 
 // StoredConfig is the configuration recorded in the store, with run.dir

@@ -106,6 +106,16 @@ func TestStoredPathsFollowTheRun(t *testing.T) {
 	cfg.Run.Catalog = filepath.Join(root, "cat.json")
 	cfg.Train.WorkDir = "old/work"
 	cfg.Evolve.SeedArch = "old/seed.json"
+	cfg.Train.Dataset.Name = "synthetic"
+	if err := os.MkdirAll("old", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("old/seed.json", []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("cat.json", []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	store, err := Create(ctx, cfg)
 	if err != nil {

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -116,6 +118,11 @@ type Store struct {
 	db   *sql.DB
 	path string
 	mu   sync.Mutex // serialises writers inside this process
+	// lock is the run lock a writable store holds (nil: read-only).
+	lock *runLock
+	// created: CreateStore made the store; madeDir: it made the
+	// directory too. Discard removes what was made.
+	created, madeDir bool
 }
 
 // ErrNoStore means the directory holds no run store.
@@ -134,29 +141,87 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// CreateStore makes dir (if needed) and a new, empty store in it. It fails
-// when dir already holds a store, so a run is never silently overwritten.
-func CreateStore(dir string) (*Store, error) {
+// CreateStore makes dir (if needed) and a new, empty store in it; see
+// CreateStoreMeta.
+func CreateStore(dir string) (*Store, error) { return CreateStoreMeta(dir, nil) }
+
+// CreateStoreMeta makes dir (if needed) and a new store in it holding
+// meta, and holds the run lock (LockFile) until Close. It fails when dir
+// already holds a store, so a run is never silently overwritten. The
+// check and the creation happen under the lock, and the schema and meta
+// are written in one transaction: of two processes creating the same run
+// only one succeeds, and a creation killed half-way leaves an empty
+// database that the next CreateStoreMeta replaces.
+func CreateStoreMeta(dir string, meta map[string]string) (*Store, error) {
+	_, statErr := os.Stat(dir)
+	madeDir := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("run dir %s: %w", dir, err)
 	}
-	path := filepath.Join(dir, StoreFile)
-	if _, err := os.Stat(path); err == nil {
-		return nil, fmt.Errorf("run dir %s already holds a run store (%s): use --resume %s or choose another --run dir", dir, StoreFile, dir)
-	}
-	s, err := openStore(path, false)
+	lock, err := acquireLock(dir)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.db.Exec(schema); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("run store %s: create schema: %w", path, err)
+	path := filepath.Join(dir, StoreFile)
+	if _, err := os.Stat(path); err == nil {
+		if empty, eerr := emptyDatabase(path); eerr != nil || !empty {
+			lock.release()
+			return nil, fmt.Errorf("run dir %s already holds a run store (%s): use --resume %s or choose another --run dir", dir, StoreFile, dir)
+		}
+		removeDatabase(path) // a creation killed before its transaction committed
 	}
-	if err := s.SetMeta(context.Background(), "schema_version", fmt.Sprint(schemaVersion)); err != nil {
-		s.Close()
+	s, err := openStore(path, false)
+	if err != nil {
+		lock.release()
+		return nil, err
+	}
+	s.lock, s.created, s.madeDir = lock, true, madeDir
+	meta = maps.Clone(meta)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta["schema_version"] = fmt.Sprint(schemaVersion)
+	err = s.tx(context.Background(), "create", func(tx *sql.Tx) error {
+		if _, err := tx.Exec(schema); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(meta)) {
+			if _, err := tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?)`, k, meta[k]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		s.Discard()
 		return nil, err
 	}
 	return s, nil
+}
+
+// emptyDatabase says whether the SQLite file at path has no tables.
+func emptyDatabase(path string) (bool, error) {
+	s, err := openStore(path, true)
+	if err != nil {
+		return false, err
+	}
+	defer s.db.Close()
+	var n int
+	if err := s.db.QueryRow(`SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+		return false, err
+	}
+	return n == 0, nil
+}
+
+// removeDatabase removes the SQLite file at path with its WAL and index.
+func removeDatabase(path string) error {
+	var first error
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // OpenStore opens the existing store in dir for reading and writing (resume).
@@ -171,10 +236,19 @@ func openExisting(dir string, readOnly bool) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("%s: %w (is %s a run directory?)", path, ErrNoStore, dir)
 	}
+	var lock *runLock
+	if !readOnly {
+		var err error
+		if lock, err = acquireLock(dir); err != nil {
+			return nil, err
+		}
+	}
 	s, err := openStore(path, readOnly)
 	if err != nil {
+		lock.release()
 		return nil, err
 	}
+	s.lock = lock
 	var v string
 	if err := s.db.QueryRow(`SELECT value FROM meta WHERE key='schema_version'`).Scan(&v); err != nil {
 		s.Close()
@@ -244,8 +318,43 @@ func openStore(path string, readOnly bool) (*Store, error) {
 // Path is the store's file.
 func (s *Store) Path() string { return s.path }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database and releases the run lock.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if lerr := s.lock.release(); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// Discard closes a store that CreateStore made in this process and
+// removes it again, with its lock file and, when CreateStore made the
+// directory, the directory if nothing else is left in it: a run whose
+// start failed leaves nothing behind, so the same command can be run
+// again once the cause is fixed. A store that was opened (resumed) is
+// only closed.
+func (s *Store) Discard() error {
+	if s.lock == nil || !s.created {
+		return s.Close()
+	}
+	err := s.db.Close()
+	dir := filepath.Dir(s.path)
+	if rerr := removeDatabase(s.path); err == nil {
+		err = rerr
+	}
+	// Removed while held: a process waiting on the old file notices
+	// (acquireLock's sameFile) and starts again on a new one.
+	if rerr := os.Remove(filepath.Join(dir, LockFile)); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+		err = rerr
+	}
+	if lerr := s.lock.release(); err == nil {
+		err = lerr
+	}
+	if s.madeDir {
+		os.Remove(dir) // only when empty
+	}
+	return err
+}
 
 // tx runs fn in one write transaction.
 func (s *Store) tx(ctx context.Context, what string, fn func(*sql.Tx) error) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,8 +21,8 @@ func TestStoreRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, err := CreateStore(dir); err == nil || !strings.Contains(err.Error(), "--resume") {
-		t.Fatalf("second CreateStore on the same dir: %v", err)
+	if _, err := CreateStore(dir); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second CreateStore on the same dir while the first is open: %v, want ErrLocked", err)
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	c := Candidate{Seq: 1, ID: "c00001", ParentID: "c00000", Strategy: "thompson", Op: OpSwap, Category: "exploit",

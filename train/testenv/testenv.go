@@ -29,8 +29,8 @@ const RequireEnv = "ARBOR_TEST_REQUIRE"
 type Dep string
 
 // The dependencies. "all" covers those that `make setup` installs; the
-// others (Slurm, bwrap, the real NAS-Bench-201 table, the timm sources)
-// must be named.
+// others (Slurm, the real NAS-Bench-201 table, the timm sources) must be
+// named.
 const (
 	// Python is any python3 interpreter (torch not needed).
 	Python Dep = "python"
@@ -46,8 +46,10 @@ const (
 	// Chromium is a headless browser for the dashboard tests
 	// ($ARBOR_CHROMIUM overrides).
 	Chromium Dep = "chromium"
-	// Bubblewrap is the bwrap sandbox (Debian bubblewrap; not in `make
-	// setup`'s packages yet, so "all" does not cover it).
+	// Graphviz is the dot command, which checks the DOT that `arbor
+	// lineage --dot` writes.
+	Graphviz Dep = "graphviz"
+	// Bubblewrap is the bwrap sandbox untrusted children run in.
 	Bubblewrap Dep = "bwrap"
 	// Slurm is the slurm.conf of a running cluster, $ARBOR_SLURM_CONF;
 	// `make test-slurm` starts a one-node cluster and sets it.
@@ -96,7 +98,7 @@ func requireHint(dep Dep) string {
 // bySetup reports whether `make setup` provides dep: those "all" means.
 func bySetup(dep Dep) bool {
 	switch dep {
-	case Python, Torch, Torchvision, FashionMNIST, Chromium:
+	case Python, Torch, Torchvision, FashionMNIST, Chromium, Graphviz, Bubblewrap:
 		return true
 	}
 	return false
@@ -136,8 +138,10 @@ func Find(dep Dep) (string, error) {
 	case Chromium:
 		return firstOnPath([]string{os.Getenv("ARBOR_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"}, nil,
 			"install it with `make setup` (Debian chromium) or set ARBOR_CHROMIUM")
+	case Graphviz:
+		return firstOnPath([]string{"dot"}, nil, "install it with `make setup` (Debian graphviz)")
 	case Bubblewrap:
-		return firstOnPath([]string{"bwrap"}, nil, "install Debian's bubblewrap")
+		return firstOnPath([]string{"bwrap"}, nil, "install it with `make setup` (Debian bubblewrap)")
 	case Slurm:
 		return fromEnv("ARBOR_SLURM_CONF", "`make test-slurm` starts a one-node Slurm cluster and sets it")
 	case NB201Real:

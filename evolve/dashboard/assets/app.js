@@ -304,7 +304,7 @@
     const pct = o.budget ? Math.min(100, 100 * o.trained / o.budget) : 0;
     const bar = h("div", { class: "bar" }, h("div"));
     bar.firstChild.style.width = pct + "%";
-    const state = o.state === "finished" ? ("stopped: " + (o.stop_reason || "finished")) : (o.state === "running" ? "in progress" : o.state);
+    const state = o.state === "finished" ? ("stopped: " + (o.stop_reason || "finished")) : o.state === "stopped" ? o.stop_reason : (o.state === "running" ? "in progress" : o.state);
     return h("div", { class: "cards" },
       h("div", { class: "card" }, h("div", { class: "k" }, "trained"),
         h("div", { class: "v" }, h("span", { class: "trained-count", "data-run": o.name }, o.trained), o.budget ? h("span", { class: "muted" }, " / " + o.budget) : null),

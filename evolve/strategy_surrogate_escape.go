@@ -16,21 +16,20 @@ var errJump = errors.New("evolve: the surrogate prefers a draw from the space")
 // draw's, that draw is the next candidate (a jump out of the basin);
 // otherwise it returns nil and the children go on to the resolver. While
 // the surrogate has too few observations to score, it never jumps.
-func escapeJump(ctx context.Context, env *Env, o *Offers, seq int64, n int) (*Proposal, error) {
-	r, ok := env.Engine().Screener.(Ranker)
+func (s surrogateStrategy) escapeJump(ctx context.Context, env *Env, o *Offers, seq int64) (*Proposal, error) {
+	r, ok := s.screener.(Ranker)
+	n := s.cfg.Global
 	if n <= 0 || !ok {
 		return nil, nil
 	}
-	var samples []Sample
-	for _, x := range o.list {
-		for _, c := range x.children {
-			samples = append(samples, Sample{Tree: c.child, Arch: env.e.archOf(c.child), Op: o.Op, Params: c.params, FLOPs: c.flops})
-		}
+	var samples []Observation
+	for _, c := range o.Children() {
+		samples = append(samples, Observation{Tree: c.Tree, Arch: env.ArchKey(c.Tree), Op: o.Op, Params: c.Params, FLOPs: c.FLOPs})
 	}
 	children := len(samples)
 	var draws []*Proposal
 	for i := range n {
-		p, err := env.sampleProposal(ctx, env.NewProposal(seq), seq<<8|int64(i)|1<<50)
+		p, err := env.Draw(ctx, env.NewProposal(seq), seq<<8|int64(i)|1<<50)
 		if err != nil {
 			return nil, err
 		}
@@ -39,7 +38,7 @@ func escapeJump(ctx context.Context, env *Env, o *Offers, seq int64, n int) (*Pr
 			continue
 		}
 		draws = append(draws, p)
-		samples = append(samples, Sample{Tree: p.Child, Arch: env.e.archOf(p.Child), Op: OpSample, Params: p.Candidate.Params, FLOPs: p.Candidate.FLOPs})
+		samples = append(samples, Observation{Tree: p.Child, Arch: env.ArchKey(p.Child), Op: OpSample, Params: p.Candidate.Params, FLOPs: p.Candidate.FLOPs})
 	}
 	if len(draws) == 0 {
 		return nil, nil
@@ -58,6 +57,6 @@ func escapeJump(ctx context.Context, env *Env, o *Offers, seq int64, n int) (*Pr
 		return nil, nil
 	}
 	p := draws[best-children]
-	p.Candidate.Rationale = fmt.Sprintf("surrogate escape: %s scores above all %d children of %s (%s)", OpSample, children, o.parent.ID, p.Candidate.Rationale)
+	p.Candidate.Rationale = fmt.Sprintf("surrogate escape: %s scores above all %d children of %s (%s)", OpSample, children, o.Parent().ID, p.Candidate.Rationale)
 	return p, nil
 }
