@@ -49,6 +49,10 @@ type Config struct {
 	// pre-gated children are scored by a Gaussian process and the resolver
 	// picks among the best M.
 	Surrogate surrogate.Config `mapstructure:"surrogate" yaml:"surrogate"`
+	// When the search counts as stalled (no new best) and how far the
+	// diversity category's moves then reach: multi-edit moves, each still
+	// an option the resolver picks among.
+	Stall StallConfig `mapstructure:"stall" yaml:"stall"`
 
 	// Options offered per decision, each already applied and through the
 	// cheap gate (shapes, space, constraints, dedup); when more are valid, a
@@ -64,6 +68,11 @@ type Config struct {
 	// Stop when this many proposals in a row fail the gate: the space around
 	// the archive is exhausted.
 	MaxRejectStreak int `mapstructure:"max_reject_streak" yaml:"max_reject_streak"`
+	// Quarantine a candidate when arbor itself died this many times in a
+	// row while it was training (kill -9, OOM killer, a crash): it may be
+	// what brings the process down. It is then failed with that reason and
+	// never retried, and the search goes on; 0 = retry forever.
+	QuarantineAfter int `mapstructure:"quarantine_after" yaml:"quarantine_after"`
 	// Which trained weights the run keeps (local evaluator), in
 	// RUN_DIR/checkpoints.
 	Checkpoints CheckpointConfig `mapstructure:"checkpoints" yaml:"checkpoints"`
@@ -131,10 +140,12 @@ func DefaultConfig() Config {
 		Planner:         DefaultPlannerConfig(),
 		Evolution:       EvolutionConfig{Population: 20, Sample: 5},
 		Surrogate:       surrogate.DefaultConfig(),
+		Stall:           DefaultStallConfig(),
 		MaxOptions:      24,
 		DryRun:          true,
 		Grace:           30 * time.Second,
 		MaxRejectStreak: 200,
+		QuarantineAfter: 3,
 		Checkpoints:     CheckpointConfig{Keep: 10, MaxMB: 2048},
 	}
 }
@@ -186,11 +197,17 @@ func (c Config) validate(strategy string) error {
 			return err
 		}
 	}
+	if err := c.Stall.Validate(); err != nil {
+		return err
+	}
 	if c.MaxOptions < 1 {
 		return fmt.Errorf("evolve.max_options: must be >= 1, got %d", c.MaxOptions)
 	}
 	if c.Grace < 0 {
 		return fmt.Errorf("evolve.grace: must be >= 0")
+	}
+	if c.QuarantineAfter < 0 {
+		return fmt.Errorf("evolve.quarantine_after: must be >= 0 (0 = never), got %d", c.QuarantineAfter)
 	}
 	if c.MaxRejectStreak < 1 {
 		return fmt.Errorf("evolve.max_reject_streak: must be >= 1, got %d", c.MaxRejectStreak)

@@ -29,8 +29,11 @@ type Stats struct {
 	Cached int // files whose facts came from the cache
 	// Hashed counts the files read to hash them; the others kept the size
 	// and mtime they had when the cache hashed them.
-	Hashed  int
-	Seconds float64
+	Hashed int
+	// OutsideLinks counts symlinks skipped because they lead out of their
+	// root.
+	OutsideLinks int
+	Seconds      float64
 }
 
 // CachePathFor is where `arbor mine -o catalog.json` keeps its cache.
@@ -57,12 +60,14 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		log.Warn(s)
 	}
 	var files []sourceFile
+	outside := 0
 	for i, r := range roots {
 		r = filepath.Clean(r)
-		fs, err := discover(i, r, cfg, warn)
+		fs, out, err := discover(i, r, cfg, warn)
 		if err != nil {
 			return nil, Stats{}, err
 		}
+		outside += out
 		dir := r
 		if st, err := os.Stat(r); err == nil && !st.IsDir() {
 			dir = filepath.Dir(r)
@@ -87,7 +92,7 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 	if prev := cache.catalog(fp); prev != nil {
 		// Nothing that decides the catalog changed: no file is parsed and
 		// nothing is resolved again.
-		st := Stats{Files: len(files), Seconds: time.Since(start).Seconds()}
+		st := Stats{Files: len(files), OutsideLinks: outside, Seconds: time.Since(start).Seconds()}
 		for _, r := range reads {
 			if r.hash != "" {
 				st.Cached++
@@ -197,6 +202,7 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		}
 	}
 	st.Files = len(files)
+	st.OutsideLinks = outside
 	st.Seconds = time.Since(start).Seconds()
 	return cat, st, nil
 }

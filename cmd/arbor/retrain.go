@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 type retrainFlags struct {
@@ -39,7 +40,7 @@ same recipe are kept.`,
 			errw := cmd.ErrOrStderr()
 			log := newLogger(errw, "warn")
 			opt := run.RetrainOptions{Top: f.top, Seeds: f.seeds, Epochs: f.epochs, Subset: f.subset, Workers: f.workers,
-				Progress: func(r run.RetrainRun) {
+				Progress: func(r store.RetrainRun) {
 					fmt.Fprintf(errw, "%s seed %d: %s, val %.2f%%, test %.2f%% in %.0fs\n", r.ID, r.Seed, r.Status, r.ValAcc, r.TestAcc, r.WallS)
 				}}
 			res, err := run.Retrain(ctx, args[0], opt, log)

@@ -74,7 +74,7 @@ func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	if rt, ok, err := run.StoredRetraining(ctx, db); err != nil {
+	if rt, ok, err := db.Retraining(ctx); err != nil {
 		return res, err
 	} else if ok {
 		if b, ok := rt.Best(); ok {
@@ -193,6 +193,8 @@ func (r *CompareReport) Print(w io.Writer) {
 			test, testSE, c.trained, c.failed, (time.Duration(c.wallS) * time.Second).Round(time.Second))
 	}
 	tw.Flush()
+	fmt.Fprintln(w)
+	printPaired(w, "paired differences of the best validation accuracy (same evolve.seed: same split and training seed), points:", r.Paired())
 	r.printRetrained(w)
 	if r.Wall > 0 {
 		fmt.Fprintf(w, "\nthis invocation: %s\n", r.Wall.Round(time.Second))
@@ -223,6 +225,20 @@ func (r *CompareReport) printRetrained(w io.Writer) {
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f ± %.2f\t%.2f\t\n", i+1, x.s, x.c.nr, x.c.retrained, x.c.retrSD, x.c.retrSD/math.Sqrt(float64(x.c.nr)))
 	}
 	tw.Flush()
+}
+
+// Paired is every paired difference of the best validation accuracy
+// (later strategy minus earlier, in the order given).
+func (r *CompareReport) Paired() []Paired {
+	return pairedDiffs(r.Opts.Strategies, func(s string) map[int]float64 {
+		m := map[int]float64{}
+		for _, res := range r.Results {
+			if res.Strategy == s && !math.IsNaN(res.BestVal) {
+				m[res.Seed] = res.BestVal
+			}
+		}
+		return m
+	})
 }
 
 // CompareFiles are the files WriteFiles writes into the comparison directory.

@@ -2,15 +2,11 @@ package run
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
 	"path/filepath"
 	"slices"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"gonum.org/v1/gonum/stat"
@@ -18,9 +14,6 @@ import (
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 )
-
-// MetaRetrain is the store's key for the last retraining's results.
-const MetaRetrain = "retrain"
 
 // RetrainSeedBase is the first seed retraining uses: seeds RetrainSeedBase,
 // RetrainSeedBase+1, ... are never evolve seeds of the examples and
@@ -41,53 +34,7 @@ type RetrainOptions struct {
 	// Workers overrides train.workers when > 0.
 	Workers int
 	// Progress, when set, hears of each finished training.
-	Progress func(RetrainRun)
-}
-
-// RetrainRun is one training of one candidate.
-type RetrainRun struct {
-	ID      string       `json:"id"`
-	Seed    int64        `json:"seed"`
-	Status  train.Status `json:"status"`
-	ValAcc  float64      `json:"val_acc"`
-	TestAcc float64      `json:"test_acc"`
-	WallS   float64      `json:"wall_s"`
-	Error   string       `json:"error,omitempty"`
-}
-
-// RetrainCandidate is one candidate's retrained figures: test accuracy
-// mean ± std (sample std, 0 for one run) over the runs that succeeded.
-type RetrainCandidate struct {
-	ID        string       `json:"id"`
-	SearchVal float64      `json:"search_val_acc"` // the proxy figure it was chosen by
-	Params    int64        `json:"params"`
-	Runs      []RetrainRun `json:"runs"`
-	N         int          `json:"n"`
-	TestMean  float64      `json:"test_mean"`
-	TestStd   float64      `json:"test_std"`
-	ValMean   float64      `json:"val_mean"`
-}
-
-// Retraining is the result of `arbor retrain`, stored in the run under
-// MetaRetrain: the recipe the finalists were trained with and their test
-// accuracy, best first by retrained validation accuracy (the test set
-// picks nothing, not even among the finalists).
-type Retraining struct {
-	Recipe     train.Recipe       `json:"recipe"`
-	Dataset    train.Dataset      `json:"dataset"`
-	Seeds      []int64            `json:"seeds"`
-	Candidates []RetrainCandidate `json:"candidates"`
-	Finished   time.Time          `json:"finished"`
-}
-
-// Best is the retrained candidate with the highest mean validation
-// accuracy, whose test accuracy is the run's published figure (ok false
-// when none succeeded).
-func (r *Retraining) Best() (RetrainCandidate, bool) {
-	if len(r.Candidates) == 0 || r.Candidates[0].N == 0 {
-		return RetrainCandidate{}, false
-	}
-	return r.Candidates[0], true
+	Progress func(store.RetrainRun)
 }
 
 // Retrain trains the opt.Top best candidates of the run in dir opt.Seeds
@@ -95,7 +42,7 @@ func (r *Retraining) Best() (RetrainCandidate, bool) {
 // measuring test accuracy, and stores the result in the run. Finished
 // trainings of an earlier, interrupted call with the same recipe are
 // reused, so calling it again continues.
-func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logger) (*Retraining, error) {
+func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logger) (*store.Retraining, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -143,15 +90,15 @@ func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logg
 	if err := tc.Validate(); err != nil {
 		return nil, Input(fmt.Errorf("retrain: %w", err))
 	}
-	out := &Retraining{Recipe: tc.Recipe, Dataset: tc.Dataset}
+	out := &store.Retraining{Recipe: tc.Recipe, Dataset: tc.Dataset}
 	for i := range opt.Seeds {
 		out.Seeds = append(out.Seeds, RetrainSeedBase+int64(i))
 	}
-	prev, _, err := StoredRetraining(ctx, db)
+	prev, _, err := db.Retraining(ctx)
 	if err != nil {
 		log.Warn("retrain: the stored retraining is unreadable; starting afresh", "err", err)
 	}
-	done := map[[2]string]RetrainRun{}
+	done := map[[2]string]store.RetrainRun{}
 	if prev != nil && prev.Recipe == tc.Recipe && prev.Dataset == tc.Dataset {
 		for _, c := range prev.Candidates {
 			for _, r := range c.Runs {
@@ -167,7 +114,7 @@ func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logg
 		job  train.Job
 	}
 	var tasks []task
-	runs := make([][]RetrainRun, len(ok))
+	runs := make([][]store.RetrainRun, len(ok))
 	for i, c := range ok {
 		for _, seed := range out.Seeds {
 			if r, hit := done[[2]string{c.ID, fmt.Sprint(seed)}]; hit {
@@ -186,11 +133,7 @@ func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logg
 	save := func() error {
 		out.Candidates = summarize(ok, runs)
 		out.Finished = time.Now().UTC()
-		b, err := json.Marshal(out)
-		if err != nil {
-			return err
-		}
-		return db.SetMeta(context.WithoutCancel(ctx), MetaRetrain, string(b))
+		return db.SetRetraining(context.WithoutCancel(ctx), out)
 	}
 	if len(tasks) > 0 {
 		pool, err := train.NewLocal(ctx, tc, log)
@@ -213,7 +156,7 @@ func Retrain(ctx context.Context, dir string, opt RetrainOptions, log *slog.Logg
 					}
 					return
 				}
-				r := RetrainRun{ID: ok[t.cand].ID, Seed: t.job.Seed, Status: res.Status, ValAcc: res.ValAcc,
+				r := store.RetrainRun{ID: ok[t.cand].ID, Seed: t.job.Seed, Status: res.Status, ValAcc: res.ValAcc,
 					TestAcc: res.TestAcc, WallS: res.WallS, Error: res.Error}
 				runs[t.cand] = append(runs[t.cand], r)
 				if err := save(); err != nil && firstErr == nil {
@@ -251,12 +194,12 @@ func cmpFloat(a, b float64) int {
 // summarize is each candidate's mean ± std over its successful runs, best
 // mean validation accuracy first (candidates with none last; the search's
 // order on ties).
-func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate {
-	out := make([]RetrainCandidate, len(cands))
+func summarize(cands []store.Candidate, runs [][]store.RetrainRun) []store.RetrainCandidate {
+	out := make([]store.RetrainCandidate, len(cands))
 	for i, c := range cands {
 		rs := slices.Clone(runs[i])
-		slices.SortFunc(rs, func(a, b RetrainRun) int { return cmpFloat(float64(a.Seed), float64(b.Seed)) })
-		rc := RetrainCandidate{ID: c.ID, SearchVal: c.Result.ValAcc, Params: c.Params, Runs: rs}
+		slices.SortFunc(rs, func(a, b store.RetrainRun) int { return cmpFloat(float64(a.Seed), float64(b.Seed)) })
+		rc := store.RetrainCandidate{ID: c.ID, SearchVal: c.Result.ValAcc, Params: c.Params, Runs: rs}
 		var tests, vals []float64
 		for _, r := range rs {
 			if r.Status == train.StatusOK {
@@ -272,7 +215,7 @@ func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate 
 		}
 		out[i] = rc
 	}
-	slices.SortStableFunc(out, func(a, b RetrainCandidate) int {
+	slices.SortStableFunc(out, func(a, b store.RetrainCandidate) int {
 		if (a.N > 0) != (b.N > 0) {
 			if a.N > 0 {
 				return -1
@@ -282,60 +225,4 @@ func summarize(cands []store.Candidate, runs [][]RetrainRun) []RetrainCandidate 
 		return -cmpFloat(a.ValMean, b.ValMean)
 	})
 	return out
-}
-
-// StoredRetraining is the run's last retraining (ok false when it has
-// none). It reads the store only, so status, reports and the dashboard can
-// show it while anything else runs.
-func StoredRetraining(ctx context.Context, s *store.Store) (*Retraining, bool, error) {
-	raw, ok, err := s.Meta(ctx, MetaRetrain)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	var r Retraining
-	if err := json.Unmarshal([]byte(raw), &r); err != nil {
-		return nil, false, fmt.Errorf("run %s: stored retraining: %w", s.Path(), err)
-	}
-	return &r, true, nil
-}
-
-// Print writes the retraining table: per candidate the search's validation
-// accuracy and the retrained test accuracy mean ± std over seeds.
-func (r *Retraining) Print(w io.Writer) {
-	subset := "all"
-	if r.Recipe.Subset > 0 {
-		subset = fmt.Sprint(r.Recipe.Subset)
-	}
-	fmt.Fprintf(w, "retrained %d candidates × %d seeds (%v) on %s: %d epochs, %s training images, test set %s\n",
-		len(r.Candidates), len(r.Seeds), r.Seeds, r.Dataset.Name, r.Recipe.Epochs, subset, "(never used for selection)")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tid\tparams\tsearch val %\tretrained val % (mean)\ttest % (mean ± std)\truns ok\t")
-	for i, c := range r.Candidates {
-		test, val := "-", "-"
-		if c.N > 0 {
-			test = fmt.Sprintf("%.2f ± %.2f", c.TestMean, c.TestStd)
-			val = fmt.Sprintf("%.2f", c.ValMean)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t%s\t%s\t%d/%d\t\n", i+1, c.ID, c.Params, c.SearchVal, val, test, c.N, len(c.Runs))
-	}
-	tw.Flush()
-	for _, c := range r.Candidates {
-		for _, run := range c.Runs {
-			if run.Status != train.StatusOK {
-				fmt.Fprintf(w, "%s seed %d: %s: %s\n", c.ID, run.Seed, run.Status, firstLine(run.Error))
-			}
-		}
-	}
-	if b, ok := r.Best(); ok && !math.IsNaN(b.TestMean) {
-		fmt.Fprintf(w, "best by retrained validation accuracy: %s, test accuracy %.2f ± %.2f%% over %d seeds\n", b.ID, b.TestMean, b.TestStd, b.N)
-	}
-}
-
-func firstLine(s string) string {
-	for i := range len(s) {
-		if s[i] == '\n' {
-			return s[:i]
-		}
-	}
-	return s
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/testenv"
 )
 
@@ -40,7 +41,7 @@ func TestRetrain(t *testing.T) {
 	db.Close()
 
 	trained := 0
-	opt := run.RetrainOptions{Top: 2, Seeds: 2, Subset: 1024, Progress: func(run.RetrainRun) { trained++ }}
+	opt := run.RetrainOptions{Top: 2, Seeds: 2, Subset: 1024, Progress: func(store.RetrainRun) { trained++ }}
 	res, err := run.Retrain(ctx, cfg.Run.Dir, opt, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
