@@ -79,11 +79,11 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 	}
 	metric, err := report.Metric(f.metric)
 	if err != nil {
-		return err
+		return run.Input(err)
 	}
 	cost, costName, err := report.Objective(f.objective)
 	if err != nil {
-		return err
+		return run.Input(err)
 	}
 	s, err := run.OpenReadOnly(dir)
 	if err != nil {
@@ -143,7 +143,13 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		}
 	}
 	if f.export != "" {
-		src, err := report.ExportSource(ctx, s, dir, chosen)
+		var cat tree.Catalog
+		if chosen.Source == "" { // rendered anew: the run's catalog resolves its modules
+			if cat, err = run.Catalog(ctx, s); err != nil {
+				return err
+			}
+		}
+		src, err := report.ExportSource(dir, chosen, cat)
 		if err != nil {
 			return err
 		}

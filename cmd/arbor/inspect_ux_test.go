@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train/testenv"
@@ -496,7 +497,11 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d, err := report.ReadData(context.Background(), r.withLLM, s)
+	set, _, err := run.Settings(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.ReadData(context.Background(), r.withLLM, s, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -625,10 +630,10 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		}
 	}
 	var b2 bytes.Buffer
-	if err := report.PrintStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
+	if err := printStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
 		t.Errorf("printFullStatus: %v, output differs from writeFullStatus", err)
 	}
-	err = report.PrintStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
+	err = printStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
 	if err == nil || exitCode(err) != 2 {
 		t.Errorf("printFullStatus on a missing dir: %v (exit %d), want a usage error", err, exitCode(err))
 	}

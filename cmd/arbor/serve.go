@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve/dashboard"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 // newServeCmd is `arbor serve RUN_DIR [RUN_DIR...] [--addr A] [--token T]`.
@@ -71,7 +72,7 @@ address without it.`,
 				return asUsage(fmt.Errorf("serve --addr %s: %w", addr, err))
 			}
 			defer ln.Close()
-			srv, err := dashboard.New(dashboard.Options{Dirs: args, Token: token, Poll: poll, Addr: ln.Addr().String()})
+			srv, err := dashboard.New(dashboard.Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: args, Token: token, Poll: poll, Addr: ln.Addr().String()})
 			if err != nil {
 				return asUsage(fmt.Errorf("serve: %w", err))
 			}

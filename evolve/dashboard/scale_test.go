@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/traintest"
@@ -57,7 +58,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 	}
 	// One untimed visit first: Chromium's own first start is not the page's.
 	{
-		srv, err := New(Options{Dirs: []string{root}})
+		srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			var total, data float64
 			for i := 0; i < b.N; i++ {
-				srv, err := New(Options{Dirs: []string{root}})
+				srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -164,7 +165,7 @@ func liveOverhead(b *testing.B, table *train.NB201Table, budget int, pace time.D
 			}()
 			go liveClient(ctx, base, filepath.Base(root)+"/r")
 		} else if watch {
-			srv, err := New(Options{Dirs: []string{root}, Scan: time.Second})
+			srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Scan: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -287,7 +288,7 @@ func BenchmarkColdLoad2000(b *testing.B) {
 	ctx := context.Background()
 	var read, views time.Duration
 	for i := 0; i < b.N; i++ {
-		r := newRunSource("big", dir)
+		r := newRunSource("big", dir, run.Settings)
 		t0 := time.Now()
 		if _, err := r.refresh(ctx); err != nil {
 			b.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -36,8 +35,8 @@ type Data struct {
 }
 
 // ReadData reads what the report draws from the run in store s (read
-// from dir).
-func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
+// from dir), set being the run's settings (run.Settings reads them).
+func ReadData(ctx context.Context, dir string, s *store.Store, set store.Settings) (Data, error) {
 	d := Data{Dir: dir, Generated: time.Now()}
 	var err error
 	if d.Cands, err = s.Candidates(ctx); err != nil {
@@ -56,10 +55,7 @@ func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
 	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
 		return d, err
 	}
-	if cfg, ok, err := run.StoredConfig(ctx, s); err == nil && ok {
-		d.MaxParams = cfg.Train.Limits.MaxParams
-		d.Strategy = cfg.Evolve.Strategy
-	}
+	d.MaxParams, d.Strategy = set.MaxParams, set.Strategy
 	return d, nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -183,22 +182,6 @@ func pctOrDash(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f%%", v)
-}
-
-// PrintStatus opens the run in dir read-only and prints its status with
-// the top 5: what `arbor status RUN_DIR` shows.
-func PrintStatus(ctx context.Context, w io.Writer, dir string) error {
-	s, err := run.OpenReadOnly(dir)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	fs, err := ReadStatus(ctx, dir, s, 5)
-	if err != nil {
-		return err
-	}
-	WriteStatus(w, fs)
-	return nil
 }
 
 // StateText describes state for people: the finished run's reason, and

@@ -94,7 +94,11 @@ func TestLibrarySearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	data, err := report.ReadData(ctx, cfg.Run.Dir, ro)
+	set, _, err := run.Settings(ctx, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := report.ReadData(ctx, cfg.Run.Dir, ro, set)
 	if err != nil {
 		t.Fatal(err)
 	}

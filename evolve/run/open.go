@@ -153,6 +153,18 @@ func StoredConfig(ctx context.Context, s *store.Store) (cfg Config, ok bool, err
 	return cfg, true, nil
 }
 
+// Settings is what readers of the run in s (status, report, dashboard)
+// show of its stored configuration; ok is false when it has none.
+func Settings(ctx context.Context, s *store.Store) (set store.Settings, ok bool, err error) {
+	cfg, ok, err := StoredConfig(ctx, s)
+	if err != nil || !ok {
+		return store.Settings{}, ok, err
+	}
+	return store.Settings{Strategy: cfg.Evolve.Strategy, Seed: cfg.Evolve.Seed, Evaluator: cfg.Run.Evaluator, Parallel: cfg.Evolve.Parallel,
+		Budget: cfg.Evolve.Budget.Trained, WallTime: cfg.Evolve.Budget.WallTime, MaxParams: cfg.Train.Limits.MaxParams,
+		MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Catalog: cfg.Run.Catalog}, true, nil
+}
+
 // OpenReadOnly opens a run directory's store read-only, for reading a run
 // while a search may still write it. Every failure is bad input.
 func OpenReadOnly(dir string) (*store.Store, error) {
