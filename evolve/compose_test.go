@@ -212,7 +212,7 @@ func TestRepeatComposePlacesTheWinningBlock(t *testing.T) {
 	if len(kinds) != 1 || kinds[0] != tree.OpInsert || prefer == nil {
 		t.Fatalf("repeat of a compose: kinds %v, want one insert with a filter", kinds)
 	}
-	offers, err := e.offers(win, OpRepeat, 99, 50)
+	offers, err := e.offers(win, OpRepeat, 99, 50, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

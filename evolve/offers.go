@@ -34,6 +34,9 @@ type gated struct {
 // options without an argument) and its gated child.
 type offerChild struct {
 	value tree.Value
+	// far describes the further edits of a far move (farNote); "" for a
+	// one-edit child.
+	far string
 	gated
 }
 
@@ -114,7 +117,10 @@ const maxTriedOptions = 6
 // offers lists up to Config.MaxOptions pre-gated options of operation op
 // at parent, in a seeded diverse order. The order, the palette sample and
 // hence the result depend only on the run seed and trial.
-func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*Offers, error) {
+//
+// reach > 1 makes every option a far move (far.go): the option's edit
+// followed by reach-1 further seeded edits, each chain its own option.
+func (e *Engine) offers(parent *Candidate, op string, trial int64, quota, reach int) (*Offers, error) {
 	t, err := e.treeOf(parent)
 	if err != nil {
 		return nil, err
@@ -134,6 +140,10 @@ func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*
 		return nil, err
 	}
 	order := diverseOrder(opts, e.rngFor(trial, rngOptions))
+	var farRng *rand.Rand
+	if reach > 1 {
+		farRng = e.rngFor(trial, streamID("far"))
+	}
 	seen := map[string]bool{} // hashes gated in this set: two options may make one child
 	m := tree.NewMeasurer(e.Catalog)
 	tries := 0
@@ -159,13 +169,29 @@ func (e *Engine) offers(parent *Candidate, op string, trial int64, quota int) (*
 				out.Filtered[GateProposal]++
 				continue
 			}
+			far := ""
+			if reach > 1 {
+				var did []string
+				var ok bool
+				if child, did, ok = e.extend(child, o, opts, reach-1, farRng); !ok {
+					out.Filtered[GateProposal]++
+					continue
+				}
+				far = farNote(did)
+			}
 			g, stage, _ := e.gateTree(child, seen, m)
 			if stage != "" {
 				out.Filtered[stage]++
 				continue
 			}
 			seen[g.hash] = true
-			kids = append(kids, offerChild{value: v, gated: g})
+			kid := offerChild{value: v, far: far, gated: g}
+			if reach > 1 {
+				// Each chain is its own option: its further edits differ.
+				out.list = append(out.list, offer{opt: o, children: []offerChild{kid}})
+				continue
+			}
+			kids = append(kids, kid)
 		}
 		if len(kids) > 0 {
 			out.list = append(out.list, offer{opt: o, children: kids})
@@ -293,6 +319,9 @@ func (e *Engine) decision(offers *Offers, cat string, trial int64) llm.Decision 
 	uses := e.usage()
 	for i, x := range offers.list {
 		o := x.opt.decisionOption(fmt.Sprintf("o%d", i+1), e.Catalog)
+		if far := x.children[0].far; far != "" {
+			o.Description += far
+		}
 		if x.opt.Op == tree.OpChangeArg {
 			r := llm.ArgRange{Name: x.opt.Arg, Type: llm.ArgEnum}
 			for _, c := range x.children {
@@ -363,6 +392,9 @@ func (e *Engine) resolve(ctx context.Context, p *Proposal, offers *Offers, cat s
 	if err != nil {
 		return p.Reject(GateProposal, "%s: %v", offers.Op, err), nil
 	}
+	if kid.far != "" {
+		c.Rationale += " [far move while the search stalls" + kid.far + "]"
+	}
 	c.Path, c.Module, c.Transform = x.opt.Path, x.opt.moduleName(), string(x.opt.Op)
 	c.Args = nil
 	switch x.opt.Op {
@@ -425,7 +457,7 @@ func (e *Engine) plannedOffers(parent *Candidate, trial int64, quota int) (op, c
 		if !ok {
 			return "", "", nil, false, nil
 		}
-		offers, err = e.cachedOffers(parent, op, trial, quota)
+		offers, err = e.cachedOffers(parent, op, trial, quota, e.reach(cat))
 		if err != nil || offers.Len() > 0 {
 			return op, cat, offers, err == nil, err
 		}
@@ -440,7 +472,7 @@ func (e *Engine) uniformOffers(parent *Candidate, trial int64, quota int) (op st
 	for len(ops) > 0 {
 		i := rng.IntN(len(ops))
 		op = ops[i]
-		offers, err = e.cachedOffers(parent, op, trial, quota)
+		offers, err = e.cachedOffers(parent, op, trial, quota, 1)
 		if err != nil || offers.Len() > 0 {
 			return op, offers, err == nil, err
 		}
@@ -452,13 +484,16 @@ func (e *Engine) uniformOffers(parent *Candidate, trial int64, quota int) (op st
 // cachedOffers remembers (parent, operation) pairs with no option left:
 // the archive only grows, so a neighbourhood enumerated in full that had
 // nothing to offer never will (except through a new palette sample).
-func (e *Engine) cachedOffers(parent *Candidate, op string, trial int64, quota int) (*Offers, error) {
+//
+// Far moves (reach > 1) reach beyond an exhausted one-edit neighbourhood,
+// so they neither read nor write that memory.
+func (e *Engine) cachedOffers(parent *Candidate, op string, trial int64, quota, reach int) (*Offers, error) {
 	key := optionsKey{parent: parent.ID, kind: tree.OpKind(op), epoch: -1}
-	if e.exhausted[key] {
+	if reach <= 1 && e.exhausted[key] {
 		return &Offers{Op: op, parent: parent, Filtered: map[string]int{}}, nil
 	}
 	start := time.Now()
-	o, err := e.offers(parent, op, trial, quota)
+	o, err := e.offers(parent, op, trial, quota, reach)
 	e.gateTime += time.Since(start)
 	if err != nil {
 		return nil, err
@@ -466,7 +501,7 @@ func (e *Engine) cachedOffers(parent *Candidate, op string, trial int64, quota i
 	for k, n := range o.Filtered {
 		e.filtered[k] += n
 	}
-	if o.Len() == 0 && o.complete && (op != OpInsert && op != OpSwap || len(e.Modules) <= paletteModules) && op != OpRepeat {
+	if reach <= 1 && o.Len() == 0 && o.complete && (op != OpInsert && op != OpSwap || len(e.Modules) <= paletteModules) && op != OpRepeat {
 		e.exhausted[key] = true
 	}
 	return o, nil

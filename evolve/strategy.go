@@ -358,7 +358,7 @@ func (v *Env) Offers(parent *Candidate, op string, trial int64, quota int) (*Off
 	if quota <= 0 {
 		quota = v.e.Config.MaxOptions
 	}
-	return v.e.cachedOffers(parent, op, trial, quota)
+	return v.e.cachedOffers(parent, op, trial, quota, 1)
 }
 
 // PlannedOffers draws the planner's operation and category at parent,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
 
@@ -94,4 +95,38 @@ func TestStrategyRegistry(t *testing.T) {
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "evolve.evolution.sample") {
 		t.Fatalf("evolution's own settings are not validated: %v", err)
 	}
+}
+
+// TestStrategyRequirements: a strategy that lacks what it requires fails
+// when the run is assembled (NewStrategy), naming the key to set.
+func TestStrategyRequirements(t *testing.T) {
+	for _, tc := range []struct {
+		strategy string
+		deps     Deps
+		want     string // "" : builds
+	}{
+		{StrategyThompson, Deps{}, ""}, // no resolver: the seeded uniform choice
+		{StrategyCodegen, Deps{DryRun: true}, "llm.base_url"},
+		{StrategyCodegen, Deps{Coder: rewriter{}}, "evolve.dry_run"},
+		{StrategyCodegen, Deps{Coder: rewriter{}, DryRun: true}, ""},
+		{StrategySurrogate, Deps{}, "requires a screener"},
+	} {
+		cfg := DefaultConfig()
+		cfg.Strategy = tc.strategy
+		s, err := NewStrategy(nil, cfg, tc.deps)
+		switch {
+		case tc.want == "" && (err != nil || s.Name() != tc.strategy):
+			t.Errorf("%s with %+v: %v, %v", tc.strategy, tc.deps, s, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s with %+v: got %v, want an error naming %q", tc.strategy, tc.deps, err, tc.want)
+		}
+	}
+}
+
+// rewriter is a Coder that is never called: the requirement is checked
+// before any proposal.
+type rewriter struct{}
+
+func (rewriter) Rewrite(context.Context, string, int) (string, llm.Usage, error) {
+	panic("not called")
 }

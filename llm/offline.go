@@ -167,12 +167,23 @@ func similarity(o Option, s Step) float64 {
 	return x
 }
 
+// reverting is the score of an option that would undo or overwrite a win
+// in the parent's lineage: exploit takes it only when nothing else is
+// offered.
+const reverting = -1000
+
 // nearest is exploit's score: similarity to the winning edits (weighted
 // by recency) and, for an argument, the value that moves it the way the
-// nearest win moved its own.
+// nearest win moved its own. Exploit builds on the wins: an option that
+// would undo or overwrite one of the parent's winning ancestors' edits
+// (the same argument of the same node changed again, the swapped node
+// swapped or deleted, the inserted node deleted) scores reverting.
 func nearest(o Option, wins []Step) (float64, map[string]any) {
 	score, w := 0.0, 1.0
 	for _, s := range wins {
+		if !s.Tried && undoes(o, s) && !continues(o, s) {
+			return reverting, nil
+		}
 		score += w * similarity(o, s)
 		w /= 2
 	}
@@ -187,6 +198,37 @@ func nearest(o Option, wins []Step) (float64, map[string]any) {
 		}
 	}
 	return score, nil
+}
+
+// continues reports whether o can change the numeric argument s changed
+// further in the same direction (48 -> 64 after a winning 32 -> 48): that
+// builds on the win rather than undoing it.
+func continues(o Option, s Step) bool {
+	if s.Transform != "change_arg" || !isNumber(s.Before) || !isNumber(s.After) || len(o.Args) != 1 {
+		return false
+	}
+	_, ok := towards(o, s.Before, s.After, false)
+	return ok
+}
+
+// undoes reports whether option o would undo or overwrite the edit s made
+// to the parent's lineage.
+func undoes(o Option, s Step) bool {
+	switch s.Transform {
+	case "change_arg":
+		return o.Transform == "change_arg" && o.Path == s.Path && o.Arg == s.Arg
+	case "swap":
+		return (o.Transform == "swap" || o.Transform == "delete") && o.Path == s.Path
+	case "insert", "wrap_residual", "duplicate", "compose":
+		// The inserted node lies under the seq the insert named (its own
+		// path is not recorded), a wrapped or duplicated one at or beside
+		// the path: deleting any of them may delete the win.
+		return o.Transform == "delete" && (o.Path == s.Path || parentOf(o.Path) == s.Path || parentOf(o.Path) == parentOf(s.Path) && s.Transform != "insert")
+	case "delete":
+		return (o.Transform == "insert" || o.Transform == "swap") && s.Module != "" && o.Node == s.Module &&
+			(o.Path == parentOf(s.Path) || parentOf(o.Path) == parentOf(s.Path))
+	}
+	return false
 }
 
 // undo is reverse's score: the option that undoes the losing edit (the

@@ -192,3 +192,65 @@ func TestOfflineCategories(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflineExploitBuildsOnTheLastWin: exploit never changes the
+// argument its winning ancestor set (it would undo the win); it moves
+// another edge the way the win moved its own.
+func TestOfflineExploitBuildsOnTheLastWin(t *testing.T) {
+	edge := func(id, arg, cur string, choices ...string) Option {
+		return Option{ID: id, Path: "/stage1/cell0", Transform: "change_arg", Arg: arg, Current: cur,
+			Description: "change " + arg, Args: []ArgRange{{Name: arg, Type: ArgEnum, Choices: choices, Default: choices[0]}}}
+	}
+	d := Decision{Operation: "change-arg", Category: Exploit,
+		Parent: ParentSummary{History: []Step{
+			{Op: "change-arg", Transform: "change_arg", Path: "/stage1/cell0", Arg: "e2_1", Before: "none", After: "nor_conv_3x3", Reward: 1, Delta: 0.8},
+			{Op: "change-arg", Transform: "change_arg", Path: "/stage1/cell0", Arg: "e3_0", Before: "skip_connect", After: "avg_pool_3x3", Reward: 0, Delta: -2, Tried: true},
+		}},
+		Options: []Option{
+			edge("o1", "e2_1", "nor_conv_3x3", "none", "skip_connect", "nor_conv_1x1"),
+			edge("o2", "e3_1", "none", "skip_connect", "nor_conv_3x3", "avg_pool_3x3"),
+			edge("o3", "e1_0", "skip_connect", "none", "nor_conv_1x1", "nor_conv_3x3"),
+		}}
+	o := NewOffline(3, OfflineConfig{})
+	for i := range 60 {
+		d.Trial = i
+		c, err := o.Resolve(context.Background(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		revalidate(t, d, c)
+		if c.OptionID == "o1" {
+			t.Fatalf("trial %d: exploit changed e2_1, the argument the last win set: %+v", i, c)
+		}
+		opt, _ := d.Option(c.OptionID)
+		if got := c.Args[opt.Arg]; got != "nor_conv_3x3" {
+			t.Fatalf("trial %d: exploit set %s to %v, want the winning value nor_conv_3x3", i, opt.Arg, got)
+		}
+	}
+	// Only the reverting option left: it is still a valid answer.
+	d.Options = d.Options[:1]
+	if c, err := o.Resolve(context.Background(), d); err != nil || c.OptionID != "o1" {
+		t.Fatalf("with one option: %+v, %v", c, err)
+	}
+}
+
+func TestUndoes(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Option
+		s    Step
+		want bool
+	}{
+		{"same arg again", Option{Transform: "change_arg", Path: "/a", Arg: "k"}, Step{Transform: "change_arg", Path: "/a", Arg: "k"}, true},
+		{"other arg", Option{Transform: "change_arg", Path: "/a", Arg: "s"}, Step{Transform: "change_arg", Path: "/a", Arg: "k"}, false},
+		{"swapped node swapped", Option{Transform: "swap", Path: "/a/b"}, Step{Transform: "swap", Path: "/a/b"}, true},
+		{"swapped node deleted", Option{Transform: "delete", Path: "/a/b"}, Step{Transform: "swap", Path: "/a/b"}, true},
+		{"inserted node deleted", Option{Transform: "delete", Path: "/a/x"}, Step{Transform: "insert", Path: "/a"}, true},
+		{"delete elsewhere", Option{Transform: "delete", Path: "/c/x"}, Step{Transform: "insert", Path: "/a"}, false},
+		{"deleted module inserted back", Option{Transform: "insert", Path: "/a", Node: "relu"}, Step{Transform: "delete", Path: "/a/r", Module: "relu"}, true},
+	} {
+		if got := undoes(tc.o, tc.s); got != tc.want {
+			t.Errorf("%s: undoes = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
@@ -23,7 +25,7 @@ func newStatusCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !asJSON {
-				return report.PrintStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
+				return printStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
 			}
 			st, err := run.OpenReadOnly(args[0])
 			if err != nil {
@@ -41,4 +43,20 @@ func newStatusCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// printStatus opens the run in dir read-only and prints its status with
+// the top 5: what `arbor status RUN_DIR` shows.
+func printStatus(ctx context.Context, w io.Writer, dir string) error {
+	s, err := run.OpenReadOnly(dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fs, err := report.ReadStatus(ctx, dir, s, 5)
+	if err != nil {
+		return err
+	}
+	report.WriteStatus(w, fs)
+	return nil
 }

@@ -77,7 +77,25 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	for _, b := range o.Budgets {
+		printPaired(w, fmt.Sprintf("paired differences at %d queries (same seeds; final test %%):", b), r.Paired(b))
+		fmt.Fprintln(w)
+	}
 	fmt.Fprint(w, r.timing())
+}
+
+// Paired is every paired difference of final test accuracy at budget
+// (later strategy minus earlier, in the order given).
+func (r *Report) Paired(budget int) []Paired {
+	return pairedDiffs(r.opts.Strategies, func(s string) map[int]float64 {
+		m := map[int]float64{}
+		for _, res := range r.results {
+			if res.Strategy == s && res.Budget == budget {
+				m[res.Seed] = res.FinalTest
+			}
+		}
+		return m
+	})
 }
 
 // timing says where the time went, per strategy, summed over runs.

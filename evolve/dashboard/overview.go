@@ -64,7 +64,7 @@ type opView struct {
 
 func (r *runSource) overviewView(now time.Time) overview {
 	o := overview{Name: r.name, Dir: r.dir, Version: r.version, State: "empty", Strategy: r.cfg.Strategy, Evaluator: r.cfg.Evaluator,
-		Trained: r.summary.Trained, Budget: r.cfg.Budget.Trained, WallBudget: r.cfg.Budget.WallTime.Seconds(),
+		Trained: r.summary.Trained, Budget: r.cfg.Budget, WallBudget: r.cfg.WallTime.Seconds(),
 		Candidates: r.summary.Candidates, ByStatus: r.summary.ByStatus, Rejected: r.summary.RejectedByReason,
 		TrainStat: r.summary.TrainStatus, LLM: r.summary.LLM, PreGate: r.summary.PreGate, LLMPerTrained: r.summary.LLMPerTrained, InFlight: []inFlight{}, ETAS: -1}
 	if r.err != nil {
@@ -121,7 +121,7 @@ func (r *runSource) overviewView(now time.Time) overview {
 		case done > 0 && el > 0:
 			o.ETAS = el / float64(done) * float64(left)
 		}
-		if w := r.cfg.Budget.WallTime.Seconds(); w > 0 {
+		if w := r.cfg.WallTime.Seconds(); w > 0 {
 			if rest := max(0, w-el); o.ETAS < 0 || rest < o.ETAS {
 				o.ETAS = rest
 			}

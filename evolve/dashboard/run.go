@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -49,7 +47,8 @@ type runSource struct {
 	trained0  int
 	finished  bool
 	stopWhy   string
-	cfg       storedConfig
+	cfg       store.Settings
+	settings  SettingsFunc
 	// bestID's tree size, read when the best changes.
 	bestID               string
 	bestNodes, bestDepth int
@@ -83,29 +82,8 @@ func (r *runSource) due(now time.Time) bool {
 	return !now.Before(r.nextAt)
 }
 
-func newRunSource(name, dir string) *runSource {
-	return &runSource{name: name, dir: dir, index: map[string]int{}, pending: map[string]bool{}, views: map[string][]byte{}}
-}
-
-// storedConfig is the part of the run's stored configuration the
-// dashboard shows: strategy, budgets, limits and the module catalog.
-type storedConfig struct {
-	Strategy  string
-	Budget    evolve.BudgetConfig
-	Parallel  int
-	Catalog   string
-	MaxParams int64
-	MaxFLOPs  int64
-	Evaluator string
-}
-
-func readStoredConfig(ctx context.Context, s *store.Store) (storedConfig, error) {
-	cfg, ok, err := run.StoredConfig(ctx, s)
-	if err != nil || !ok {
-		return storedConfig{}, err
-	}
-	return storedConfig{Strategy: cfg.Evolve.Strategy, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
-		MaxParams: cfg.Train.Limits.MaxParams, MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Evaluator: cfg.Run.Evaluator}, nil
+func newRunSource(name, dir string, settings SettingsFunc) *runSource {
+	return &runSource{name: name, dir: dir, settings: settings, index: map[string]int{}, pending: map[string]bool{}, views: map[string][]byte{}}
 }
 
 // refresh brings the source up to date with its store. It reports whether
@@ -163,7 +141,7 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if !r.loaded {
-		if r.cfg, err = readStoredConfig(ctx, s); err != nil {
+		if r.cfg, _, err = r.settings(ctx, s); err != nil {
 			return false, err
 		}
 	}

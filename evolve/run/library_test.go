@@ -94,7 +94,11 @@ func TestLibrarySearch(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	data, err := report.ReadData(ctx, cfg.Run.Dir, ro)
+	set, _, err := run.Settings(ctx, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := report.ReadData(ctx, cfg.Run.Dir, ro, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +106,8 @@ func TestLibrarySearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2*len(report.Figures()) + 1; len(files) != want {
+	shown, _ := report.Shown(data)
+	if want := 2*len(shown) + 1; len(files) != want {
 		t.Errorf("report wrote %d files, want %d", len(files), want)
 	}
 }

@@ -42,6 +42,10 @@ type Step struct {
 	// a misconfigured proxy or a hostile model might, to test that keys are
 	// scrubbed everywhere.
 	EchoAuth bool
+	// Answer, when set, computes the content from the request: a model
+	// whose answer depends only on what it is asked, so a run and a
+	// resumed run get the same answers whatever their order.
+	Answer func(req ChatRequest) string
 	// Token counts to report; zero means counted from the text.
 	PromptTokens, CompletionTokens int
 }
@@ -277,6 +281,9 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req ChatRequest, s
 		n := len(s.reqs)
 		s.mu.Unlock()
 		content = randomAnswer(req, n)
+	}
+	if step.Answer != nil {
+		content = step.Answer(req)
 	}
 	pt, ct := step.PromptTokens, step.CompletionTokens
 	if pt == 0 {
