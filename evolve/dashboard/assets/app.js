@@ -294,7 +294,7 @@
         list.appendChild(h("div", { class: "panel run-panel" },
           h("h3", null, d.runs.length > 1 ? box : null, h("a", { href: runLink(o.name) }, o.name), h("span", { class: "badge " + badgeClass(o.state) }, o.state), h("span", { class: "muted" }, o.dir)),
           o.error ? h("p", { class: "err" }, o.error) : null,
-          o.state_note ? h("p", { class: "note" }, o.state_note) : null,
+          o.state === "stopped" ? h("p", { class: "note" }, o.stop_reason) : null,
           cards(o)));
       }
       app.appendChild(list);
@@ -377,7 +377,7 @@
       append(head, [h("h1", null, run, " ", h("span", { class: "badge " + badgeClass(ov.state), id: "run-state" }, ov.state)),
         h("p", { class: "muted" }, ov.dir, " · ", h("a", { href: runLink(run) + "/lineage" }, "lineage view"), " · ",
           h("a", { href: "/api/download/csv?" + q({ run }), download: "", id: "download-csv" }, "download the table (CSV)")),
-        ov.state_note ? h("p", { class: "note", id: "state-note" }, ov.state_note) : null,
+        ov.state === "stopped" ? h("p", { class: "note", id: "state-note" }, ov.stop_reason) : null,
         ov.error ? h("p", { class: "err" }, ov.error) : null]);
       clear(cardsBox);
       cardsBox.appendChild(cards(ov));
