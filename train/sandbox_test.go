@@ -208,9 +208,7 @@ func sleepers(secs string) []string {
 // "cold" starts a fresh sandboxed interpreter for every job, the worst case.
 // go test -run '^$' -bench SandboxOverhead -benchtime 10x ./train
 func BenchmarkSandboxOverhead(b *testing.B) {
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		b.Fatalf("bubblewrap (bwrap) is not installed; run make setup: %v", err)
-	}
+	testenv.Require(b, testenv.Bubblewrap)
 	for _, mode := range []struct {
 		name     string
 		prestart bool

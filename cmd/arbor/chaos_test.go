@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/mine"
+	"github.com/arbor-nas/arbor/train/testenv"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
 
@@ -44,9 +44,7 @@ func hostileModule(t *testing.T, canary string, port int, mark string) string {
 // the attacks are real, and the test fails without the sandbox.
 func TestHostileModuleUnderProbe(t *testing.T) {
 	needTorch(t)
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		t.Fatalf("bubblewrap (bwrap) is not installed; run make setup: %v", err)
-	}
+	testenv.Require(t, testenv.Bubblewrap)
 	for _, tc := range []struct{ sandbox, won string }{{"bwrap", "none"}, {"none", "environ,socket,write"}} {
 		t.Run(tc.sandbox, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")

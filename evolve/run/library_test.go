@@ -106,7 +106,8 @@ func TestLibrarySearch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 2*len(report.Figures()) + 1; len(files) != want {
+	shown, _ := report.Shown(data)
+	if want := 2*len(shown) + 1; len(files) != want {
 		t.Errorf("report wrote %d files, want %d", len(files), want)
 	}
 }
