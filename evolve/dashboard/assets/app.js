@@ -175,7 +175,7 @@
   }
   // chart draws series of points: {name, color, points:[{x,y,id}], line, step, dots, r, band}
   function chart(o) {
-    const W = 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
+    const W = o.width || 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
     let xs = [], ys = [];
     for (const se of o.series) for (const p of se.points) { xs.push(p.x); ys.push(p.y); if (p.lo !== undefined) { ys.push(p.lo, p.hi); } }
     if (o.xmin !== undefined) xs.push(o.xmin);
@@ -788,7 +788,7 @@
       app.appendChild(h("div", { class: "panel", id: "compare-chart" }, h("h3", null, "Best validation accuracy so far, mean ± std over seeds"),
         legend(v.groups.map((g, i) => [`${g.name} (n=${g.runs.length})`, color(i)])),
         chart({
-          height: 340,
+          width: 1100, height: 420,
           series: v.groups.map((g, i) => ({ name: g.name, color: color(i), band: g.runs.length > 1, line: true, points: g.points.map(([x, m, sd]) => ({ x, y: m, lo: m - sd, hi: m + sd })) })),
           xlabel: "candidates trained", ylabel: "best validation accuracy (%)", empty: "no run has a trained candidate yet",
         })));
