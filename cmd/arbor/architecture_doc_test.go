@@ -16,7 +16,8 @@ import (
 
 // TestArchitectureDoc keeps docs/architecture.md true: its table of
 // import arrows must be the code's (every non-test file of every package),
-// its library snippet must be Example_library's body, and the promises it
+// its library snippet must be librarySearch's body (which
+// TestLibrarySearch runs), and the promises it
 // states about the graph must hold. -update rewrites the table and the
 // snippet from the code.
 func TestArchitectureDoc(t *testing.T) {
@@ -36,7 +37,7 @@ func TestArchitectureDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	snippet, err := exampleBody(filepath.Join(root, "evolve", "run", "example_test.go"), "Example_library")
+	snippet, err := funcBody(filepath.Join(root, "evolve", "run", "library_test.go"), "librarySearch")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,8 +187,8 @@ func replaceBetween(s, start, end string, fn func(string) (string, error)) (stri
 	return s[:i] + mid + s[i+j:], nil
 }
 
-// exampleBody is the body of function name in file, unindented once.
-func exampleBody(file, name string) (string, error) {
+// funcBody is the body of function name in file, unindented once.
+func funcBody(file, name string) (string, error) {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		return "", err
