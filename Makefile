@@ -7,6 +7,8 @@ APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnis
 APT_PKGS += bubblewrap
 # Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
 APT_PKGS += chromium fonts-liberation
+# onnx checks the files `arbor best --onnx` writes (onnx.checker).
+APT_PKGS += python3-onnx
 # graphviz (dot) checks the DOT that `arbor lineage --dot` writes.
 APT_PKGS += graphviz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

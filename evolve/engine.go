@@ -106,6 +106,10 @@ type Engine struct {
 	Redactor llm.Redactor
 	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
 	Abort <-chan struct{}
+	// Checkpoints, when set, asks the evaluator for each candidate's
+	// trained weights and keeps those of the candidates that may still be
+	// a parent or a finalist.
+	Checkpoints *Checkpoints
 
 	strategy   Strategy
 	env        *Env
@@ -428,6 +432,9 @@ func (e *Engine) job(c *Candidate) train.Job {
 	j.Source = c.Source
 	j.Seed = int64(e.Config.Seed)
 	j.FLOPs = c.FLOPs
+	if e.Checkpoints != nil {
+		j.Checkpoint = e.Checkpoints.Path(c.ID)
+	}
 	if e.Arch != nil {
 		if t, err := e.treeOf(c); err == nil && t != nil {
 			if a, err := e.Arch(t); err == nil {
@@ -499,6 +506,15 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 	if c.Feasible() {
 		if err := e.keepTree(c); err != nil {
 			return err
+		}
+	}
+	if e.Checkpoints != nil {
+		removed, err := e.Checkpoints.prune(rankForCheckpoints(e.arch.feasible))
+		if err != nil {
+			e.Log.Warn("evolve: pruning checkpoints", "err", err)
+		}
+		if len(removed) > 0 {
+			e.Log.Debug("evolve: checkpoints dropped", "ids", removed)
 		}
 	}
 	e.publish(evs...)

@@ -99,6 +99,16 @@ type Job struct {
 	// FLOPs is the candidate's MACs per image when already known (counted
 	// on the tree or by the gate); the trainer then does not count again.
 	FLOPs int64 `json:"flops,omitempty"`
+	// Weights is a state_dict file (torch.save) the model loads before it
+	// trains or is evaluated.
+	Weights string `json:"weights,omitempty"`
+	// EvalOnly measures the model (with Weights) on the validation split,
+	// and the test set when Test, without training.
+	EvalOnly bool `json:"eval_only,omitempty"`
+	// Checkpoint is where the trained state_dict goes when the job
+	// succeeds; empty: the weights are not kept. The local pool supports
+	// Weights and Checkpoint.
+	Checkpoint string `json:"checkpoint,omitempty"`
 }
 
 // EpochStat is one point of the learning curve.

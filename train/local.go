@@ -266,7 +266,7 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	if !l.cfg.KeepDirs {
 		defer os.RemoveAll(dir)
 	}
-	if err := WriteJobDir(dir, job); err != nil {
+	if err := writeLocalJob(dir, job); err != nil {
 		return res, err
 	}
 	c, err := l.take(slot)
@@ -373,6 +373,11 @@ wait:
 			res = r
 			res.ID = job.ID
 			clean = finished
+			if res.Status == StatusOK && job.Checkpoint != "" {
+				if err := moveCheckpoint(filepath.Join(dir, checkpointFile), job.Checkpoint); err != nil {
+					return res, fmt.Errorf("train: job %q: %w", job.ID, err)
+				}
+			}
 		}
 	}
 	res.WallS = time.Since(start).Seconds()

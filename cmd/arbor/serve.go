@@ -81,7 +81,17 @@ address without it.`,
 			defer stop()
 			go srv.Watch(ctx)
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			url := "http://" + ln.Addr().String() + "/"
+			hostport := ln.Addr().String()
+			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+				// Bound to every interface: name this machine, as a
+				// browser elsewhere would reach it.
+				name, err := os.Hostname()
+				if err != nil {
+					name = "localhost"
+				}
+				hostport = net.JoinHostPort(name, fmt.Sprint(tcp.Port))
+			}
+			url := "http://" + hostport + "/"
 			if token != "" {
 				url += "?token=" + token
 			}

@@ -230,8 +230,8 @@ func cpuTime(tb testing.TB) time.Duration {
 }
 
 // liveClient does what the run page does: it listens to the change
-// notices and, at most once a second, fetches the overview, the table and
-// the charts of the run.
+// notices and, at most once a second, fetches the overview, the table,
+// the charts and the importance table of the run.
 func liveClient(ctx context.Context, base, run string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
 	if err != nil {
@@ -269,7 +269,7 @@ func liveClient(ctx context.Context, base, run string) {
 			}
 		}
 		last = time.Now()
-		for _, view := range []string{"overview", "candidates", "charts"} {
+		for _, view := range []string{"overview", "candidates", "charts", "importance"} {
 			r, err := http.Get(base + "/api/run/" + view + "?run=" + url.QueryEscape(run))
 			if err != nil {
 				return
@@ -294,13 +294,15 @@ func BenchmarkColdLoad2000(b *testing.B) {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		for _, v := range []string{"overview", "candidates", "charts"} {
+		for _, v := range []string{"overview", "candidates", "charts", "importance"} {
 			if _, err := r.view(v, func() (any, error) {
 				switch v {
 				case "overview":
 					return r.overviewView(time.Now()), nil
 				case "candidates":
 					return r.rowsView(), nil
+				case "importance":
+					return r.importanceView(), nil
 				}
 				return r.chartsView(), nil
 			}); err != nil {

@@ -23,6 +23,8 @@ type Status struct {
 	Posteriors store.Posteriors
 	HasPlanner bool
 	Top        []store.Candidate
+	// Retrain is the run's last `arbor retrain`, nil when there was none.
+	Retrain *store.Retraining
 	// State is running, finished, stopped (no process owns the run and it
 	// did not finish) or empty; see store.State.
 	State store.RunState
@@ -50,6 +52,9 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 		return fs, err
 	}
 	fs.Top = Top(cands, ValAcc, top)
+	if fs.Retrain, _, err = s.Retraining(ctx); err != nil {
+		return fs, err
+	}
 	fs.State = store.State(dir, fs.Last, fs.HasEvents)
 	return fs, nil
 }
@@ -140,6 +145,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	fmt.Fprintf(w, "\ntop %d by validation accuracy:\n", len(fs.Top))
 	WriteCandidates(w, fs.Top)
+	if fs.Retrain != nil {
+		fmt.Fprintln(w)
+		fs.Retrain.Print(w)
+	}
 }
 
 // CountsLine writes counts largest first: "space 520 · duplicate 11".

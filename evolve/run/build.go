@@ -123,6 +123,9 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		}
 		r.closed = append(r.closed, local.Close)
 		eng.Evaluator = local
+		if cfg.Evolve.Checkpoints.Keep > 0 {
+			eng.Checkpoints = &evolve.Checkpoints{Dir: filepath.Join(cfg.Run.Dir, evolve.CheckpointDir), Rule: cfg.Evolve.Checkpoints}
+		}
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{
 				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log,

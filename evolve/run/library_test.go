@@ -77,19 +77,27 @@ func TestLibrarySearch(t *testing.T) {
 	if !strings.Contains(status.String(), "trained 3") {
 		t.Errorf("status text:\n%s", status.String())
 	}
-	files, err := os.ReadDir(filepath.Join(dir, "report"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := 2*len(report.Figures()) + 1; len(files) != want {
-		t.Errorf("report wrote %d files, want %d", len(files), want)
-	}
-
 	ro, err := run.OpenReadOnly(runDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ro.Close()
+	set, _, err := run.Settings(ctx, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := report.ReadData(ctx, runDir, ro, set)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := os.ReadDir(filepath.Join(dir, "report"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, _ := report.Shown(data)
+	if want := 2*len(shown) + 1; len(files) != want {
+		t.Errorf("report wrote %d files, want %d", len(files), want)
+	}
 	if last, ok, err := ro.LastEvent(ctx); err != nil || !ok || last.Kind != store.EventRunFinished {
 		t.Errorf("last event %+v (ok %v, %v), want run-finished", last, ok, err)
 	}

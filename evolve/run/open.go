@@ -162,7 +162,7 @@ func Settings(ctx context.Context, s *store.Store) (set store.Settings, ok bool,
 	}
 	return store.Settings{Strategy: cfg.Evolve.Strategy, Seed: cfg.Evolve.Seed, Evaluator: cfg.Run.Evaluator, Parallel: cfg.Evolve.Parallel,
 		Budget: cfg.Evolve.Budget.Trained, WallTime: cfg.Evolve.Budget.WallTime, MaxParams: cfg.Train.Limits.MaxParams,
-		MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Catalog: cfg.Run.Catalog}, true, nil
+		MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Catalog: cfg.Run.Catalog, Epochs: cfg.Train.Recipe.Epochs}, true, nil
 }
 
 // OpenReadOnly opens a run directory's store read-only, for reading a run

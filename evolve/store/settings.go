@@ -20,4 +20,7 @@ type Settings struct {
 	MaxFLOPs  int64
 	// Catalog is the module catalog's path ("" for none).
 	Catalog string
+	// Epochs is train.recipe.epochs: what a trained run's accuracies are
+	// after (a tabular run's come from the table).
+	Epochs int
 }

@@ -175,7 +175,7 @@
   }
   // chart draws series of points: {name, color, points:[{x,y,id}], line, step, dots, r, band}
   function chart(o) {
-    const W = 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
+    const W = o.width || 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
     let xs = [], ys = [];
     for (const se of o.series) for (const p of se.points) { xs.push(p.x); ys.push(p.y); if (p.lo !== undefined) { ys.push(p.lo, p.hi); } }
     if (o.xmin !== undefined) xs.push(o.xmin);
@@ -294,7 +294,7 @@
         list.appendChild(h("div", { class: "panel run-panel" },
           h("h3", null, d.runs.length > 1 ? box : null, h("a", { href: runLink(o.name) }, o.name), h("span", { class: "badge " + badgeClass(o.state) }, o.state), h("span", { class: "muted" }, o.dir)),
           o.error ? h("p", { class: "err" }, o.error) : null,
-          o.state_note ? h("p", { class: "note" }, o.state_note) : null,
+          o.state === "stopped" ? h("p", { class: "note" }, o.stop_reason) : null,
           cards(o)));
       }
       app.appendChild(list);
@@ -377,7 +377,7 @@
       append(head, [h("h1", null, run, " ", h("span", { class: "badge " + badgeClass(ov.state), id: "run-state" }, ov.state)),
         h("p", { class: "muted" }, ov.dir, " · ", h("a", { href: runLink(run) + "/lineage" }, "lineage view"), " · ",
           h("a", { href: "/api/download/csv?" + q({ run }), download: "", id: "download-csv" }, "download the table (CSV)")),
-        ov.state_note ? h("p", { class: "note", id: "state-note" }, ov.state_note) : null,
+        ov.state === "stopped" ? h("p", { class: "note", id: "state-note" }, ov.stop_reason) : null,
         ov.error ? h("p", { class: "err" }, ov.error) : null]);
       clear(cardsBox);
       cardsBox.appendChild(cards(ov));
@@ -788,7 +788,7 @@
       app.appendChild(h("div", { class: "panel", id: "compare-chart" }, h("h3", null, "Best validation accuracy so far, mean ± std over seeds"),
         legend(v.groups.map((g, i) => [`${g.name} (n=${g.runs.length})`, color(i)])),
         chart({
-          height: 340,
+          width: 1100, height: 420,
           series: v.groups.map((g, i) => ({ name: g.name, color: color(i), band: g.runs.length > 1, line: true, points: g.points.map(([x, m, sd]) => ({ x, y: m, lo: m - sd, hi: m + sd })) })),
           xlabel: "candidates trained", ylabel: "best validation accuracy (%)", empty: "no run has a trained candidate yet",
         })));
