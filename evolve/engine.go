@@ -110,6 +110,9 @@ type Engine struct {
 	// trained weights and keeps those of the candidates that may still be
 	// a parent or a finalist.
 	Checkpoints *Checkpoints
+	// Inherit starts each child from its parent's kept weights where the
+	// tree is unchanged (train.inherit); needs Checkpoints.
+	Inherit bool
 
 	strategy   Strategy
 	env        *Env
@@ -434,6 +437,9 @@ func (e *Engine) job(c *Candidate) train.Job {
 	j.FLOPs = c.FLOPs
 	if e.Checkpoints != nil {
 		j.Checkpoint = e.Checkpoints.Path(c.ID)
+		if e.Inherit && c.ParentID != "" {
+			j.Inherit = e.Checkpoints.Path(c.ParentID)
+		}
 	}
 	if e.Arch != nil {
 		if t, err := e.treeOf(c); err == nil && t != nil {

@@ -16,6 +16,7 @@ import (
 const (
 	weightsInFile  = "weights-in.pt"
 	checkpointFile = "weights.pt"
+	inheritFile    = "parent.pt"
 )
 
 // writeLocalJob writes the job directory of a local job: Job.Weights is
@@ -32,6 +33,15 @@ func writeLocalJob(dir string, job Job) error {
 	}
 	if job.Checkpoint != "" {
 		job.Checkpoint = checkpointFile
+	}
+	if job.Inherit != "" {
+		// The parent's weights may have been dropped by the retention rule
+		// since: then the child starts fresh.
+		if err := copyFile(job.Inherit, filepath.Join(dir, inheritFile)); err != nil {
+			job.Inherit = ""
+		} else {
+			job.Inherit = inheritFile
+		}
 	}
 	return WriteJobDir(dir, job)
 }

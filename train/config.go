@@ -43,6 +43,11 @@ type Config struct {
 	// Jobs one resident interpreter runs before a fresh one replaces it
 	// (bounds what a leaky candidate can leave behind); 0 = no limit.
 	WorkerJobs int `mapstructure:"worker_jobs" yaml:"worker_jobs"`
+	// Start each child from its parent's trained weights wherever its tree
+	// is unchanged (same path, same shape), the edited part initialised
+	// fresh (Lamarckian inheritance; needs evolve.checkpoints.keep >= the
+	// parents' pool). Off by default until it measures better.
+	Inherit bool `mapstructure:"inherit" yaml:"inherit"`
 	// Which candidates are also measured on the test set: `none` (the
 	// search never reads it; `arbor train` and `arbor retrain` measure
 	// their models) or `all` (every candidate, reported but never used for

@@ -107,8 +107,13 @@ type Job struct {
 	EvalOnly bool `json:"eval_only,omitempty"`
 	// Checkpoint is where the trained state_dict goes when the job
 	// succeeds; empty: the weights are not kept. The local pool supports
-	// Weights and Checkpoint.
+	// Weights, Inherit and Checkpoint.
 	Checkpoint string `json:"checkpoint,omitempty"`
+	// Inherit is the parent's state_dict: the model starts from it for
+	// every tensor whose name (tree path) and shape are unchanged, and
+	// from a fresh initialisation elsewhere (train.inherit). A missing file
+	// means a fresh start.
+	Inherit string `json:"inherit,omitempty"`
 }
 
 // EpochStat is one point of the learning curve.
@@ -141,6 +146,9 @@ type Result struct {
 	ImagesPerS float64 `json:"images_per_s,omitempty"` // training throughput
 	// Backend-specific handle (e.g. a Slurm job ID) so a resumed run can re-attach.
 	Handle string `json:"handle,omitempty"`
+	// InheritedParams is how many parameters started from the parent's
+	// weights (Job.Inherit); Params minus it were initialised fresh.
+	InheritedParams int64 `json:"inherited_params,omitempty"`
 }
 
 // Progress is one streamed line from a running job.

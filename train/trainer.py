@@ -592,6 +592,8 @@ def train(job, result):
         # running statistics.
         state = torch.load(job["weights"], map_location=device)
         model.load_state_dict(state)
+    elif job.get("inherit"):
+        result["inherited_params"] = inherit(model, job["inherit"], device)
 
     tx, ty, ex, ey, name = load_dataset(job.get("dataset") or {}, input_shape, classes)
     val_split = float((job.get("dataset") or {}).get("val_split") or 0)
@@ -683,6 +685,21 @@ def train(job, result):
         result["train_s"] = time.time() - t_train
         result["status"] = classify(exc, "train")
         result["error"] = error_text(exc)
+
+
+def inherit(model, path, device):
+    """Copies every tensor of the parent's state_dict at path whose name and
+    shape the model has too, and returns how many parameters (not buffers)
+    were copied. Rendered names follow tree paths (net.stage1.block1.body.
+    conv1.weight is /stage1/block1/body/conv1), so this is the child
+    starting from its parent's weights wherever the tree is unchanged; an
+    edited or new part keeps its fresh initialisation."""
+    parent = torch.load(path, map_location=device)
+    own = model.state_dict()
+    params = dict(model.named_parameters())
+    take = {k: v for k, v in parent.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+    model.load_state_dict(take, strict=False)
+    return int(sum(params[k].numel() for k in take if k in params))
 
 
 def save_weights(model, path):

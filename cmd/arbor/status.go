@@ -7,6 +7,7 @@ import (
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/spf13/cobra"
 )
 
@@ -36,9 +37,18 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			last, has, err := st.LastEvent(cmd.Context())
+			if err != nil {
+				return err
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(sum)
+			// The summary's fields, and the run's state: running, finished,
+			// stopped (its process is gone: resume it) or empty.
+			return enc.Encode(struct {
+				store.Summary
+				State store.RunState `json:"state"`
+			}{sum, store.State(args[0], last, has)})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

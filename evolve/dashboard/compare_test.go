@@ -18,6 +18,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/bench"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
 
@@ -291,5 +292,30 @@ func TestDownloadsImportanceDiff(t *testing.T) {
 	}
 	if len(imp.Categories) == 0 {
 		t.Error("no per-category rows")
+	}
+
+	// A retraining stored in the run shows on the overview of a new server
+	// (as `arbor retrain` leaves it).
+	w, err := store.OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &store.Retraining{Recipe: train.Recipe{Epochs: 20}, Seeds: []int64{1000, 1001},
+		Candidates: []store.RetrainCandidate{{ID: child.ID, N: 2, TestMean: 91.5, TestStd: 0.25, ValMean: 92}}}
+	if err := w.SetRetraining(context.Background(), rt); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	srv2, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv2.Close()
+	hs2 := httptest.NewServer(srv2.Handler())
+	defer hs2.Close()
+	var ov overview
+	getJSON(t, hs2.URL+"/api/run/overview?run="+name, &ov)
+	if ov.Retrained == nil || ov.Retrained.ID != child.ID || ov.Retrained.TestMean != 91.5 || ov.Retrained.Epochs != 20 || ov.Retrained.N != 2 {
+		t.Errorf("overview's retraining: %+v", ov.Retrained)
 	}
 }

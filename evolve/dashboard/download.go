@@ -113,16 +113,15 @@ func csvValue(v any) string {
 }
 
 // checkpointFile is the candidate's saved weights, when the run kept them:
-// RUN_DIR/checkpoints/ID.pt (or weights/ID.pt).
+// RUN_DIR/checkpoints/ID.pt (evolve.CheckpointPath; the dashboard reads
+// runs without the engine package).
 func checkpointFile(runDir, id string) (string, bool) {
 	if !validID(id) {
 		return "", false
 	}
-	for _, sub := range []string{"checkpoints", "weights"} {
-		p := filepath.Join(runDir, sub, id+".pt")
-		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
-			return p, true
-		}
+	p := filepath.Join(runDir, "checkpoints", id+".pt")
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
+		return p, true
 	}
 	return "", false
 }

@@ -38,6 +38,18 @@ type overview struct {
 	// ETAS is the time left to the training budget at the rate since the
 	// current process started; -1 when unknown.
 	ETAS float64 `json:"eta_s"`
+	// Retrained is the best finalist of `arbor retrain`: its test
+	// accuracy over seeds, the run's published figure.
+	Retrained *retrainedView `json:"retrained,omitempty"`
+}
+
+type retrainedView struct {
+	ID       string  `json:"id"`
+	N        int     `json:"n"`
+	TestMean float64 `json:"test_mean"`
+	TestStd  float64 `json:"test_std"`
+	Epochs   int     `json:"epochs"`
+	Finalist int     `json:"finalists"`
 }
 
 type inFlight struct {
@@ -85,6 +97,11 @@ func (r *runSource) overviewView(now time.Time) overview {
 		// interrupted, and says how to resume it.
 		if _, alive := store.Owner(r.dir); !alive {
 			o.State, o.StopReason = string(store.RunStopped), store.StoppedText(r.dir)
+		}
+	}
+	if r.hasRetrain && r.retrain != nil {
+		if b, ok := r.retrain.Best(); ok {
+			o.Retrained = &retrainedView{ID: b.ID, N: b.N, TestMean: b.TestMean, TestStd: b.TestStd, Epochs: r.retrain.Recipe.Epochs, Finalist: len(r.retrain.Candidates)}
 		}
 	}
 	o.StartedAt = r.firstEvent

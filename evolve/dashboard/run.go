@@ -33,12 +33,15 @@ type runSource struct {
 	index     map[string]int // candidate ID -> position in cands
 	pending   map[string]bool
 
-	summary    store.Summary
-	ops        []store.OpStats
-	post       store.Posteriors
-	hasPost    bool
-	last       store.Event
-	hasLast    bool
+	summary store.Summary
+	ops     []store.OpStats
+	post    store.Posteriors
+	hasPost bool
+	last    store.Event
+	hasLast bool
+	// retrain is `arbor retrain`'s result, when the run has one.
+	retrain    *store.Retraining
+	hasRetrain bool
 	firstEvent time.Time
 	// procStart and trained0 are the current process's start (the last
 	// run-started or resumed event) and the trained count then: the ETA's
@@ -198,6 +201,9 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if r.post, r.hasPost, err = s.Posteriors(ctx); err != nil {
+		return false, err
+	}
+	if r.retrain, r.hasRetrain, err = s.Retraining(ctx); err != nil {
 		return false, err
 	}
 	if r.last, r.hasLast, err = s.LastEvent(ctx); err != nil {

@@ -125,6 +125,7 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		eng.Evaluator = local
 		if cfg.Evolve.Checkpoints.Keep > 0 {
 			eng.Checkpoints = &evolve.Checkpoints{Dir: filepath.Join(cfg.Run.Dir, evolve.CheckpointDir), Rule: cfg.Evolve.Checkpoints}
+			eng.Inherit = cfg.Train.Inherit
 		}
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{

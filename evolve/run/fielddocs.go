@@ -90,6 +90,7 @@ func keyDocs() map[string]string {
 		"train.devices":                  "CUDA device IDs; worker i sees devices[i mod len] through CUDA_VISIBLE_DEVICES. Empty: inherited.",
 		"train.gate_threads":             "Torch CPU threads of the dry-run check.",
 		"train.gate_timeout_s":           "Seconds one dry-run check may take.",
+		"train.inherit":                  "Start each child from its parent's trained weights wherever its tree is unchanged (same path, same shape), the edited part initialised fresh (Lamarckian inheritance; needs evolve.checkpoints.keep >= the parents' pool). Off by default until it measures better.",
 		"train.keep_dirs":                "Keep each job's directory (source, log, result) after it finishes.",
 		"train.kill_grace_s":             "Seconds a stopped job gets between SIGTERM and SIGKILL.",
 		"train.limits.max_flops":         "Most FLOPs (multiply-accumulates) of one forward pass at the dataset's input size (the paper: 0.2 G on CIFAR); 0 = no limit.",
