@@ -247,3 +247,47 @@ func BenchmarkSandboxOverhead(b *testing.B) {
 		})
 	}
 }
+
+// TestSlurmScriptSandbox runs the Slurm job script itself (sh job.sh, as a
+// compute node would) on the hostile candidate: with train.sandbox bwrap
+// none of the attacks succeeds and the job reports the module's failure;
+// with none (the control) all three do.
+func TestSlurmScriptSandbox(t *testing.T) {
+	testenv.Require(t, testenv.Bubblewrap)
+	py := torchPython(t)
+	for _, tc := range []struct{ sandbox, won string }{{"bwrap", "none"}, {"none", "environ,socket,write"}} {
+		t.Run(tc.sandbox, func(t *testing.T) {
+			port, accepted := listener(t)
+			canary := filepath.Join(t.TempDir(), "canary")
+			b := make([]byte, 12)
+			crand.Read(b)
+			mark := "sk-arbor-canary-" + hex.EncodeToString(b)
+			src := strings.NewReplacer("@CANARY@", canary, "@PORT@", fmt.Sprint(port), "@MARK@", mark).
+				Replace(candidate(t, "hostile"))
+			cfg := DefaultSlurmConfig()
+			cfg.Python = py
+			s := &Slurm{cfg: cfg, opts: SlurmOptions{Sandbox: tc.sandbox}}
+			dir := t.TempDir()
+			if err := s.prepare(dir, tinyJob("hostile", src)); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("sh", "job.sh")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "OPENAI_API_KEY="+mark)
+			out, _ := cmd.CombinedOutput()
+			r, err := ReadResult(dir)
+			if err != nil {
+				t.Fatalf("no result: %v\n%s", err, out)
+			}
+			want := "attacks that succeeded: " + tc.won + "\n"
+			if r.Status != StatusBuildError || !strings.Contains(r.Error+"\n", want) {
+				t.Errorf("status %q, want build-error reporting %q; error:\n%s", r.Status, want, r.Error)
+			}
+			_, statErr := os.Stat(canary)
+			wrote, connected := statErr == nil, accepted.Load() > 0
+			if confined := tc.sandbox == "bwrap"; wrote == confined || connected == confined {
+				t.Errorf("sandbox %s: file outside written %v, socket connected %v", tc.sandbox, wrote, connected)
+			}
+		})
+	}
+}

@@ -102,7 +102,7 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		}
 	case "slurm":
 		slurm, err := train.NewSlurm(ctx, cfg.Train.Slurm, train.SlurmOptions{
-			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log,
+			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log, Sandbox: cfg.Train.Sandbox,
 			// The Slurm job ID is stored at submission, so a resume after
 			// kill -9 re-attaches instead of submitting a second copy.
 			OnSubmit: func(id, handle string) {
