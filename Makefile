@@ -7,6 +7,8 @@ APT_PKGS := python3-torch python3-torchvision python3-numpy dataset-fashion-mnis
 APT_PKGS += bubblewrap
 # Debian's Chromium drives the dashboard's browser tests (evolve/dashboard).
 APT_PKGS += chromium fonts-liberation
+# onnx checks the files `arbor best --onnx` writes (onnx.checker).
+APT_PKGS += python3-onnx
 # graphviz (dot) checks the DOT that `arbor lineage --dot` writes.
 APT_PKGS += graphviz
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -63,12 +65,15 @@ lint: lint-tools
 # demo: set-up, build, mine torchvision, run a real short search, write the report.
 # A second run reuses the packages, the build and the mined catalog (content-hash cache).
 DEMO_LLM := $(if $(OPENAI_API_KEY),ARBOR_LLM_BASE_URL=$${ARBOR_LLM_BASE_URL:-https://api.openai.com/v1} ARBOR_LLM_MODEL=$${ARBOR_LLM_MODEL:-gpt-4o-mini},)
+# DEMO_BUDGET=N trains N candidates instead of examples/demo.yaml's 16
+# (CI runs `make demo DEMO_BUDGET=4`: the same targets and paths, less time).
+DEMO_BUDGET ?=
 demo: setup build
 	@mkdir -p demo
 	./$(BIN) mine /usr/lib/python3/dist-packages/torchvision/models --probe -o demo/catalog.json
 	./$(BIN) catalog list demo/catalog.json --usable | head -20
 	rm -rf demo/run
-	$(DEMO_LLM) ./$(BIN) evolve --config examples/demo.yaml
+	$(DEMO_LLM) ./$(BIN) evolve --config examples/demo.yaml$(if $(DEMO_BUDGET), --budget $(DEMO_BUDGET))
 	./$(BIN) status demo/run
 	./$(BIN) best demo/run -o demo/best.py
 	./$(BIN) lineage demo/run $$(./$(BIN) best demo/run --json | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['id'])")

@@ -72,6 +72,28 @@ type Config struct {
 	// Stop when this many proposals in a row fail the gate: the space around
 	// the archive is exhausted.
 	MaxRejectStreak int `mapstructure:"max_reject_streak" yaml:"max_reject_streak"`
+	// Quarantine a candidate when arbor itself died this many times in a
+	// row while it was training (kill -9, OOM killer, a crash): it may be
+	// what brings the process down. It is then failed with that reason and
+	// never retried, and the search goes on; 0 = retry forever.
+	QuarantineAfter int `mapstructure:"quarantine_after" yaml:"quarantine_after"`
+	// Which trained weights the run keeps (local evaluator), in
+	// RUN_DIR/checkpoints.
+	Checkpoints CheckpointConfig `mapstructure:"checkpoints" yaml:"checkpoints"`
+}
+
+// CheckpointConfig is the retention rule of the run's checkpoints: the
+// candidates that may still be a parent or a finalist are the best by
+// validation accuracy (parents are drawn from the top-k, finalists are the
+// top), so the best Keep keep their weights and the others' are deleted
+// as soon as they drop out, the lowest first when MaxMB is exceeded.
+type CheckpointConfig struct {
+	// Candidates whose state_dict is kept, best validation accuracy
+	// first; 0 = no checkpoints. Keep it at least parents.k.
+	Keep int `mapstructure:"keep" yaml:"keep"`
+	// Disk budget of all checkpoints, in MB; the lowest-ranked kept
+	// weights go first when it is exceeded. 0 = no limit.
+	MaxMB float64 `mapstructure:"max_mb" yaml:"max_mb"`
 }
 
 // BudgetConfig: the run stops at whichever limit comes first; 0 means no limit.
@@ -128,6 +150,8 @@ func DefaultConfig() Config {
 		DryRun:          true,
 		Grace:           30 * time.Second,
 		MaxRejectStreak: 200,
+		QuarantineAfter: 3,
+		Checkpoints:     CheckpointConfig{Keep: 10, MaxMB: 2048},
 	}
 }
 
@@ -190,8 +214,17 @@ func (c Config) validate(strategy string) error {
 	if c.Grace < 0 {
 		return fmt.Errorf("evolve.grace: must be >= 0")
 	}
+	if c.QuarantineAfter < 0 {
+		return fmt.Errorf("evolve.quarantine_after: must be >= 0 (0 = never), got %d", c.QuarantineAfter)
+	}
 	if c.MaxRejectStreak < 1 {
 		return fmt.Errorf("evolve.max_reject_streak: must be >= 1, got %d", c.MaxRejectStreak)
+	}
+	if c.Checkpoints.Keep < 0 {
+		return fmt.Errorf("evolve.checkpoints.keep: must be >= 0 (0 = none), got %d", c.Checkpoints.Keep)
+	}
+	if c.Checkpoints.MaxMB < 0 {
+		return fmt.Errorf("evolve.checkpoints.max_mb: must be >= 0 (0 = no limit), got %g", c.Checkpoints.MaxMB)
 	}
 	return nil
 }

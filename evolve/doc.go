@@ -1,8 +1,9 @@
 // Package evolve is the search engine: the steady-state loop, the
 // hierarchical Thompson-sampling planner, parent selection, the
-// validation and dedup gate, budgets, resume, the baseline strategies and
-// the run store. It never knows how a candidate is trained: it talks only
-// to train.Evaluator (and, optionally, a dry-run gate).
+// validation and dedup gate, budgets, resume and the baseline strategies;
+// the run store it writes is evolve/store. It never knows how a candidate
+// is trained: it talks only to train.Evaluator (and, optionally, a dry-run
+// gate).
 //
 // # The loop
 //
@@ -43,12 +44,14 @@
 // stored with the planner state it left behind; a result is stored with
 // the planner's update and its events. A job's start is stored (attempts+1)
 // before the job runs. So a killed process loses at most the jobs in
-// flight, and resume re-queues them every time, however often that
-// happened: a job lost because arbor died says nothing about the
-// candidate, so it counts in Candidate.Interrupted, never as a failure.
-// Only the job's own evidence (exit status, a signal from the pool, OOM)
-// fails a candidate. Jobs cut short by a drain (Ctrl-C) are re-queued the
-// same way.
+// flight, and resume re-queues them: a job lost because arbor died says
+// nothing sure about the candidate, so it counts in Candidate.Interrupted,
+// not as a failure. Only the job's own evidence (exit status, a signal from
+// the pool, OOM) fails a candidate, with one exception, the poison pill: a
+// candidate in flight at evolve.quarantine_after (default 3) deaths of
+// arbor in a row is quarantined (failed with that reason, never retried),
+// since it may be what kills the process. Jobs cut short by a drain
+// (Ctrl-C) are re-queued and end such a streak.
 //
 // # Determinism
 //

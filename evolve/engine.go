@@ -107,6 +107,13 @@ type Engine struct {
 	Redactor llm.Redactor
 	// Abort, when closed, cancels in-flight jobs at once (the second Ctrl-C).
 	Abort <-chan struct{}
+	// Checkpoints, when set, asks the evaluator for each candidate's
+	// trained weights and keeps those of the candidates that may still be
+	// a parent or a finalist.
+	Checkpoints *Checkpoints
+	// Inherit starts each child from its parent's kept weights where the
+	// tree is unchanged (train.inherit); needs Checkpoints.
+	Inherit bool
 
 	strategy   Strategy
 	env        *Env
@@ -447,6 +454,12 @@ func (e *Engine) job(c *Candidate) train.Job {
 	j.Source = c.Source
 	j.Seed = int64(e.Config.Seed)
 	j.FLOPs = c.FLOPs
+	if e.Checkpoints != nil {
+		j.Checkpoint = e.Checkpoints.Path(c.ID)
+		if e.Inherit && c.ParentID != "" {
+			j.Inherit = e.Checkpoints.Path(c.ParentID)
+		}
+	}
 	if e.Arch != nil {
 		if t, err := e.treeOf(c); err == nil && t != nil {
 			if a, err := e.Arch(t); err == nil {
@@ -529,6 +542,15 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 	if c.Feasible() {
 		if err := e.keepTree(c); err != nil {
 			return err
+		}
+	}
+	if e.Checkpoints != nil {
+		removed, err := e.Checkpoints.prune(rankForCheckpoints(e.arch.feasible))
+		if err != nil {
+			e.Log.Warn("evolve: pruning checkpoints", "err", err)
+		}
+		if len(removed) > 0 {
+			e.Log.Debug("evolve: checkpoints dropped", "ids", removed)
 		}
 	}
 	e.publish(evs...)

@@ -23,6 +23,10 @@ type Config struct {
 	// Name of the environment variable holding the API key; the key itself
 	// never appears in configs, logs or records.
 	APIKeyEnv string `mapstructure:"api_key_env" yaml:"api_key_env"`
+	// File holding the API key, read at start; when set it is used instead
+	// of api_key_env, so the key is not in arbor's environment at all (where
+	// code that escaped the sandbox could read it in /proc).
+	APIKeyFile string `mapstructure:"api_key_file" yaml:"api_key_file"`
 	// Sampling temperature.
 	Temperature float64 `mapstructure:"temperature" yaml:"temperature"`
 	// Maximum tokens of one answer.

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -61,9 +60,12 @@ func NewProvider(cfg Config, opts ...Opt) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := os.Getenv(cfg.APIKeyEnv)
+	key, err := cfg.APIKey()
+	if err != nil {
+		return nil, err
+	}
 	if key == "" {
-		o.log.Warn("llm: the API key environment variable is empty; sending no key (fine for local servers)", "env", cfg.APIKeyEnv)
+		o.log.Warn("llm: no API key (api_key_file unset, the environment variable empty); sending none (fine for local servers)", "env", cfg.APIKeyEnv)
 	}
 	cc := openai.DefaultConfig(key)
 	cc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
@@ -87,7 +89,7 @@ func NewProvider(cfg Config, opts ...Opt) (*Provider, error) {
 				"tokens", spent.PromptTokens+spent.CompletionTokens, "usd", spent.CostUSD)
 		}
 	}
-	o.log.Info("llm: using OpenAI-compatible endpoint", "base_url", cfg.BaseURL, "models", len(p.models), "structured", cfg.Structured)
+	o.log.Info("llm: using OpenAI-compatible endpoint", "base_url", RedactURL(cfg.BaseURL), "models", len(p.models), "structured", cfg.Structured)
 	return p, nil
 }
 

@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
@@ -19,9 +20,21 @@ const Redacted = "[redacted]"
 var secretShapes = []*regexp.Regexp{
 	regexp.MustCompile(`(?i)(authorization"?\s*[:=]\s*"?(?:bearer\s+|basic\s+|token\s+)?)[^\s"',;}\]\[]+`),
 	regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9._~+/=\-]+`),
-	regexp.MustCompile(`(?i)(api[_-]?key"?\s*[:=]\s*"?)[^\s"',;}\]\[]+`),
+	regexp.MustCompile(`(?i)(api[_-]?key"?\s*[:=]\s*"?)[^\s"',;}\]\[&#]+`),
 	regexp.MustCompile(`()\bsk-[A-Za-z0-9_\-]{6,}`),
+	// A URL's query parameters that carry credentials (?token=, &key=, ...).
+	regexp.MustCompile(`(?i)([?&;](?:[a-z0-9]*[_\-])*(?:token|key|apikey|secret|password|passwd|pwd|auth|sig|signature|credentials?)=)[^&#\s"',;}\]\[]+`),
 }
+
+// urlUserinfo is the user:password@ part of a URL (scheme://user:pw@host);
+// all of it goes, since a user name alone is often a token
+// (https://TOKEN@host).
+var urlUserinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.\-]*://)[^/?#\s@"']+@`)
+
+// RedactURL returns u with its credentials (userinfo, and query keys such
+// as token, key, api_key, secret, password, sig) replaced by [redacted]: the
+// form in which a URL is logged or stored.
+func RedactURL(u string) string { return Redactor{}.Redact(u) }
 
 // Redactor removes secrets from text that crosses a boundary: an LLM
 // answer, an HTTP error, a child process's output. Every such string passes
@@ -45,13 +58,30 @@ func NewRedactor(keys ...string) Redactor {
 	return r
 }
 
-// Redactor returns the redactor for this configuration: the key read from
-// the environment variable named by api_key_env, plus the known shapes.
+// Redactor returns the redactor for this configuration: the key (from
+// api_key_file or the variable named by api_key_env), plus the known
+// shapes.
 func (c Config) Redactor() Redactor {
-	if c.APIKeyEnv == "" {
-		return Redactor{}
+	key, _ := c.APIKey()
+	return NewRedactor(key)
+}
+
+// APIKey is the key to send: the content of api_key_file when set (read
+// now: the key then never sits in arbor's environment, where code that
+// escaped a sandbox could read it in /proc), else the variable named by
+// api_key_env; "" when neither holds one.
+func (c Config) APIKey() (string, error) {
+	if c.APIKeyFile != "" {
+		b, err := os.ReadFile(c.APIKeyFile)
+		if err != nil {
+			return "", fmt.Errorf("llm.api_key_file: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
 	}
-	return NewRedactor(os.Getenv(c.APIKeyEnv))
+	if c.APIKeyEnv == "" {
+		return "", nil
+	}
+	return os.Getenv(c.APIKeyEnv), nil
 }
 
 // Redact returns s with every configured key and every recognisable
@@ -63,6 +93,7 @@ func (r Redactor) Redact(s string) string {
 	for _, k := range r.keys {
 		s = strings.ReplaceAll(s, k, Redacted)
 	}
+	s = urlUserinfo.ReplaceAllString(s, "${1}"+Redacted+"@")
 	for _, re := range secretShapes {
 		s = re.ReplaceAllStringFunc(s, func(m string) string {
 			prefix := re.FindStringSubmatch(m)[1]

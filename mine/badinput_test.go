@@ -303,3 +303,45 @@ func TestLoadCatalogRejectsBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestOutsideSymlinksSkipped: symlinks (to a file or a folder) that lead
+// out of the mined root are skipped, warned about and counted; one that
+// stays inside is followed. A canary module outside never reaches the
+// catalog.
+func TestOutsideSymlinksSkipped(t *testing.T) {
+	outside := t.TempDir()
+	writeFile(t, filepath.Join(outside, "canary.py"), strings.ReplaceAll(goodModule, "Good", "Canary"))
+	writeFile(t, filepath.Join(outside, "pkg", "canary2.py"), strings.ReplaceAll(goodModule, "Good", "CanaryTwo"))
+	root := t.TempDir()
+	writeFile(t, filepath.Join(root, "good.py"), goodModule)
+	writeFile(t, filepath.Join(root, "sub", "inner.py"), strings.ReplaceAll(goodModule, "Good", "Inner"))
+	for target, link := range map[string]string{
+		filepath.Join(outside, "canary.py"): "leak.py",
+		filepath.Join(outside, "pkg"):       "leakdir",
+		"sub/inner.py":                      "alias.py",
+	} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cat, st, err := Mine(context.Background(), []string{root}, DefaultConfig(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.OutsideLinks != 2 {
+		t.Errorf("OutsideLinks = %d, want 2", st.OutsideLinks)
+	}
+	var names []string
+	for _, m := range cat.Modules {
+		names = append(names, m.Name)
+		if strings.HasPrefix(m.Name, "Canary") {
+			t.Errorf("module %s from outside the root was mined", m.Name)
+		}
+	}
+	if !strings.Contains(strings.Join(names, ","), "Inner") {
+		t.Errorf("modules %v: the symlink inside the root was not followed", names)
+	}
+	if w := strings.Join(cat.Warnings, "\n"); strings.Count(w, "outside the mined root") != 2 {
+		t.Errorf("warnings %q: want two naming symlinks outside the mined root", w)
+	}
+}

@@ -2,6 +2,7 @@ package mine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -56,7 +57,7 @@ func BenchmarkMineTorch(b *testing.B) {
 	cfg.Jobs = 2
 	var files []string
 	for i, r := range roots {
-		fs, err := discover(i, r, cfg, func(string) {})
+		fs, _, err := discover(i, r, cfg, func(string) {})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -213,4 +214,76 @@ func cpuSeconds() float64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &kids)
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(self.Utime) + tv(self.Stime) + tv(kids.Utime) + tv(kids.Stime)
+}
+
+// generatedSource is a Python file of about size bytes: one nn.Module class
+// after another, each with a constructor, a forward and a module-level
+// assignment, as machine-written model zoos look.
+func generatedSource(size int) []byte {
+	var b strings.Builder
+	b.WriteString("import torch\nimport torch.nn as nn\n\n")
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, `
+class Block%d(nn.Module):
+    """Generated block %d."""
+
+    def __init__(self, in_ch=16, out_ch=16, stride=1, act=nn.ReLU):
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False)
+        self.bn = nn.BatchNorm2d(out_ch)
+        self.act = act()
+
+    def forward(self, x):
+        return self.act(self.bn(self.conv(x)))
+
+
+WIDTH_%d = %d
+`, i, i, i, i)
+	}
+	return []byte(b.String())
+}
+
+// BenchmarkMineFileSize mines one generated 1 MB file and one 4 MB file
+// (no cache) and reports the 4 MB time over the 1 MB time measured in the
+// same run, as CPU time of the process (4MB/1MB: robust to other load on
+// a shared machine) and as wall time (wall-4MB/1MB): linear mining gives
+// about 4; the quadratic child loop that tree-sitter's NamedChild(i) made
+// gave about 14. Run with
+// go test -run '^$' -bench MineFileSize -benchtime 3x ./mine
+func BenchmarkMineFileSize(b *testing.B) {
+	dirs := map[int]string{}
+	for _, mb := range []int{1, 4} {
+		dirs[mb] = b.TempDir()
+		if err := os.WriteFile(filepath.Join(dirs[mb], "zoo.py"), generatedSource(mb<<20), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cfg := DefaultConfig()
+	var took, cpu [5]time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for _, mb := range []int{1, 4} {
+			start, cpu0 := time.Now(), cpuTime()
+			cat, _, err := Mine(context.Background(), []string{dirs[mb]}, cfg, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[mb] += time.Since(start)
+			cpu[mb] += cpuTime() - cpu0
+			if len(cat.Modules) < 1000*mb {
+				b.Fatalf("%d MB: %d modules mined", mb, len(cat.Modules))
+			}
+		}
+	}
+	b.ReportMetric(cpu[1].Seconds()/float64(b.N), "cpu-s/1MB")
+	b.ReportMetric(cpu[4].Seconds()/float64(b.N), "cpu-s/4MB")
+	b.ReportMetric(float64(cpu[4])/float64(cpu[1]), "4MB/1MB")
+	b.ReportMetric(float64(took[4])/float64(took[1]), "wall-4MB/1MB")
+}
+
+// cpuTime is the user and system time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -5,76 +5,160 @@ import (
 	"bytes"
 	"encoding/gob"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+	"time"
+
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 // cacheVersion changes whenever fileFacts or the extractor's output changes,
 // so a stale cache is ignored rather than misread.
-const cacheVersion = 6
+const cacheVersion = 7
 
-// The cache file is a gob stream of three values: a cacheHeader, the facts
-// (map of content hash to fileFacts, itself gob-encoded into a []byte so it
-// can be encoded while the catalog is still being resolved) and the last
-// catalog mined. A rebuild whose fingerprint matches the header reuses the
-// catalog and never decodes the facts.
+// The cache file is a gob stream of three values: a cacheHeader, the last
+// catalog mined (gob-encoded into a []byte) and the facts (map of content
+// hash to fileFacts, gob-encoded into a []byte so it can be encoded while
+// the catalog is still being resolved). A rebuild reads the header first:
+// its stamps give the content hash of every file whose size and mtime are
+// unchanged without reading it, and when the fingerprint then matches the
+// catalog is decoded and the facts are never touched.
 type cacheHeader struct {
 	Version     int
 	Fingerprint string
+	Stamps      map[string]fileStamp // by absolute path
 }
+
+// fileStamp is what a file looked like when it was hashed.
+type fileStamp struct {
+	Size, ModNS int64
+	Hash        string
+}
+
+// racyWindow: a file modified this close before it was hashed may change
+// again within the same mtime tick (the kernel's clock is coarse), so its
+// stamp is not trusted; it is hashed again next time.
+const racyWindow = 2 * time.Second
 
 type cache struct {
-	facts map[string]*fileFacts
-	reuse *Catalog // the last catalog, when the fingerprint matched
+	path   string
+	fh     *os.File
+	dec    *gob.Decoder
+	header cacheHeader
+	catGob []byte // the catalog's bytes, once catalog has read them
+	warn   error  // why the cache could not be used
 }
 
-// loadCache reads the cache; a missing, stale or unreadable cache is
-// empty (it is only an accelerator), with an error to warn about.
-func loadCache(path, fp string) (*cache, error) {
-	c := &cache{facts: map[string]*fileFacts{}}
+// openCache reads the cache's header; a missing, stale or unreadable cache
+// is empty (it is only an accelerator), with an error to warn about.
+func openCache(path string) *cache {
+	c := &cache{path: path}
 	if path == "" {
-		return c, nil
+		return c
 	}
 	fh, err := os.Open(path)
 	if os.IsNotExist(err) {
-		return c, nil
+		return c
 	}
 	if err != nil {
-		return c, fmt.Errorf("open mining cache %s: %w", path, err)
+		c.warn = fmt.Errorf("open mining cache %s: %w", path, err)
+		return c
 	}
-	defer fh.Close()
 	registerGobTypes()
 	dec := gob.NewDecoder(bufio.NewReaderSize(fh, 1<<20))
 	var h cacheHeader
-	var factsGob []byte
 	if err := dec.Decode(&h); err != nil {
-		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+		fh.Close()
+		c.warn = fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+		return c
 	}
 	if h.Version != cacheVersion {
-		return c, nil
+		fh.Close()
+		return c
 	}
-	if err := dec.Decode(&factsGob); err != nil {
-		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+	c.fh, c.dec, c.header = fh, dec, h
+	return c
+}
+
+func (c *cache) close() {
+	if c.fh != nil {
+		c.fh.Close()
+		c.fh = nil
 	}
-	if h.Fingerprint == fp {
-		var cat Catalog
-		if err := dec.Decode(&cat); err == nil {
-			// gob drops empty-but-present slices; the catalog file keeps them.
-			for _, m := range cat.Modules {
-				m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
-			}
-			c.reuse = &cat
-			return c, nil
-		}
+}
+
+// stamp is the cached hash of the file at abs, if its size and mtime are
+// those it had when hashed.
+func (c *cache) stamp(abs string, size, modNS int64) (string, bool) {
+	s, ok := c.header.Stamps[abs]
+	if !ok || s.Size != size || s.ModNS != modNS {
+		return "", false
+	}
+	return s.Hash, true
+}
+
+// catalog is the last catalog mined, when fp is its fingerprint.
+func (c *cache) catalog(fp string) *Catalog {
+	if c.dec == nil || c.header.Fingerprint != fp {
+		return nil
+	}
+	var b []byte
+	if err := c.dec.Decode(&b); err != nil {
+		c.warn = fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", c.path, err)
+		c.dec = nil
+		return nil
+	}
+	c.catGob = b
+	var cat Catalog
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&cat); err != nil {
+		c.warn = fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", c.path, err)
+		c.dec = nil
+		return nil
+	}
+	// gob drops empty-but-present slices; the catalog file keeps them.
+	for _, m := range cat.Modules {
+		m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
+	}
+	return &cat
+}
+
+// restamp rewrites the cache with new stamps and the catalog and facts it
+// holds, after catalog returned the catalog: files that had no stamp were
+// hashed, and the next build need not hash them again.
+func (c *cache) restamp(stamps map[string]fileStamp) error {
+	var factsGob []byte
+	if err := c.dec.Decode(&factsGob); err != nil {
+		return fmt.Errorf("mining cache %s is unreadable: %w", c.path, err)
+	}
+	h := c.header
+	h.Stamps = stamps
+	return saveCache(c.path, h, c.catGob, factsGob)
+}
+
+// facts are the parsed facts of the last build, by content hash. Call it
+// instead of catalog, not after.
+func (c *cache) facts() map[string]*fileFacts {
+	out := map[string]*fileFacts{}
+	if c.dec == nil {
+		return out
+	}
+	var catGob, factsGob []byte
+	err := c.dec.Decode(&catGob)
+	if err == nil {
+		err = c.dec.Decode(&factsGob)
 	}
 	var facts map[string]*fileFacts
-	if err := gob.NewDecoder(bytes.NewReader(factsGob)).Decode(&facts); err != nil {
-		return c, fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", path, err)
+	if err == nil {
+		err = gob.NewDecoder(bytes.NewReader(factsGob)).Decode(&facts)
+	}
+	if err != nil {
+		c.warn = fmt.Errorf("mining cache %s is unreadable, rebuilding it: %w", c.path, err)
+		return out
 	}
 	if facts != nil {
-		c.facts = facts
+		out = facts
 	}
-	return c, nil
+	return out
 }
 
 // registerGobTypes names the concrete types that argument values (decoded
@@ -83,6 +167,14 @@ func loadCache(path, fp string) (*cache, error) {
 func registerGobTypes() {
 	gob.Register([]any(nil))
 	gob.Register(map[string]any(nil))
+}
+
+// encodeCatalog is the catalog's bytes in the cache.
+func encodeCatalog(cat *Catalog) ([]byte, error) {
+	registerGobTypes()
+	var buf bytes.Buffer
+	err := gob.NewEncoder(&buf).Encode(cat)
+	return buf.Bytes(), err
 }
 
 // encodeFacts is run concurrently with resolution.
@@ -94,35 +186,22 @@ func encodeFacts(facts map[string]*fileFacts) ([]byte, error) {
 
 // saveCache writes only the entries of this run, so the cache does not grow
 // with files that were deleted or changed.
-func saveCache(path string, factsGob []byte, fp string, cat *Catalog) error {
+func saveCache(path string, h cacheHeader, catGob, factsGob []byte) error {
 	if path == "" {
 		return nil
 	}
-	registerGobTypes()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".mine-cache-*")
+	h.Version = cacheVersion
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		enc := gob.NewEncoder(bw)
+		for _, v := range []any{h, catGob, factsGob} {
+			if err := enc.Encode(v); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
 	if err != nil {
-		return fmt.Errorf("write mining cache %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	enc := gob.NewEncoder(w)
-	err = enc.Encode(cacheHeader{Version: cacheVersion, Fingerprint: fp})
-	if err == nil {
-		err = enc.Encode(factsGob)
-	}
-	if err == nil {
-		err = enc.Encode(cat)
-	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
 		return fmt.Errorf("write mining cache %s: %w", path, err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func copyTree(t *testing.T, src, dst string) {
@@ -78,5 +79,62 @@ func TestCacheSkipsUnchangedFiles(t *testing.T) {
 	fourth, st4 := mineRoots(t, DefaultConfig(), opt, root)
 	if st4.Parsed != 18 || len(fourth.Warnings) == 0 {
 		t.Fatalf("corrupt cache: parsed %d, warnings %q", st4.Parsed, fourth.Warnings)
+	}
+}
+
+// TestCacheTrustsStamps: an unchanged rebuild reads no file whose size and
+// mtime are what they were when hashed; a file modified just before it was
+// hashed is hashed again next time (its mtime tick may not have ended); a
+// rewritten file is parsed again.
+func TestCacheTrustsStamps(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "fixpkg")
+	copyTree(t, fixtureRoot, root)
+	old := time.Now().Add(-time.Hour)
+	var paths []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	for _, p := range paths {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent := filepath.Join(root, "layers.py")
+	if err := os.Chtimes(recent, time.Now(), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{CachePath: CachePathFor(filepath.Join(t.TempDir(), "catalog.json"))}
+	first, st := mineRoots(t, DefaultConfig(), opt, root)
+	if st.Hashed != 18 || st.Parsed != 18 {
+		t.Fatalf("first build hashed %d parsed %d, want 18/18", st.Hashed, st.Parsed)
+	}
+	second, st := mineRoots(t, DefaultConfig(), opt, root)
+	if st.Hashed != 1 || st.Parsed != 0 || st.Cached != 18 {
+		t.Fatalf("rebuild hashed %d parsed %d cached %d, want 1 (the recently modified file)/0/18", st.Hashed, st.Parsed, st.Cached)
+	}
+	if a, b := saved(t, first), saved(t, second); !bytes.Equal(a, b) {
+		t.Fatal("catalog from the cache differs from the parsed one")
+	}
+	if err := os.Chtimes(recent, old, old); err != nil {
+		t.Fatal(err)
+	}
+	mineRoots(t, DefaultConfig(), opt, root)
+	_, st = mineRoots(t, DefaultConfig(), opt, root)
+	if st.Hashed != 0 || st.Parsed != 0 {
+		t.Fatalf("unchanged rebuild hashed %d parsed %d, want 0/0", st.Hashed, st.Parsed)
+	}
+	if err := os.WriteFile(recent, []byte("import torch.nn as nn\n\n\nclass Only(nn.Module):\n    pass\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third, st := mineRoots(t, DefaultConfig(), opt, root)
+	// Resolving the catalog again needs every file's source.
+	if st.Hashed != 18 || st.Parsed != 1 {
+		t.Fatalf("after rewriting one file hashed %d parsed %d, want 18/1", st.Hashed, st.Parsed)
+	}
+	if byQual(third)["fixpkg.layers.Only"] == nil {
+		t.Fatal("the rewritten file's class was not mined")
 	}
 }

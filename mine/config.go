@@ -6,6 +6,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/train/child"
 )
 
@@ -38,6 +39,10 @@ type Config struct {
 	ProbeWidths [3]int `mapstructure:"probe_widths" yaml:"probe_widths"`
 	// Spatial size of the probe's dummy input.
 	RefHW int `mapstructure:"ref_hw" yaml:"ref_hw"`
+	// Redactor cleans what mined code writes (probe errors, a crashed
+	// child's stderr) before it reaches the catalog or the log; arbor mine
+	// sets it from the llm section. Not a configuration key.
+	Redactor llm.Redactor `mapstructure:"-" yaml:"-" json:"-"`
 }
 
 // DefaultConfig returns the settings used by `arbor mine` without flags.

@@ -33,9 +33,8 @@ func (e *extractor) extract(ctx context.Context, src []byte) (*fileFacts, error)
 	defer t.Close()
 	root := t.RootNode()
 	w := &walker{src: src, facts: &fileFacts{HasError: root.HasError()}}
-	n := int(root.NamedChildCount())
-	for i := 0; i < n; i++ {
-		w.topLevel(root.NamedChild(i))
+	for _, c := range namedChildren(root) {
+		w.topLevel(c)
 	}
 	return w.facts, nil
 }
@@ -110,9 +109,7 @@ func definitionOf(n *sitter.Node) *sitter.Node {
 // compound collects what a top-level if/try/with binds: its imports (which
 // are conditional), definitions and assignments, at any depth of blocks.
 func (w *walker) compound(n *sitter.Node, u *unit, idx int) {
-	cnt := int(n.NamedChildCount())
-	for i := 0; i < cnt; i++ {
-		c := n.NamedChild(i)
+	for _, c := range namedChildren(n) {
 		switch c.Type() {
 		case "block", "else_clause", "elif_clause", "except_clause", "finally_clause", "except_group_clause":
 			w.compound(c, u, idx)
@@ -149,8 +146,8 @@ func (w *walker) assignTargets(a *sitter.Node, out []string) []string {
 		case "identifier":
 			out = append(out, w.text(n))
 		case "pattern_list", "tuple_pattern", "list_pattern", "expression_list", "tuple", "list":
-			for i := 0; i < int(n.NamedChildCount()); i++ {
-				collect(n.NamedChild(i))
+			for _, c := range namedChildren(n) {
+				collect(c)
 			}
 		}
 	}
@@ -164,8 +161,7 @@ func (w *walker) assignTargets(a *sitter.Node, out []string) []string {
 func (w *walker) imports(n *sitter.Node) []importSpec {
 	var out []importSpec
 	if n.Type() == "import_statement" {
-		for i := 0; i < int(n.NamedChildCount()); i++ {
-			c := n.NamedChild(i)
+		for _, c := range namedChildren(n) {
 			switch c.Type() {
 			case "dotted_name":
 				mod := w.text(c)
@@ -180,8 +176,7 @@ func (w *walker) imports(n *sitter.Node) []importSpec {
 	if m := n.ChildByFieldName("module_name"); m != nil {
 		base.ModStart, base.ModEnd = int(m.StartByte()), int(m.EndByte())
 		if m.Type() == "relative_import" {
-			for i := 0; i < int(m.NamedChildCount()); i++ {
-				c := m.NamedChild(i)
+			for _, c := range namedChildren(m) {
 				switch c.Type() {
 				case "import_prefix":
 					base.Level = int(c.EndByte() - c.StartByte())
@@ -193,15 +188,17 @@ func (w *walker) imports(n *sitter.Node) []importSpec {
 			base.Module = w.text(m)
 		}
 	}
-	for i := 0; i < int(n.ChildCount()); i++ {
-		c := n.Child(i)
+	cur := sitter.NewTreeCursor(n)
+	defer cur.Close()
+	for ok := cur.GoToFirstChild(); ok; ok = cur.GoToNextSibling() {
+		c := cur.CurrentNode()
 		if c.Type() == "wildcard_import" {
 			s := base
 			s.Star = true
 			out = append(out, s)
 			continue
 		}
-		if n.FieldNameForChild(i) != "name" {
+		if cur.CurrentFieldName() != "name" {
 			continue
 		}
 		s := base
@@ -236,8 +233,8 @@ func (w *walker) class(n, def *sitter.Node, unitIdx int, outer string, nested bo
 		HasError: n.HasError(),
 	}
 	if n.Type() == "decorated_definition" {
-		for i := 0; i < int(n.NamedChildCount()); i++ {
-			if c := n.NamedChild(i); c.Type() == "decorator" {
+		for _, c := range namedChildren(n) {
+			if c.Type() == "decorator" {
 				d := strings.TrimSpace(strings.TrimPrefix(w.text(c), "@"))
 				cf.Decorators = append(cf.Decorators, d)
 				head := d
@@ -251,8 +248,8 @@ func (w *walker) class(n, def *sitter.Node, unitIdx int, outer string, nested bo
 		}
 	}
 	if sc := def.ChildByFieldName("superclasses"); sc != nil {
-		for i := 0; i < int(sc.NamedChildCount()); i++ {
-			if c := sc.NamedChild(i); c.Type() != "keyword_argument" && c.Type() != "comment" {
+		for _, c := range namedChildren(sc) {
+			if c.Type() != "keyword_argument" && c.Type() != "comment" {
 				cf.Bases = append(cf.Bases, w.text(c))
 			}
 		}
@@ -260,8 +257,7 @@ func (w *walker) class(n, def *sitter.Node, unitIdx int, outer string, nested bo
 	body := def.ChildByFieldName("body")
 	var nestedDefs [][2]*sitter.Node
 	if body != nil {
-		for i := 0; i < int(body.NamedChildCount()); i++ {
-			st := body.NamedChild(i)
+		for i, st := range namedChildren(body) {
 			switch st.Type() {
 			case "expression_statement":
 				e := st.NamedChild(0)
@@ -317,8 +313,7 @@ func (w *walker) params(n *sitter.Node) []Param {
 	}
 	var out []Param
 	kwOnly := false
-	for i := 0; i < int(n.NamedChildCount()); i++ {
-		c := n.NamedChild(i)
+	for i, c := range namedChildren(n) {
 		kind := "positional"
 		if kwOnly {
 			kind = "keyword"
@@ -364,8 +359,7 @@ func (w *walker) submodules(body *sitter.Node, out []Submodule) []Submodule {
 	if body == nil {
 		return out
 	}
-	for i := 0; i < int(body.NamedChildCount()); i++ {
-		st := body.NamedChild(i)
+	for _, st := range namedChildren(body) {
 		switch st.Type() {
 		case "expression_statement":
 			a := st.NamedChild(0)
@@ -431,4 +425,24 @@ func firstDocLine(s string) string {
 		}
 	}
 	return ""
+}
+
+// namedChildren lists n's named children with a tree cursor. NamedChild(i) and the sibling calls each walk
+// from the first child, so a loop over them is quadratic in the number of
+// statements: seconds for one large generated file.
+func namedChildren(n *sitter.Node) []*sitter.Node {
+	c := sitter.NewTreeCursor(n)
+	defer c.Close()
+	if !c.GoToFirstChild() {
+		return nil
+	}
+	var out []*sitter.Node
+	for {
+		if nd := c.CurrentNode(); nd.IsNamed() {
+			out = append(out, nd)
+		}
+		if !c.GoToNextSibling() {
+			return out
+		}
+	}
 }

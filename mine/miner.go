@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,10 +24,16 @@ type Options struct {
 
 // Stats describes one mining run.
 type Stats struct {
-	Files   int
-	Parsed  int // files parsed by tree-sitter
-	Cached  int // files whose facts came from the cache
-	Seconds float64
+	Files  int
+	Parsed int // files parsed by tree-sitter
+	Cached int // files whose facts came from the cache
+	// Hashed counts the files read to hash them; the others kept the size
+	// and mtime they had when the cache hashed them.
+	Hashed int
+	// OutsideLinks counts symlinks skipped because they lead out of their
+	// root.
+	OutsideLinks int
+	Seconds      float64
 }
 
 // CachePathFor is where `arbor mine -o catalog.json` keeps its cache.
@@ -53,12 +60,14 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		log.Warn(s)
 	}
 	var files []sourceFile
+	outside := 0
 	for i, r := range roots {
 		r = filepath.Clean(r)
-		fs, err := discover(i, r, cfg, warn)
+		fs, out, err := discover(i, r, cfg, warn)
 		if err != nil {
 			return nil, Stats{}, err
 		}
+		outside += out
 		dir := r
 		if st, err := os.Stat(r); err == nil && !st.IsDir() {
 			dir = filepath.Dir(r)
@@ -67,30 +76,60 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		files = append(files, fs...)
 	}
 
-	reads := readAll(ctx, files, cfg.Jobs, warn)
+	cache := openCache(opt.CachePath)
+	defer cache.close()
+	hashStart := time.Now()
+	reads := hashAll(ctx, files, cfg.Jobs, cache, warn)
 	if err := ctx.Err(); err != nil {
 		return nil, Stats{}, err
 	}
-	fp := fingerprint(cat, files, reads)
-	cache, err := loadCache(opt.CachePath, fp)
-	if err != nil {
-		warn(err.Error())
-	}
-	if prev := cache.reuse; prev != nil {
+	// The warnings so far (discovery, unreadable files) are part of what
+	// the catalog is computed from; the parser's come later.
+	mu.Lock()
+	readWarnings := slices.Clone(cat.Warnings)
+	mu.Unlock()
+	fp := fingerprint(cat.Roots, files, reads, readWarnings)
+	if prev := cache.catalog(fp); prev != nil {
 		// Nothing that decides the catalog changed: no file is parsed and
 		// nothing is resolved again.
-		st := Stats{Files: len(files), Seconds: time.Since(start).Seconds()}
+		st := Stats{Files: len(files), OutsideLinks: outside, Seconds: time.Since(start).Seconds()}
 		for _, r := range reads {
-			if r.src != nil {
+			if r.hash != "" {
 				st.Cached++
+			}
+			if !r.stamped {
+				st.Hashed++
+			}
+		}
+		if fresh := stamps(files, reads, hashStart); len(fresh) > len(cache.header.Stamps) {
+			// Only the stamps changed; the catalog and facts are copied.
+			if err := cache.restamp(fresh); err != nil {
+				log.Warn(err.Error())
 			}
 		}
 		return prev, st, nil
 	}
-	res, st, err := parseMissing(ctx, files, reads, cfg.Jobs, cache.facts, warn)
+	facts := cache.facts()
+	if cache.warn != nil {
+		warn(cache.warn.Error())
+	}
+	cache.close()
+	readStamped(ctx, files, reads, cfg.Jobs, warn)
+	if err := ctx.Err(); err != nil {
+		return nil, Stats{}, err
+	}
+	res, st, err := parseMissing(ctx, files, reads, cfg.Jobs, facts, warn)
 	if err != nil {
 		return nil, st, err
 	}
+	for _, r := range reads {
+		if !r.stamped {
+			st.Hashed++
+		}
+	}
+	// The hashes of files read just now replace what their stamps said, and
+	// the cache warnings are part of the catalog.
+	header := cacheHeader{Fingerprint: fingerprint(cat.Roots, files, reads, readWarnings), Stamps: stamps(files, reads, hashStart)}
 	// The facts are encoded for the cache on another core while the
 	// single-threaded resolution runs.
 	type encoded struct {
@@ -152,7 +191,10 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		e := <-factsDone
 		err := e.err
 		if err == nil {
-			err = saveCache(opt.CachePath, e.b, fp, cat)
+			var catGob []byte
+			if catGob, err = encodeCatalog(cat); err == nil {
+				err = saveCache(opt.CachePath, header, catGob, e.b)
+			}
 		}
 		if err != nil {
 			cat.Warnings = append(cat.Warnings, err.Error())
@@ -160,6 +202,7 @@ func Mine(ctx context.Context, roots []string, cfg Config, opt Options) (*Catalo
 		}
 	}
 	st.Files = len(files)
+	st.OutsideLinks = outside
 	st.Seconds = time.Since(start).Seconds()
 	return cat, st, nil
 }
@@ -168,23 +211,67 @@ type parsed struct {
 	hash  string
 	src   []byte
 	facts *fileFacts
+	// size and modNS are the file's stat before it was read; stamped: the
+	// hash came from the cache's stamp and the file has not been read.
+	size, modNS int64
+	stamped     bool
 }
 
-// readAll reads and hashes every file with `jobs` workers; an unreadable
-// file is warned about and left with a nil src.
-func readAll(ctx context.Context, files []sourceFile, jobs int, warn func(string)) []parsed {
+// hashAll hashes every file with `jobs` workers: a file whose size and
+// mtime match its stamp in the cache keeps the stamp's hash unread, the
+// others are read. An unreadable file is warned about and left with a nil
+// src and no hash.
+func hashAll(ctx context.Context, files []sourceFile, jobs int, c *cache, warn func(string)) []parsed {
 	res := make([]parsed, len(files))
 	forEach(ctx, len(files), jobs, func(_ *extractor, i int) *extractor {
-		src, err := os.ReadFile(files[i].Abs)
-		if err != nil {
-			warn(fmt.Sprintf("%s: skipped: %v", files[i].Abs, err))
-			return nil
+		r := &res[i]
+		if st, err := os.Stat(files[i].Abs); err == nil {
+			r.size, r.modNS = st.Size(), st.ModTime().UnixNano()
+			if h, ok := c.stamp(files[i].Abs, r.size, r.modNS); ok {
+				r.hash, r.stamped = h, true
+				return nil
+			}
 		}
-		sum := sha256.Sum256(src)
-		res[i] = parsed{hash: hex.EncodeToString(sum[:]), src: src}
+		readOne(files[i], r, warn)
 		return nil
 	})
 	return res
+}
+
+// readStamped reads the files hashAll left unread, because parsing or
+// resolution needs their source; their hash is taken again from what was
+// read.
+func readStamped(ctx context.Context, files []sourceFile, res []parsed, jobs int, warn func(string)) {
+	forEach(ctx, len(files), jobs, func(_ *extractor, i int) *extractor {
+		if res[i].stamped && res[i].src == nil {
+			readOne(files[i], &res[i], warn)
+		}
+		return nil
+	})
+}
+
+func readOne(f sourceFile, r *parsed, warn func(string)) {
+	src, err := os.ReadFile(f.Abs)
+	if err != nil {
+		warn(fmt.Sprintf("%s: skipped: %v", f.Abs, err))
+		r.hash, r.src = "", nil
+		return
+	}
+	sum := sha256.Sum256(src)
+	r.hash, r.src, r.stamped = hex.EncodeToString(sum[:]), src, false
+}
+
+// stamps are the stamps the next build may trust: files last modified at
+// least racyWindow before hashing began.
+func stamps(files []sourceFile, res []parsed, hashStart time.Time) map[string]fileStamp {
+	limit := hashStart.Add(-racyWindow).UnixNano()
+	out := make(map[string]fileStamp, len(files))
+	for i, r := range res {
+		if r.hash != "" && r.modNS != 0 && r.modNS < limit {
+			out[files[i].Abs] = fileStamp{Size: r.size, ModNS: r.modNS, Hash: r.hash}
+		}
+	}
+	return out
 }
 
 // parseMissing fills in facts from the cache or, on a miss, by parsing with
@@ -259,7 +346,7 @@ feed:
 // fingerprint identifies everything a catalog is computed from: the cache
 // format, the arbor binary, the roots and every selected file's path and content hash, and
 // the discovery warnings (which end up in the catalog).
-func fingerprint(cat *Catalog, files []sourceFile, reads []parsed) string {
+func fingerprint(roots []Root, files []sourceFile, reads []parsed, warnings []string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "v%d c%d\n", cacheVersion, CatalogVersion)
 	// The catalog also depends on this program's resolver: a rebuilt arbor
@@ -269,13 +356,13 @@ func fingerprint(cat *Catalog, files []sourceFile, reads []parsed) string {
 			fmt.Fprintf(h, "exe %s %d %d\n", exe, st.Size(), st.ModTime().UnixNano())
 		}
 	}
-	for _, r := range cat.Roots {
+	for _, r := range roots {
 		fmt.Fprintf(h, "root %s %s %s\n", r.Path, r.Package, r.Commit)
 	}
 	for i, f := range files {
 		fmt.Fprintf(h, "%d %s %s\n", f.Root, f.Rel, reads[i].hash)
 	}
-	w := append([]string(nil), cat.Warnings...)
+	w := slices.Clone(warnings)
 	sort.Strings(w)
 	for _, s := range w {
 		fmt.Fprintf(h, "w %s\n", s)

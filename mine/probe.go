@@ -90,6 +90,9 @@ type probeReply struct {
 // minutes on a loaded 2-core machine.
 const startupTimeout = 5 * time.Minute
 
+// probePrefix names the probe's temporary folders in the system temp dir.
+const probePrefix = "arbor-probe-"
+
 // NewProber finds the interpreter and starts the child in a private
 // temporary working directory with the allow-listed environment (no API
 // keys reach mined code).
@@ -105,7 +108,9 @@ func NewProber(ctx context.Context, cfg Config, log *slog.Logger) (*Prober, erro
 	if err != nil {
 		return nil, fmt.Errorf("mine.sandbox: %w", err)
 	}
-	dir, err := os.MkdirTemp("", "arbor-probe-*")
+	// Probes killed with kill -9 could not remove their folders.
+	child.SweepStale("", probePrefix, log)
+	dir, err := child.MakeOwnedTemp("", probePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("probe work dir: %w", err)
 	}
@@ -166,12 +171,14 @@ func (p *Prober) probe(ctx context.Context, req probeRequest) (probeReply, error
 			state = fmt.Sprintf("hung: timed out after %s", p.cfg.ProbeTimeout)
 		}
 		p.log.Warn("probe child lost; restarting", "module", req.QualName, "why", state)
-		return probeReply{OK: false, Error: fmt.Sprintf("probe %s; child restarted (stderr: %s)", state, lastLine(ce.Stderr))}, nil
+		return probeReply{OK: false, Error: p.cfg.Redactor.Redact(fmt.Sprintf("probe %s; child restarted (stderr: %s)", state, lastLine(ce.Stderr)))}, nil
 	}
 	var r probeReply
 	if err := json.Unmarshal(ans, &r); err != nil {
-		return probeReply{OK: false, Error: fmt.Sprintf("unreadable probe reply %q: %v", truncate(string(ans), 200), err)}, nil
+		return probeReply{OK: false, Error: p.cfg.Redactor.Redact(fmt.Sprintf("unreadable probe reply %q: %v", truncate(string(ans), 200), err))}, nil
 	}
+	// Whatever mined code said goes into the catalog and the log: redacted.
+	r.Error = p.cfg.Redactor.Redact(r.Error)
 	return r, nil
 }
 

@@ -19,19 +19,24 @@ type sourceFile struct {
 
 // discover lists the .py files under root (a directory or a single file),
 // following directory symlinks once each so that a symlink loop ends the
-// descent with a warning instead of recursing forever.
-func discover(rootIdx int, root string, cfg Config, warn func(string)) ([]sourceFile, error) {
+// descent with a warning instead of recursing forever. A symlink whose
+// target lies outside the root is skipped with a warning and counted in
+// outside: mining a folder never reads files elsewhere on the machine.
+func discover(rootIdx int, root string, cfg Config, warn func(string)) (out []sourceFile, outside int, err error) {
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("mine root %s: %w", root, err)
+		return nil, 0, fmt.Errorf("mine root %s: %w", root, err)
 	}
 	if !st.IsDir() {
 		if !strings.HasSuffix(root, ".py") {
-			return nil, fmt.Errorf("mine root %s: not a directory or a .py file", root)
+			return nil, 0, fmt.Errorf("mine root %s: not a directory or a .py file", root)
 		}
-		return []sourceFile{{Root: rootIdx, Rel: filepath.Base(root), Abs: root, Size: st.Size()}}, nil
+		return []sourceFile{{Root: rootIdx, Rel: filepath.Base(root), Abs: root, Size: st.Size()}}, 0, nil
 	}
-	var out []sourceFile
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mine root %s: %w", root, err)
+	}
 	visited := map[string]bool{}
 	var walk func(dir, rel string)
 	walk = func(dir, rel string) {
@@ -65,6 +70,13 @@ func discover(rootIdx int, root string, cfg Config, warn func(string)) ([]source
 				}
 				continue
 			}
+			if e.Type()&fs.ModeSymlink != 0 {
+				if target, err := filepath.EvalSymlinks(abs); err != nil || !within(realRoot, target) {
+					warn(fmt.Sprintf("%s: skipped: symlink to %s, outside the mined root %s", abs, target, root))
+					outside++
+					continue
+				}
+			}
 			if info.IsDir() {
 				if excluded(r+"/", name, cfg.Exclude) {
 					continue
@@ -89,7 +101,13 @@ func discover(rootIdx int, root string, cfg Config, warn func(string)) ([]source
 		}
 	}
 	walk(root, "")
-	return out, nil
+	return out, outside, nil
+}
+
+// within reports whether path is dir or lies below it (both resolved).
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
 }
 
 // excluded reports whether any glob matches: patterns with a '/' match the

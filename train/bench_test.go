@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/train/child"
+	"github.com/arbor-nas/arbor/tree"
 )
 
 // BenchmarkGateVsFreshProcess dry-runs ResNet-32 (CIFAR input) b.N times
@@ -130,4 +132,131 @@ func BenchmarkLocalOverhead(b *testing.B) {
 			b.ReportMetric(float64(train.Milliseconds())/float64(b.N), "train-ms/job")
 		})
 	}
+}
+
+// compareJob is one candidate of examples/compare-fashion-mnist.yaml: its
+// seed architecture and recipe (1 epoch on 3,000 Fashion-MNIST images, 3,000
+// validation images, batch 64, one thread), with the MACs the engine hands
+// over from the tree.
+func compareJob(b *testing.B) Job {
+	data, err := os.ReadFile(filepath.Join("..", "examples", "tiny-resnet-fmnist.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, err := tree.Parse(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := tree.Check(t, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := tree.Render(t, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := Recipe{Epochs: 1, BatchSize: 64, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, Nesterov: true,
+		WeightDecay: 5e-4, WarmupEpochs: 0.1, Subset: 3000, Threads: 1}
+	return Job{ID: "cand", Source: src, Recipe: r, Seed: 1, FLOPs: rep.FLOPs,
+		Dataset: Dataset{Name: "fashion-mnist", ValSplit: 0.05}, Limits: Limits{WallSeconds: 600},
+		Input: [3]int{1, 28, 28}, Classes: 10}
+}
+
+// handLoop is testdata/handloop.py, resident: the data loaded once, one
+// training + validation per call.
+type handLoop struct {
+	cmd *exec.Cmd
+	in  io.WriteCloser
+	out *bufio.Scanner
+}
+
+func startHandLoop(b *testing.B, py string) *handLoop {
+	cmd := exec.Command(py, filepath.Join("testdata", "handloop.py"), "/usr/share/datasets/fashion-mnist")
+	cmd.Env = child.Env()
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	h := &handLoop{cmd: cmd, in: in, out: bufio.NewScanner(out)}
+	b.Cleanup(func() { in.Close(); cmd.Wait() })
+	if !h.out.Scan() {
+		b.Fatal("hand loop did not start")
+	}
+	return h
+}
+
+// run trains job's candidate once and returns the loop's own seconds.
+func (h *handLoop) run(b *testing.B, job Job) (seconds, valAcc float64) {
+	n := 60000
+	nVal := int(float64(n) * job.Dataset.ValSplit)
+	req, _ := json.Marshal(map[string]any{"source": job.Source, "recipe": job.Recipe, "seed": job.Seed,
+		"n_train": int(job.Recipe.Subset), "n_val": nVal})
+	if _, err := h.in.Write(append(req, '\n')); err != nil {
+		b.Fatal(err)
+	}
+	if !h.out.Scan() {
+		b.Fatal("hand loop died")
+	}
+	var ans struct {
+		Seconds float64 `json:"seconds"`
+		ValAcc  float64 `json:"val_acc"`
+	}
+	if err := json.Unmarshal(h.out.Bytes(), &ans); err != nil {
+		b.Fatalf("hand loop said %q: %v", h.out.Text(), err)
+	}
+	return ans.Seconds, ans.ValAcc
+}
+
+// BenchmarkPoolVsHandLoop pairs one candidate's evaluation through the
+// local pool (resident worker, as arbor evolve runs it) with a hand-written
+// PyTorch loop doing the same training and validation in one process,
+// alternating the two in the same run so that load on the machine hits
+// both alike. ratio is the pool's wall time per candidate (Evaluate, as the
+// engine waits for it) over the loop's; the goal is at most 1.15.
+func BenchmarkPoolVsHandLoop(b *testing.B) {
+	py := torchPython(b)
+	if _, err := os.Stat("/usr/share/datasets/fashion-mnist"); err != nil {
+		b.Fatalf("Fashion-MNIST is missing (apt-get install dataset-fashion-mnist): %v", err)
+	}
+	job := compareJob(b)
+	cfg := testConfig(b, 1)
+	l := newTestPool(b, cfg)
+	h := startHandLoop(b, py)
+	// Warm both: the pool's worker decodes the dataset on its first job.
+	if r, err := l.Evaluate(context.Background(), job, nil); err != nil || r.Status != StatusOK {
+		b.Fatalf("%v %+v", err, r)
+	}
+	h.run(b, job)
+	var pool, hand, overhead time.Duration
+	var poolAcc, handAcc float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		r, err := l.Evaluate(context.Background(), job, nil)
+		if err != nil || r.Status != StatusOK {
+			b.Fatalf("%v %+v", err, r)
+		}
+		p := time.Since(start)
+		pool += p
+		overhead += time.Duration((r.WallS - r.TrainS) * float64(time.Second))
+		s, acc := h.run(b, job)
+		hand += time.Duration(s * float64(time.Second))
+		poolAcc, handAcc = r.ValAcc, acc
+		b.Logf("pair %d: pool %.2fs (trainer's epoch loop %.2fs), hand loop %.2fs, ratio %.3f", i+1, p.Seconds(), r.TrainS, s, p.Seconds()/s)
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(pool.Seconds()/n, "pool-s/cand")
+	b.ReportMetric(hand.Seconds()/n, "hand-s/cand")
+	b.ReportMetric(overhead.Seconds()/n, "outside-epoch-s/cand")
+	b.ReportMetric(float64(pool)/float64(hand), "ratio")
+	b.Logf("validation accuracy: pool %.2f%%, hand loop %.2f%% (different splits and initialisations)", poolAcc, handAcc)
 }

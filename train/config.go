@@ -3,6 +3,7 @@ package train
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 
 	"github.com/arbor-nas/arbor/train/child"
@@ -42,6 +43,11 @@ type Config struct {
 	// Jobs one resident interpreter runs before a fresh one replaces it
 	// (bounds what a leaky candidate can leave behind); 0 = no limit.
 	WorkerJobs int `mapstructure:"worker_jobs" yaml:"worker_jobs"`
+	// Start each child from its parent's trained weights wherever its tree
+	// is unchanged (same path, same shape), the edited part initialised
+	// fresh (Lamarckian inheritance; needs evolve.checkpoints.keep >= the
+	// parents' pool). Off by default until it measures better.
+	Inherit bool `mapstructure:"inherit" yaml:"inherit"`
 	// Which candidates are also measured on the test set: `none` (the
 	// search never reads it; `arbor train` and `arbor retrain` measure
 	// their models) or `all` (every candidate, reported but never used for
@@ -129,6 +135,16 @@ func (c Config) Job(id, source string, seed int64) (Job, error) {
 		Limits: c.Limits, Input: input, Classes: classes, Test: c.Test == TestAll}, nil
 }
 
+// workersPerUnit is how many training processes one CPU core or CUDA
+// device may carry: beyond it they only contend for memory and time.
+const workersPerUnit = 4
+
+// MaxWorkers is the most train.workers this machine takes: workersPerUnit
+// per CPU core, or per CUDA device in train.devices where there are more.
+func MaxWorkers(devices int) int {
+	return workersPerUnit * max(runtime.NumCPU(), devices)
+}
+
 // Validate checks every field and names the offending key.
 func (c Config) Validate() error {
 	var errs []error
@@ -137,6 +153,8 @@ func (c Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		bad("workers", "must be >= 1, got %d", c.Workers)
+	} else if limit := MaxWorkers(len(c.Devices)); c.Workers > limit {
+		bad("workers", "%d is more than %d (%d per CPU core or CUDA device on this machine): each worker is a Python interpreter with torch loaded; use at most %d", c.Workers, limit, workersPerUnit, limit)
 	}
 	if !child.ValidSandboxMode(c.Sandbox) {
 		bad("sandbox", "must be auto, bwrap or none, got %q", c.Sandbox)

@@ -17,6 +17,8 @@ func TestConfigValidateNamesKey(t *testing.T) {
 		mod func(*Config)
 	}{
 		{"train.workers", func(c *Config) { c.Workers = 0 }},
+		{"train.workers", func(c *Config) { c.Workers = 1000 * MaxWorkers(0) }},
+		{"train.sandbox", func(c *Config) { c.Sandbox = "chroot" }},
 		{"train.devices[1]", func(c *Config) { c.Devices = []string{"0", "1,2"} }},
 		{"train.kill_grace_s", func(c *Config) { c.KillGraceS = 0 }},
 		{"train.gate_timeout_s", func(c *Config) { c.GateTimeoutS = -1 }},

@@ -99,6 +99,21 @@ type Job struct {
 	// FLOPs is the candidate's MACs per image when already known (counted
 	// on the tree or by the gate); the trainer then does not count again.
 	FLOPs int64 `json:"flops,omitempty"`
+	// Weights is a state_dict file (torch.save) the model loads before it
+	// trains or is evaluated.
+	Weights string `json:"weights,omitempty"`
+	// EvalOnly measures the model (with Weights) on the validation split,
+	// and the test set when Test, without training.
+	EvalOnly bool `json:"eval_only,omitempty"`
+	// Checkpoint is where the trained state_dict goes when the job
+	// succeeds; empty: the weights are not kept. The local pool supports
+	// Weights, Inherit and Checkpoint.
+	Checkpoint string `json:"checkpoint,omitempty"`
+	// Inherit is the parent's state_dict: the model starts from it for
+	// every tensor whose name (tree path) and shape are unchanged, and
+	// from a fresh initialisation elsewhere (train.inherit). A missing file
+	// means a fresh start.
+	Inherit string `json:"inherit,omitempty"`
 }
 
 // EpochStat is one point of the learning curve.
@@ -131,6 +146,9 @@ type Result struct {
 	ImagesPerS float64 `json:"images_per_s,omitempty"` // training throughput
 	// Backend-specific handle (e.g. a Slurm job ID) so a resumed run can re-attach.
 	Handle string `json:"handle,omitempty"`
+	// InheritedParams is how many parameters started from the parent's
+	// weights (Job.Inherit); Params minus it were initialised fresh.
+	InheritedParams int64 `json:"inherited_params,omitempty"`
 }
 
 // Progress is one streamed line from a running job.

@@ -71,8 +71,8 @@ func NewGate(python string, opts GateOptions) (*Gate, error) {
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	SweepStale(opts.TempDir, gatePrefix, opts.Log)
-	dir, err := MakeOwnedTemp(opts.TempDir, gatePrefix)
+	child.SweepStale(opts.TempDir, gatePrefix, opts.Log)
+	dir, err := child.MakeOwnedTemp(opts.TempDir, gatePrefix)
 	if err != nil {
 		return nil, fmt.Errorf("train: gate dir: %w", err)
 	}

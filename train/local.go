@@ -86,8 +86,8 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 		idle: make([]*trainer, cfg.Workers), running: map[*trainer]struct{}{}}
 	if cfg.WorkDir == "" {
 		// Pools killed with kill -9 could not remove theirs.
-		SweepStale(cfg.TempDir, poolPrefix, log)
-		l.root, err = MakeOwnedTemp(cfg.TempDir, poolPrefix)
+		child.SweepStale(cfg.TempDir, poolPrefix, log)
+		l.root, err = child.MakeOwnedTemp(cfg.TempDir, poolPrefix)
 		l.ownDir = true
 	} else {
 		l.root, err = filepath.Abs(cfg.WorkDir)
@@ -109,7 +109,7 @@ func NewLocal(ctx context.Context, cfg Config, log *slog.Logger) (*Local, error)
 			l.Close()
 			return nil, fmt.Errorf("train.work_dir: %w", err)
 		}
-		SweepStale(l.slotDir(i), jobPrefix, log)
+		child.SweepStale(l.slotDir(i), jobPrefix, log)
 		l.slots <- i
 		if cfg.Prestart {
 			if l.idle[i], err = l.spawn(i); err != nil {
@@ -259,14 +259,14 @@ func (l *Local) Evaluate(ctx context.Context, job Job, progress func(Progress)) 
 	if len(name) > 64 {
 		name = name[:64]
 	}
-	dir, err := MakeOwnedTemp(l.slotDir(slot), jobPrefix+name+"-")
+	dir, err := child.MakeOwnedTemp(l.slotDir(slot), jobPrefix+name+"-")
 	if err != nil {
 		return res, fmt.Errorf("train: job dir for %q under %s: %w", job.ID, l.slotDir(slot), err)
 	}
 	if !l.cfg.KeepDirs {
 		defer os.RemoveAll(dir)
 	}
-	if err := WriteJobDir(dir, job); err != nil {
+	if err := writeLocalJob(dir, job); err != nil {
 		return res, err
 	}
 	c, err := l.take(slot)
@@ -373,6 +373,11 @@ wait:
 			res = r
 			res.ID = job.ID
 			clean = finished
+			if res.Status == StatusOK && job.Checkpoint != "" {
+				if err := moveCheckpoint(filepath.Join(dir, checkpointFile), job.Checkpoint); err != nil {
+					return res, fmt.Errorf("train: job %q: %w", job.ID, err)
+				}
+			}
 		}
 	}
 	res.WallS = time.Since(start).Seconds()

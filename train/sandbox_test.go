@@ -199,3 +199,95 @@ func sleepers(secs string) []string {
 	}
 	return pids
 }
+
+// BenchmarkSandboxOverhead trains the same small CNN (benchCNN, 3 epochs
+// on synthetic 28x28 data) through two pools, one confined by bwrap and one
+// not, alternating job by job in the same run, and reports the wall time
+// per job under bwrap over that without (target <= 1.05). "resident" is the
+// default pool (the sandbox starts with the interpreter, before the job);
+// "cold" starts a fresh sandboxed interpreter for every job, the worst case.
+// go test -run '^$' -bench SandboxOverhead -benchtime 10x ./train
+func BenchmarkSandboxOverhead(b *testing.B) {
+	testenv.Require(b, testenv.Bubblewrap)
+	for _, mode := range []struct {
+		name     string
+		prestart bool
+	}{{"resident", true}, {"cold", false}} {
+		b.Run(mode.name, func(b *testing.B) {
+			pools := map[string]*Local{}
+			for _, sb := range []string{"none", "bwrap"} {
+				cfg := testConfig(b, 1)
+				cfg.Prestart, cfg.Sandbox = mode.prestart, sb
+				pools[sb] = newTestPool(b, cfg)
+			}
+			job := tinyJob("bench", benchCNN)
+			job.Input, job.Classes = [3]int{1, 28, 28}, 10
+			job.Recipe.Epochs = 3
+			time.Sleep(3 * time.Second) // let both resident interpreters import torch
+			wall := map[string]time.Duration{}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				order := []string{"none", "bwrap"}
+				if i%2 == 1 {
+					order = []string{"bwrap", "none"}
+				}
+				for _, sb := range order {
+					start := time.Now()
+					r, err := pools[sb].Evaluate(context.Background(), job, nil)
+					if err != nil || r.Status != StatusOK {
+						b.Fatalf("%s: %v %+v", sb, err, r)
+					}
+					wall[sb] += time.Since(start)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(wall["none"].Seconds()/float64(b.N), "s/job-none")
+			b.ReportMetric(wall["bwrap"].Seconds()/float64(b.N), "s/job-bwrap")
+			b.ReportMetric(float64(wall["bwrap"])/float64(wall["none"]), "bwrap/none")
+		})
+	}
+}
+
+// TestSlurmScriptSandbox runs the Slurm job script itself (sh job.sh, as a
+// compute node would) on the hostile candidate: with train.sandbox bwrap
+// none of the attacks succeeds and the job reports the module's failure;
+// with none (the control) all three do.
+func TestSlurmScriptSandbox(t *testing.T) {
+	testenv.Require(t, testenv.Bubblewrap)
+	py := torchPython(t)
+	for _, tc := range []struct{ sandbox, won string }{{"bwrap", "none"}, {"none", "environ,socket,write"}} {
+		t.Run(tc.sandbox, func(t *testing.T) {
+			port, accepted := listener(t)
+			canary := filepath.Join(t.TempDir(), "canary")
+			b := make([]byte, 12)
+			crand.Read(b)
+			mark := "sk-arbor-canary-" + hex.EncodeToString(b)
+			src := strings.NewReplacer("@CANARY@", canary, "@PORT@", fmt.Sprint(port), "@MARK@", mark).
+				Replace(candidate(t, "hostile"))
+			cfg := DefaultSlurmConfig()
+			cfg.Python = py
+			s := &Slurm{cfg: cfg, opts: SlurmOptions{Sandbox: tc.sandbox}}
+			dir := t.TempDir()
+			if err := s.prepare(dir, tinyJob("hostile", src)); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("sh", "job.sh")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "OPENAI_API_KEY="+mark)
+			out, _ := cmd.CombinedOutput()
+			r, err := ReadResult(dir)
+			if err != nil {
+				t.Fatalf("no result: %v\n%s", err, out)
+			}
+			want := "attacks that succeeded: " + tc.won + "\n"
+			if r.Status != StatusBuildError || !strings.Contains(r.Error+"\n", want) {
+				t.Errorf("status %q, want build-error reporting %q; error:\n%s", r.Status, want, r.Error)
+			}
+			_, statErr := os.Stat(canary)
+			wrote, connected := statErr == nil, accepted.Load() > 0
+			if confined := tc.sandbox == "bwrap"; wrote == confined || connected == confined {
+				t.Errorf("sandbox %s: file outside written %v, socket connected %v", tc.sandbox, wrote, connected)
+			}
+		})
+	}
+}

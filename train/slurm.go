@@ -48,6 +48,10 @@ type SlurmOptions struct {
 	// Env is the environment of the Slurm client commands (SLURM_CONF
 	// lives here); nil means this process's environment.
 	Env []string
+	// Sandbox is train.sandbox: the job script runs the trainer under
+	// bubblewrap on the compute node (bwrap: or fails the job; auto: or
+	// warns in the job's log and runs it unconfined; none: unconfined).
+	Sandbox string
 }
 
 // Slurm trains each candidate as one Slurm batch job that runs the embedded
@@ -257,15 +261,53 @@ cd %s || exit 97
 # Progress lines must reach the log while the job runs, not at exit.
 PYTHONUNBUFFERED=1; export PYTHONUNBUFFERED
 date +%%s.%%N > job.started
-%s trainer.py --job job.json --out result.json
+%s
 rc=$?
 date +%%s.%%N > job.ended
 exit $rc
-`, slurmSafe(job.ID), shellQuote(dir), shellQuote(s.cfg.Python))
+`, slurmSafe(job.ID), shellQuote(dir), sandboxedTrainer(s.opts.Sandbox, dir, s.cfg.Python))
 	if err := os.WriteFile(filepath.Join(dir, "job.sh"), []byte(script), 0o755); err != nil {
 		return fmt.Errorf("slurm job script: %w", err)
 	}
 	return nil
+}
+
+// sandboxedTrainer is the job script's line that runs the trainer: under
+// bubblewrap, confined as the local pool's children are (the node's
+// NVIDIA devices bound through, only the job folder writable), where the
+// node can run it; otherwise as train.sandbox says.
+func sandboxedTrainer(mode, dir, python string) string {
+	// Whatever the node's environment holds that looks like a credential
+	// goes before the trainer starts, as the local pool's allow-list does:
+	// the trainer's (or bwrap's) initial environment is what /proc shows.
+	var marks []string
+	for _, m := range child.SecretMarks() {
+		marks = append(marks, "*"+m+"*")
+	}
+	scrub := `for v in $(env | sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p'); do
+  case "$(printf %s "$v" | tr a-z A-Z)" in ` + strings.Join(marks, "|") + `) unset "$v";; esac
+done
+`
+	run := shellQuote(python) + " trainer.py --job job.json --out result.json"
+	if mode == child.SandboxNone {
+		return scrub + run
+	}
+	var q []string
+	for _, a := range child.BwrapArgs(nil, dir) {
+		q = append(q, shellQuote(a))
+	}
+	bw := strings.Join(q, " ")
+	fallback := `echo "arbor: WARNING: bubblewrap cannot run on $(hostname); this candidate runs unconfined" >&2; ` + run
+	if mode == child.SandboxBwrap {
+		fallback = `echo "arbor: train.sandbox is bwrap, but bubblewrap cannot run on $(hostname)" >&2; (exit 96)`
+	}
+	return scrub + `set --
+for d in /dev/nvidia*; do [ -e "$d" ] && set -- "$@" --dev-bind "$d" "$d"; done
+if command -v bwrap >/dev/null 2>&1 && bwrap ` + bw + ` -- true 2>/dev/null; then
+  bwrap ` + bw + ` "$@" --chdir ` + shellQuote(dir) + ` -- ` + run + `
+else
+  ` + fallback + `
+fi`
 }
 
 // follow waits for jobID (submitting first when it is empty) and turns

@@ -328,7 +328,7 @@ func TestSlurmCancelRun(t *testing.T) {
 func TestSlurmSubmitHelper(t *testing.T) {
 	dir := os.Getenv("ARBOR_SLURM_HELPER_DIR")
 	if dir == "" {
-		t.Skip("helper process for TestSlurmResumeAfterKill")
+		t.Skip("helper process for TestSlurmResumeAfterKill") // skip-ok: runs only as that test's child
 	}
 	e := needSlurm(t)
 	run, n := os.Getenv("ARBOR_SLURM_HELPER_RUN"), 4

@@ -587,6 +587,13 @@ def train(job, result):
         result["status"] = classify(exc, phase)
         result["error"] = error_text(exc)
         return
+    if job.get("weights"):
+        # After the probe, whose training-mode pass moves BatchNorm's
+        # running statistics.
+        state = torch.load(job["weights"], map_location=device)
+        model.load_state_dict(state)
+    elif job.get("inherit"):
+        result["inherited_params"] = inherit(model, job["inherit"], device)
 
     tx, ty, ex, ey, name = load_dataset(job.get("dataset") or {}, input_shape, classes)
     val_split = float((job.get("dataset") or {}).get("val_split") or 0)
@@ -598,6 +605,10 @@ def train(job, result):
     want_test = bool(job.get("test"))
     if device.type == "cuda":  # small datasets live on the GPU
         tx, ty, vx, vy = tx.to(device), ty.to(device), vx.to(device), vy.to(device)
+
+    if job.get("eval_only"):
+        evaluate_only(job, result, model, device, (vx, vy, ex, ey, name), max(1, int(recipe.get("batch_size") or 128)))
+        return
 
     epochs = max(1, int(recipe.get("epochs") or 1))
     bs = max(1, int(recipe.get("batch_size") or 128))
@@ -667,11 +678,56 @@ def train(job, result):
             evaluate(model, tx[:4 * bs], ty[:4 * bs], bs, device, amp, plain, times)
         result["latency_ms"] = median_ms(times)
         result["images_per_s"] = epochs * len(ty) / max(result["train_s"], 1e-9)
+        if job.get("checkpoint"):
+            save_weights(model, job["checkpoint"])
         result["status"] = "ok"
     except Exception as exc:
         result["train_s"] = time.time() - t_train
         result["status"] = classify(exc, "train")
         result["error"] = error_text(exc)
+
+
+def inherit(model, path, device):
+    """Copies every tensor of the parent's state_dict at path whose name and
+    shape the model has too, and returns how many parameters (not buffers)
+    were copied. Rendered names follow tree paths (net.stage1.block1.body.
+    conv1.weight is /stage1/block1/body/conv1), so this is the child
+    starting from its parent's weights wherever the tree is unchanged; an
+    edited or new part keeps its fresh initialisation."""
+    parent = torch.load(path, map_location=device)
+    own = model.state_dict()
+    params = dict(model.named_parameters())
+    take = {k: v for k, v in parent.items() if k in own and tuple(own[k].shape) == tuple(v.shape)}
+    model.load_state_dict(take, strict=False)
+    return int(sum(params[k].numel() for k in take if k in params))
+
+
+def save_weights(model, path):
+    """Writes model's state_dict to path atomically: a temporary file in the
+    same folder, synced, renamed over path."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def evaluate_only(job, result, model, device, data, bs):
+    """Measures a model with given weights (job["weights"]) on the job's
+    validation split, and on the test set when the job asks: no training."""
+    vx, vy, ex, ey, name = data
+    plain = nn.CrossEntropyLoss()
+    amp = AMP(device, False)
+    t = time.time()
+    times = []
+    vloss, result["val_acc"] = evaluate(model, vx, vy, bs, device, amp, plain, times)
+    result["curve"].append({"epoch": 0, "train_loss": 0.0, "train_acc": 0.0, "val_loss": vloss,
+                            "val_acc": result["val_acc"], "seconds": time.time() - t})
+    if job.get("test"):
+        _, result["test_acc"] = evaluate(model, to_tensor(ex, name), ey, bs * 2, device, amp, plain)
+    result["latency_ms"] = median_ms(times)
+    result["status"] = "ok"
 
 
 def write_result(path, result):
@@ -791,13 +847,47 @@ def gate():
         proto_out.flush()
 
 
+def export_onnx(module_path, weights, out, input_shape):
+    """Loads class Candidate from module_path with the state_dict in
+    weights, exports it to ONNX at out (dynamic batch size) and, when the
+    onnx package is installed, checks the file with onnx.checker and
+    compares its output with PyTorch's. Prints one JSON line."""
+    with open(module_path) as f:
+        model = load_candidate(f.read(), "exported")
+    if weights:
+        model.load_state_dict(torch.load(weights, map_location="cpu"))
+    model.eval()
+    x = torch.randn(2, *input_shape)
+    torch.onnx.export(model, x, out + ".tmp", input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=13)
+    os.replace(out + ".tmp", out)
+    res = {"onnx": out, "checked": False}
+    try:
+        import onnx
+    except ImportError:
+        res["note"] = "onnx is not installed (apt-get install python3-onnx); the file was not checked"
+    else:
+        onnx.checker.check_model(onnx.load(out), full_check=True)
+        res["checked"] = True
+        res["onnx_version"] = onnx.__version__
+    emit(res)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--job", default="job.json")
     ap.add_argument("--out", default="result.json")
     ap.add_argument("--serve", action="store_true")
     ap.add_argument("--gate", action="store_true")
+    ap.add_argument("--export-onnx", metavar="OUT", help="export --module with --weights to this ONNX file")
+    ap.add_argument("--module")
+    ap.add_argument("--weights")
+    ap.add_argument("--input", help="C,H,W")
     a = ap.parse_args()
+    if a.export_onnx:
+        export_onnx(a.module, a.weights, a.export_onnx, tuple(int(v) for v in a.input.split(",")))
+        sys.stdout.flush()
+        os._exit(0)
     if a.gate or a.serve:
         watch_parent()
     if a.gate:

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/bench"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
@@ -61,6 +60,9 @@ table, which is also printed).`,
 	fl.IntVar(&o.Budget, "budget", 20, "candidates each run trains (evolve.budget.trained)")
 	outputFlag(fl, &o.Out, "", "comparison directory (runs/, compare.json, runs.csv, curves.csv, curves.png, summary.md)", "out")
 	fl.StringVar(&logLevel, "log-level", "warn", "log level of the runs (debug, info, warn, error)")
+	fl.IntVar(&o.Retrain, "retrain", 0, "retrain the K best candidates of every run at full fidelity (arbor retrain) and rank the strategies by retrained test accuracy")
+	fl.IntVar(&o.RetrainSeeds, "retrain-seeds", 3, "trainings per retrained candidate (with --retrain)")
+	fl.IntVar(&o.RetrainEpochs, "retrain-epochs", 0, "epochs of each retraining (0: the configuration's train.recipe.epochs)")
 	return cmd
 }
 
@@ -80,12 +82,13 @@ func runCompare(cmd *cobra.Command, o bench.CompareOptions, logLevel string) err
 			}
 			fmt.Fprintf(errw, "%s %s %s seed %d (%s)\n", time.Now().Format("15:04:05"), verb, r.Strategy, r.Seed, r.Dir)
 		},
-		Engine: func(r bench.CompareRun, eng *evolve.Engine) {
-			eng.Events = func(ev store.Event) {
-				if ev.Kind == store.EventFinished {
-					fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
-				}
+		Event: func(r bench.CompareRun, ev store.Event) {
+			if ev.Kind == store.EventFinished {
+				fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
 			}
+		},
+		Retrain: func(r bench.CompareRun) {
+			fmt.Fprintf(errw, "%s retraining the %d best of %s seed %d\n", time.Now().Format("15:04:05"), o.Retrain, r.Strategy, r.Seed)
 		},
 		Done: func(r bench.CompareRun, sum store.Summary, wall time.Duration) {
 			fmt.Fprintf(errw, "%s done %s seed %d: %d trained in %s\n", time.Now().Format("15:04:05"), r.Strategy, r.Seed, sum.Trained, wall.Round(time.Second))

@@ -5,14 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/atomicfile"
+	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -22,6 +28,8 @@ type bestFlags struct {
 	objective string
 	id        string
 	export    string
+	onnx      string
+	verify    bool
 	treeOut   string
 	asJSON    bool
 }
@@ -38,6 +46,12 @@ flops or latency). -o writes the chosen candidate (the best, or --id)
 as one standalone PyTorch file defining class Candidate(input_shape,
 num_classes), the run's values as defaults, with the catalog modules it
 uses inlined: copy it anywhere with torch, train it, torch.jit.script it.
+When the run kept the candidate's trained weights (evolve.checkpoints), -o
+also writes them beside it (model.py -> model.pt, a state_dict that
+Candidate().load_state_dict(torch.load("model.pt")) takes); --verify then
+measures the pair on the run's validation split against the stored
+accuracy, and --onnx writes the trained model as ONNX (checked with
+onnx.checker when python3-onnx is installed).
 --tree writes its architecture tree as JSON (arbor tree check/render read it).
 It reads the store read-only, so it works while the search runs.`,
 		Args: wantArgs("best", 1, "one RUN_DIR"),
@@ -48,7 +62,9 @@ It reads the store read-only, so it works while the search runs.`,
 	fl.StringVar(&f.metric, "metric", report.ValAcc, "metric to maximise: val_acc or test_acc")
 	fl.StringVar(&f.objective, "objective", "params", "cost to minimise for --pareto: params, flops or latency")
 	fl.StringVar(&f.id, "id", "", "export this candidate instead of the best")
-	outputFlag(fl, &f.export, "", "write the candidate as a standalone PyTorch file", "export")
+	outputFlag(fl, &f.export, "", "write the candidate as a standalone PyTorch file (and its kept weights as .pt beside it)", "export")
+	fl.StringVar(&f.onnx, "onnx", "", "write the trained candidate as an ONNX file (needs -o)")
+	fl.BoolVar(&f.verify, "verify", false, "measure the exported file and weights on the run's validation split (needs -o)")
 	fl.StringVar(&f.treeOut, "tree", "", "write the candidate's architecture tree as JSON")
 	fl.BoolVar(&f.asJSON, "json", false, "print JSON")
 	return cmd
@@ -79,11 +95,11 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 	}
 	metric, err := report.Metric(f.metric)
 	if err != nil {
-		return err
+		return run.Input(err)
 	}
 	cost, costName, err := report.Objective(f.objective)
 	if err != nil {
-		return err
+		return run.Input(err)
 	}
 	s, err := run.OpenReadOnly(dir)
 	if err != nil {
@@ -143,7 +159,13 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		}
 	}
 	if f.export != "" {
-		src, err := report.ExportSource(ctx, s, dir, chosen)
+		var cat tree.Catalog
+		if chosen.Source == "" { // rendered anew: the run's catalog resolves its modules
+			if cat, err = run.Catalog(ctx, s); err != nil {
+				return err
+			}
+		}
+		src, err := report.ExportSource(dir, chosen, cat)
 		if err != nil {
 			return err
 		}
@@ -153,6 +175,11 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if !f.asJSON {
 			fmt.Fprintf(out, "wrote %s: class Candidate of %s (python3 %s builds it and runs one forward pass)\n", f.export, chosen.ID, f.export)
 		}
+		if err := exportWeights(ctx, cmd, dir, chosen, src, f); err != nil {
+			return err
+		}
+	} else if f.onnx != "" || f.verify {
+		return usagef("--onnx and --verify need -o FILE.py")
 	}
 	if f.treeOut != "" {
 		if len(chosen.Tree) == 0 {
@@ -172,6 +199,59 @@ func runBest(cmd *cobra.Command, dir string, f bestFlags) error {
 		if !f.asJSON {
 			fmt.Fprintf(out, "wrote %s: the architecture tree of %s\n", f.treeOut, chosen.ID)
 		}
+	}
+	return nil
+}
+
+// exportWeights copies the candidate's kept weights beside the exported
+// file and, as asked, verifies the pair and writes ONNX.
+func exportWeights(ctx context.Context, cmd *cobra.Command, dir string, c store.Candidate, src string, f bestFlags) error {
+	out := cmd.OutOrStdout()
+	ckpt := evolve.CheckpointPath(dir, c.ID)
+	if _, err := os.Stat(ckpt); err != nil {
+		if f.onnx != "" || f.verify {
+			return fmt.Errorf("candidate %s has no kept weights (%s): the run did not keep them (evolve.checkpoints)", c.ID, ckpt)
+		}
+		return nil
+	}
+	weights := strings.TrimSuffix(f.export, filepath.Ext(f.export)) + ".pt"
+	data, err := os.ReadFile(ckpt)
+	if err != nil {
+		return err
+	}
+	if err := atomicfile.WriteFile(weights, data, 0o644); err != nil {
+		return asUsage(fmt.Errorf("--output: %w", err))
+	}
+	if !f.asJSON {
+		fmt.Fprintf(out, "wrote %s: its trained state_dict (Candidate().load_state_dict(torch.load(%q)))\n", weights, weights)
+	}
+	log := newLogger(cmd.ErrOrStderr(), "warn")
+	if f.verify {
+		res, err := run.VerifyExport(ctx, dir, src, weights, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "verified: %s + %s give validation accuracy %.2f%% on the run's split; stored %.2f%% (difference %+.2f points)\n",
+			f.export, weights, res.ValAcc, c.Result.ValAcc, res.ValAcc-c.Result.ValAcc)
+	}
+	if f.onnx != "" {
+		python, err := child.FindPython(ctx, "")
+		if err != nil {
+			return err
+		}
+		t, err := tree.Parse(c.Tree)
+		if err != nil {
+			return err
+		}
+		r, err := train.ExportONNX(ctx, python, f.export, weights, f.onnx, [3]int{t.Input.C, t.Input.H, t.Input.W})
+		if err != nil {
+			return err
+		}
+		checked := "not checked: " + r.Note
+		if r.Checked {
+			checked = "onnx.checker passed (onnx " + r.Version + ")"
+		}
+		fmt.Fprintf(out, "wrote %s: ONNX of %s with its trained weights; %s\n", f.onnx, c.ID, checked)
 	}
 	return nil
 }

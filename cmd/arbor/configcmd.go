@@ -5,9 +5,11 @@ import (
 	"io"
 	"os"
 
-	"github.com/arbor-nas/arbor/evolve/run"
-	"github.com/arbor-nas/arbor/train/atomicfile"
 	"github.com/spf13/cobra"
+
+	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/llm"
+	"github.com/arbor-nas/arbor/train/atomicfile"
 )
 
 func newConfigCmd() *cobra.Command {
@@ -94,12 +96,14 @@ those checks, for a config meant for another machine. Exit 0: fine; 2: not.`,
 					return usagef("config %s: %w", path, err)
 				}
 			}
-			if cfg.LLM.Online() && os.Getenv(cfg.LLM.APIKeyEnv) == "" {
+			if key, err := cfg.LLM.APIKey(); err != nil {
+				return asUsage(err)
+			} else if cfg.LLM.Online() && key == "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "note: llm.api_key_env: %s is not set; fine for a local server (vLLM, Ollama) that needs no key\n", cfg.LLM.APIKeyEnv)
 			}
 			resolver := "offline resolver"
 			if cfg.LLM.Online() {
-				resolver = "LLM " + cfg.LLM.BaseURL
+				resolver = "LLM " + llm.RedactURL(cfg.LLM.BaseURL)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (evaluator %s, strategy %s, seed %s, budget %d trained, %s)\n",
 				path, cfg.Run.Evaluator, cfg.Evolve.Strategy, cfg.Evolve.SeedArch, cfg.Evolve.Budget.Trained, resolver)

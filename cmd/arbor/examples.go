@@ -42,6 +42,8 @@ var examples = map[string]string{
 	"arbor best": `  arbor best runs/fmnist
   arbor best runs/fmnist --pareto --objective flops
   arbor best runs/fmnist -o best.py --tree best.json   # standalone PyTorch file and its tree`,
+	"arbor retrain": `  arbor retrain runs/fmnist --top 3 --seeds 3
+  arbor retrain runs/fmnist --top 1 --seeds 5 --epochs 30`,
 	"arbor report": `  arbor report runs/fmnist -o report/ && xdg-open report/index.html`,
 }
 

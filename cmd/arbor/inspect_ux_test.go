@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/arbor-nas/arbor/evolve/report"
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm/llmtest"
 	"github.com/arbor-nas/arbor/train/testenv"
@@ -486,13 +487,34 @@ func testLineageOnRun(t *testing.T, r fixtureRuns) {
 }
 
 func testReportOnRun(t *testing.T, r fixtureRuns) {
-	for _, run := range []string{r.offline, r.withLLM} {
+	for _, rd := range []string{r.offline, r.withLLM} {
 		dir := filepath.Join(t.TempDir(), "report")
-		out, errOut, code := runUX(t, "report", run, "-o", dir)
+		out, errOut, code := runUX(t, "report", rd, "-o", dir)
 		if code != 0 || !strings.Contains(out, "index.html") {
 			t.Fatalf("report: exit %d: %s%s", code, out, errOut)
 		}
-		for _, p := range report.Figures() {
+		db, err := store.OpenStoreReadOnly(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		set, _, err := run.Settings(context.Background(), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := report.ReadData(context.Background(), rd, db, set)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown, notes := report.Shown(data)
+		spendNote := slices.ContainsFunc(notes, func(n string) bool { return strings.HasPrefix(n, "LLM spend: no LLM calls") })
+		if spendNote != (rd == r.offline) {
+			t.Errorf("%s: notes %q: want the LLM spend left out exactly for the offline run", rd, notes)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "llm_spend.png")); (err == nil) != (rd == r.withLLM) {
+			t.Errorf("%s: llm_spend.png written: %v", rd, err == nil)
+		}
+		for _, p := range shown {
 			f, err := os.Open(filepath.Join(dir, p.Name+".png"))
 			if err != nil {
 				t.Fatal(err)
@@ -514,7 +536,7 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		top := report.Top(readStore(t, run), report.ValAcc, 10)
+		top := report.Top(readStore(t, rd), report.ValAcc, 10)
 		if rows := strings.Count(string(html), "<tr><td>"); rows != len(top) {
 			t.Errorf("index.html has %d table rows, want %d", rows, len(top))
 		}
@@ -523,9 +545,21 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 				t.Errorf("index.html lacks top candidate %s", c.ID)
 			}
 		}
-		for _, p := range report.Figures() {
+		for _, p := range shown {
 			if !strings.Contains(string(html), `src="`+p.Name+`.png"`) {
 				t.Errorf("index.html does not show %s", p.Name)
+			}
+		}
+		for _, n := range notes {
+			if !strings.Contains(string(html), "<li>"+n+"</li>") {
+				t.Errorf("index.html lacks the note %q", n)
+			}
+		}
+		// Every accuracy says what it is: NAS-Bench-201's 12-epoch
+		// validation signal and 200-epoch test figure.
+		for _, want := range []string{"validation, 12 epochs (NAS-Bench-201 table)", "test, 200 epochs (NAS-Bench-201 table)"} {
+			if !strings.Contains(string(html), want) {
+				t.Errorf("index.html does not label its accuracies %q", want)
 			}
 		}
 	}
@@ -535,7 +569,11 @@ func testReportOnRun(t *testing.T, r fixtureRuns) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	d, err := report.ReadData(context.Background(), r.withLLM, s)
+	set, _, err := run.Settings(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := report.ReadData(context.Background(), r.withLLM, s, set)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -664,10 +702,10 @@ func testFullStatusOnRun(t *testing.T, r fixtureRuns) {
 		}
 	}
 	var b2 bytes.Buffer
-	if err := report.PrintStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
+	if err := printStatus(context.Background(), &b2, r.withLLM); err != nil || b2.String() != out {
 		t.Errorf("printFullStatus: %v, output differs from writeFullStatus", err)
 	}
-	err = report.PrintStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
+	err = printStatus(context.Background(), &b2, filepath.Join(t.TempDir(), "nope"))
 	if err == nil || exitCode(err) != 2 {
 		t.Errorf("printFullStatus on a missing dir: %v (exit %d), want a usage error", err, exitCode(err))
 	}

@@ -120,7 +120,9 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 			return usagef("mine: path %s: %v", r, err)
 		}
 	}
-	log := mineLogger(cmd.ErrOrStderr(), all.Run.LogLevel)
+	red := all.LLM.Redactor()
+	cfg.Redactor = red
+	log := slog.New(red.Handler(mineLogger(cmd.ErrOrStderr(), all.Run.LogLevel).Handler()))
 	start := time.Now()
 	opt := mine.Options{CachePath: mine.CachePathFor(f.out), Logger: log}
 	if f.noCache {
@@ -159,8 +161,12 @@ func runMine(cmd *cobra.Command, roots []string, f mineFlags) error {
 	if f.probe {
 		u = fmt.Sprint(usable)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "mined %d files (%d parsed, %d cached), %d modules, %d ok, %s usable in %.2fs -> %s\n",
-		st.Files, st.Parsed, st.Cached, n, ok, u, time.Since(start).Seconds(), f.out)
+	links := ""
+	if st.OutsideLinks > 0 {
+		links = fmt.Sprintf("; %d symlinks out of the mined roots skipped", st.OutsideLinks)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "mined %d files (%d parsed, %d cached%s), %d modules, %d ok, %s usable in %.2fs -> %s\n",
+		st.Files, st.Parsed, st.Cached, links, n, ok, u, time.Since(start).Seconds(), f.out)
 	return nil
 }
 

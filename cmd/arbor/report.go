@@ -38,7 +38,11 @@ each as .png and .svg, and index.html showing them with the top-10 table.`,
 				return err
 			}
 			defer s.Close()
-			data, err := report.ReadData(ctx, args[0], s)
+			set, _, err := run.Settings(ctx, s)
+			if err != nil {
+				return err
+			}
+			data, err := report.ReadData(ctx, args[0], s, set)
 			if err != nil {
 				return err
 			}

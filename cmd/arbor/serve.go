@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arbor-nas/arbor/evolve/dashboard"
+	"github.com/arbor-nas/arbor/evolve/run"
 )
 
 // newServeCmd is `arbor serve RUN_DIR [RUN_DIR...] [--addr A] [--token T]`.
@@ -71,7 +72,7 @@ address without it.`,
 				return asUsage(fmt.Errorf("serve --addr %s: %w", addr, err))
 			}
 			defer ln.Close()
-			srv, err := dashboard.New(dashboard.Options{Dirs: args, Token: token, Poll: poll, Addr: ln.Addr().String()})
+			srv, err := dashboard.New(dashboard.Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: args, Token: token, Poll: poll, Addr: ln.Addr().String()})
 			if err != nil {
 				return asUsage(fmt.Errorf("serve: %w", err))
 			}
@@ -80,7 +81,17 @@ address without it.`,
 			defer stop()
 			go srv.Watch(ctx)
 			hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-			url := "http://" + ln.Addr().String() + "/"
+			hostport := ln.Addr().String()
+			if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
+				// Bound to every interface: name this machine, as a
+				// browser elsewhere would reach it.
+				name, err := os.Hostname()
+				if err != nil {
+					name = "localhost"
+				}
+				hostport = net.JoinHostPort(name, fmt.Sprint(tcp.Port))
+			}
+			url := "http://" + hostport + "/"
 			if token != "" {
 				url += "?token=" + token
 			}

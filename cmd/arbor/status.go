@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"io"
 
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/spf13/cobra"
 )
 
@@ -23,7 +26,7 @@ func newStatusCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !asJSON {
-				return report.PrintStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
+				return printStatus(cmd.Context(), cmd.OutOrStdout(), args[0])
 			}
 			st, err := run.OpenReadOnly(args[0])
 			if err != nil {
@@ -34,11 +37,36 @@ func newStatusCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			last, has, err := st.LastEvent(cmd.Context())
+			if err != nil {
+				return err
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(sum)
+			// The summary's fields, and the run's state: running, finished,
+			// stopped (its process is gone: resume it) or empty.
+			return enc.Encode(struct {
+				store.Summary
+				State store.RunState `json:"state"`
+			}{sum, store.State(args[0], last, has)})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	return cmd
+}
+
+// printStatus opens the run in dir read-only and prints its status with
+// the top 5: what `arbor status RUN_DIR` shows.
+func printStatus(ctx context.Context, w io.Writer, dir string) error {
+	s, err := run.OpenReadOnly(dir)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fs, err := report.ReadStatus(ctx, dir, s, 5)
+	if err != nil {
+		return err
+	}
+	report.WriteStatus(w, fs)
+	return nil
 }

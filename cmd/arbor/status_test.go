@@ -50,6 +50,7 @@ func TestStatusJSON(t *testing.T) {
 	}
 	st.Close()
 	var got struct {
+		State            string         `json:"state"`
 		Trained          int            `json:"trained"`
 		ByStatus         map[string]int `json:"by_status"`
 		RejectedByReason map[string]int `json:"rejected_by_reason"`
@@ -67,6 +68,9 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(out.String()), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got.State != "running" { // the writer holds the run while status reads
+		t.Errorf("state %q while the writer has the run open", got.State)
 	}
 	if got.Trained != 3 || got.ByStatus["rejected"] != 3 || got.ByStatus["pending"] != 1 ||
 		got.RejectedByReason["shape"] != 2 || got.RejectedByReason["duplicate"] != 1 {

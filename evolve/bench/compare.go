@@ -31,6 +31,12 @@ type CompareOptions struct {
 	SeedBase   int      // evolve.seed of the first run
 	Budget     int      // evolve.budget.trained of every run
 	Out        string   // comparison directory: compare.json, runs/, runs.csv, curves.csv, curves.png, summary.md
+	// Retrain, when > 0, retrains the Retrain best candidates of every run
+	// (arbor retrain: full fidelity, RetrainSeeds seeds, RetrainEpochs
+	// epochs or the run's) and ranks the strategies by the test accuracy
+	// of each run's best retrained candidate. Not part of compare.json: it
+	// may be added to a finished comparison.
+	Retrain, RetrainSeeds, RetrainEpochs int
 }
 
 // compareMeta is what Out/compare.json records, so that the same command
@@ -58,6 +64,8 @@ func (o CompareOptions) Validate() error {
 		return fmt.Errorf("--budget: must be >= 1, got %d", o.Budget)
 	case o.Out == "":
 		return errors.New("--output: give the comparison directory")
+	case o.Retrain < 0 || o.RetrainSeeds < 0 || o.RetrainEpochs < 0:
+		return fmt.Errorf("--retrain, --retrain-seeds, --retrain-epochs: must be >= 0, got %d, %d, %d", o.Retrain, o.RetrainSeeds, o.RetrainEpochs)
 	}
 	seen := map[string]bool{}
 	for _, s := range o.Strategies {
@@ -107,10 +115,13 @@ func dirName(s string) string {
 type CompareHooks struct {
 	// Start is called before each run, with whether it resumes.
 	Start func(r CompareRun, resumed bool)
-	// Engine is called with each run's engine before it runs (set Events, Abort).
-	Engine func(r CompareRun, eng *evolve.Engine)
+	// Event is called with each event of each run, after it is stored; it
+	// must not block long.
+	Event func(r CompareRun, ev store.Event)
 	// Done is called after each run.
 	Done func(r CompareRun, sum store.Summary, wall time.Duration)
+	// Retrain is called before each run's retraining (CompareOptions.Retrain).
+	Retrain func(r CompareRun)
 }
 
 // Compare runs every (strategy, seed) of o that has not finished yet, one
@@ -138,6 +149,17 @@ func Compare(ctx context.Context, o CompareOptions, log *slog.Logger, hooks Comp
 		}
 		if err := compareOne(ctx, o, base, r, log, hooks); err != nil {
 			return nil, fmt.Errorf("compare: %s seed %d (%s): %w", r.Strategy, r.Seed, r.Dir, err)
+		}
+	}
+	if o.Retrain > 0 {
+		for _, r := range o.Runs() {
+			ropt := run.RetrainOptions{Top: o.Retrain, Seeds: max(1, o.RetrainSeeds), Epochs: o.RetrainEpochs}
+			if hooks.Retrain != nil {
+				hooks.Retrain(r)
+			}
+			if _, err := run.Retrain(ctx, r.Dir, ropt, log); err != nil {
+				return nil, fmt.Errorf("compare: retrain %s seed %d (%s): %w", r.Strategy, r.Seed, r.Dir, err)
+			}
 		}
 	}
 	rep, err := ReadComparison(ctx, o)
@@ -222,8 +244,8 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 		return err
 	}
 	defer built.Close()
-	if hooks.Engine != nil {
-		hooks.Engine(r, built.Engine)
+	if hooks.Event != nil {
+		built.Engine.Events = func(ev store.Event) { hooks.Event(r, ev) }
 	}
 	err = built.Engine.Run(ctx)
 	if errors.Is(err, evolve.ErrExhausted) {

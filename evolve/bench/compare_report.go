@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -27,6 +28,11 @@ type CompareResult struct {
 	BestID                    string
 	BestVal, BestTest         float64 // NaN when nothing trained successfully
 	BestParams                int64
+	// Retrained is the test accuracy (mean over retrain seeds) of the run's
+	// best retrained candidate, chosen by retrained validation accuracy;
+	// NaN when the run was not retrained.
+	Retrained   float64
+	RetrainedID string
 	// Curve[t-1] is the best validation accuracy among the first t
 	// finished candidates (NaN until one trained successfully).
 	Curve []float64
@@ -62,12 +68,19 @@ func ReadComparison(ctx context.Context, o CompareOptions) (*CompareReport, erro
 }
 
 func readRun(ctx context.Context, r CompareRun) (CompareResult, error) {
-	res := CompareResult{CompareRun: r, BestVal: math.NaN(), BestTest: math.NaN()}
+	res := CompareResult{CompareRun: r, BestVal: math.NaN(), BestTest: math.NaN(), Retrained: math.NaN()}
 	db, err := run.OpenReadOnly(r.Dir)
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
+	if rt, ok, err := db.Retraining(ctx); err != nil {
+		return res, err
+	} else if ok {
+		if b, ok := rt.Best(); ok {
+			res.Retrained, res.RetrainedID = b.TestMean, b.ID
+		}
+	}
 	cands, err := db.Candidates(ctx)
 	if err != nil {
 		return res, err
@@ -117,15 +130,22 @@ type compareCell struct {
 	n                      int
 	val, valSD, test, tsd  float64
 	trained, failed, wallS float64
+	// retrained: mean ± std over seeds of the runs' retrained figure (nr
+	// runs; NaN when none was retrained).
+	nr                int
+	retrained, retrSD float64
 }
 
 func (r *CompareReport) cell(strategy string) compareCell {
-	var vals, tests, tr, fl, wall []float64
+	var vals, tests, retr, tr, fl, wall []float64
 	for _, res := range r.Results {
 		if res.Strategy != strategy || math.IsNaN(res.BestVal) {
 			continue
 		}
 		vals = append(vals, res.BestVal)
+		if !math.IsNaN(res.Retrained) {
+			retr = append(retr, res.Retrained)
+		}
 		if !math.IsNaN(res.BestTest) {
 			tests = append(tests, res.BestTest)
 		}
@@ -141,6 +161,10 @@ func (r *CompareReport) cell(strategy string) compareCell {
 	c.test, c.tsd = math.NaN(), math.NaN()
 	if len(tests) > 0 {
 		c.test, c.tsd = meanStd(tests)
+	}
+	c.nr, c.retrained, c.retrSD = len(retr), math.NaN(), math.NaN()
+	if len(retr) > 0 {
+		c.retrained, c.retrSD = meanStd(retr)
 	}
 	c.trained, c.failed, c.wallS = stat.Mean(tr, nil), stat.Mean(fl, nil), stat.Mean(wall, nil)
 	return c
@@ -171,9 +195,36 @@ func (r *CompareReport) Print(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w)
 	printPaired(w, "paired differences of the best validation accuracy (same evolve.seed: same split and training seed), points:", r.Paired())
+	r.printRetrained(w)
 	if r.Wall > 0 {
 		fmt.Fprintf(w, "\nthis invocation: %s\n", r.Wall.Round(time.Second))
 	}
+}
+
+// printRetrained ranks the strategies by their runs' retrained test
+// accuracy, the figure a paper reports, when the runs were retrained.
+func (r *CompareReport) printRetrained(w io.Writer) {
+	type row struct {
+		s string
+		c compareCell
+	}
+	var rows []row
+	for _, s := range r.Opts.Strategies {
+		if c := r.cell(s); c.nr > 0 {
+			rows = append(rows, row{s, c})
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(b.c.retrained, a.c.retrained) })
+	fmt.Fprintf(w, "\nranked by retrained test accuracy (arbor retrain: each run's best candidate by retrained validation accuracy, at full fidelity), mean ± std over seeds\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "rank\tstrategy\truns\tretrained test %\tSE\t")
+	for i, x := range rows {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f ± %.2f\t%.2f\t\n", i+1, x.s, x.c.nr, x.c.retrained, x.c.retrSD, x.c.retrSD/math.Sqrt(float64(x.c.nr)))
+	}
+	tw.Flush()
 }
 
 // Paired is every paired difference of the best validation accuracy
@@ -233,7 +284,7 @@ func (r *CompareReport) writeRuns(path string) error {
 		return err
 	}
 	w := csv.NewWriter(f)
-	w.Write([]string{"strategy", "seed", "run_dir", "trained", "failed", "rejected", "best_id", "best_val_acc", "best_test_acc", "best_params", "wall_s", "llm_usd"})
+	w.Write([]string{"strategy", "seed", "run_dir", "trained", "failed", "rejected", "best_id", "best_val_acc", "best_test_acc", "best_params", "wall_s", "llm_usd", "retrained_id", "retrained_test_acc"})
 	num := func(x float64) string {
 		if math.IsNaN(x) {
 			return ""
@@ -243,7 +294,7 @@ func (r *CompareReport) writeRuns(path string) error {
 	for _, res := range r.Results {
 		w.Write([]string{res.Strategy, strconv.Itoa(res.Seed), res.Dir, strconv.Itoa(res.Trained), strconv.Itoa(res.Failed),
 			strconv.Itoa(res.Rejected), res.BestID, num(res.BestVal), num(res.BestTest), strconv.FormatInt(res.BestParams, 10),
-			num(res.Wall.Seconds()), num(res.LLMCost)})
+			num(res.Wall.Seconds()), num(res.LLMCost), res.RetrainedID, num(res.Retrained)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {

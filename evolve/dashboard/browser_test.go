@@ -20,6 +20,7 @@ import (
 
 	"github.com/arbor-nas/arbor/train/traintest"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/train/testenv"
 )
 
@@ -151,7 +152,7 @@ func TestBrowserLive(t *testing.T) {
 	root := t.TempDir()
 	shots := t.TempDir()
 
-	srv, err := New(Options{Dirs: []string{root}, Poll: 100 * time.Millisecond, Scan: 100 * time.Millisecond})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Poll: 100 * time.Millisecond, Scan: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +228,10 @@ func TestBrowserLive(t *testing.T) {
 		t.Errorf("sorted by accuracy, the first row is %s, want the best %s", top, bestID)
 	}
 	b.do(t, "open a candidate", chromedp.Click(css(`#candidates tbody tr.cand-row td`)),
-		chromedp.WaitVisible(css(`#tree`)), chromedp.WaitVisible(css(`#source`)), chromedp.WaitVisible(css(`#lineage`)))
+		chromedp.WaitVisible(css(`#tree`)), chromedp.WaitVisible(css(`#lineage`)))
+	// A child shows its diff against the parent first; the full source is a tab.
+	b.eval(t, `(document.querySelector('#tab-full') && document.querySelector('#tab-full').click(), 1)`)
+	b.do(t, "see the full source", chromedp.WaitVisible(css(`#source`)))
 	src, treeText := b.text(t, `#source`), b.text(t, `#tree`)
 	lineageRows := b.eval(t, `document.querySelectorAll('#lineage tbody tr').length`)
 	changed := b.eval(t, `document.querySelectorAll('#tree .chg-changed, #tree .chg-added').length`)
@@ -250,7 +254,10 @@ func TestBrowserLive(t *testing.T) {
 	if llmID == "" {
 		t.Fatal("no trained candidate has LLM tokens: the mocked LLM was not used")
 	}
-	b.do(t, "open the LLM's candidate", chromedp.Navigate(hs.URL+"/#/run/"+url.PathEscape(runName)+"/c/"+llmID),
+	// Wait for its page, not the previous candidate's, before clicking.
+	b.do(t, "open the LLM's candidate", chromedp.Navigate(hs.URL+"/#/run/"+url.PathEscape(runName)+"/c/"+llmID))
+	get(t, b, "see the LLM's candidate", chromedp.Poll[bool](`!!document.querySelector('h1') && document.querySelector('h1').textContent.startsWith('`+llmID+`')`))
+	b.do(t, "open its LLM call",
 		chromedp.WaitVisible(css(`#llm-calls details summary`)), chromedp.Click(css(`#llm-calls details summary`)),
 		chromedp.WaitVisible(css(`#llm-calls details pre`)))
 	rationale, prompt := b.text(t, `#rationale`), b.text(t, `#llm-calls details pre`)

@@ -31,13 +31,17 @@ type candidateView struct {
 	Source   string `json:"source"`
 	// Tree is the architecture with per-node counts; TreeError says why
 	// counts or the tree are missing (a codegen candidate has no tree).
-	Tree      *treeNode     `json:"tree,omitempty"`
-	TreeError string        `json:"tree_error,omitempty"`
-	Removed   []string      `json:"removed,omitempty"` // parent's nodes the child lacks
-	Changed   []string      `json:"changed,omitempty"` // paths added or changed against the parent
-	Lineage   []report.Step `json:"lineage"`
-	Calls     []callView    `json:"calls"`
-	Children  []string      `json:"children"`
+	Tree      *treeNode `json:"tree,omitempty"`
+	TreeError string    `json:"tree_error,omitempty"`
+	Removed   []string  `json:"removed,omitempty"` // parent's nodes the child lacks
+	Changed   []string  `json:"changed,omitempty"` // paths added or changed against the parent
+	// Diff is the PyTorch source against the parent's (none for a seed).
+	Diff []diffLine `json:"diff,omitempty"`
+	// Weights says the run kept this candidate's weights (a download).
+	Weights  bool          `json:"weights"`
+	Lineage  []report.Step `json:"lineage"`
+	Calls    []callView    `json:"calls"`
+	Children []string      `json:"children"`
 }
 
 type treeNode struct {
@@ -184,6 +188,10 @@ func (r *runSource) candidateView(c, parent store.Candidate, cat tree.Catalog, c
 		}
 		v.Tree, v.Changed, v.Removed = buildTree(t, rep, pt)
 	}
+	if c.ParentID != "" && (parent.Source != "" || c.Source != "") {
+		v.Diff = lineDiff(parent.Source, c.Source)
+	}
+	_, v.Weights = checkpointFile(r.dir, c.ID)
 	// Lineage from the seed, as `arbor lineage` prints it.
 	var chain []store.Candidate
 	seen := map[string]bool{}

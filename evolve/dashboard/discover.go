@@ -17,7 +17,8 @@ const (
 )
 
 // found is one directory to show: a run directory (it holds run.db) or an
-// `arbor bench` output directory (it holds runs.csv and curves.csv).
+// `arbor bench` output directory (it holds runs.csv and curves.csv, or,
+// for `bench compare`, compare.json from the start).
 type found struct {
 	name, dir, kind string
 }
@@ -29,6 +30,9 @@ func kindOf(dir string) string {
 	if _, err := os.Stat(filepath.Join(dir, store.StoreFile)); err == nil {
 		return kindRun
 	}
+	if _, err := os.Stat(filepath.Join(dir, compareRecord)); err == nil {
+		return kindBench
+	}
 	for _, f := range benchFiles {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			return ""
@@ -36,6 +40,13 @@ func kindOf(dir string) string {
 	}
 	return kindBench
 }
+
+// compareRecord marks a `bench compare` directory while its first run is
+// still going; its runs are under runsDir, strategy/seed-N deep.
+const (
+	compareRecord = "compare.json"
+	runsDir       = "runs"
+)
 
 // scanDepth is how deep below a parent directory runs are looked for
 // (parent/run, parent/group/run).
@@ -76,11 +87,14 @@ func discover(roots []string) []found {
 	}
 	for _, root := range roots {
 		base := filepath.Base(filepath.Clean(root))
-		if k := kindOf(root); k != "" {
-			add(base, root, k)
-			continue
-		}
 		var walk func(dir, rel string, depth int)
+		// A bench directory's runs (bench compare's runs/STRATEGY/seed-N)
+		// are listed too, so that each opens as a run.
+		benchRuns := func(dir, rel string) {
+			if st, err := os.Stat(filepath.Join(dir, runsDir)); err == nil && st.IsDir() {
+				walk(filepath.Join(dir, runsDir), rel+"/"+runsDir, 0)
+			}
+		}
 		walk = func(dir, rel string, depth int) {
 			entries, err := os.ReadDir(dir)
 			if err != nil {
@@ -94,10 +108,20 @@ func discover(roots []string) []found {
 				subRel := rel + "/" + e.Name()
 				if k := kindOf(sub); k != "" {
 					add(subRel, sub, k)
+					if k == kindBench {
+						benchRuns(sub, subRel)
+					}
 				} else if depth < scanDepth {
 					walk(sub, subRel, depth+1)
 				}
 			}
+		}
+		if k := kindOf(root); k != "" {
+			add(base, root, k)
+			if k == kindBench {
+				benchRuns(root, base)
+			}
+			continue
 		}
 		walk(root, base, 1)
 	}

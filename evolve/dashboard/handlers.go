@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
@@ -98,6 +97,8 @@ func (s *Server) handleRunView(w http.ResponseWriter, r *http.Request) {
 		b, err = rs.view(view, func() (any, error) { return rs.chartsView(), nil })
 	case "lineage":
 		b, err = rs.view(view, func() (any, error) { return rs.lineageView(), nil })
+	case "importance":
+		b, err = rs.view(view, func() (any, error) { return rs.importanceView(), nil })
 	case "candidate":
 		b, err = s.candidatePage(r.Context(), rs, r.URL.Query().Get("id"))
 	default:
@@ -166,7 +167,7 @@ func (s *Server) catalog(ctx context.Context, path string, db *store.Store) (tre
 	if c, ok := s.catalogs[path]; ok {
 		return c, nil
 	}
-	cat, err := run.Catalog(ctx, db)
+	cat, err := s.opts.Catalog(ctx, db)
 	if err != nil {
 		return nil, fmt.Errorf("%w (per-node counts of mined modules need it)", err)
 	}

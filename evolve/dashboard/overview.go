@@ -38,6 +38,18 @@ type overview struct {
 	// ETAS is the time left to the training budget at the rate since the
 	// current process started; -1 when unknown.
 	ETAS float64 `json:"eta_s"`
+	// Retrained is the best finalist of `arbor retrain`: its test
+	// accuracy over seeds, the run's published figure.
+	Retrained *retrainedView `json:"retrained,omitempty"`
+}
+
+type retrainedView struct {
+	ID       string  `json:"id"`
+	N        int     `json:"n"`
+	TestMean float64 `json:"test_mean"`
+	TestStd  float64 `json:"test_std"`
+	Epochs   int     `json:"epochs"`
+	Finalist int     `json:"finalists"`
 }
 
 type inFlight struct {
@@ -64,7 +76,7 @@ type opView struct {
 
 func (r *runSource) overviewView(now time.Time) overview {
 	o := overview{Name: r.name, Dir: r.dir, Version: r.version, State: "empty", Strategy: r.cfg.Strategy, Evaluator: r.cfg.Evaluator,
-		Trained: r.summary.Trained, Budget: r.cfg.Budget.Trained, WallBudget: r.cfg.Budget.WallTime.Seconds(),
+		Trained: r.summary.Trained, Budget: r.cfg.Budget, WallBudget: r.cfg.WallTime.Seconds(),
 		Candidates: r.summary.Candidates, ByStatus: r.summary.ByStatus, Rejected: r.summary.RejectedByReason,
 		TrainStat: r.summary.TrainStatus, LLM: r.summary.LLM, PreGate: r.summary.PreGate, LLMPerTrained: r.summary.LLMPerTrained, InFlight: []inFlight{}, ETAS: -1}
 	if r.err != nil {
@@ -85,6 +97,11 @@ func (r *runSource) overviewView(now time.Time) overview {
 		// interrupted, and says how to resume it.
 		if _, alive := store.Owner(r.dir); !alive {
 			o.State, o.StopReason = string(store.RunStopped), store.StoppedText(r.dir)
+		}
+	}
+	if r.hasRetrain && r.retrain != nil {
+		if b, ok := r.retrain.Best(); ok {
+			o.Retrained = &retrainedView{ID: b.ID, N: b.N, TestMean: b.TestMean, TestStd: b.TestStd, Epochs: r.retrain.Recipe.Epochs, Finalist: len(r.retrain.Candidates)}
 		}
 	}
 	o.StartedAt = r.firstEvent
@@ -121,7 +138,7 @@ func (r *runSource) overviewView(now time.Time) overview {
 		case done > 0 && el > 0:
 			o.ETAS = el / float64(done) * float64(left)
 		}
-		if w := r.cfg.Budget.WallTime.Seconds(); w > 0 {
+		if w := r.cfg.WallTime.Seconds(); w > 0 {
 			if rest := max(0, w-el); o.ETAS < 0 || rest < o.ETAS {
 				o.ETAS = rest
 			}

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/arbor-nas/arbor/evolve"
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
@@ -35,12 +33,15 @@ type runSource struct {
 	index     map[string]int // candidate ID -> position in cands
 	pending   map[string]bool
 
-	summary    store.Summary
-	ops        []store.OpStats
-	post       store.Posteriors
-	hasPost    bool
-	last       store.Event
-	hasLast    bool
+	summary store.Summary
+	ops     []store.OpStats
+	post    store.Posteriors
+	hasPost bool
+	last    store.Event
+	hasLast bool
+	// retrain is `arbor retrain`'s result, when the run has one.
+	retrain    *store.Retraining
+	hasRetrain bool
 	firstEvent time.Time
 	// procStart and trained0 are the current process's start (the last
 	// run-started or resumed event) and the trained count then: the ETA's
@@ -49,7 +50,8 @@ type runSource struct {
 	trained0  int
 	finished  bool
 	stopWhy   string
-	cfg       storedConfig
+	cfg       store.Settings
+	settings  SettingsFunc
 	// bestID's tree size, read when the best changes.
 	bestID               string
 	bestNodes, bestDepth int
@@ -83,29 +85,8 @@ func (r *runSource) due(now time.Time) bool {
 	return !now.Before(r.nextAt)
 }
 
-func newRunSource(name, dir string) *runSource {
-	return &runSource{name: name, dir: dir, index: map[string]int{}, pending: map[string]bool{}, views: map[string][]byte{}}
-}
-
-// storedConfig is the part of the run's stored configuration the
-// dashboard shows: strategy, budgets, limits and the module catalog.
-type storedConfig struct {
-	Strategy  string
-	Budget    evolve.BudgetConfig
-	Parallel  int
-	Catalog   string
-	MaxParams int64
-	MaxFLOPs  int64
-	Evaluator string
-}
-
-func readStoredConfig(ctx context.Context, s *store.Store) (storedConfig, error) {
-	cfg, ok, err := run.StoredConfig(ctx, s)
-	if err != nil || !ok {
-		return storedConfig{}, err
-	}
-	return storedConfig{Strategy: cfg.Evolve.Strategy, Budget: cfg.Evolve.Budget, Parallel: cfg.Evolve.Parallel, Catalog: cfg.Run.Catalog,
-		MaxParams: cfg.Train.Limits.MaxParams, MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Evaluator: cfg.Run.Evaluator}, nil
+func newRunSource(name, dir string, settings SettingsFunc) *runSource {
+	return &runSource{name: name, dir: dir, settings: settings, index: map[string]int{}, pending: map[string]bool{}, views: map[string][]byte{}}
 }
 
 // refresh brings the source up to date with its store. It reports whether
@@ -163,7 +144,7 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if !r.loaded {
-		if r.cfg, err = readStoredConfig(ctx, s); err != nil {
+		if r.cfg, _, err = r.settings(ctx, s); err != nil {
 			return false, err
 		}
 	}
@@ -220,6 +201,9 @@ func (r *runSource) refreshLocked(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	if r.post, r.hasPost, err = s.Posteriors(ctx); err != nil {
+		return false, err
+	}
+	if r.retrain, r.hasRetrain, err = s.Retraining(ctx); err != nil {
 		return false, err
 	}
 	if r.last, r.hasLast, err = s.LastEvent(ctx); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/traintest"
@@ -57,7 +58,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 	}
 	// One untimed visit first: Chromium's own first start is not the page's.
 	{
-		srv, err := New(Options{Dirs: []string{root}})
+		srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,7 +77,7 @@ func BenchmarkFirstPaint2000(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			var total, data float64
 			for i := 0; i < b.N; i++ {
-				srv, err := New(Options{Dirs: []string{root}})
+				srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -164,7 +165,7 @@ func liveOverhead(b *testing.B, table *train.NB201Table, budget int, pace time.D
 			}()
 			go liveClient(ctx, base, filepath.Base(root)+"/r")
 		} else if watch {
-			srv, err := New(Options{Dirs: []string{root}, Scan: time.Second})
+			srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Scan: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -229,8 +230,8 @@ func cpuTime(tb testing.TB) time.Duration {
 }
 
 // liveClient does what the run page does: it listens to the change
-// notices and, at most once a second, fetches the overview, the table and
-// the charts of the run.
+// notices and, at most once a second, fetches the overview, the table,
+// the charts and the importance table of the run.
 func liveClient(ctx context.Context, base, run string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/events", nil)
 	if err != nil {
@@ -268,7 +269,7 @@ func liveClient(ctx context.Context, base, run string) {
 			}
 		}
 		last = time.Now()
-		for _, view := range []string{"overview", "candidates", "charts"} {
+		for _, view := range []string{"overview", "candidates", "charts", "importance"} {
 			r, err := http.Get(base + "/api/run/" + view + "?run=" + url.QueryEscape(run))
 			if err != nil {
 				return
@@ -287,19 +288,21 @@ func BenchmarkColdLoad2000(b *testing.B) {
 	ctx := context.Background()
 	var read, views time.Duration
 	for i := 0; i < b.N; i++ {
-		r := newRunSource("big", dir)
+		r := newRunSource("big", dir, run.Settings)
 		t0 := time.Now()
 		if _, err := r.refresh(ctx); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
-		for _, v := range []string{"overview", "candidates", "charts"} {
+		for _, v := range []string{"overview", "candidates", "charts", "importance"} {
 			if _, err := r.view(v, func() (any, error) {
 				switch v {
 				case "overview":
 					return r.overviewView(time.Now()), nil
 				case "candidates":
 					return r.rowsView(), nil
+				case "importance":
+					return r.importanceView(), nil
 				}
 				return r.chartsView(), nil
 			}); err != nil {

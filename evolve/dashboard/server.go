@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -37,11 +38,21 @@ type Options struct {
 	// listener reports it): its host is the one name besides loopback a
 	// Host header may carry, and its port names the cookie.
 	Addr string
+	// Settings and Catalog read a run's stored configuration and its
+	// module catalog (run.Settings and run.Catalog: only the run's assembly
+	// can decode the configuration, and the dashboard needs no engine).
+	// Both are required.
+	Settings SettingsFunc
+	Catalog  func(ctx context.Context, s *store.Store) (tree.Catalog, error)
 	// Poll is how often the stores are checked for changes (default 1s);
 	// Scan how often Dirs are searched for new runs (default 5s).
 	Poll, Scan time.Duration
 	Log        *slog.Logger
 }
+
+// SettingsFunc reads the settings of the run in s; ok is false when it
+// has none.
+type SettingsFunc func(ctx context.Context, s *store.Store) (set store.Settings, ok bool, err error)
 
 // Server is the dashboard. Create it with New, serve Handler, and run
 // Watch for live updates.
@@ -80,6 +91,9 @@ func (s *Server) Busy() time.Duration {
 func New(opts Options) (*Server, error) {
 	if err := checkRoots(opts.Dirs); err != nil {
 		return nil, err
+	}
+	if opts.Settings == nil || opts.Catalog == nil {
+		return nil, errors.New("dashboard: Options.Settings and Options.Catalog are required (run.Settings and run.Catalog read a run's configuration)")
 	}
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
@@ -175,7 +189,7 @@ func (s *Server) rescan() {
 		switch f.kind {
 		case kindRun:
 			if _, ok := s.runs[f.name]; !ok {
-				s.runs[f.name] = newRunSource(f.name, f.dir)
+				s.runs[f.name] = newRunSource(f.name, f.dir, s.opts.Settings)
 				changed = true
 			}
 		case kindBench:
@@ -308,6 +322,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/runs", s.handleRuns)
 	mux.HandleFunc("GET /api/run/{view}", s.handleRunView)
 	mux.HandleFunc("GET /api/bench", s.handleBench)
+	mux.HandleFunc("GET /api/compare", s.handleCompare)
+	mux.HandleFunc("GET /api/download/{what}", s.handleDownload)
 	mux.HandleFunc("GET /api/events", s.handleEvents)
 	return s.guard(mux)
 }

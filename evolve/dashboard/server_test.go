@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/traintest"
 )
@@ -42,7 +43,7 @@ func TestToken(t *testing.T) {
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "r"), Budget: 5})
 	const token = "s3cret-s3cret-s3cret"
-	srv, err := New(Options{Dirs: []string{root}, Token: token, Addr: "127.0.0.1:8765"})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Token: token, Addr: "127.0.0.1:8765"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestCheckAddr(t *testing.T) {
 // address pass, with or without a port (a browser leaves out :80).
 func TestHostCheck(t *testing.T) {
 	for _, bound := range []string{"127.0.0.1:80", "10.1.2.3:8765"} {
-		srv, err := New(Options{Dirs: []string{t.TempDir()}, Addr: bound})
+		srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{t.TempDir()}, Addr: bound})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,7 +144,7 @@ func TestDeletedRunLeaves(t *testing.T) {
 	root := t.TempDir()
 	runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 3})
 	runSearch(t, table, search{Dir: filepath.Join(root, "b"), Budget: 3})
-	srv, err := New(Options{Dirs: []string{root}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestDeletedRunLeaves(t *testing.T) {
 	if open {
 		t.Error("the deleted run's store is still open")
 	}
-	if _, err := New(Options{Dirs: []string{root}, Poll: time.Nanosecond}); err == nil {
+	if _, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}, Poll: time.Nanosecond}); err == nil {
 		t.Error("--poll 1ns accepted")
 	}
 }
@@ -176,7 +177,7 @@ func TestDeletedRunLeaves(t *testing.T) {
 // TestReadOnlyAndHeaders: nothing but GET and HEAD; the page forbids
 // inline scripts; a loopback server refuses other Host names.
 func TestReadOnlyAndHeaders(t *testing.T) {
-	srv, err := New(Options{Dirs: []string{t.TempDir()}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{t.TempDir()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestBadDirs(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "run.db")
 	os.WriteFile(f, []byte("x"), 0o644)
 	for _, dirs := range [][]string{nil, {"/nonexistent/run"}, {f}} {
-		_, err := New(Options{Dirs: dirs})
+		_, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: dirs})
 		if err == nil {
 			t.Errorf("New(%v): no error", dirs)
 			continue
@@ -232,7 +233,7 @@ func TestViewsAgreeWithStore(t *testing.T) {
 	_, table := traintest.NB201(t)
 	root := t.TempDir()
 	dir := runSearch(t, table, search{Dir: filepath.Join(root, "a"), Budget: 30, Workers: 2})
-	srv, err := New(Options{Dirs: []string{root}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{root}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +294,7 @@ func TestViewsAgreeWithStore(t *testing.T) {
 func TestBenchDir(t *testing.T) {
 	dir := t.TempDir()
 	writeBenchDir(t, dir)
-	srv, err := New(Options{Dirs: []string{dir}})
+	srv, err := New(Options{Settings: run.Settings, Catalog: run.Catalog, Dirs: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
 	}

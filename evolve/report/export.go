@@ -1,20 +1,18 @@
 package report
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/tree"
 )
 
 // ExportSource is the standalone PyTorch file of c: the source the run
 // rendered (with the run's catalog) and trained, or, when the store lacks
-// it, the tree rendered anew with the catalog of the run's configuration;
+// it, the tree rendered anew with cat (the run's catalog: run.Catalog);
 // plus a header saying where it came from and a main that builds it.
-func ExportSource(ctx context.Context, s *store.Store, dir string, c store.Candidate) (string, error) {
+func ExportSource(dir string, c store.Candidate, cat tree.Catalog) (string, error) {
 	if len(c.Tree) == 0 {
 		return "", fmt.Errorf("candidate %s has no stored tree (a codegen candidate?); nothing to export", c.ID)
 	}
@@ -24,10 +22,6 @@ func ExportSource(ctx context.Context, s *store.Store, dir string, c store.Candi
 	}
 	src := c.Source
 	if src == "" {
-		cat, err := run.Catalog(ctx, s)
-		if err != nil {
-			return "", err
-		}
 		if src, err = tree.Render(t, cat); err != nil {
 			return "", fmt.Errorf("candidate %s: render: %w", c.ID, err)
 		}

@@ -23,7 +23,8 @@ func Write(dir string, d Data) ([]string, error) {
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	var files []string
-	for _, rp := range Figures() {
+	shown, _ := Shown(d)
+	for _, rp := range shown {
 		p, err := rp.Draw(d)
 		if err != nil {
 			return files, fmt.Errorf("report: %s: %w", rp.Name, err)
@@ -65,11 +66,17 @@ type htmlPage struct {
 	Counts                          []string
 	Best                            string
 	Plots                           []Figure
-	Top                             []htmlRow
+	// Notes are the figures left out for want of data, one line each.
+	Notes     []string
+	Top       []htmlRow
+	Val, Test string // what the accuracies are (Data.Val, Data.Test)
+	// Retrain is the `arbor retrain` table as text, empty when none.
+	Retrain string
 }
 
 func htmlView(d Data) htmlPage {
-	pg := htmlPage{Dir: d.Dir, Generated: d.Generated.Format("2006-01-02 15:04:05 MST"), Plots: Figures(), Strategy: d.Strategy}
+	pg := htmlPage{Dir: d.Dir, Generated: d.Generated.Format("2006-01-02 15:04:05 MST"), Strategy: d.Strategy, Val: d.Val, Test: d.Test}
+	pg.Plots, pg.Notes = Shown(d)
 	pg.State = StateText(d.State, d.Dir, d.Last)
 	sum := d.Summary
 	pg.Counts = []string{
@@ -78,7 +85,12 @@ func htmlView(d Data) htmlPage {
 		sum.LLM.String(),
 	}
 	if sum.Best != nil {
-		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, Count(sum.Best.Params), Count(sum.Best.FLOPs))
+		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy%s, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, paren(d.Val), Count(sum.Best.Params), Count(sum.Best.FLOPs))
+	}
+	if d.Retrain != nil {
+		var b strings.Builder
+		d.Retrain.Print(&b)
+		pg.Retrain = b.String()
 	}
 	for i, c := range Top(d.Cands, ValAcc, 10) {
 		pg.Top = append(pg.Top, htmlRow{Rank: i + 1, ID: c.ID, Parent: OrDash(c.ParentID), Operation: OpAt(c), Module: OrDash(c.Module),
@@ -86,6 +98,14 @@ func htmlView(d Data) htmlPage {
 			Params: Count(c.Params), FLOPs: Count(c.FLOPs), Wall: Duration(time.Duration(c.Result.WallS * float64(time.Second)))})
 	}
 	return pg
+}
+
+// paren is " (s)", or "" for an empty s.
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }
 
 func reportTemplate() *template.Template {
@@ -106,11 +126,16 @@ code { background: #f5f5f5; padding: 0 0.2em; }
 <ul>{{range .Counts}}<li>{{.}}</li>{{end}}{{if .Best}}<li>Best: {{.Best}}</li>{{end}}</ul>
 <h2>Top 10 by validation accuracy</h2>
 {{if .Top}}<table>
-<tr><th>#</th><th class="l">candidate</th><th class="l">parent</th><th class="l">operation@path</th><th class="l">module</th><th>val acc (%)</th><th>test acc (%)</th><th>params</th><th>FLOPs</th><th>train time</th></tr>
+<tr><th>#</th><th class="l">candidate</th><th class="l">parent</th><th class="l">operation@path</th><th class="l">module</th><th>val acc (%){{if .Val}}<br><small>{{.Val}}</small>{{end}}</th><th>test acc (%){{if .Test}}<br><small>{{.Test}}</small>{{end}}</th><th>params</th><th>FLOPs</th><th>train time</th></tr>
 {{range .Top}}<tr><td>{{.Rank}}</td><td class="l"><code>{{.ID}}</code></td><td class="l"><code>{{.Parent}}</code></td><td class="l">{{.Operation}}</td><td class="l">{{.Module}}</td><td>{{.Val}}</td><td>{{.Test}}</td><td>{{.Params}}</td><td>{{.FLOPs}}</td><td>{{.Wall}}</td></tr>
 {{end}}</table>
-<p>Export one: <code>arbor best {{.Dir}} --id ID --export model.py</code>; its history: <code>arbor lineage {{.Dir}} ID</code>.</p>
+{{if .Test}}<p>Candidates are ranked by validation accuracy ({{.Val}}); the test accuracy ({{.Test}}) is never used to choose.</p>{{end}}
+<p>Export one: <code>arbor best {{.Dir}} --id ID -o model.py</code>; its history: <code>arbor lineage {{.Dir}} ID</code>.</p>
 {{else}}<p>No candidate has trained successfully yet.</p>{{end}}
+{{if .Retrain}}<h2 id="retrain">Retrained at full fidelity (arbor retrain)</h2>
+<pre>{{.Retrain}}</pre>
+<p>The published figure: test accuracy mean ± std over retraining seeds; the finalist is chosen by retrained validation accuracy, never by test accuracy.</p>{{end}}
+{{if .Notes}}<h2>Not drawn</h2><ul id="not-drawn">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{range .Plots}}<figure id="{{.Name}}"><h2>{{.Title}}</h2>
 <a href="{{.Name}}.svg"><img src="{{.Name}}.png" alt="{{.Title}}"></a>
 <figcaption>{{.Caption}} (<a href="{{.Name}}.svg">SVG</a>)</figcaption></figure>

@@ -15,7 +15,6 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -33,11 +32,40 @@ type Data struct {
 	Posteriors store.Posteriors
 	// State is the run's state when the data was read (store.State).
 	State store.RunState
+	// Val and Test say what the run's accuracies are: split and epochs
+	// ("validation, 12 epochs"; "test, 200 epochs (NAS-Bench-201 table)").
+	Val, Test string
+	// Retrain is the run's last `arbor retrain`, nil when none.
+	Retrain *store.Retraining
+}
+
+// Accuracies says what a run's validation and test accuracies measure:
+// the split and the epochs trained. A tabular run's come from the
+// NAS-Bench-201 table: the search signal is its 12-epoch validation
+// accuracy, the test figure its 200-epoch one; a trained run's are both
+// after the recipe's epochs.
+func Accuracies(set store.Settings) (val, test string) {
+	switch {
+	case set.Evaluator == "tabular":
+		return "validation, 12 epochs (NAS-Bench-201 table)", "test, 200 epochs (NAS-Bench-201 table)"
+	case set.Epochs <= 0:
+		return "", "" // not known (no stored configuration)
+	}
+	e := Plural(set.Epochs, "epoch")
+	return "validation, " + e, "test, " + e
+}
+
+// valLabel is the axis label of validation accuracy.
+func (d Data) valLabel() string {
+	if d.Val == "" {
+		return "validation accuracy (%)"
+	}
+	return "accuracy (%): " + d.Val
 }
 
 // ReadData reads what the report draws from the run in store s (read
-// from dir).
-func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
+// from dir), set being the run's settings (run.Settings reads them).
+func ReadData(ctx context.Context, dir string, s *store.Store, set store.Settings) (Data, error) {
 	d := Data{Dir: dir, Generated: time.Now()}
 	var err error
 	if d.Cands, err = s.Candidates(ctx); err != nil {
@@ -56,10 +84,11 @@ func ReadData(ctx context.Context, dir string, s *store.Store) (Data, error) {
 	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
 		return d, err
 	}
-	if cfg, ok, err := run.StoredConfig(ctx, s); err == nil && ok {
-		d.MaxParams = cfg.Train.Limits.MaxParams
-		d.Strategy = cfg.Evolve.Strategy
+	if d.Retrain, _, err = s.Retraining(ctx); err != nil {
+		return d, err
 	}
+	d.MaxParams, d.Strategy = set.MaxParams, set.Strategy
+	d.Val, d.Test = Accuracies(set)
 	return d, nil
 }
 
@@ -185,7 +214,7 @@ func newReportPlot(title, x, y string) *plot.Plot {
 func plotBestSoFar(d Data) (*plot.Plot, error) {
 	order := TrainingOrder(d.Cands)
 	p := newReportPlot(fmt.Sprintf("Best validation accuracy so far (%d candidates trained)", len(order)),
-		"candidates trained (in the order they finished)", "validation accuracy (%)")
+		"candidates trained (in the order they finished)", d.valLabel())
 	var each plotter.XYs
 	for i, c := range order {
 		if c.Feasible() {
@@ -245,7 +274,7 @@ func maxY(xy plotter.XYs) float64 {
 func plotPareto(d Data) (*plot.Plot, error) {
 	ok := Feasible(d.Cands)
 	p := newReportPlot("Accuracy against size: trained candidates and the Pareto front",
-		"parameters (millions)", "validation accuracy (%)")
+		"parameters", d.valLabel())
 	if len(ok) == 0 {
 		p.Title.Text += " (none trained yet)"
 		return p, nil
@@ -253,10 +282,17 @@ func plotPareto(d Data) (*plot.Plot, error) {
 	metric, _ := Metric(ValAcc)
 	cost, _, _ := Objective("params")
 	front := ParetoFront(ok, metric, cost)
+	// The axis fits the candidates, in the unit that reads best.
+	lo, hi := ok[0].Params, ok[0].Params
+	for _, c := range ok {
+		lo, hi = min(lo, c.Params), max(hi, c.Params)
+	}
+	scale, unit := paramUnit(hi)
+	p.X.Label.Text = "parameters" + unit
 	pts := func(cs []store.Candidate) plotter.XYs {
 		xy := make(plotter.XYs, len(cs))
 		for i, c := range cs {
-			xy[i] = plotter.XY{X: float64(c.Params) / 1e6, Y: c.Result.ValAcc}
+			xy[i] = plotter.XY{X: float64(c.Params) / scale, Y: c.Result.ValAcc}
 		}
 		return xy
 	}
@@ -292,27 +328,49 @@ func plotPareto(d Data) (*plot.Plot, error) {
 	p.Legend.Add("one trained candidate", all)
 	p.Legend.Add(fmt.Sprintf("Pareto front (%d candidates)", len(front)), fl, fp)
 	p.Legend.Add("best: "+best[0].ID, bp)
-	p.X.Min = 0
+	span := max(float64(hi-lo), 0.1*float64(hi), 1) / scale
+	p.X.Min = max(0, float64(lo)/scale-0.08*span)
+	p.X.Max = float64(hi)/scale + 0.08*span
 	if d.MaxParams > 0 {
-		p.X.Max = 1.04 * float64(d.MaxParams) / 1e6
-		lim, err := plotter.NewLine(plotter.XYs{{X: float64(d.MaxParams) / 1e6, Y: minY(pts(ok))}, {X: float64(d.MaxParams) / 1e6, Y: best[0].Result.ValAcc}})
+		// The limit is drawn where it is when that is near the candidates;
+		// far beyond them, at the right edge and said to be off the scale,
+		// rather than squashing every candidate into one column.
+		x, label := float64(d.MaxParams)/scale, fmt.Sprintf("limit: %s parameters", Count(d.MaxParams))
+		if x <= p.X.Max+0.5*span {
+			p.X.Max = max(p.X.Max, x+0.04*span)
+		} else {
+			x, label = p.X.Max, label+fmt.Sprintf(" (off the scale: %.1f× the largest candidate)", float64(d.MaxParams)/float64(hi))
+		}
+		lim, err := plotter.NewLine(plotter.XYs{{X: x, Y: minY(pts(ok))}, {X: x, Y: best[0].Result.ValAcc}})
 		if err != nil {
 			return nil, err
 		}
 		lim.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		lim.Color = color.Black
 		p.Add(lim)
-		p.Legend.Add(fmt.Sprintf("limit: %s parameters", Count(d.MaxParams)), lim)
+		p.Legend.Add(label, lim)
 	}
 	// Headroom above the most accurate candidate holds the legend, clear
 	// of every point and of the limit line.
-	lo, hi := minY(pts(ok)), maxY(pts(ok))
-	p.Y.Max = hi + 0.28*(hi-lo) + 0.5
+	ylo, yhi := minY(pts(ok)), maxY(pts(ok))
+	p.Y.Max = yhi + 0.28*(yhi-ylo) + 0.5
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(12)
 	p.Legend.YOffs = -vg.Points(6)
 	return p, nil
+}
+
+// paramUnit is the divisor and axis-label suffix that make n read as a
+// few units: thousands or millions of parameters.
+func paramUnit(n int64) (float64, string) {
+	switch {
+	case n >= 1e6:
+		return 1e6, " (millions)"
+	case n >= 1e3:
+		return 1e3, " (thousands)"
+	}
+	return 1, ""
 }
 
 // plotOpSuccess: per operation, the share of its trained children that
@@ -519,15 +577,66 @@ func latest(t time.Time, ts ...time.Time) time.Time {
 type Figure struct {
 	Name, Title, Caption string
 	Draw                 func(Data) (*plot.Plot, error)
+	// Empty says in one line why a run has nothing to draw ("" when it
+	// has): the report leaves such a figure out and prints the line.
+	Empty func(Data) string
+}
+
+// Shown splits the figures into those d has data for, and a one-line note
+// for each of the others.
+func Shown(d Data) (shown []Figure, notes []string) {
+	for _, f := range Figures() {
+		if why := f.Empty(d); why != "" {
+			notes = append(notes, f.Title+": "+why)
+			continue
+		}
+		shown = append(shown, f)
+	}
+	return shown, notes
+}
+
+func noneTrained(d Data) string {
+	if len(Feasible(d.Cands)) == 0 {
+		return "no candidate has trained successfully yet."
+	}
+	return ""
+}
+
+func noChildTrained(d Data) string {
+	for _, c := range TrainingOrder(d.Cands) {
+		if c.Op != store.OpSeed {
+			return ""
+		}
+	}
+	return "no child of a seed has trained yet."
+}
+
+func noRejections(d Data) string {
+	for k, n := range d.Summary.TrainStatus {
+		if k != "ok" && n > 0 {
+			return ""
+		}
+	}
+	if len(d.Summary.RejectedByReason) > 0 {
+		return ""
+	}
+	return fmt.Sprintf("none: the gate rejected none of the %d proposals and no training failed.", d.Summary.Candidates)
+}
+
+func noCalls(d Data) string {
+	if len(d.Calls) == 0 {
+		return "no LLM calls ($0): the offline resolver made every decision."
+	}
+	return ""
 }
 
 // Figures are the report's figures, in the order of the page.
 func Figures() []Figure {
 	return []Figure{
-		{"best_so_far", "Best accuracy so far", "Grey points: each trained candidate's validation accuracy; blue: the best so far. A flat line means the search stopped finding better children.", plotBestSoFar},
-		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit.", plotPareto},
-		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), one point per trained child (on runs of 30 or more, from an operation's third child on). A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess},
-		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections},
-		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars (at the configured per-token prices) against wall-clock time since the first proposal.", plotSpend},
+		{"best_so_far", "Best accuracy so far", "Grey points: each trained candidate's validation accuracy; blue: the best so far. A flat line means the search stopped finding better children.", plotBestSoFar, noneTrained},
+		{"pareto", "Accuracy against size", "Every successfully trained candidate's validation accuracy against its parameter count; the axis fits the candidates. Red: the Pareto front (no other candidate is both smaller and more accurate); green: the best; dashed: the parameter limit (at the right edge when it lies far beyond the candidates).", plotPareto, noneTrained},
+		{"op_success", "Success rate per operation", "For each operation, the share of its trained children that beat their parent so far (the planner's reward), one point per trained child (on runs of 30 or more, from an operation's third child on). A line that stops early: the planner stopped choosing that operation, or its children stopped passing the gate.", plotOpSuccess, noChildTrained},
+		{"rejections", "Gate rejections and training failures", "Proposals the gate rejected before training, by stage (proposal, shape, space, constraints, duplicate, dry-run), and candidates that failed in training, by class.", plotRejections, noRejections},
+		{"llm_spend", "LLM spend", "Cumulative cost of LLM calls in US dollars (at the configured per-token prices) against wall-clock time since the first proposal.", plotSpend, noCalls},
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -28,7 +27,7 @@ func Metric(name string) (Value, error) {
 	case TestAcc:
 		return func(c *store.Candidate) float64 { return c.Result.TestAcc }, nil
 	}
-	return nil, run.Input(fmt.Errorf("--metric %q: want val_acc or test_acc", name))
+	return nil, fmt.Errorf("--metric %q: want val_acc or test_acc", name)
 }
 
 // Objective is the cost called name (params, flops or latency) and its
@@ -42,7 +41,7 @@ func Objective(name string) (Value, string, error) {
 	case "latency":
 		return func(c *store.Candidate) float64 { return c.Result.LatencyMS }, "latency (ms)", nil
 	}
-	return nil, "", run.Input(fmt.Errorf("--objective %q: want params, flops or latency", name))
+	return nil, "", fmt.Errorf("--objective %q: want params, flops or latency", name)
 }
 
 // Feasible keeps the candidates that trained successfully.

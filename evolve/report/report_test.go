@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,86 @@ func TestFiguresDraw(t *testing.T) {
 		if st, err := os.Stat(path); err != nil || st.Size() < 1000 {
 			t.Errorf("%s: %v", f.Name, err)
 		}
+	}
+}
+
+// TestParetoAxisFitsData: the x axis spans the candidates, not the
+// parameter limit; a far limit is drawn at the edge and said to be off
+// the scale, a near one where it is.
+func TestParetoAxisFitsData(t *testing.T) {
+	c := func(seq int64, params int64, acc float64) store.Candidate {
+		x := store.Candidate{Seq: seq, ID: fmt.Sprintf("c%05d", seq), Op: "swap", Status: store.StatusTrained, Params: params}
+		x.Result.ValAcc, x.Result.Status = acc, "ok"
+		return x
+	}
+	cands := []store.Candidate{c(1, 5210, 80), c(2, 5230, 81), c(3, 5260, 83)}
+	for _, tc := range []struct {
+		limit    int64
+		maxX     float64 // the axis ends below this (thousands)
+		offScale bool
+	}{
+		{1_500_000, 5.4, true}, // the paper's limit, far beyond 5.3k-parameter candidates
+		{5_300, 5.4, false},    // a limit near them is drawn where it is
+		{0, 5.4, false},
+	} {
+		p, err := plotPareto(Data{Cands: cands, MaxParams: tc.limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.X.Min < 5.0 || p.X.Max > tc.maxX || p.X.Max < 5.26 {
+			t.Errorf("limit %d: x axis [%g, %g] (thousands), want it to fit 5.21k..5.26k", tc.limit, p.X.Min, p.X.Max)
+		}
+		if p.X.Label.Text != "parameters (thousands)" {
+			t.Errorf("x label %q", p.X.Label.Text)
+		}
+		wt, err := p.WriterTo(6*72, 4*72, "svg")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var svg strings.Builder
+		if _, err := wt.WriteTo(&svg); err != nil {
+			t.Fatal(err)
+		}
+		got := svg.String()
+		if tc.limit > 0 && !strings.Contains(got, "limit: ") || tc.offScale != strings.Contains(got, "off the scale") {
+			t.Errorf("limit %d: legend %q", tc.limit, got)
+		}
+	}
+}
+
+// TestEmptyFiguresLeftOut: a figure with no data is not drawn; a note
+// says why, in one line.
+func TestEmptyFiguresLeftOut(t *testing.T) {
+	seed := store.Candidate{Seq: 1, ID: "c00001", Op: store.OpSeed, Status: store.StatusTrained, Params: 100}
+	seed.Result.ValAcc, seed.Result.Status = 50, "ok"
+	shown, notes := Shown(Data{Cands: []store.Candidate{seed}, Summary: store.Summary{Candidates: 1}})
+	var names []string
+	for _, f := range shown {
+		names = append(names, f.Name)
+	}
+	if strings.Join(names, ",") != "best_so_far,pareto" || len(notes) != 3 {
+		t.Fatalf("shown %v, notes %q", names, notes)
+	}
+	for _, n := range notes {
+		if strings.Contains(n, "\n") || !strings.Contains(n, ": ") {
+			t.Errorf("note %q is not one line naming its figure", n)
+		}
+	}
+	if !strings.Contains(notes[2], "LLM spend: no LLM calls ($0)") {
+		t.Errorf("spend note %q", notes[2])
+	}
+}
+
+// TestHTMLShowsRetraining: a run's retraining appears in the report.
+func TestHTMLShowsRetraining(t *testing.T) {
+	d := Data{Dir: "run", Retrain: &store.Retraining{Seeds: []int64{1000, 1001},
+		Candidates: []store.RetrainCandidate{{ID: "c00007", SearchVal: 80, N: 2, TestMean: 88.5, TestStd: 0.25, ValMean: 89,
+			Runs: []store.RetrainRun{{ID: "c00007", Seed: 1000, Status: "ok"}, {ID: "c00007", Seed: 1001, Status: "ok"}}}}}}
+	pg := htmlView(d)
+	if !strings.Contains(pg.Retrain, "c00007") || !strings.Contains(pg.Retrain, "88.50 ± 0.25") {
+		t.Errorf("retraining not shown:\n%s", pg.Retrain)
+	}
+	if pg := htmlView(Data{Dir: "run"}); pg.Retrain != "" {
+		t.Errorf("a run without retraining shows %q", pg.Retrain)
 	}
 }

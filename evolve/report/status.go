@@ -11,7 +11,6 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
 
@@ -25,6 +24,8 @@ type Status struct {
 	Posteriors store.Posteriors
 	HasPlanner bool
 	Top        []store.Candidate
+	// Retrain is the run's last `arbor retrain`, nil when there was none.
+	Retrain *store.Retraining
 	// State is running, finished, stopped (no process owns the run and it
 	// did not finish) or empty; see store.State.
 	State store.RunState
@@ -62,6 +63,9 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 			return fs, fmt.Errorf("%s: meta %s: %w", dir, store.MetaNoise, err)
 		}
 		fs.Noise = &n
+	}
+	if fs.Retrain, _, err = s.Retraining(ctx); err != nil {
+		return fs, err
 	}
 	fs.State = store.State(dir, fs.Last, fs.HasEvents)
 	return fs, nil
@@ -157,6 +161,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	fmt.Fprintf(w, "\ntop %d by validation accuracy:\n", len(fs.Top))
 	WriteCandidates(w, fs.Top)
+	if fs.Retrain != nil {
+		fmt.Fprintln(w)
+		fs.Retrain.Print(w)
+	}
 }
 
 // CountsLine writes counts largest first: "space 520 · duplicate 11".
@@ -199,22 +207,6 @@ func pctOrDash(v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.2f%%", v)
-}
-
-// PrintStatus opens the run in dir read-only and prints its status with
-// the top 5: what `arbor status RUN_DIR` shows.
-func PrintStatus(ctx context.Context, w io.Writer, dir string) error {
-	s, err := run.OpenReadOnly(dir)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	fs, err := ReadStatus(ctx, dir, s, 5)
-	if err != nil {
-		return err
-	}
-	WriteStatus(w, fs)
-	return nil
 }
 
 // StateText describes state for people: the finished run's reason, and

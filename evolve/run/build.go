@@ -102,7 +102,7 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		}
 	case "slurm":
 		slurm, err := train.NewSlurm(ctx, cfg.Train.Slurm, train.SlurmOptions{
-			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log,
+			RunName: filepath.Base(filepath.Clean(cfg.Run.Dir)), Logger: log, Sandbox: cfg.Train.Sandbox,
 			// The Slurm job ID is stored at submission, so a resume after
 			// kill -9 re-attaches instead of submitting a second copy.
 			OnSubmit: func(id, handle string) {
@@ -123,6 +123,10 @@ func (r *Run) evaluator(ctx context.Context, db *store.Store, log *slog.Logger) 
 		}
 		r.closed = append(r.closed, local.Close)
 		eng.Evaluator = local
+		if cfg.Evolve.Checkpoints.Keep > 0 {
+			eng.Checkpoints = &evolve.Checkpoints{Dir: filepath.Join(cfg.Run.Dir, evolve.CheckpointDir), Rule: cfg.Evolve.Checkpoints}
+			eng.Inherit = cfg.Train.Inherit
+		}
 		if cfg.Evolve.DryRun {
 			gate, err := train.NewGate(local.Python(), train.GateOptions{
 				Timeout: time.Duration(cfg.Train.GateTimeoutS * float64(time.Second)), Threads: cfg.Train.GateThreads, Log: log,

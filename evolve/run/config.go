@@ -114,6 +114,9 @@ func (c Config) Validate() error {
 	if c.Run.Dir == "" {
 		errs = append(errs, errors.New("run.dir: must not be empty"))
 	}
+	if c.Train.Inherit && (c.Evolve.Checkpoints.Keep == 0 || c.Run.Evaluator != "local") {
+		errs = append(errs, errors.New("train.inherit: children inherit their parents' kept weights, so it needs run.evaluator local and evolve.checkpoints.keep > 0"))
+	}
 	for _, v := range []interface{ Validate() error }{c.Evolve, c.LLM, c.Train, c.Mine} {
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)

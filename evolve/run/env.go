@@ -17,8 +17,9 @@ import (
 // when one is near, the variable that was probably meant.
 func UnknownEnv(environ []string) []string {
 	// Besides the configuration keys, arbor reads the NAS-Bench-201 table's
-	// path; its tests read the others and those with testPrefix.
-	other := []string{train.NB201TableEnv, "ARBOR_BROWSER_TESTS", "ARBOR_SCREENSHOTS", "ARBOR_CHROMIUM", "ARBOR_UX_TEST_NO_KEY", "ARBOR_TRY_KEY"}
+	// path and serve's token (dashboard.TokenEnv; run cannot import the
+	// dashboard); its tests read the others and those with testPrefix.
+	other := []string{train.NB201TableEnv, "ARBOR_SERVE_TOKEN", "ARBOR_BROWSER_TESTS", "ARBOR_SCREENSHOTS", "ARBOR_CHROMIUM", "ARBOR_UX_TEST_NO_KEY", "ARBOR_TRY_KEY"}
 	testPrefix := []string{"ARBOR_TEST_", "ARBOR_SLURM_HELPER_"}
 	known := map[string]bool{}
 	flatten(reflect.ValueOf(Default()), "", func(key string, _ any) { known[EnvName(key)] = true })

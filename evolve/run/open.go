@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/arbor-nas/arbor/evolve/store"
+	"github.com/arbor-nas/arbor/llm"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -51,6 +53,15 @@ func Resume(ctx context.Context, dir string, change func(*Config)) (*store.Store
 	if err == nil && !ok {
 		err = Input(fmt.Errorf("evolve: %s has no stored configuration; it was not created by arbor evolve", dir))
 	}
+	if err == nil && strings.Contains(cfg.LLM.BaseURL, llm.Redacted) {
+		// The credentials in the URL were not stored; the user gives the
+		// full URL again.
+		if u := os.Getenv(baseURLEnv); u != "" {
+			cfg.LLM.BaseURL = u
+		} else {
+			err = Input(fmt.Errorf("evolve --resume %s: llm.base_url held credentials, which are not stored (%s); set %s to the full URL, or move the key to llm.api_key_file", dir, cfg.LLM.BaseURL, baseURLEnv))
+		}
+	}
 	if err != nil {
 		db.Close()
 		return nil, Config{}, err
@@ -81,8 +92,14 @@ func Resume(ctx context.Context, dir string, change func(*Config)) (*store.Store
 // them.
 const metaPaths = "cli_config_paths"
 
+// baseURLEnv overrides llm.base_url (viper's name for it): a resume reads
+// the full URL from it when the stored one had its credentials redacted.
+const baseURLEnv = "ARBOR_LLM_BASE_URL"
+
 // SaveConfig records cfg in the store. Paths inside the run directory
 // are stored relative to it (run.dir as "."), so the directory can move.
+// Credentials in llm.base_url are redacted: the store is readable by
+// anyone who can read the run.
 func SaveConfig(ctx context.Context, db *store.Store, cfg Config) error {
 	meta, err := configMeta(cfg, filepath.Dir(db.Path()))
 	if err != nil {
@@ -100,6 +117,7 @@ func SaveConfig(ctx context.Context, db *store.Store, cfg Config) error {
 // configMeta is cfg as the store's meta entries for a run in dir.
 func configMeta(cfg Config, dir string) (map[string]string, error) {
 	cfg = cfg.Absolute()
+	cfg.LLM.BaseURL = llm.RedactURL(cfg.LLM.BaseURL)
 	cfg.Run.Dir = dir
 	relativeToRun(&cfg)
 	b, err := json.Marshal(cfg)
@@ -133,6 +151,18 @@ func StoredConfig(ctx context.Context, s *store.Store) (cfg Config, ok bool, err
 	}
 	cfg.Run.Dir = dir
 	return cfg, true, nil
+}
+
+// Settings is what readers of the run in s (status, report, dashboard)
+// show of its stored configuration; ok is false when it has none.
+func Settings(ctx context.Context, s *store.Store) (set store.Settings, ok bool, err error) {
+	cfg, ok, err := StoredConfig(ctx, s)
+	if err != nil || !ok {
+		return store.Settings{}, ok, err
+	}
+	return store.Settings{Strategy: cfg.Evolve.Strategy, Seed: cfg.Evolve.Seed, Evaluator: cfg.Run.Evaluator, Parallel: cfg.Evolve.Parallel,
+		Budget: cfg.Evolve.Budget.Trained, WallTime: cfg.Evolve.Budget.WallTime, MaxParams: cfg.Train.Limits.MaxParams,
+		MaxFLOPs: cfg.Train.Limits.MaxFLOPs, Catalog: cfg.Run.Catalog, Epochs: cfg.Train.Recipe.Epochs}, true, nil
 }
 
 // OpenReadOnly opens a run directory's store read-only, for reading a run

@@ -42,6 +42,7 @@ func pathKeys(c *Config) []pathKey {
 		{key: "train.work_dir", ptr: &c.Train.WorkDir},
 		{key: "train.slurm.run_dir", ptr: &c.Train.Slurm.RunDir},
 		{key: "llm.prompts.dir", ptr: &c.LLM.Prompts.Dir},
+		{key: "llm.api_key_file", ptr: &c.LLM.APIKeyFile},
 		{key: "train.python", ptr: &c.Train.Python, command: true},
 		{key: "mine.python", ptr: &c.Mine.Python, command: true},
 	}

@@ -296,7 +296,10 @@ and no others:
 
 Every string that comes from the endpoint (answers, rationales, error bodies) or from a child
 process passes one redaction before it is stored, logged, printed or sent as an event: the
-key named by ` + "`llm.api_key_env`" + `, any ` + "`Authorization`" + `/` + "`Bearer`" + ` value and ` + "`sk-…`" + ` shaped keys become ` + "`[redacted]`" + `.
+key (from ` + "`llm.api_key_file`" + ` or the variable named by ` + "`llm.api_key_env`" + `), any ` + "`Authorization`" + `/` + "`Bearer`" + ` value,
+` + "`sk-…`" + ` shaped keys, and the credentials of any URL (user:password@, and query keys such as ` + "`token`" + `,
+` + "`key`" + ` or ` + "`api_key`" + `) become ` + "`[redacted]`" + `. The stored copy of ` + "`llm.base_url`" + ` is redacted too; a
+` + "`--resume`" + ` of a run whose URL held credentials reads the full URL from ` + "`ARBOR_LLM_BASE_URL`" + `.
 `
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

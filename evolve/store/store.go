@@ -24,7 +24,7 @@ const StoreFile = "run.db"
 
 // schemaVersion is bumped when the tables change; openExisting migrates
 // older stores forward (see migrations).
-const schemaVersion = 2
+const schemaVersion = 3
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -66,6 +66,7 @@ CREATE TABLE IF NOT EXISTS candidates (
 	reward      INTEGER NOT NULL DEFAULT -1,
 	attempts    INTEGER NOT NULL DEFAULT 0,
 	interrupted INTEGER NOT NULL DEFAULT 0,
+	inherited   INTEGER NOT NULL DEFAULT 0,
 	engine_ms   REAL NOT NULL DEFAULT 0,
 	llm_tokens  INTEGER NOT NULL DEFAULT 0,
 	llm_cost    REAL NOT NULL DEFAULT 0,
@@ -273,6 +274,7 @@ CREATE TABLE IF NOT EXISTS llm_spend (
 	completion_tokens INTEGER NOT NULL DEFAULT 0,
 	cost              REAL NOT NULL DEFAULT 0
 );`,
+	"2": `ALTER TABLE candidates ADD COLUMN inherited INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // migrate upgrades a store written by an older arbor, one version at a
@@ -495,11 +497,12 @@ func updateCandidate(tx *sql.Tx, c *Candidate) error {
 		flops = c.Result.FLOPs
 	}
 	res, err := tx.Exec(`UPDATE candidates SET status=?,gate=?,reason=?,train_status=?,val_acc=?,test_acc=?,latency_ms=?,
-		wall_s=?,peak_mem_mb=?,device=?,error=?,handle=?,curve=?,reward=?,attempts=?,interrupted=?,params=?,flops=?,started_at=?,finished_at=?
+		wall_s=?,peak_mem_mb=?,device=?,error=?,handle=?,curve=?,reward=?,attempts=?,interrupted=?,params=?,flops=?,started_at=?,finished_at=?,
+		inherited=?
 		WHERE id=?`,
 		string(c.Status), c.Gate, c.Reason, string(c.Result.Status), c.Result.ValAcc, c.Result.TestAcc, c.Result.LatencyMS,
 		c.Result.WallS, c.Result.PeakMemMB, c.Result.Device, c.Result.Error, c.Result.Handle, string(curve), c.Reward,
-		c.Attempts, c.Interrupted, params, flops, ts(c.StartedAt), ts(c.FinishedAt), c.ID)
+		c.Attempts, c.Interrupted, params, flops, ts(c.StartedAt), ts(c.FinishedAt), c.Result.InheritedParams, c.ID)
 	if err != nil {
 		return err
 	}
@@ -511,7 +514,7 @@ func updateCandidate(tx *sql.Tx, c *Candidate) error {
 
 const candidateCols = `seq,id,parent_id,strategy,op,transform,category,path,module,args,rationale,fallback,tree,source,hash,code_hash,
 	params,flops,gate,reason,status,train_status,val_acc,test_acc,latency_ms,wall_s,peak_mem_mb,device,error,handle,curve,
-	reward,attempts,interrupted,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at`
+	reward,attempts,interrupted,engine_ms,llm_tokens,llm_cost,proposed_at,started_at,finished_at,inherited`
 
 // Candidates returns every candidate in proposal order.
 func (s *Store) Candidates(ctx context.Context) ([]Candidate, error) {
@@ -544,7 +547,7 @@ func (s *Store) queryCandidates(ctx context.Context, q string, args ...any) ([]C
 			&c.Rationale, &c.Fallback, &tree, &c.Source, &c.Hash, &c.CodeHash, &c.Params, &c.FLOPs, &c.Gate, &c.Reason,
 			&status, &trainStatus, &c.Result.ValAcc, &c.Result.TestAcc, &c.Result.LatencyMS, &c.Result.WallS,
 			&c.Result.PeakMemMB, &c.Result.Device, &c.Result.Error, &c.Result.Handle, &curve, &c.Reward, &c.Attempts,
-			&c.Interrupted, &c.EngineMS, &c.LLMTokens, &c.LLMCost, &proposed, &started, &finished); err != nil {
+			&c.Interrupted, &c.EngineMS, &c.LLMTokens, &c.LLMCost, &proposed, &started, &finished, &c.Result.InheritedParams); err != nil {
 			return nil, fmt.Errorf("run store %s: read candidate: %w", s.path, err)
 		}
 		if argsJSON != "" && argsJSON != "null" {

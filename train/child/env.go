@@ -19,8 +19,9 @@ func envAllow() []string {
 // keeps old OpenBLAS builds from computing wrong results on some CPUs).
 func envAllowPrefix() []string { return []string{"OPENBLAS_", "OMP_", "MKL_", "NVIDIA_"} }
 
-// secretMarks are the parts of a name that mark it as a credential.
-func secretMarks() []string {
+// SecretMarks are the parts of a name (upper case) that mark it as a
+// credential.
+func SecretMarks() []string {
 	return []string{"KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "AUTH"}
 }
 
@@ -28,7 +29,7 @@ func secretMarks() []string {
 // GITHUB_TOKEN, DB_PASSWORD, ...): such a variable never reaches a child.
 func IsSecret(name string) bool {
 	up := strings.ToUpper(name)
-	for _, m := range secretMarks() {
+	for _, m := range SecretMarks() {
 		if strings.Contains(up, m) {
 			return true
 		}

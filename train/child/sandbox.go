@@ -113,6 +113,20 @@ func (s *Sandbox) Command(path string, args []string, dir string, writable ...st
 		cmd.Dir = dir
 		return cmd
 	}
+	a := BwrapArgs(s.devices, writable...)
+	if dir != "" {
+		a = append(a, "--chdir", dir)
+	}
+	a = append(a, "--", path)
+	cmd := exec.Command(s.bwrap, append(a, args...)...)
+	cmd.Dir = dir
+	return cmd
+}
+
+// BwrapArgs are bwrap's options for the confinement Sandbox describes,
+// binding devices through and writable read-write; the caller adds
+// --chdir and "--" with the command. The Slurm job script uses them too.
+func BwrapArgs(devices []string, writable ...string) []string {
 	a := []string{
 		"--die-with-parent", "--new-session",
 		"--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
@@ -121,17 +135,11 @@ func (s *Sandbox) Command(path string, args []string, dir string, writable ...st
 		"--proc", "/proc",
 		"--dev", "/dev",
 	}
-	for _, d := range s.devices {
+	for _, d := range devices {
 		a = append(a, "--dev-bind-try", d, d)
 	}
 	for _, w := range writable {
 		a = append(a, "--bind", w, w)
 	}
-	if dir != "" {
-		a = append(a, "--chdir", dir)
-	}
-	a = append(a, "--", path)
-	cmd := exec.Command(s.bwrap, append(a, args...)...)
-	cmd.Dir = dir
-	return cmd
+	return a
 }

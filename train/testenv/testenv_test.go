@@ -2,6 +2,10 @@ package testenv
 
 import (
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +90,65 @@ func TestNB201Table(t *testing.T) {
 	p := NB201Table(t)
 	if !strings.HasSuffix(p, NB201TablePath) {
 		t.Fatalf("NB201Table = %q", p)
+	}
+}
+
+// TestNoAdHocSkips: no test in the repository skips on its own; a missing
+// dependency goes through Require, so that `make test` fails on it. A skip
+// that is not about a dependency (a fuzz input outside the domain, a
+// helper process) carries a "skip-ok:" comment on its line or the one
+// above, saying why.
+func TestNoAdHocSkips(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "testdata" || d.Name() == "bin") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, "_test.go") || filepath.Dir(path) == filepath.Join(root, "train", "testenv") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments)
+		if err != nil {
+			return err
+		}
+		okLines := map[int]bool{}
+		for _, g := range f.Comments {
+			for _, c := range g.List {
+				if strings.Contains(c.Text, "skip-ok:") {
+					line := fset.Position(c.Slash).Line
+					okLines[line], okLines[line+1] = true, true
+				}
+			}
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			sel, ok := call.Fun.(*ast.SelectorExpr)
+			if !ok || (sel.Sel.Name != "Skip" && sel.Sel.Name != "Skipf" && sel.Sel.Name != "SkipNow") {
+				return true
+			}
+			if pos := fset.Position(call.Pos()); !okLines[pos.Line] {
+				rel, _ := filepath.Rel(root, pos.Filename)
+				bad = append(bad, fmt.Sprintf("%s:%d", rel, pos.Line))
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bad) > 0 {
+		t.Errorf("tests skip on their own at %s: use testenv.Require for a missing dependency (or say why with a skip-ok: comment)", strings.Join(bad, ", "))
 	}
 }

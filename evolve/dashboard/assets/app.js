@@ -43,13 +43,26 @@
 
   // ---- formatting ----
   const fmtPct = (v) => (v || v === 0) ? v.toFixed(2) + "%" : "-";
-  function human(n) {
+  // human writes 5210 as 5.2k; digits (default 2 for M and G, 1 for k)
+  // is raised by tick labels that would otherwise repeat.
+  function human(n, digits) {
     if (n === undefined || n === null) return "-";
     const a = Math.abs(n);
-    if (a >= 1e9) return (n / 1e9).toFixed(2) + "G";
-    if (a >= 1e6) return (n / 1e6).toFixed(2) + "M";
-    if (a >= 1e3) return (n / 1e3).toFixed(1) + "k";
-    return String(n);
+    if (a >= 1e9) return (n / 1e9).toFixed(digits === undefined ? 2 : digits) + "G";
+    if (a >= 1e6) return (n / 1e6).toFixed(digits === undefined ? 2 : digits) + "M";
+    if (a >= 1e3) return (n / 1e3).toFixed(digits === undefined ? 1 : digits) + "k";
+    return digits === undefined ? String(n) : String(+n.toFixed(digits));
+  }
+  // tickLabels formats ticks so that no two read the same: a narrow
+  // range (5,210 to 5,260 parameters) gets more digits, not five "5.2k".
+  function tickLabels(ticks, f) {
+    const labels = ticks.map((t) => f ? f(t) : String(t));
+    if (f !== human || new Set(labels).size === labels.length) return labels;
+    for (let d = 2; d <= 6; d++) {
+      const l = ticks.map((t) => human(t, d));
+      if (new Set(l).size === l.length) return l;
+    }
+    return ticks.map((t) => t.toLocaleString());
   }
   function dur(sec) {
     if (sec === undefined || sec === null || sec < 0) return "?";
@@ -90,6 +103,8 @@
       return { page: "run", run: parts[1] };
     }
     if (parts[0] === "bench" && parts[1]) return { page: "bench", name: parts[1] };
+    if (parts[0] === "compare" && parts[1] === "runs" && parts[2]) return { page: "compare", runs: parts[2].split(",") };
+    if (parts[0] === "compare" && parts[1] === "bench" && parts[2]) return { page: "compare", bench: parts[2] };
     return { page: "home" };
   }
   const runLink = (run) => "#/run/" + encodeURIComponent(run);
@@ -109,7 +124,7 @@
     hideTip();
     current = null;
     const my = ++gen, alive = () => my === gen;
-    const pages = { home: pageHome, run: pageRun, candidate: pageCandidate, lineage: pageLineage, bench: pageBench };
+    const pages = { home: pageHome, run: pageRun, candidate: pageCandidate, lineage: pageLineage, bench: pageBench, compare: pageCompare };
     try {
       const view = await pages[route.page](route, alive);
       if (alive()) current = view;
@@ -143,7 +158,8 @@
       let msg;
       try { msg = JSON.parse(m.data); } catch (e) { return; }
       if (!current) return;
-      if ((msg.runs && current.home) || (msg.run && msg.run === current.run) || current.home) scheduleRefresh();
+      if ((msg.runs && current.home) || (msg.run && msg.run === current.run) || current.home ||
+        (msg.run && current.compare && current.compare(msg.run))) scheduleRefresh();
     };
   }
 
@@ -159,7 +175,7 @@
   }
   // chart draws series of points: {name, color, points:[{x,y,id}], line, step, dots, r, band}
   function chart(o) {
-    const W = 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
+    const W = o.width || 620, H = o.height || 300, m = { l: 56, r: 14, t: 10, b: 40 };
     let xs = [], ys = [];
     for (const se of o.series) for (const p of se.points) { xs.push(p.x); ys.push(p.y); if (p.lo !== undefined) { ys.push(p.lo, p.hi); } }
     if (o.xmin !== undefined) xs.push(o.xmin);
@@ -180,14 +196,16 @@
     const X = (v) => m.l + (v - x0) / (x1 - x0) * (W - m.l - m.r);
     const Y = (v) => H - m.b - (v - y0) / (y1 - y0) * (H - m.t - m.b);
     const grid = s("g", { class: "grid" }), axis = s("g", { class: "axis" });
-    for (const t of nice(y0, y1, 6)) {
+    const yt = nice(y0, y1, 6), yl = tickLabels(yt, o.yfmt);
+    yt.forEach((t, i) => {
       grid.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: Y(t), y2: Y(t) }));
-      axis.appendChild(s("text", { x: m.l - 6, y: Y(t) + 4, "text-anchor": "end", text: o.yfmt ? o.yfmt(t) : t }));
-    }
-    for (const t of nice(x0, x1, 7)) {
+      axis.appendChild(s("text", { x: m.l - 6, y: Y(t) + 4, "text-anchor": "end", text: yl[i] }));
+    });
+    const xt = nice(x0, x1, 7), xl = tickLabels(xt, o.xfmt);
+    xt.forEach((t, i) => {
       grid.appendChild(s("line", { y1: m.t, y2: H - m.b, x1: X(t), x2: X(t) }));
-      axis.appendChild(s("text", { x: X(t), y: H - m.b + 15, "text-anchor": "middle", text: o.xfmt ? o.xfmt(t) : t }));
-    }
+      axis.appendChild(s("text", { class: "xtick", x: X(t), y: H - m.b + 15, "text-anchor": "middle", text: xl[i] }));
+    });
     axis.appendChild(s("line", { x1: m.l, x2: W - m.r, y1: H - m.b, y2: H - m.b }));
     axis.appendChild(s("line", { x1: m.l, x2: m.l, y1: m.t, y2: H - m.b }));
     axis.appendChild(s("text", { x: (m.l + W - m.r) / 2, y: H - 6, "text-anchor": "middle", text: o.xlabel || "" }));
@@ -259,21 +277,31 @@
     const data = await api("/api/runs");
     if (!alive()) return null;
     const view = { home: true, refresh: async () => { const d = await api("/api/runs"); if (alive()) draw(d); } };
+    const selected = new Set();
     function draw(d) {
       clear(app);
       app.appendChild(h("h1", null, "Runs"));
       if (!d.runs.length && !d.benches.length) app.appendChild(h("p", { class: "muted" }, "No run found yet; runs started under the given directories appear here."));
+      const cmp = h("button", { id: "compare-selected", onclick: () => go("#/compare/runs/" + encodeURIComponent([...selected].join(","))) });
+      const setCmp = () => { cmp.textContent = `compare ${selected.size} selected runs`; cmp.disabled = selected.size < 2; };
+      setCmp();
+      if (d.runs.length > 1) app.appendChild(h("div", { class: "filters" }, cmp, h("span", { class: "muted" }, "tick runs to draw them on one chart (runs of one strategy form a band over their seeds)")));
       const list = h("div", { class: "runs-list" });
       for (const o of d.runs) {
+        const box = h("input", { type: "checkbox", class: "pick", "data-run": o.name, title: "select for comparison",
+          onchange: (e) => { if (e.target.checked) selected.add(o.name); else selected.delete(o.name); setCmp(); } });
+        box.checked = selected.has(o.name);
         list.appendChild(h("div", { class: "panel run-panel" },
-          h("h3", null, h("a", { href: runLink(o.name) }, o.name), h("span", { class: "badge " + o.state }, o.state), h("span", { class: "muted" }, o.dir)),
+          h("h3", null, d.runs.length > 1 ? box : null, h("a", { href: runLink(o.name) }, o.name), h("span", { class: "badge " + badgeClass(o.state) }, o.state), h("span", { class: "muted" }, o.dir)),
           o.error ? h("p", { class: "err" }, o.error) : null,
+          o.state === "stopped" ? h("p", { class: "note" }, o.stop_reason) : null,
           cards(o)));
       }
       app.appendChild(list);
       if (d.benches.length) {
         app.appendChild(h("h2", null, "Benchmarks (arbor bench)"));
-        app.appendChild(h("ul", null, d.benches.map((b) => h("li", null, h("a", { href: "#/bench/" + encodeURIComponent(b.name) }, b.name), " ", h("span", { class: "muted" }, b.dir)))));
+        app.appendChild(h("ul", null, d.benches.map((b) => h("li", null, h("a", { href: "#/bench/" + encodeURIComponent(b.name) }, b.name), " · ",
+          h("a", { href: "#/compare/bench/" + encodeURIComponent(b.name) }, "compare view"), " ", h("span", { class: "muted" }, b.dir)))));
       }
     }
     draw(data);
@@ -312,6 +340,10 @@
       h("div", { class: "card" }, h("div", { class: "k" }, "best so far"),
         h("div", { class: "v" }, o.best ? fmtPct(o.best.val_acc) : "-"),
         o.best ? h("div", { class: "s" }, h("a", { href: candLink(o.name, o.best.id) }, o.best.id), ` · ${human(o.best.params)} params · ${human(o.best.flops)} FLOPs · ${o.best.nodes} nodes`) : h("div", { class: "s muted" }, "none trained yet")),
+      o.retrained ? h("div", { class: "card", id: "retrained" }, h("div", { class: "k" }, "retrained (test split)"),
+        h("div", { class: "v" }, `${o.retrained.test_mean.toFixed(2)}%`, h("span", { class: "muted" }, o.retrained.n > 1 ? ` ± ${o.retrained.test_std.toFixed(2)}` : "")),
+        h("div", { class: "s" }, h("a", { href: candLink(o.name, o.retrained.id) }, o.retrained.id),
+          ` · ${o.retrained.n} seed${o.retrained.n === 1 ? "" : "s"} · ${o.retrained.epochs} epochs · best of ${o.retrained.finalists} finalists by validation`)) : null,
       h("div", { class: "card" }, h("div", { class: "k" }, "in flight"),
         h("div", { class: "v" }, (o.in_flight || []).length),
         h("div", { class: "s" }, (o.in_flight || []).slice(0, 6).map((f, i) => [i ? ", " : "", h("a", { href: candLink(o.name, f.id) }, f.id), " " + f.op]))),
@@ -329,21 +361,27 @@
         h("div", { class: "s" }, state, h("br"), `elapsed ${dur(o.elapsed_s)}` + (o.strategy ? ` · ${o.strategy}` : "") + (o.evaluator ? ` · ${o.evaluator}` : ""))));
   }
 
+  // badgeClass maps a run state to its badge style ("stopped (process
+  // gone)" is drawn as a warning).
+  const badgeClass = (st) => st && st.startsWith("stopped") ? "stopped" : st;
+
   // ---- run page: overview, charts, candidates table ----
   async function pageRun(rt, alive) {
     const run = rt.run;
     setCrumbs(["runs", "#/"], [run, null]);
-    const state = { sort: "seq", dir: 1, page: 0, f: { status: "", op: "", category: "", text: "", min: "" }, xAxis: "candidates", cost: "params", post: "op" };
-    const head = h("div"), cardsBox = h("div"), chartsBox = h("div", { class: "grid2" }), tableBox = h("div", { class: "panel" });
-    let ov, rows, ch;
+    const state = { sort: "seq", dir: 1, page: 0, f: { status: "", op: "", category: "", text: "", min: "" }, xAxis: "candidates", cost: "params", post: "op", imp: "ops" };
+    const head = h("div"), cardsBox = h("div"), chartsBox = h("div", { class: "grid2" }), tableBox = h("div", { class: "panel" }), impBox = h("div", { class: "panel", id: "importance" });
+    let ov, rows, ch, imp;
     async function load() {
-      [ov, rows, ch] = await Promise.all([
-        api("/api/run/overview?" + q({ run })), api("/api/run/candidates?" + q({ run })), api("/api/run/charts?" + q({ run }))]);
+      [ov, rows, ch, imp] = await Promise.all([
+        api("/api/run/overview?" + q({ run })), api("/api/run/candidates?" + q({ run })), api("/api/run/charts?" + q({ run })), api("/api/run/importance?" + q({ run }))]);
     }
     function drawHead() {
       clear(head);
-      append(head, [h("h1", null, run, " ", h("span", { class: "badge " + ov.state, id: "run-state" }, ov.state)),
-        h("p", { class: "muted" }, ov.dir, " · ", h("a", { href: runLink(run) + "/lineage" }, "lineage view")),
+      append(head, [h("h1", null, run, " ", h("span", { class: "badge " + badgeClass(ov.state), id: "run-state" }, ov.state)),
+        h("p", { class: "muted" }, ov.dir, " · ", h("a", { href: runLink(run) + "/lineage" }, "lineage view"), " · ",
+          h("a", { href: "/api/download/csv?" + q({ run }), download: "", id: "download-csv" }, "download the table (CSV)")),
+        ov.state === "stopped" ? h("p", { class: "note", id: "state-note" }, ov.stop_reason) : null,
         ov.error ? h("p", { class: "err" }, ov.error) : null]);
       clear(cardsBox);
       cardsBox.appendChild(cards(ov));
@@ -352,19 +390,54 @@
     if (!alive()) return null;
     document.body.dataset.dataLoaded = String(performance.now());
     clear(app);
-    app.append(head, cardsBox, h("h2", null, "Charts"), chartsBox, h("h2", null, "Candidates"), tableBox);
+    app.append(head, cardsBox, h("h2", null, "Charts"), chartsBox, h("h2", null, "What paid off"), impBox, h("h2", null, "Candidates"), tableBox);
     drawHead();
     drawTable();
     drawCharts();
+    drawImportance();
     performance.mark("arbor-first-paint");
     document.body.dataset.firstPaint = String(performance.now());
     return {
       run, refresh: async () => {
         await load();
         if (!alive()) return;
-        drawHead(); drawTable(); drawCharts();
+        drawHead(); drawTable(); drawCharts(); drawImportance();
       },
     };
+
+    // drawImportance: per operation, category or module, how many children
+    // it made and trained, how often they beat their parent, the mean
+    // reward and accuracy change, beside the planner's posterior mean.
+    function drawImportance() {
+      clear(impBox);
+      const sel = h("select", { onchange: (e) => { state.imp = e.target.value; drawImportance(); } },
+        h("option", { value: "ops" }, "per operation"), h("option", { value: "categories" }, "per operation and prompt category"), h("option", { value: "modules" }, "per module (insert, swap)"));
+      sel.value = state.imp;
+      const rs = imp[state.imp] || [];
+      impBox.appendChild(h("h3", null, "Success rate (child beats parent) and mean reward", sel));
+      if (!rs.length) { impBox.appendChild(h("p", { class: "muted" }, "nothing yet: no child has been proposed")); return; }
+      const mx = Math.max(...rs.map((r) => r.trained), 1);
+      const barCell = (v, n, color) => {
+        const b = h("div", { class: "hbar" }, h("div"));
+        b.firstChild.style.width = (100 * v) + "%";
+        b.firstChild.style.background = color;
+        return h("td", { class: "num" }, h("div", { class: "barcell" }, b, n === 0 ? "-" : (100 * v).toFixed(0) + "%"));
+      };
+      impBox.appendChild(h("table", { id: "importance-table" },
+        h("thead", null, h("tr", null, [["name"], ["proposed", 1], ["rejected", 1], ["trained", 1], ["success (n wins)", 1], ["mean reward", 1], ["mean Δ val (pts)", 1], ["posterior mean", 1]].map(([t, n]) => h("th", { class: n ? "num" : null }, t)))),
+        h("tbody", null, rs.map((r) => {
+          const w = h("div", { class: "hbar count" }, h("div"));
+          w.firstChild.style.width = (100 * r.trained / mx) + "%";
+          return h("tr", null, h("td", null, r.name), h("td", { class: "num" }, r.proposed), h("td", { class: "num" }, r.rejected),
+            h("td", { class: "num" }, h("div", { class: "barcell" }, w, String(r.trained))),
+            h("td", { class: "num", title: `${r.wins} of ${r.trained} trained children beat their parent` }, h("div", { class: "barcell" }, barCell(r.success, r.trained, "#009e73").firstChild, ` (${r.wins})`)),
+            h("td", { class: "num" }, r.rewarded ? r.mean_reward.toFixed(2) : "-"),
+            h("td", { class: "num " + (r.mean_delta > 0 ? "delta-pos" : r.mean_delta < 0 ? "delta-neg" : "") }, r.deltas ? (r.mean_delta >= 0 ? "+" : "") + r.mean_delta.toFixed(2) : "-"),
+            r.posterior >= 0 ? barCell(r.posterior, 1, "#0072b2") : h("td", { class: "num muted" }, "-"));
+        }))));
+      impBox.appendChild(h("p", { class: "muted" }, "Success: share of the trained children (failures count) that beat their parent's validation accuracy. " +
+        "Mean reward: the planner's reward (rejections count 0). Posterior: the planner's Beta posterior mean" + (imp.has_posterior ? "." : " (this run's strategy keeps none).")));
+    }
 
     function byID() {
       const m = new Map(), c = rows.columns;
@@ -518,6 +591,30 @@
         c.result && c.result.wall_s ? [h("span", { class: "k" }, "training"), h("span", null, `${c.result.wall_s.toFixed(1)} s on ${c.result.device || "?"}`)] : null,
         c.hash ? [h("span", { class: "k" }, "hash"), h("code", null, c.hash.slice(0, 16))] : null)));
 
+    // downloads
+    app.appendChild(h("p", { class: "downloads", id: "downloads" }, "Download: ",
+      c.tree ? h("a", { href: "/api/download/source?" + q({ run, id: c.id }), download: "" }, `${c.id}.py (standalone PyTorch)`) : null,
+      c.weights ? h("a", { href: "/api/download/weights?" + q({ run, id: c.id }), download: "" }, "weights (.pt)") : h("span", { class: "muted" }, "no weights kept for this candidate")));
+
+    // learning curve
+    const curve = (c.result && c.result.curve) || [];
+    app.appendChild(h("h2", null, "Learning curve"));
+    if (!curve.length) {
+      app.appendChild(h("p", { class: "muted", id: "learning-curve" }, c.status === "pending" ? "training: the curve appears when it finishes" : "no per-epoch curve stored (a tabular evaluator, a failure before the first epoch, or a rejected child)"));
+    } else {
+      const ep = (k) => curve.filter((e) => e[k] !== undefined && e[k] !== null).map((e) => ({ x: e.epoch, y: e[k] }));
+      const hasTrainAcc = curve.some((e) => e.train_acc > 0);
+      app.appendChild(h("div", { class: "grid2", id: "learning-curve" },
+        h("div", { class: "panel" }, h("h3", null, "Accuracy per epoch"),
+          legend([["validation", PALETTE[0]], hasTrainAcc ? ["training", PALETTE[1]] : null].filter(Boolean)),
+          chart({ height: 240, series: [{ color: PALETTE[0], points: ep("val_acc"), line: true, dots: true, r: 3 }].concat(hasTrainAcc ? [{ color: PALETTE[1], points: ep("train_acc"), line: true, dots: true, r: 3 }] : []),
+            xlabel: "epoch", ylabel: "accuracy (%)" })),
+        h("div", { class: "panel" }, h("h3", null, "Loss per epoch"),
+          legend([["validation", PALETTE[0]], ["training", PALETTE[1]]]),
+          chart({ height: 240, series: [{ color: PALETTE[0], points: ep("val_loss"), line: true, dots: true, r: 3 }, { color: PALETTE[1], points: ep("train_loss"), line: true, dots: true, r: 3 }],
+            xlabel: "epoch", ylabel: "loss" }))));
+    }
+
     // lineage chain
     app.appendChild(h("h2", null, "Lineage from the seed"));
     app.appendChild(h("div", { class: "panel", id: "lineage" }, h("table", null,
@@ -550,9 +647,28 @@
     }
     app.appendChild(treePanel);
 
-    // source
+    // source, and its diff against the parent's
     app.appendChild(h("h2", null, "PyTorch source"));
-    app.appendChild(h("pre", { id: "source" }, c.source || "(no source stored)"));
+    const srcBox = h("div");
+    const showSrc = (which) => {
+      clear(srcBox);
+      if (c.diff && c.parent_id) {
+        srcBox.appendChild(h("div", { class: "tabs" },
+          h("a", { role: "button", class: which === "diff" ? "on" : null, id: "tab-diff", onclick: (e) => { e.preventDefault(); showSrc("diff"); } }, "diff against the parent " + c.parent_id),
+          h("a", { role: "button", class: which === "full" ? "on" : null, id: "tab-full", onclick: (e) => { e.preventDefault(); showSrc("full"); } }, "full source")));
+      }
+      if (which === "diff" && c.diff) {
+        const add = c.diff.filter((d) => d.op === "+").length, del = c.diff.filter((d) => d.op === "-").length;
+        srcBox.appendChild(h("p", { class: "muted" }, `${add} lines added, ${del} removed against ${c.parent_id}'s source`));
+        srcBox.appendChild(h("pre", { class: "diff", id: "source-diff" }, c.diff.map((d) => d.op === "@" ?
+          h("span", { class: "fold" }, `  … ${d.text} …`) :
+          h("span", { class: d.op === "+" ? "add" : d.op === "-" ? "del" : null }, h("span", { class: "ln" }, d.op === "+" ? d.b : d.a), (d.op === " " ? "  " : d.op + " ") + d.text + "\n"))));
+      } else {
+        srcBox.appendChild(h("pre", { id: "source" }, c.source || "(no source stored)"));
+      }
+    };
+    showSrc(c.diff && c.parent_id ? "diff" : "full");
+    app.appendChild(srcBox);
 
     // LLM calls
     app.appendChild(h("h2", null, `LLM calls (${c.calls.length})`));
@@ -636,12 +752,14 @@
     clear(app);
     app.appendChild(h("h1", null, "Benchmark ", b.name));
     app.appendChild(h("p", { class: "muted" }, b.dir));
+    if (b.kind === "compare") app.appendChild(h("p", null, "A comparison of strategies on one task: ", h("a", { href: "#/compare/bench/" + encodeURIComponent(b.name), id: "to-compare" }, "open the compare view"),
+      " (live, from its runs, with paired differences per seed)."));
     const names = b.curves.map((c) => c.strategy + (b.curves.filter((d) => d.strategy === c.strategy).length > 1 ? " @" + c.budget : ""));
-    app.appendChild(h("div", { class: "panel", id: "bench-curves" }, h("h3", null, "Best-by-signal architecture so far: final test accuracy, mean ± std over seeds"),
+    app.appendChild(h("div", { class: "panel", id: "bench-curves" }, h("h3", null, b.title),
       legend(names.map((n, i) => [n, PALETTE[i % PALETTE.length]])),
       chart({
         series: b.curves.map((c, i) => ({ name: names[i], color: PALETTE[i % PALETTE.length], band: true, line: true, points: c.points.map(([x, m, sd]) => ({ x, y: m, lo: m - sd, hi: m + sd })) })),
-        xlabel: "queries (distinct architectures trained)", ylabel: "test accuracy (%)",
+        xlabel: b.xlabel, ylabel: b.ylabel, empty: b.kind === "compare" ? "curves.csv is written when the comparison ends; the compare view shows the runs so far" : "no data",
       })));
     if (b.summary) append(app, [h("h2", null, "Summary"), h("pre", { id: "bench-summary" }, b.summary)]);
     app.appendChild(h("h2", null, `Runs (${b.runs.rows.length})`));
@@ -656,6 +774,54 @@
     app.appendChild(h("div", { class: "panel" }, h("table", { id: "bench-runs" }, h("thead", null, h("tr", null, b.runs.header.map((t, i) => h("th", { onclick: () => { dir = sortCol === i ? -dir : 1; sortCol = i; draw(); } }, t)))), tbody)));
     draw();
     return { refresh: null };
+  }
+
+  // ---- compare view: several runs (or a bench compare directory) ----
+  async function pageCompare(rt, alive) {
+    setCrumbs(...[["runs", "#/"], rt.bench ? [rt.bench, "#/bench/" + encodeURIComponent(rt.bench)] : null, ["compare", null]].filter(Boolean));
+    const path = "/api/compare?" + (rt.bench ? q({ bench: rt.bench }) : q({ runs: rt.runs.join(",") }));
+    let v = await api(path);
+    if (!alive()) return null;
+    let names = new Set(v.runs.map((r) => r.name));
+    function draw() {
+      clear(app);
+      app.appendChild(h("h1", null, "Compare: ", v.title));
+      app.appendChild(h("p", { class: "muted" }, `${v.runs.length} runs in ${v.groups.length} groups (one per strategy). The line is the mean best validation accuracy so far over a group's runs, the band ±1 std; a point is drawn only where every run of the group has reached that many trained candidates.`));
+      if (v.missing && v.missing.length) app.appendChild(h("p", { class: "err" }, "not readable (yet): " + v.missing.join(", ")));
+      const color = (i) => PALETTE[i % PALETTE.length];
+      app.appendChild(h("div", { class: "panel", id: "compare-chart" }, h("h3", null, "Best validation accuracy so far, mean ± std over seeds"),
+        legend(v.groups.map((g, i) => [`${g.name} (n=${g.runs.length})`, color(i)])),
+        chart({
+          width: 1100, height: 420,
+          series: v.groups.map((g, i) => ({ name: g.name, color: color(i), band: g.runs.length > 1, line: true, points: g.points.map(([x, m, sd]) => ({ x, y: m, lo: m - sd, hi: m + sd })) })),
+          xlabel: "candidates trained", ylabel: "best validation accuracy (%)", empty: "no run has a trained candidate yet",
+        })));
+      app.appendChild(h("h2", null, "Paired differences (same seed, same budget)"));
+      const pairs = h("div", { class: "panel", id: "compare-pairs" });
+      if (!v.pairs.length) pairs.appendChild(h("p", { class: "muted" }, "one group only: select runs of at least two strategies"));
+      else {
+        pairs.appendChild(h("table", null,
+          h("thead", null, h("tr", null, ["A − B", "seeds", "mean (pts)", "std", "SE", "A ahead / behind / tied", "per seed (trained: A − B)"].map((t, i) => h("th", { class: i && i < 5 ? "num" : null }, t)))),
+          h("tbody", null, v.pairs.map((p) => h("tr", null, h("td", null, p.name), h("td", { class: "num" }, p.n),
+            h("td", { class: "num " + (p.n ? (p.mean > 0 ? "delta-pos" : p.mean < 0 ? "delta-neg" : "") : "") }, p.n ? (p.mean >= 0 ? "+" : "") + p.mean.toFixed(2) : "-"),
+            h("td", { class: "num" }, p.n > 1 ? p.std.toFixed(2) : "-"), h("td", { class: "num" }, p.n > 1 ? p.se.toFixed(2) : "-"),
+            h("td", null, p.n ? `${p.wins} / ${p.losses} / ${p.ties}` : "-"),
+            h("td", { class: "wrap" }, p.diffs.map((d) => `seed ${d.seed} (${d.trained}): ${d.diff >= 0 ? "+" : ""}${d.diff.toFixed(2)}`).join(" · ") || "no seed in common"))))));
+        pairs.appendChild(h("p", { class: "muted" }, "Each seed's difference is A's best validation accuracy minus B's after the same number of trained candidates (the smaller of the two runs' counts). SE = std/√n."));
+      }
+      app.appendChild(pairs);
+      app.appendChild(h("h2", null, "Runs"));
+      app.appendChild(h("div", { class: "panel", id: "compare-runs" }, h("table", null,
+        h("thead", null, h("tr", null, ["run", "strategy", "seed", "state", "trained", "best val %", "best"].map((t, i) => h("th", { class: i === 2 || i === 4 || i === 5 ? "num" : null }, t)))),
+        h("tbody", null, v.runs.map((r) => h("tr", null, h("td", null, h("a", { href: runLink(r.name) }, r.name)), h("td", null, r.group), h("td", { class: "num" }, r.seed),
+          h("td", null, h("span", { class: "badge " + badgeClass(r.state) }, r.state)), h("td", { class: "num" }, r.trained),
+          h("td", { class: "num" }, r.best_val >= 0 ? r.best_val.toFixed(2) : "-"), h("td", null, r.best_id ? h("a", { href: candLink(r.name, r.best_id) }, r.best_id) : "-")))))));
+    }
+    draw();
+    return {
+      compare: (run) => names.has(run),
+      refresh: async () => { const n = await api(path); if (!alive()) return; v = n; names = new Set(v.runs.map((r) => r.name)); draw(); },
+    };
   }
 
   connectLive();

@@ -1,4 +1,4 @@
-package train
+package child
 
 import (
 	"bytes"
@@ -67,14 +67,14 @@ func SweepStale(parent, prefix string, log *slog.Logger) int {
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			if log != nil {
-				log.Warn("train: cannot remove a stale temporary directory", "dir", dir, "err", err)
+				log.Warn("child: cannot remove a stale temporary directory", "dir", dir, "err", err)
 			}
 			continue
 		}
 		n++
 	}
 	if n > 0 && log != nil {
-		log.Info("train: removed temporary directories left by killed processes", "parent", parent, "prefix", prefix, "removed", n)
+		log.Info("removed temporary directories left by killed processes", "parent", parent, "prefix", prefix, "removed", n)
 	}
 	return n
 }
