@@ -70,6 +70,8 @@ type htmlPage struct {
 	Notes     []string
 	Top       []htmlRow
 	Val, Test string // what the accuracies are (Data.Val, Data.Test)
+	// Retrain is the `arbor retrain` table as text, empty when none.
+	Retrain string
 }
 
 func htmlView(d Data) htmlPage {
@@ -84,6 +86,11 @@ func htmlView(d Data) htmlPage {
 	}
 	if sum.Best != nil {
 		pg.Best = fmt.Sprintf("%s: %.2f%% validation accuracy%s, %s parameters, %s FLOPs", sum.Best.ID, sum.Best.ValAcc, paren(d.Val), Count(sum.Best.Params), Count(sum.Best.FLOPs))
+	}
+	if d.Retrain != nil {
+		var b strings.Builder
+		d.Retrain.Print(&b)
+		pg.Retrain = b.String()
 	}
 	for i, c := range Top(d.Cands, ValAcc, 10) {
 		pg.Top = append(pg.Top, htmlRow{Rank: i + 1, ID: c.ID, Parent: OrDash(c.ParentID), Operation: OpAt(c), Module: OrDash(c.Module),
@@ -125,6 +132,9 @@ code { background: #f5f5f5; padding: 0 0.2em; }
 {{if .Test}}<p>Candidates are ranked by validation accuracy ({{.Val}}); the test accuracy ({{.Test}}) is never used to choose.</p>{{end}}
 <p>Export one: <code>arbor best {{.Dir}} --id ID -o model.py</code>; its history: <code>arbor lineage {{.Dir}} ID</code>.</p>
 {{else}}<p>No candidate has trained successfully yet.</p>{{end}}
+{{if .Retrain}}<h2 id="retrain">Retrained at full fidelity (arbor retrain)</h2>
+<pre>{{.Retrain}}</pre>
+<p>The published figure: test accuracy mean ± std over retraining seeds; the finalist is chosen by retrained validation accuracy, never by test accuracy.</p>{{end}}
 {{if .Notes}}<h2>Not drawn</h2><ul id="not-drawn">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{range .Plots}}<figure id="{{.Name}}"><h2>{{.Title}}</h2>
 <a href="{{.Name}}.svg"><img src="{{.Name}}.png" alt="{{.Title}}"></a>

@@ -35,6 +35,8 @@ type Data struct {
 	// Val and Test say what the run's accuracies are: split and epochs
 	// ("validation, 12 epochs"; "test, 200 epochs (NAS-Bench-201 table)").
 	Val, Test string
+	// Retrain is the run's last `arbor retrain`, nil when none.
+	Retrain *store.Retraining
 }
 
 // Accuracies says what a run's validation and test accuracies measure:
@@ -80,6 +82,9 @@ func ReadData(ctx context.Context, dir string, s *store.Store, set store.Setting
 	}
 	d.State = store.State(dir, d.Last, d.HasEvents)
 	if d.Posteriors, _, err = s.Posteriors(ctx); err != nil {
+		return d, err
+	}
+	if d.Retrain, _, err = s.Retraining(ctx); err != nil {
 		return d, err
 	}
 	d.MaxParams, d.Strategy = set.MaxParams, set.Strategy

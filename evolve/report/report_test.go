@@ -197,3 +197,17 @@ func TestEmptyFiguresLeftOut(t *testing.T) {
 		t.Errorf("spend note %q", notes[2])
 	}
 }
+
+// TestHTMLShowsRetraining: a run's retraining appears in the report.
+func TestHTMLShowsRetraining(t *testing.T) {
+	d := Data{Dir: "run", Retrain: &store.Retraining{Seeds: []int64{1000, 1001},
+		Candidates: []store.RetrainCandidate{{ID: "c00007", SearchVal: 80, N: 2, TestMean: 88.5, TestStd: 0.25, ValMean: 89,
+			Runs: []store.RetrainRun{{ID: "c00007", Seed: 1000, Status: "ok"}, {ID: "c00007", Seed: 1001, Status: "ok"}}}}}}
+	pg := htmlView(d)
+	if !strings.Contains(pg.Retrain, "c00007") || !strings.Contains(pg.Retrain, "88.50 ± 0.25") {
+		t.Errorf("retraining not shown:\n%s", pg.Retrain)
+	}
+	if pg := htmlView(Data{Dir: "run"}); pg.Retrain != "" {
+		t.Errorf("a run without retraining shows %q", pg.Retrain)
+	}
+}
