@@ -223,7 +223,7 @@ func BenchmarkSandboxOverhead(b *testing.B) {
 			job := tinyJob("bench", benchCNN)
 			job.Input, job.Classes = [3]int{1, 28, 28}, 10
 			job.Recipe.Epochs = 3
-			job.Limits.WallSeconds = 0  // a loaded machine must not turn the measure into a timeout
+			job.Limits.WallSeconds = 0 // a loaded machine must not turn the measure into a timeout
 			// One job each first, so that neither pool's measured jobs wait
 			// for its first interpreter to import torch and decode data.
 			for _, sb := range []string{"none", "bwrap"} {
