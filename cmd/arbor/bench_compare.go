@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/bench"
 	"github.com/arbor-nas/arbor/evolve/store"
 )
@@ -83,11 +82,9 @@ func runCompare(cmd *cobra.Command, o bench.CompareOptions, logLevel string) err
 			}
 			fmt.Fprintf(errw, "%s %s %s seed %d (%s)\n", time.Now().Format("15:04:05"), verb, r.Strategy, r.Seed, r.Dir)
 		},
-		Engine: func(r bench.CompareRun, eng *evolve.Engine) {
-			eng.Events = func(ev store.Event) {
-				if ev.Kind == store.EventFinished {
-					fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
-				}
+		Event: func(r bench.CompareRun, ev store.Event) {
+			if ev.Kind == store.EventFinished {
+				fmt.Fprintf(errw, "  %s seed %d: %d/%d trained, best val %.2f%%\n", r.Strategy, r.Seed, ev.Trained, ev.Budget, ev.BestValAcc)
 			}
 		},
 		Retrain: func(r bench.CompareRun) {

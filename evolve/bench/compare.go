@@ -115,8 +115,9 @@ func dirName(s string) string {
 type CompareHooks struct {
 	// Start is called before each run, with whether it resumes.
 	Start func(r CompareRun, resumed bool)
-	// Engine is called with each run's engine before it runs (set Events, Abort).
-	Engine func(r CompareRun, eng *evolve.Engine)
+	// Event is called with each event of each run, after it is stored; it
+	// must not block long.
+	Event func(r CompareRun, ev store.Event)
 	// Done is called after each run.
 	Done func(r CompareRun, sum store.Summary, wall time.Duration)
 	// Retrain is called before each run's retraining (CompareOptions.Retrain).
@@ -243,8 +244,8 @@ func compareOne(ctx context.Context, o CompareOptions, base run.Config, r Compar
 		return err
 	}
 	defer built.Close()
-	if hooks.Engine != nil {
-		hooks.Engine(r, built.Engine)
+	if hooks.Event != nil {
+		built.Engine.Events = func(ev store.Event) { hooks.Event(r, ev) }
 	}
 	err = built.Engine.Run(ctx)
 	if errors.Is(err, evolve.ErrExhausted) {

@@ -106,13 +106,11 @@ func TestCompareResumes(t *testing.T) {
 		t.Fatalf("interrupted comparison: err = %v, want context.Canceled", err)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
-	_, err = Compare(ctx, cut, log, CompareHooks{Engine: func(r CompareRun, eng *evolve.Engine) {
-		n := 0
-		eng.Events = func(ev store.Event) {
-			if ev.Kind == store.EventFinished {
-				if n++; n == 5 {
-					cancel()
-				}
+	n := 0
+	_, err = Compare(ctx, cut, log, CompareHooks{Event: func(r CompareRun, ev store.Event) {
+		if ev.Kind == store.EventFinished {
+			if n++; n == 5 {
+				cancel()
 			}
 		}
 	}})
