@@ -1,8 +1,9 @@
 // Package evolve is the search engine: the steady-state loop, the
 // hierarchical Thompson-sampling planner, parent selection, the
-// validation and dedup gate, budgets, resume, the baseline strategies and
-// the run store. It never knows how a candidate is trained: it talks only
-// to train.Evaluator (and, optionally, a dry-run gate).
+// validation and dedup gate, budgets, resume and the baseline strategies;
+// the run store it writes is evolve/store. It never knows how a candidate
+// is trained: it talks only to train.Evaluator (and, optionally, a dry-run
+// gate).
 //
 // # The loop
 //
