@@ -120,6 +120,7 @@ func TestBrowserCockpit(t *testing.T) {
 		name := filepath.Base(filepath.Clean(real))
 		b.do(t, "open the real run", chromedp.Navigate(hs.URL+"/#/run/"+url.PathEscape(name)), chromedp.WaitVisible(css(`#candidates tbody tr`)))
 		if shots != "" {
+			b.eval(t, `(window.scrollTo(0, 0), 1)`)
 			png := get(t, b, "screenshot", chromedp.CaptureScreenshot())
 			os.WriteFile(filepath.Join(shots, "dashboard-overview.png"), png, 0o644)
 			b.do(t, "see its importance table", chromedp.WaitVisible(css(`#importance-table tbody tr`)))
@@ -137,6 +138,7 @@ func TestBrowserCockpit(t *testing.T) {
 			shoot(`#source-diff`, "dashboard-diff.png")
 		}
 		if shots != "" {
+			b.eval(t, `(window.scrollTo(0, 0), 1)`)
 			png := get(t, b, "screenshot", chromedp.CaptureScreenshot())
 			os.WriteFile(filepath.Join(shots, "dashboard-candidate.png"), png, 0o644)
 		}

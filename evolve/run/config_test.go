@@ -198,6 +198,7 @@ func TestUnknownEnv(t *testing.T) {
 		"ARBOR_NB201_TABLE=/x",           // read by bench
 		"ARBOR_TEST_RUN_MAIN=1",          // tests
 		"ARBOR_WHATEVER=1",               // nothing near
+		"ARBOR_LLM_API_KEY=sk-x",         // a credential llm.api_key_env may name
 		"HOME=/root", "ARBORX=1",
 	})
 	if len(got) != 2 {

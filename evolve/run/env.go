@@ -19,7 +19,7 @@ func UnknownEnv(environ []string) []string {
 	// Besides the configuration keys, arbor reads the NAS-Bench-201 table's
 	// path and serve's token (dashboard.TokenEnv; run cannot import the
 	// dashboard); its tests read the others and those with testPrefix.
-	other := []string{train.NB201TableEnv, "ARBOR_SERVE_TOKEN", "ARBOR_BROWSER_TESTS", "ARBOR_SCREENSHOTS", "ARBOR_CHROMIUM", "ARBOR_UX_TEST_NO_KEY", "ARBOR_TRY_KEY"}
+	other := []string{train.NB201TableEnv, "ARBOR_SERVE_TOKEN", "ARBOR_BROWSER_TESTS", "ARBOR_SCREENSHOTS", "ARBOR_SCREENSHOT_RUN", "ARBOR_CHROMIUM", "ARBOR_SLURM_CONF"}
 	testPrefix := []string{"ARBOR_TEST_", "ARBOR_SLURM_HELPER_"}
 	known := map[string]bool{}
 	flatten(reflect.ValueOf(Default()), "", func(key string, _ any) { known[EnvName(key)] = true })
@@ -31,6 +31,11 @@ func UnknownEnv(environ []string) []string {
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, EnvPrefix+"_") || known[name] || slices.ContainsFunc(testPrefix, func(p string) bool { return strings.HasPrefix(name, p) }) {
+			continue
+		}
+		// A credential (llm.api_key_env may name any variable) is no
+		// override: ARBOR_LLM_API_KEY, ARBOR_TRY_KEY, ..._TOKEN.
+		if slices.ContainsFunc([]string{"_KEY", "_TOKEN", "_SECRET"}, func(s string) bool { return strings.HasSuffix(name, s) }) {
 			continue
 		}
 		out = append(out, fmt.Sprintf("environment variable %s is not a configuration key and is ignored%s (ARBOR_SECTION_KEY overrides section.key; arbor config docs lists the keys)",
