@@ -117,7 +117,7 @@ func (c *cache) catalog(fp string) *Catalog {
 	}
 	// gob drops empty-but-present slices; the catalog file keeps them.
 	for _, m := range cat.Modules {
-		m.Bases, m.Params = nonNil(m.Bases), nonNilP(m.Params)
+		m.Bases, m.Params = orEmpty(m.Bases), orEmpty(m.Params)
 	}
 	return &cat
 }

@@ -195,11 +195,11 @@ func (c *Catalog) encode() ([]byte, error) {
 		return nil
 	}
 	fmt.Fprintf(&buf, "{\n\"version\": %d,\n", c.Version)
-	if err := line("\"roots\": ", nonNilRoots(c.Roots)); err != nil {
+	if err := line("\"roots\": ", orEmpty(c.Roots)); err != nil {
 		return nil, err
 	}
 	buf.WriteString(",\n\"warnings\": ")
-	if err := line("", nonNilS(c.Warnings)); err != nil {
+	if err := line("", orEmpty(c.Warnings)); err != nil {
 		return nil, err
 	}
 	if c.Probe != nil {
@@ -221,16 +221,10 @@ func (c *Catalog) encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func nonNilRoots(r []Root) []Root {
-	if r == nil {
-		return []Root{}
-	}
-	return r
-}
-
-func nonNilS(s []string) []string {
+// orEmpty is s, or an empty slice for nil, so JSON says [] and not null.
+func orEmpty[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

@@ -381,11 +381,11 @@ func modulesOf(f *srcFile) []*Module {
 		}
 		m := &Module{
 			Name: c.Name, QualName: qualify(f.mod, c.Path), Root: ri.info.Path, File: f.rel,
-			Lines: c.Lines, Doc: strings.ToValidUTF8(c.Doc, "\uFFFD"), Bases: nonNil(c.Bases), Status: StatusOK,
+			Lines: c.Lines, Doc: strings.ToValidUTF8(c.Doc, "\uFFFD"), Bases: orEmpty(c.Bases), Status: StatusOK,
 		}
 		m.ID = moduleID(f.src[c.Start:c.End], m.QualName)
 		params, initFrom, perr := ctorParams(ri, f, c, 0)
-		m.Params, m.InitFrom = nonNilP(params), initFrom
+		m.Params, m.InitFrom = orEmpty(params), initFrom
 		m.Forward = forwardParams(ri, f, c, 0)
 		m.SizeArgs = sizeArgs(m.Forward)
 		m.TensorInputs = tensorInputs(m.Forward)
@@ -429,7 +429,7 @@ func modulesOf(f *srcFile) []*Module {
 		q := qualify(f.mod, bc.Name)
 		out = append(out, &Module{
 			ID: moduleID([]byte(fmt.Sprintf("broken:%d", bc.Line)), q), Name: bc.Name, QualName: q,
-			Root: ri.info.Path, File: f.rel, Lines: [2]int{bc.Line, bc.Line}, Bases: nonNil(bc.Bases),
+			Root: ri.info.Path, File: f.rel, Lines: [2]int{bc.Line, bc.Line}, Bases: orEmpty(bc.Bases),
 			Params: []Param{}, Category: categorize(bc.Name, f.rel, nil), Status: StatusSyntaxError,
 			Reason: fmt.Sprintf("class header at line %d lies in a span tree-sitter could not parse", bc.Line),
 		})
@@ -539,20 +539,6 @@ func tensorInputs(fwd []Param) int {
 		return 1
 	}
 	return n
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func nonNilP(s []Param) []Param {
-	if s == nil {
-		return []Param{}
-	}
-	return s
 }
 
 // sizeArgs recognises token blocks that take the spatial size besides the

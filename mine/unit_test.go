@@ -176,10 +176,44 @@ func TestCategorize(t *testing.T) {
 		{"Mystery", "activation.py", nil, CatActivation},
 		{"Mystery", "x.py", []Submodule{{"c", "nn.Conv2d"}}, CatConvBlock},
 		{"Mystery", "x.py", nil, CatOther},
+		// Whole words and CamelCase parts, never substrings across them:
+		// DenseNet's blocks are "dense" + "block"/"layer", not "seblock".
+		{"_DenseBlock", "densenet.py", []Submodule{{"denselayer1", "_DenseLayer"}}, CatConvBlock},
+		{"_DenseLayer", "densenet.py", []Submodule{{"conv1", "nn.Conv2d"}}, CatConvBlock},
+		{"_Transition", "densenet.py", []Submodule{{"conv", "nn.Conv2d"}}, CatConvBlock},
+		{"SELayer", "senet.py", nil, CatAttention},
+		{"se_block", "x.py", nil, CatAttention},
+		{"LeakyReLU", "x.py", nil, CatActivation},
+		{"PReLU", "x.py", nil, CatActivation},
+		{"ReLU6", "x.py", nil, CatActivation},
+		{"GELU", "x.py", nil, CatActivation},
+		{"MBConv", "x.py", nil, CatConvBlock},
+		{"MultiheadAttention", "x.py", nil, CatAttention},
+		{"Identity", "x.py", nil, CatOther},  // not "unit"
+		{"Condenser", "x.py", nil, CatOther}, // not "dense"
 	}
 	for _, tc := range tests {
 		if got := categorize(tc.name, tc.file, tc.subs); got != tc.want {
 			t.Errorf("categorize(%s, %s) = %s, want %s", tc.name, tc.file, got, tc.want)
+		}
+	}
+}
+
+func TestSplitWords(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want []string
+	}{
+		{"_DenseBlock", []string{"dense", "block"}},
+		{"FrozenBatchNorm2d", []string{"frozen", "batch", "norm", "2", "d"}},
+		{"SELayer", []string{"se", "layer"}},
+		{"ReLU6", []string{"re", "lu", "6"}},
+		{"conv_bn_relu", []string{"conv", "bn", "relu"}},
+		{"GELU", []string{"gelu"}},
+		{"", nil},
+	} {
+		if got := splitWords(tc.name); !slices.Equal(got, tc.want) {
+			t.Errorf("splitWords(%q) = %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -23,7 +23,7 @@ import (
 const StoreFile = "run.db"
 
 // schemaVersion is bumped when the tables change; openExisting migrates
-// older stores forward (see migrations).
+// older stores forward (see migration).
 const schemaVersion = 3
 
 const schema = `
@@ -95,13 +95,7 @@ CREATE TABLE IF NOT EXISTS llm_calls (
 	outcome      TEXT NOT NULL DEFAULT '',
 	record       TEXT NOT NULL DEFAULT '{}'
 );
-CREATE TABLE IF NOT EXISTS llm_spend (
-	id                INTEGER PRIMARY KEY CHECK (id = 1),
-	requests          INTEGER NOT NULL DEFAULT 0,
-	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
-	completion_tokens INTEGER NOT NULL DEFAULT 0,
-	cost              REAL NOT NULL DEFAULT 0
-);
+` + llmSpendTable + `
 CREATE TABLE IF NOT EXISTS events (
 	seq          INTEGER PRIMARY KEY AUTOINCREMENT,
 	time         TEXT NOT NULL,
@@ -264,24 +258,34 @@ func openExisting(dir string, readOnly bool) (*Store, error) {
 	return s, nil
 }
 
-// migrations[v] brings a store of schema version v to v+1.
-var migrations = map[string]string{
-	"1": `ALTER TABLE candidates ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
-CREATE TABLE IF NOT EXISTS llm_spend (
+// llmSpendTable is the whole-run spend ledger (one row), created with the
+// schema and by the migration from version 1.
+const llmSpendTable = `CREATE TABLE IF NOT EXISTS llm_spend (
 	id                INTEGER PRIMARY KEY CHECK (id = 1),
 	requests          INTEGER NOT NULL DEFAULT 0,
 	prompt_tokens     INTEGER NOT NULL DEFAULT 0,
 	completion_tokens INTEGER NOT NULL DEFAULT 0,
 	cost              REAL NOT NULL DEFAULT 0
-);`,
-	"2": `ALTER TABLE candidates ADD COLUMN inherited INTEGER NOT NULL DEFAULT 0;`,
+);`
+
+// migration brings a store of schema version v to v+1; ok is false for a
+// version with no step.
+func migration(v string) (step string, ok bool) {
+	switch v {
+	case "1":
+		return `ALTER TABLE candidates ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0;
+` + llmSpendTable, true
+	case "2":
+		return `ALTER TABLE candidates ADD COLUMN inherited INTEGER NOT NULL DEFAULT 0;`, true
+	}
+	return "", false
 }
 
 // migrate upgrades a store written by an older arbor, one version at a
 // time, each step in one transaction.
 func (s *Store) migrate(from string) error {
 	for v := from; v != fmt.Sprint(schemaVersion); {
-		step, ok := migrations[v]
+		step, ok := migration(v)
 		if !ok {
 			return fmt.Errorf("run store %s has schema version %s, this arbor reads %d", s.path, v, schemaVersion)
 		}
