@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/arbor-nas/arbor/evolve/store"
 )
 
 // archive is the engine's in-memory view of the run: every candidate ever
@@ -76,11 +78,13 @@ func (a *archive) finished(c *Candidate) (newBest bool) {
 		return false
 	}
 	a.feasible = append(a.feasible, c)
-	if a.best == nil || c.Result.ValAcc > a.best.Result.ValAcc {
+	if a.best == nil || store.Rank(c, a.best) < 0 {
+		// A tie goes to the earlier proposal (store.Rank), whichever
+		// finished first; only a higher accuracy is an improvement.
+		newBest = a.best == nil || c.Result.ValAcc > a.best.Result.ValAcc
 		a.best = c
-		return true
 	}
-	return false
+	return newBest
 }
 
 func (a *archive) bestAcc() float64 {
@@ -94,15 +98,7 @@ func (a *archive) bestAcc() float64 {
 // (ties: earlier first, so the order is deterministic).
 func ranked(cs []*Candidate) []*Candidate {
 	r := slices.Clone(cs)
-	slices.SortStableFunc(r, func(x, y *Candidate) int {
-		switch {
-		case x.Result.ValAcc > y.Result.ValAcc:
-			return -1
-		case x.Result.ValAcc < y.Result.ValAcc:
-			return 1
-		}
-		return int(x.Seq - y.Seq)
-	})
+	slices.SortStableFunc(r, store.Rank)
 	return r
 }
 
@@ -133,7 +129,7 @@ func Tournament(pool []*Candidate, size int, rng *rand.Rand) *Candidate {
 	var best *Candidate
 	for _, i := range idx {
 		c := pool[i]
-		if best == nil || c.Result.ValAcc > best.Result.ValAcc || (c.Result.ValAcc == best.Result.ValAcc && c.Seq < best.Seq) {
+		if best == nil || store.Rank(c, best) < 0 {
 			best = c
 		}
 	}

@@ -38,7 +38,12 @@ func newEvolveCmd() *cobra.Command {
 enumerate and resolve options, transform, gate (shapes, constraints, dedup,
 dry-run), train, record. Ctrl-C drains (in-flight jobs get evolve.grace to
 finish); a second Ctrl-C cancels them. --resume DIR continues a stopped run
-exactly where it was: no candidate is trained twice.`,
+exactly where it was: no candidate is trained twice. One process writes a run
+(it locks RUN_DIR/run.lock): a second evolve or --resume of a run in use is
+refused with the holder's pid. The files the config names are checked before
+anything is created, and a new run that fails before it trains anything is
+removed again. Relative paths in the config file are relative to its folder;
+--run and --resume are relative to the working directory.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 0 {
 				return usagef("evolve takes no arguments (got %q); use --config or --resume", args)

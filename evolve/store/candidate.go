@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"encoding/json"
 	"time"
 
@@ -92,4 +93,18 @@ type Candidate struct {
 // Feasible reports whether the candidate trained successfully and can be a parent.
 func (c *Candidate) Feasible() bool {
 	return c.Status == StatusTrained && c.Result.Status == train.StatusOK
+}
+
+// Rank orders candidates best first: the higher validation accuracy, and
+// on a tie the earlier proposal (the lower Seq). It is the one tie rule of
+// the run's best: the engine's archive, Summary.Best and the report's
+// top-k all follow it.
+func Rank(a, b *Candidate) int {
+	switch {
+	case a.Result.ValAcc > b.Result.ValAcc:
+		return -1
+	case a.Result.ValAcc < b.Result.ValAcc:
+		return 1
+	}
+	return cmp.Compare(a.Seq, b.Seq)
 }

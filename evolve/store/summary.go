@@ -94,6 +94,7 @@ func (s *Store) Summary(ctx context.Context) (Summary, error) {
 		return fail("counts", err)
 	}
 	var b Best
+	// Rank's order: the higher accuracy, ties to the lower seq.
 	err = s.db.QueryRowContext(ctx, `SELECT id, val_acc, params, flops FROM candidates WHERE status=? AND train_status='ok'
 		ORDER BY val_acc DESC, seq ASC LIMIT 1`, string(StatusTrained)).Scan(&b.ID, &b.ValAcc, &b.Params, &b.FLOPs)
 	switch {
