@@ -72,6 +72,7 @@ func codegenRig(t *testing.T, srv *llmtest.Server, budget int, limits llm.Limits
 	cfg := DefaultConfig()
 	cfg.Strategy = StrategyCodegen
 	cfg.Budget.Trained = budget
+	cfg.Noise.Repeats = 0 // the codegen baseline learns no reward: no noise to measure
 	e := &Engine{Store: rs, Planner: NewPlanner(cfg.Planner, 1), Evaluator: local, DryRun: gate,
 		Seeds: []*tree.Tree{seed}, Job: job, Config: cfg, Log: quiet}
 	return withStrategy(t, e, Deps{Coder: coder, DryRun: true}), rs

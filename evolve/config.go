@@ -53,6 +53,10 @@ type Config struct {
 	// diversity category's moves then reach: multi-edit moves, each still
 	// an option the resolver picks among.
 	Stall StallConfig `mapstructure:"stall" yaml:"stall"`
+	// How the proxy's noise is measured (the seed trained again with other
+	// training seeds) and how far a child must beat its parent, beyond
+	// that noise, to count as a win.
+	Noise NoiseConfig `mapstructure:"noise" yaml:"noise"`
 
 	// Options offered per decision, each already applied and through the
 	// cheap gate (shapes, space, constraints, dedup); when more are valid, a
@@ -141,6 +145,7 @@ func DefaultConfig() Config {
 		Evolution:       EvolutionConfig{Population: 20, Sample: 5},
 		Surrogate:       surrogate.DefaultConfig(),
 		Stall:           DefaultStallConfig(),
+		Noise:           DefaultNoiseConfig(),
 		MaxOptions:      24,
 		DryRun:          true,
 		Grace:           30 * time.Second,
@@ -196,6 +201,9 @@ func (c Config) validate(strategy string) error {
 		if err := d.Validate(c); err != nil {
 			return err
 		}
+	}
+	if err := c.Noise.Validate(); err != nil {
+		return err
 	}
 	if err := c.Stall.Validate(); err != nil {
 		return err

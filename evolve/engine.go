@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/arbor-nas/arbor/evolve/store"
 	"log/slog"
 	"math/rand/v2"
 	"time"
@@ -121,6 +122,8 @@ type Engine struct {
 	optCache   map[optionsKey][]option
 	exhausted  map[optionsKey]bool   // (parent, op) with no option left that passes the gate
 	filtered   map[string]int        // children the pre-gate removed, by stage
+	noise      *Noise                // the proxy's measured noise (noise.go); nil before
+	decisions  map[string][]byte     // the resolver's decision (JSON) by candidate ID, until stored
 	composites map[string]*tree.Node // the run's composite blocks, by name: part of the palette
 	gateTime   time.Duration         // time spent pre-gating options
 	trees      map[string]*tree.Tree // parsed trees of feasible candidates, by ID
@@ -172,6 +175,10 @@ type jobDone struct {
 	id  string
 	res train.Result
 	err error
+	// noise: the accuracies of the seed's repeated trainings, when this
+	// job measured the proxy's noise (measured true).
+	noise    []float64
+	measured bool
 }
 
 // Run runs the search until a budget is reached, the space is exhausted,
@@ -387,7 +394,14 @@ func (e *Engine) record(ctx context.Context, c *Candidate, planned bool) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs, Meta: map[string]string{MetaPreGate: string(pre)}}); err != nil {
+	meta := map[string]string{MetaPreGate: string(pre)}
+	if d, ok := e.decisions[c.ID]; ok {
+		// The decision exactly as the resolver saw it: `arbor llm try
+		// --run --candidate` renders its prompt again.
+		meta[store.DecisionKey(c.ID)] = string(d)
+		delete(e.decisions, c.ID)
+	}
+	if err := e.Store.Apply(ctx, Write{Insert: c, Planner: state, Events: evs, Meta: meta}); err != nil {
 		return err
 	}
 	e.arch.add(c)
@@ -412,6 +426,7 @@ func (e *Engine) start(ctx, jobCtx context.Context, c *Candidate, results chan<-
 	}
 	e.publish(ev)
 	job := e.job(c)
+	noise := e.measuresNoise(c)
 	go func() {
 		var res train.Result
 		var err error
@@ -424,7 +439,11 @@ func (e *Engine) start(ctx, jobCtx context.Context, c *Candidate, results chan<-
 		} else {
 			res, err = e.Evaluator.Evaluate(jobCtx, job, e.Progress)
 		}
-		results <- jobDone{id: job.ID, res: res, err: err}
+		d := jobDone{id: job.ID, res: res, err: err}
+		if noise && err == nil && res.Status == train.StatusOK {
+			d.noise, d.measured = e.repeatSeed(jobCtx, job), true
+		}
+		results <- d
 	}()
 	return nil
 }
@@ -485,6 +504,17 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 	if c.Result.FLOPs == 0 {
 		c.Result.FLOPs = c.FLOPs
 	}
+	var meta map[string]string
+	if d.measured {
+		e.noise = noiseFrom(c.Result.ValAcc, d.noise)
+		e.noise.Margin = e.Config.Noise.Margin * e.noise.Sigma
+		b, err := json.Marshal(e.noise)
+		if err != nil {
+			return err
+		}
+		meta = map[string]string{MetaNoise: string(b)}
+		e.Log.Info("evolve: proxy noise measured", "seed_val_accs", e.noise.Values, "sigma", e.noise.Sigma, "win_margin", e.margin())
+	}
 	c.Reward = e.reward(c)
 	if c.Category != "" || c.Op != OpSeed {
 		e.Planner.Update(c.Op, c.Category, c.Reward == 1)
@@ -506,7 +536,7 @@ func (e *Engine) finish(ctx context.Context, d jobDone) error {
 		}
 		evs = append(evs, e.event(Event{Kind: EventBestImproved, CandidateID: c.ID, ValAcc: c.Result.ValAcc, Params: c.Result.Params, Message: msg}))
 	}
-	if err := e.Store.Apply(ctx, Write{Update: c, Planner: state, Events: evs}); err != nil {
+	if err := e.Store.Apply(ctx, Write{Update: c, Planner: state, Events: evs, Meta: meta}); err != nil {
 		return err
 	}
 	if c.Feasible() {
@@ -536,13 +566,14 @@ func (e *Engine) reward(c *Candidate) int {
 	case RewardFeasible:
 		return 1
 	case RewardBeatsBest:
-		if c.Result.ValAcc > e.arch.bestAcc() {
+		if c.Result.ValAcc > e.arch.bestAcc()+e.margin() {
 			return 1
 		}
 		return 0
 	default:
+		// A win beats the parent by more than the proxy's noise (noise.go).
 		p := e.arch.byID[c.ParentID]
-		if p == nil || c.Result.ValAcc > p.Result.ValAcc {
+		if p == nil || c.Result.ValAcc > p.Result.ValAcc+e.margin() {
 			return 1
 		}
 		return 0

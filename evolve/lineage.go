@@ -1,6 +1,7 @@
 package evolve
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -176,7 +177,39 @@ func (e *Engine) step(c *Candidate, tried bool) llm.Step {
 	if st.Module == "" && ed.target != "" && c.Transform != string(tree.OpChangeArg) {
 		st.Note = joinNote(st.Note, "node "+ed.target)
 	}
+	switch tree.OpKind(c.Transform) {
+	case tree.OpSwap:
+		st.Replaced = e.replacedNode(c)
+	case tree.OpCompose:
+		if def, ok := c.Args["definition"].(string); ok {
+			st.Replaced = fmt.Sprintf("block %s = %s", c.Module, def)
+			if at, ok := c.Args["placed_at"].(string); ok {
+				st.Replaced += ", a copy placed at " + at
+			}
+		}
+	}
 	return st
+}
+
+// replacedNode describes the node a swap took out of c's parent, with
+// its arguments: what a reverse prompt offers to go back to.
+func (e *Engine) replacedNode(c *Candidate) string {
+	parent := e.arch.byID[c.ParentID]
+	if parent == nil {
+		return ""
+	}
+	pt, err := e.treeOf(parent)
+	if err != nil || pt == nil {
+		return ""
+	}
+	n, err := pt.Find(c.Path)
+	if err != nil {
+		return ""
+	}
+	if n.Block != "" {
+		return "composite block " + n.Block
+	}
+	return blockSummary(&tree.Node{Children: []*tree.Node{n}})
 }
 
 func joinNote(a, b string) string {

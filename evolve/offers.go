@@ -2,6 +2,7 @@ package evolve
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -315,7 +316,8 @@ func (e *Engine) violates(params, flops int64) string {
 // decision converts offers for the resolver. Option i is "o<i+1>".
 func (e *Engine) decision(offers *Offers, cat string, trial int64) llm.Decision {
 	d := llm.Decision{Operation: offers.Op, Category: llm.Category(cat), Parent: e.parentSummary(offers.parent, offers.tree),
-		Options: make([]llm.Option, len(offers.list)), Trial: int(trial)}
+		Options: make([]llm.Option, len(offers.list)), Trial: int(trial),
+		Limits: llm.ChildLimits{MaxParams: e.Job.Limits.MaxParams, MaxFLOPs: e.Job.Limits.MaxFLOPs}}
 	uses := e.usage()
 	for i, x := range offers.list {
 		o := x.opt.decisionOption(fmt.Sprintf("o%d", i+1), e.Catalog)
@@ -330,6 +332,13 @@ func (e *Engine) decision(offers *Offers, cat string, trial int64) llm.Decision 
 			r.Default = r.Choices[0]
 			o.Args = []llm.ArgRange{r}
 			o.Arg, o.Current = x.opt.Arg, choiceString(x.opt.Current)
+		}
+		for _, c := range x.children {
+			cc := llm.ChildCost{Params: c.params, FLOPs: c.flops}
+			if x.opt.Op == tree.OpChangeArg {
+				cc.Value = x.opt.Arg + "=" + choiceString(c.value)
+			}
+			o.Children = append(o.Children, cc)
 		}
 		o.Transform, o.Node = string(x.opt.Op), x.opt.moduleName()
 		o.Uses = uses.path[o.Path] + uses.module[x.opt.moduleName()]
@@ -376,6 +385,12 @@ func (e *Engine) resolve(ctx context.Context, p *Proposal, offers *Offers, cat s
 		return p.Reject(GateProposal, "%s: no option at parent %s passes the gate", offers.Op, offers.parent.ID), nil
 	}
 	d := e.decision(offers, cat, trial)
+	if js, err := json.Marshal(d); err == nil {
+		if e.decisions == nil {
+			e.decisions = map[string][]byte{}
+		}
+		e.decisions[c.ID] = js
+	}
 	if resolver == nil {
 		resolver = llm.NewOffline(e.Config.Seed^uint64(rngResolve), llm.OfflineConfig{Args: "uniform", Policy: llm.PolicyUniform})
 	}

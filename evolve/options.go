@@ -276,6 +276,9 @@ func (o option) nodeLabel() string {
 	if o.Node == nil {
 		return "?"
 	}
+	if o.Node.Block != "" {
+		return fmt.Sprintf("composite block %s (%s)", o.Node.Block, blockSummary(o.Node))
+	}
 	if o.Node.Kind == tree.KindModule && o.cat != nil {
 		if m, ok := o.cat.Module(o.Node.Module); ok {
 			return fmt.Sprintf("module %s (%s)", m.Name, m.QualName)
@@ -306,7 +309,11 @@ func mapKeys[V any](m map[string]V) func(func(string) bool) {
 // added by the caller, from the pre-gated children.
 func (o option) decisionOption(id string, cat tree.Catalog) llm.Option {
 	d := llm.Option{ID: id, Path: o.Path, Description: o.describe()}
-	if (o.Op == tree.OpInsert || o.Op == tree.OpSwap) && o.Node.Kind == tree.KindModule && cat != nil {
+	if (o.Op == tree.OpInsert || o.Op == tree.OpSwap) && o.Node != nil && o.Node.Block != "" {
+		// A composite block of this run: its definition is all there is.
+		d.Module = &llm.ModuleInfo{ID: o.Node.Block, Name: o.Node.Block, Category: "composite block",
+			Interface: "a sequence of " + blockSummary(o.Node)}
+	} else if (o.Op == tree.OpInsert || o.Op == tree.OpSwap) && o.Node.Kind == tree.KindModule && cat != nil {
 		if m, ok := cat.Module(o.Node.Module); ok {
 			d.Module = &llm.ModuleInfo{ID: m.ID, Name: m.Name, Category: m.Category, Interface: moduleInterface(m), Source: m.Source}
 		}

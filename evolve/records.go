@@ -45,6 +45,7 @@ const (
 	MetaStrategy = store.MetaStrategy
 	MetaCreated  = store.MetaCreated
 	MetaPreGate  = store.MetaPreGate
+	MetaNoise    = store.MetaNoise
 )
 
 // candidateID is the stable ID of the seq-th proposal.

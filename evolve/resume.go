@@ -89,6 +89,9 @@ func (e *Engine) resume(ctx context.Context, cands []Candidate) ([]*Candidate, e
 			return nil, fmt.Errorf("run store %s: meta %s: %w", e.Store.Path(), MetaPreGate, err)
 		}
 	}
+	if err := e.loadNoise(ctx); err != nil {
+		return nil, err
+	}
 	if state != nil {
 		if err := e.Planner.UnmarshalBinary(state); err != nil {
 			return nil, fmt.Errorf("run store %s: %w", e.Store.Path(), err)

@@ -36,10 +36,27 @@ type Decision struct {
 	Category  Category      `json:"category"`
 	Parent    ParentSummary `json:"parent"`
 	Options   []Option      `json:"options"`
+	// Limits are the run's constraints (train.limits); each option's
+	// child is shown with its distance to them.
+	Limits ChildLimits `json:"limits,omitzero"`
 	// Trial identifies the candidate this decision is for. It is mixed into
 	// every seeded random draw so that concurrent workers stay deterministic
 	// regardless of the order in which their calls happen.
 	Trial int `json:"trial"`
+}
+
+// ChildLimits are the constraints every child must meet; 0 means none.
+type ChildLimits struct {
+	MaxParams int64 `json:"max_params,omitempty"`
+	MaxFLOPs  int64 `json:"max_flops,omitempty"` // multiply-accumulates per image
+}
+
+// ChildCost is the size of the child an option (with one argument value)
+// makes: it has been built and measured before the decision.
+type ChildCost struct {
+	Value  string `json:"value,omitempty"` // the argument value ("" for an option without one)
+	Params int64  `json:"params"`
+	FLOPs  int64  `json:"flops"`
 }
 
 // ParentSummary describes the parent architecture the change applies to.
@@ -66,6 +83,10 @@ type Step struct {
 	// child); otherwise the step is one of the parent's ancestors.
 	Tried bool   `json:"tried,omitempty"`
 	Note  string `json:"note,omitempty"`
+	// Replaced is what the edit took out (a swap's old node, with its
+	// arguments) or defined (a compose's block), so a reverse prompt can
+	// show what to go back to.
+	Replaced string `json:"replaced,omitempty"`
 }
 
 // Option is one valid concrete transformation the tools enumerated.
@@ -85,6 +106,9 @@ type Option struct {
 	// Uses counts how often the run has already edited this option's path
 	// or brought in its module: what diversity minimises.
 	Uses int `json:"uses,omitempty"`
+	// Children are the sizes of the option's children, one per offered
+	// argument value.
+	Children []ChildCost `json:"children,omitempty"`
 }
 
 // ModuleInfo is the part of a mined module a model needs to judge it.

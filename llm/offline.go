@@ -181,8 +181,15 @@ const reverting = -1000
 func nearest(o Option, wins []Step) (float64, map[string]any) {
 	score, w := 0.0, 1.0
 	for _, s := range wins {
-		if !s.Tried && undoes(o, s) && !continues(o, s) {
-			return reverting, nil
+		if undoes(o, s) && !continues(o, s) {
+			if !s.Tried {
+				return reverting, nil
+			}
+			// A sibling's winning value at this very argument is taken
+			// (that child exists): another value here is not building
+			// on it; the same value elsewhere is.
+			w /= 2
+			continue
 		}
 		score += w * similarity(o, s)
 		w /= 2

@@ -80,6 +80,7 @@ type promptView struct {
 	ShowUses    bool // diversity: how explored each option is
 	Options     []optionView
 	Hidden      int
+	Limits      string // the constraints, "" when none
 }
 
 type metricView struct{ Name, Value string }
@@ -89,6 +90,7 @@ type optionView struct {
 	Module                *ModuleInfo
 	Args                  []argView
 	Uses                  int
+	Children              []string // the child's size and distance to the limits, per argument value
 }
 
 type argView struct{ Name, Describe string }
@@ -170,8 +172,12 @@ func (r *Renderer) view(d Decision, shown []Option, hidden, srcBudget int) promp
 			v.RecentPaths = append(v.RecentPaths, p)
 		}
 	}
+	v.Limits = limitsLine(d.Limits)
 	for _, o := range shown {
 		ov := optionView{ID: o.ID, Path: o.Path, Description: o.Description, Uses: o.Uses}
+		for _, c := range o.Children {
+			ov.Children = append(ov.Children, childLine(c, d.Limits))
+		}
 		if o.Module != nil {
 			m := *o.Module
 			m.Source = trimSource(m.Source, srcBudget)
@@ -231,4 +237,48 @@ func indent(n int, s string) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// limitsLine states the constraints ("" when there are none).
+func limitsLine(l ChildLimits) string {
+	var parts []string
+	if l.MaxParams > 0 {
+		parts = append(parts, "at most "+count(l.MaxParams)+" parameters")
+	}
+	if l.MaxFLOPs > 0 {
+		parts = append(parts, "at most "+count(l.MaxFLOPs)+" FLOPs (multiply-accumulates per image)")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// childLine is one child's size and its distance to the limits, e.g.
+// "kernel=5: 274.5k params (1.23M under the limit), 41.2M FLOPs (158.8M under)".
+func childLine(c ChildCost, l ChildLimits) string {
+	var b strings.Builder
+	if c.Value != "" {
+		b.WriteString(c.Value + ": ")
+	}
+	b.WriteString(count(c.Params) + " params")
+	if l.MaxParams > 0 {
+		fmt.Fprintf(&b, " (%s under the limit)", count(l.MaxParams-c.Params))
+	}
+	b.WriteString(", " + count(c.FLOPs) + " FLOPs")
+	if l.MaxFLOPs > 0 {
+		fmt.Fprintf(&b, " (%s under the limit)", count(l.MaxFLOPs-c.FLOPs))
+	}
+	return b.String()
+}
+
+// count is n in a short readable form: 950, 274.5k, 1.23M, 2.1G.
+func count(n int64) string {
+	x := float64(n)
+	switch a := max(x, -x); {
+	case a >= 1e9:
+		return strconv.FormatFloat(x/1e9, 'f', 2, 64) + "G"
+	case a >= 1e6:
+		return strconv.FormatFloat(x/1e6, 'f', 2, 64) + "M"
+	case a >= 1e3:
+		return strconv.FormatFloat(x/1e3, 'f', 1, 64) + "k"
+	}
+	return strconv.FormatInt(n, 10)
 }

@@ -69,6 +69,10 @@ func (t *Tabular) Dataset() string { return t.dataset }
 // Table is the underlying table.
 func (t *Tabular) Table() *NB201Table { return t.table }
 
+// Deterministic reports that a table answers an architecture with the
+// same figures every time: there is no training noise to measure.
+func (t *Tabular) Deterministic() bool { return true }
+
 // Evaluate implements Evaluator with a table lookup.
 func (t *Tabular) Evaluate(ctx context.Context, job Job, progress func(Progress)) (Result, error) {
 	res := Result{ID: job.ID, Device: "tabular:nasbench201/" + t.dataset}

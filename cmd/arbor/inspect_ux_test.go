@@ -104,6 +104,45 @@ func TestInspectCommands(t *testing.T) {
 	t.Run("report", func(t *testing.T) { testReportOnRun(t, r) })
 	t.Run("full-status", func(t *testing.T) { testFullStatusOnRun(t, r) })
 	t.Run("events", func(t *testing.T) { testDisplayOnRealEvents(t, r) })
+	t.Run("llm-try", func(t *testing.T) { testLLMTryStored(t, r) })
+}
+
+// testLLMTryStored renders the stored decision of a real candidate: the
+// prompt shows the options the resolver was given, the limits and each
+// child's size; the offline resolver answers again with the same choice;
+// a seed has no decision and says so.
+func testLLMTryStored(t *testing.T, r fixtureRuns) {
+	s, err := store.OpenStoreReadOnly(r.offline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands, err := s.Candidates(context.Background())
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c *store.Candidate
+	for i := range cands {
+		if cands[i].Op != store.OpSeed && cands[i].Rationale != "" && cands[i].Status == store.StatusTrained {
+			c = &cands[i]
+			break
+		}
+	}
+	if c == nil {
+		t.Fatal("no resolved candidate in the run")
+	}
+	out, errOut, code := runUX(t, "llm", "try", "--run", r.offline, "--candidate", c.ID)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"=== decision of " + c.ID, ", category ", "Options (", "child", "params", "=== choice"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("llm try --run output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, errOut, code := runUX(t, "llm", "try", "--run", r.offline, "--candidate", "c00001"); code != 2 || !strings.Contains(errOut, "no stored decision") {
+		t.Errorf("a seed: exit %d, %q; want a usage error saying it has no stored decision", code, errOut)
+	}
 }
 
 // testDisplayOnRealEvents plays the events a real search published (the

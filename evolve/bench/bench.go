@@ -354,9 +354,10 @@ func RunOne(ctx context.Context, o Options, eval *train.Tabular, r Run) (res Res
 	return res
 }
 
-// Config is the evolve configuration of one run. Only change-arg is
-// offered to the planner: on the NB201 skeleton it is the one operation
-// that stays inside the table's space (an edge of the tied cells).
+// Config is the evolve configuration of one run. The planner is offered
+// change-arg and repeat: on the NB201 skeleton they are the operations
+// that stay inside the table's space (an edge of the tied cells; repeat
+// sets another edge to the value a win set).
 func Config(o Options, r Run) evolve.Config {
 	v, _ := lookupVariant(r.Strategy)
 	cfg := evolve.DefaultConfig()
@@ -366,7 +367,7 @@ func Config(o Options, r Run) evolve.Config {
 	cfg.Parallel = 1
 	cfg.DryRun = false
 	cfg.Budget = evolve.BudgetConfig{Trained: r.Budget}
-	cfg.Planner.Ops = []string{store.OpChangeArg}
+	cfg.Planner.Ops = []string{store.OpChangeArg, store.OpRepeat}
 	k := o.ParentsK
 	if k == 0 {
 		k = max(5, r.Budget/20)
@@ -384,6 +385,10 @@ func Config(o Options, r Run) evolve.Config {
 	// rejections are free, so allow long streaks of them before calling
 	// the neighbourhood exhausted.
 	cfg.MaxRejectStreak = 500
+	// The table answers an architecture with one figure: there is no
+	// training noise to measure (train.Tabular is Deterministic; the
+	// timing wrapper hides that, so say it here).
+	cfg.Noise.Repeats = 0
 	if v.tweak != nil {
 		v.tweak(&cfg)
 	}

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -28,6 +29,8 @@ type Status struct {
 	// State is running, finished, stopped (no process owns the run and it
 	// did not finish) or empty; see store.State.
 	State store.RunState
+	// Noise is the proxy's measured noise (nil: not measured).
+	Noise *store.Noise
 }
 
 // ReadStatus gathers the status of the run in store s (read from dir),
@@ -52,6 +55,15 @@ func ReadStatus(ctx context.Context, dir string, s *store.Store, top int) (Statu
 		return fs, err
 	}
 	fs.Top = Top(cands, ValAcc, top)
+	if js, ok, err := s.Meta(ctx, store.MetaNoise); err != nil {
+		return fs, err
+	} else if ok {
+		var n store.Noise
+		if err := json.Unmarshal([]byte(js), &n); err != nil {
+			return fs, fmt.Errorf("%s: meta %s: %w", dir, store.MetaNoise, err)
+		}
+		fs.Noise = &n
+	}
 	if fs.Retrain, _, err = s.Retraining(ctx); err != nil {
 		return fs, err
 	}
@@ -80,6 +92,10 @@ func WriteStatus(w io.Writer, fs Status) {
 	}
 	if len(sum.PreGate) > 0 {
 		fmt.Fprintf(w, "filtered by the pre-gate before any resolver saw them (not stored, no LLM call): %s\n", CountsLine(sum.PreGate))
+	}
+	if n := fs.Noise; n != nil {
+		fmt.Fprintf(w, "proxy noise: σ %.2f points (the seed trained %d times: %s%%); a win must beat its parent by more than %.2f points\n",
+			n.Sigma, len(n.Values), joinFloats(n.Values), n.Margin)
 	}
 
 	if len(fs.Ops) > 0 {
@@ -205,4 +221,12 @@ func StateText(state store.RunState, dir string, last store.Event) string {
 		return store.StoppedText(dir)
 	}
 	return "no events yet"
+}
+
+func joinFloats(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.2f", x)
+	}
+	return strings.Join(parts, " ")
 }

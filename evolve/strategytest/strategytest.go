@@ -133,6 +133,10 @@ func (r Rig) config(def *evolve.StrategyDef) evolve.Config {
 	cfg.MaxRejectStreak = 500
 	cfg.Evolution = evolve.EvolutionConfig{Population: 4, Sample: 2}
 	cfg.Surrogate.MinObserved = 4
+	// Measuring the proxy's noise (the seed trained again with other
+	// training seeds, outside the candidates) is the engine's, not the
+	// strategy's; evolve's own tests cover it.
+	cfg.Noise.Repeats = 0
 	if r.Config != nil {
 		r.Config(&cfg)
 	}
