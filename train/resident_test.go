@@ -26,7 +26,11 @@ func TestLocalResident(t *testing.T) {
 		samePID    bool
 	}{{"resident", 0, true}, {"one-job-each", 1, false}} {
 		t.Run(tc.name, func(t *testing.T) {
+			// Unconfined: the candidate records its interpreter's PID in a
+			// file outside its job folder, and inside bwrap's PID namespace
+			// every fresh interpreter could carry the same PID.
 			cfg := testConfig(t, 1)
+			cfg.Sandbox = "none"
 			cfg.WorkerJobs = tc.workerJobs
 			l := newTestPool(t, cfg)
 			pids := filepath.Join(t.TempDir(), "pids")
