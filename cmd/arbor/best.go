@@ -16,9 +16,7 @@ import (
 	"github.com/arbor-nas/arbor/evolve/report"
 	"github.com/arbor-nas/arbor/evolve/run"
 	"github.com/arbor-nas/arbor/evolve/store"
-	"github.com/arbor-nas/arbor/train"
 	"github.com/arbor-nas/arbor/train/atomicfile"
-	"github.com/arbor-nas/arbor/train/child"
 	"github.com/arbor-nas/arbor/tree"
 )
 
@@ -235,15 +233,11 @@ func exportWeights(ctx context.Context, cmd *cobra.Command, dir string, c store.
 			f.export, weights, res.ValAcc, c.Result.ValAcc, res.ValAcc-c.Result.ValAcc)
 	}
 	if f.onnx != "" {
-		python, err := child.FindPython(ctx, "")
-		if err != nil {
-			return err
-		}
 		t, err := tree.Parse(c.Tree)
 		if err != nil {
 			return err
 		}
-		r, err := train.ExportONNX(ctx, python, f.export, weights, f.onnx, [3]int{t.Input.C, t.Input.H, t.Input.W})
+		r, err := run.ExportONNX(ctx, dir, f.export, weights, f.onnx, [3]int{t.Input.C, t.Input.H, t.Input.W}, log)
 		if err != nil {
 			return err
 		}

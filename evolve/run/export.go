@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/arbor-nas/arbor/train"
+	"github.com/arbor-nas/arbor/train/child"
 )
 
 // VerifyExport measures an exported model, the PyTorch file source
@@ -46,4 +47,33 @@ func VerifyExport(ctx context.Context, dir, source, weights string, log *slog.Lo
 		return res, fmt.Errorf("verify %s with %s: %s: %s", "the exported module", weights, res.Status, res.Error)
 	}
 	return res, nil
+}
+
+// ExportONNX writes the ONNX file out of an exported model (the PyTorch
+// file module, class Candidate, with the state_dict file weights) for
+// inputs of shape input, in a child confined the way the run in dir
+// confines its training (train.sandbox, train.python): the module is
+// untrusted code.
+func ExportONNX(ctx context.Context, dir, module, weights, out string, input [3]int, log *slog.Logger) (train.ONNXResult, error) {
+	s, err := OpenReadOnly(dir)
+	if err != nil {
+		return train.ONNXResult{}, err
+	}
+	cfg, ok, err := StoredConfig(ctx, s)
+	s.Close()
+	if err == nil && !ok {
+		err = Input(fmt.Errorf("run %s has no stored configuration", dir))
+	}
+	if err != nil {
+		return train.ONNXResult{}, err
+	}
+	python, err := child.FindPython(ctx, cfg.Train.Python)
+	if err != nil {
+		return train.ONNXResult{}, err
+	}
+	sb, err := child.NewSandbox(ctx, cfg.Train.Sandbox, log)
+	if err != nil {
+		return train.ONNXResult{}, Input(err)
+	}
+	return train.ExportONNX(ctx, python, sb, module, weights, out, input)
 }
