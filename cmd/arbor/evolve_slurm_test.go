@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/arbor-nas/arbor/evolve"
 	"github.com/arbor-nas/arbor/evolve/store"
 	"github.com/arbor-nas/arbor/train/testenv"
 )
@@ -110,9 +111,17 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 		t.Fatalf("squeue: %v %s", err, raw)
 	}
 	jobs := 0
+	// The proxy-noise repeats of the seed (evolve.noise) are jobs of their
+	// own, not candidates: each is submitted once, and the resume (after
+	// the noise was stored) submits none again.
+	noise := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		id, name, ok := strings.Cut(line, " ")
 		if !ok || !strings.HasPrefix(name, "arbor-"+runName+"-") || name == "arbor-"+runName+"-probe" {
+			continue
+		}
+		if strings.Contains(name, "-noise") {
+			noise[name]++
 			continue
 		}
 		jobs++
@@ -122,6 +131,14 @@ func TestSlurmEvolveKillResume(t *testing.T) {
 	}
 	if jobs != len(handles) {
 		t.Errorf("%d Slurm jobs for the run, %d recorded handles", jobs, len(handles))
+	}
+	if want := evolve.DefaultNoiseConfig().Repeats; len(noise) != want {
+		t.Errorf("%d noise-repeat jobs %v, want %d", len(noise), noise, want)
+	}
+	for name, n := range noise {
+		if n != 1 {
+			t.Errorf("noise job %s submitted %d times", name, n)
+		}
 	}
 	t.Logf("6 trained through Slurm, %d jobs submitted in all, across a kill -9 and a resume", jobs)
 }
